@@ -1,0 +1,21 @@
+//! `image-digest-policy`: a Kubewarden policy that enforces the image tag/digest contract
+//! (`repository:tag@digest`: the digest decides what runs, the tag stays for people).
+//!
+//! The core (`reference`, `settings`, `workload`, `rules`, `report`, `evaluate`) is pure: no
+//! waPC and no I/O, so the wasm entry points in `guest`, the native tests, the offline
+//! checker's parity tests and the benchmarks all run the same code.
+
+pub mod evaluate;
+pub mod exemption;
+pub mod glob;
+pub mod reference;
+pub mod report;
+pub mod request;
+pub mod rules;
+pub mod settings;
+pub mod workload;
+
+#[cfg(target_arch = "wasm32")]
+mod guest;
+
+pub use evaluate::{SettingsVerdict, Verdict, validate, validate_settings};

@@ -1,0 +1,160 @@
+//! Turning findings into the words a user reads (CONTRACT section 5): one reject message
+//! that lists every finding, capped, and one warning per non-blocking finding.
+
+use crate::reference::truncate;
+
+/// How many findings a reject message lists before it says how many more there were. The
+/// API server shows the whole message to `kubectl`; past a screenful it stops helping.
+pub const MAX_LISTED: usize = 20;
+/// How many warnings a response carries; the API server truncates beyond a few anyway.
+pub const MAX_WARNINGS: usize = 20;
+/// Images longer than this are shown cut, with their length, so a hostile 1 MB image string
+/// cannot blow up the message.
+pub const MAX_IMAGE_SHOWN: usize = 256;
+
+/// One line of a reject message or one warning.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    /// `spec.template.spec.initContainers[1]`
+    pub path: String,
+    pub container: String,
+    /// The image exactly as written (or a description when it was not a string).
+    pub image: Option<String>,
+    /// The normalised form, shown next to the original when it adds information.
+    pub normalized: Option<String>,
+    pub reasons: String,
+    pub fix: String,
+}
+
+impl Finding {
+    pub fn render(&self) -> String {
+        let container = if self.container.is_empty() {
+            "unnamed container".to_owned()
+        } else {
+            format!("container {}", quote(&self.container))
+        };
+        let image = match &self.image {
+            None => String::new(),
+            Some(i) => {
+                let mut s = format!(" image {}", quote(i));
+                if let Some(n) = self.normalized.as_deref().filter(|n| *n != i) {
+                    s.push_str(&format!(" ({n})"));
+                }
+                s.push(':');
+                s
+            }
+        };
+        format!(
+            "{} ({container}):{image} {}. Fix: {}.",
+            self.path, self.reasons, self.fix
+        )
+    }
+}
+
+/// Quotes an untrusted string for a message, cut to a readable length.
+pub fn quote(s: &str) -> String {
+    let shown = truncate(s, MAX_IMAGE_SHOWN);
+    if shown.len() < s.len() {
+        format!("{:?}… ({} bytes)", shown, s.len())
+    } else {
+        format!("{s:?}")
+    }
+}
+
+/// `Deployment agents/agents`
+pub fn subject(kind: &str, namespace: &str, name: &str) -> String {
+    let kind = if kind.is_empty() { "object" } else { kind };
+    format!(
+        "{} {}/{}",
+        truncate(kind, 64),
+        truncate(namespace, 253),
+        truncate(name, 253)
+    )
+}
+
+/// The reject message: the subject, then every finding up to the cap.
+pub fn reject_message(subject: &str, findings: &[Finding]) -> String {
+    let n = findings.len();
+    let noun = if n == 1 {
+        "image breaks"
+    } else {
+        "images break"
+    };
+    let mut out = format!("{subject}: {n} container {noun} the image tag/digest contract:");
+    for f in findings.iter().take(MAX_LISTED) {
+        out.push_str("\n- ");
+        out.push_str(&f.render());
+    }
+    if n > MAX_LISTED {
+        out.push_str(&format!("\n… and {} more", n - MAX_LISTED));
+    }
+    out
+}
+
+/// Caps a warning list the same way.
+pub fn cap_warnings(mut warnings: Vec<String>) -> Vec<String> {
+    if warnings.len() > MAX_WARNINGS {
+        let more = warnings.len() - (MAX_WARNINGS - 1);
+        warnings.truncate(MAX_WARNINGS - 1);
+        warnings.push(format!("… and {more} more warnings"));
+    }
+    warnings
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finding(i: usize) -> Finding {
+        Finding {
+            path: format!("spec.containers[{i}]"),
+            container: format!("c{i}"),
+            image: Some("nginx".into()),
+            normalized: Some("docker.io/library/nginx:latest".into()),
+            reasons: "no tag and no digest".into(),
+            fix: "pin it as nginx:<tag>@sha256:<digest>".into(),
+        }
+    }
+
+    #[test]
+    fn a_finding_names_path_container_image_reason_and_fix() {
+        assert_eq!(
+            finding(0).render(),
+            "spec.containers[0] (container \"c0\"): image \"nginx\" (docker.io/library/nginx:latest): no tag and no digest. Fix: pin it as nginx:<tag>@sha256:<digest>."
+        );
+    }
+
+    #[test]
+    fn the_message_is_capped_with_a_count() {
+        let findings: Vec<Finding> = (0..25).map(finding).collect();
+        let m = reject_message("Pod default/p", &findings);
+        assert!(m.starts_with("Pod default/p: 25 container images break"));
+        assert_eq!(
+            m.lines().filter(|l| l.starts_with("- ")).count(),
+            MAX_LISTED
+        );
+        assert!(m.ends_with("… and 5 more"));
+        let one = reject_message("Pod default/p", &findings[..1]);
+        assert!(one.starts_with("Pod default/p: 1 container image breaks"));
+    }
+
+    #[test]
+    fn huge_images_are_cut() {
+        let big = "a".repeat(1 << 20);
+        let q = quote(&big);
+        assert!(q.len() < 300, "{}", q.len());
+        assert!(q.ends_with("… (1048576 bytes)"));
+    }
+
+    #[test]
+    fn warnings_are_capped() {
+        let w: Vec<String> = (0..30).map(|i| i.to_string()).collect();
+        let capped = cap_warnings(w);
+        assert_eq!(capped.len(), MAX_WARNINGS);
+        assert_eq!(
+            capped.last().map(String::as_str),
+            Some("… and 11 more warnings")
+        );
+        assert_eq!(cap_warnings(vec!["a".into()]), ["a"]);
+    }
+}

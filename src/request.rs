@@ -1,0 +1,257 @@
+//! The few fields of an AdmissionRequest the policy reads, borrowed from the payload.
+//!
+//! Deserialising whole objects into `k8s-openapi` structs allocates every field of every
+//! container on each request; these structs name only what the contract needs and borrow
+//! strings from the payload, so skipping the rest costs a scan and no allocation. Every
+//! type mismatch is reported with its JSON path, so a malformed request says what is wrong.
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
+use std::borrow::Cow;
+use std::fmt;
+
+/// A JSON object read as `T`. serde's derived structs also accept a JSON *array* of their
+/// fields in order; a request is never shaped like that, so accepting it would let a
+/// type-confused document be read as something it is not. `Obj` accepts objects only.
+#[derive(Debug, Default)]
+pub struct Obj<T>(pub T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Obj<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
+            type Value = Obj<T>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                T::deserialize(de::value::MapAccessDeserializer::new(map)).map(Obj)
+            }
+        }
+        d.deserialize_map(V(std::marker::PhantomData))
+    }
+}
+
+impl<T> std::ops::Deref for Obj<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+/// The `validate` payload: `{"request": AdmissionRequest, "settings": {...}}`.
+#[derive(Deserialize)]
+pub struct ValidatePayload<'a> {
+    #[serde(borrow)]
+    pub request: Option<&'a RawValue>,
+    #[serde(default)]
+    pub settings: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct AdmissionRequest<'a> {
+    #[serde(borrow)]
+    pub kind: Option<Obj<GroupVersionKind<'a>>>,
+    #[serde(borrow)]
+    pub resource: Option<Obj<GroupVersionResource<'a>>>,
+    #[serde(borrow)]
+    pub sub_resource: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub name: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub namespace: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub operation: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub object: Option<&'a RawValue>,
+    #[serde(borrow)]
+    pub old_object: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct GroupVersionKind<'a> {
+    #[serde(borrow, default)]
+    pub group: Cow<'a, str>,
+    #[serde(borrow, default)]
+    pub kind: Cow<'a, str>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct GroupVersionResource<'a> {
+    #[serde(borrow, default)]
+    pub resource: Cow<'a, str>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct Metadata<'a> {
+    #[serde(borrow)]
+    pub name: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub generate_name: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub namespace: Option<Cow<'a, str>>,
+}
+
+/// The three container lists of a pod spec.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct PodSpec<'a> {
+    #[serde(borrow)]
+    pub containers: Option<Vec<Obj<Container<'a>>>>,
+    #[serde(borrow)]
+    pub init_containers: Option<Vec<Obj<Container<'a>>>>,
+    #[serde(borrow)]
+    pub ephemeral_containers: Option<Vec<Obj<Container<'a>>>>,
+}
+
+#[derive(Deserialize)]
+pub struct Container<'a> {
+    #[serde(borrow)]
+    pub name: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub image: ImageField<'a>,
+}
+
+/// A container's `image`, whatever JSON type it has: a missing or non-string image is a
+/// finding about that container (CONTRACT section 1), not a malformed request.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum ImageField<'a> {
+    #[default]
+    Missing,
+    Null,
+    Str(Cow<'a, str>),
+    /// Another JSON type; the name of the type for the message.
+    NotString(&'static str),
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for ImageField<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = ImageField<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(ImageField::Str(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(ImageField::Str(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+                Ok(ImageField::Str(Cow::Owned(v)))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(ImageField::Null)
+            }
+            fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(ImageField::Null)
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(ImageField::NotString("a boolean"))
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(ImageField::NotString("a number"))
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(ImageField::NotString("a number"))
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(ImageField::NotString("a number"))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(ImageField::NotString("a list"))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(ImageField::NotString("an object"))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Objects whose pod spec is at `spec` (Pod).
+#[derive(Deserialize, Default)]
+pub struct PodObject<'a> {
+    #[serde(borrow, default)]
+    pub metadata: Obj<Metadata<'a>>,
+    #[serde(borrow)]
+    pub spec: Option<Obj<PodSpec<'a>>>,
+}
+
+/// Objects whose pod spec is at `spec.template.spec` (Deployment and friends, Job).
+#[derive(Deserialize, Default)]
+pub struct TemplateObject<'a> {
+    #[serde(borrow, default)]
+    pub metadata: Obj<Metadata<'a>>,
+    #[serde(borrow)]
+    pub spec: Option<Obj<WithTemplate<'a>>>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct WithTemplate<'a> {
+    #[serde(borrow)]
+    pub template: Option<Obj<PodTemplate<'a>>>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct PodTemplate<'a> {
+    #[serde(borrow)]
+    pub spec: Option<Obj<PodSpec<'a>>>,
+}
+
+/// CronJob: the pod spec is at `spec.jobTemplate.spec.template.spec`.
+#[derive(Deserialize, Default)]
+pub struct CronJobObject<'a> {
+    #[serde(borrow, default)]
+    pub metadata: Obj<Metadata<'a>>,
+    #[serde(borrow)]
+    pub spec: Option<Obj<CronJobSpec<'a>>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct CronJobSpec<'a> {
+    #[serde(borrow)]
+    pub job_template: Option<Obj<JobTemplate<'a>>>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct JobTemplate<'a> {
+    #[serde(borrow)]
+    pub spec: Option<Obj<WithTemplate<'a>>>,
+}
+
+/// Parses `json` as `T`, and on failure says where: `request.object.spec.containers[0].name:
+/// invalid type: integer `3`, expected a string`.
+pub fn parse_at<'a, T: Deserialize<'a>>(json: &'a str, at: &str) -> Result<T, String> {
+    let mut de = serde_json::Deserializer::from_str(json);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let path = if path == "." {
+            String::new()
+        } else {
+            format!(".{path}")
+        };
+        format!("{at}{path}: {}", without_position(&inner))
+    })?;
+    de.end()
+        .map_err(|e| format!("{at}: {}", without_position(&e)))?;
+    Ok(value)
+}
+
+/// serde_json's "at line 1 column 5123" means nothing to someone reading a rejection of a
+/// request they did not write by hand; the path already says where.
+fn without_position(e: &serde_json::Error) -> String {
+    let s = e.to_string();
+    match s.rfind(" at line ") {
+        Some(i) if e.line() > 0 => s[..i].to_owned(),
+        _ => s,
+    }
+}

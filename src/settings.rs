@@ -1,0 +1,485 @@
+//! The policy's settings (CONTRACT section 4), read from the JSON a ClusterAdmissionPolicy's
+//! `settings:` holds.
+//!
+//! Settings are read by hand rather than with `#[serde(deny_unknown_fields)]` so that one
+//! pass reports *every* problem (an unknown key, a wrong type, an invalid pattern) in a single
+//! message, and a typo such as `requireDigests` names the key it was probably meant to be.
+
+use crate::exemption::Exemption;
+use crate::reference::DIGEST_ALGORITHMS;
+use serde_json::{Map, Value};
+
+/// Validated settings, ready for the rules.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    pub require_digest: bool,
+    pub require_tag: bool,
+    pub mutable_tags: Vec<String>,
+    pub allowed_digest_algorithms: Vec<String>,
+    pub warn_unpinned: bool,
+    pub namespaces: NamespaceScope,
+    pub exempt_images: Vec<Exemption>,
+    pub allow_existing_violations: bool,
+}
+
+/// Which namespaces the policy checks: `include` empty means all; `exclude` wins.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NamespaceScope {
+    pub include: Vec<String>,
+    pub exclude: Vec<String>,
+}
+
+impl NamespaceScope {
+    pub fn covers(&self, namespace: &str) -> bool {
+        if crate::glob::any_matches(&self.exclude, namespace) {
+            return false;
+        }
+        self.include.is_empty() || crate::glob::any_matches(&self.include, namespace)
+    }
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            require_digest: false,
+            require_tag: true,
+            mutable_tags: vec!["latest".to_owned()],
+            allowed_digest_algorithms: DIGEST_ALGORITHMS
+                .iter()
+                .map(|(a, _)| (*a).to_owned())
+                .collect(),
+            warn_unpinned: true,
+            namespaces: NamespaceScope::default(),
+            exempt_images: Vec::new(),
+            allow_existing_violations: false,
+        }
+    }
+}
+
+const KEYS: [&str; 8] = [
+    "requireDigest",
+    "requireTag",
+    "mutableTags",
+    "allowedDigestAlgorithms",
+    "warnUnpinned",
+    "namespaces",
+    "exemptImages",
+    "allowExistingViolations",
+];
+const NAMESPACE_KEYS: [&str; 2] = ["include", "exclude"];
+
+/// Every problem found in a settings object, in the order the keys were read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingsError(pub Vec<String>);
+
+impl std::fmt::Display for SettingsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "invalid settings: {}", self.0.join("; "))
+    }
+}
+
+impl std::error::Error for SettingsError {}
+
+impl Settings {
+    /// Reads settings from JSON; `null` (no `settings:` at all) means every default.
+    pub fn from_json(value: Option<&Value>) -> Result<Settings, SettingsError> {
+        let mut settings = Settings::default();
+        let mut problems = Vec::new();
+        let map = match value {
+            None | Some(Value::Null) => return Ok(settings),
+            Some(Value::Object(map)) => map,
+            Some(other) => {
+                return Err(SettingsError(vec![format!(
+                    "settings must be an object, found {}",
+                    type_name(other)
+                )]));
+            }
+        };
+        reject_unknown_keys(map, &KEYS, "", &mut problems);
+        let r = Reader { map, prefix: "" };
+        r.bool("requireDigest", &mut settings.require_digest, &mut problems);
+        r.bool("requireTag", &mut settings.require_tag, &mut problems);
+        r.bool("warnUnpinned", &mut settings.warn_unpinned, &mut problems);
+        r.bool(
+            "allowExistingViolations",
+            &mut settings.allow_existing_violations,
+            &mut problems,
+        );
+        if let Some(tags) = r.strings("mutableTags", &mut problems) {
+            settings.mutable_tags = tags;
+            check_patterns(
+                &settings.mutable_tags,
+                "mutableTags",
+                is_tag_pattern_char,
+                "letters, digits, `_`, `.`, `-` and `*`",
+                &mut problems,
+            );
+        }
+        if let Some(algorithms) = r.strings("allowedDigestAlgorithms", &mut problems) {
+            check_algorithms(&algorithms, &mut problems);
+            settings.allowed_digest_algorithms = algorithms;
+        }
+        if let Some(entries) = r.strings("exemptImages", &mut problems) {
+            for (i, entry) in entries.iter().enumerate() {
+                match Exemption::parse(entry) {
+                    Ok(e) => settings.exempt_images.push(e),
+                    Err(why) => problems.push(format!("exemptImages[{i}] `{entry}`: {why}")),
+                }
+            }
+        }
+        match map.get("namespaces") {
+            None | Some(Value::Null) => {}
+            Some(Value::Object(ns)) => {
+                reject_unknown_keys(ns, &NAMESPACE_KEYS, "namespaces.", &mut problems);
+                let r = Reader {
+                    map: ns,
+                    prefix: "namespaces.",
+                };
+                let include = r.strings("include", &mut problems);
+                let exclude = r.strings("exclude", &mut problems);
+                for (key, list) in [("include", include), ("exclude", exclude)] {
+                    let Some(list) = list else { continue };
+                    check_patterns(
+                        &list,
+                        &format!("namespaces.{key}"),
+                        is_namespace_pattern_char,
+                        "lowercase letters, digits, `-` and `*`",
+                        &mut problems,
+                    );
+                    if key == "include" {
+                        settings.namespaces.include = list;
+                    } else {
+                        settings.namespaces.exclude = list;
+                    }
+                }
+            }
+            Some(other) => problems.push(format!(
+                "namespaces must be an object with `include` and `exclude` lists, found {}",
+                type_name(other)
+            )),
+        }
+        if problems.is_empty() {
+            Ok(settings)
+        } else {
+            Err(SettingsError(problems))
+        }
+    }
+}
+
+/// Reads typed values out of one JSON object, recording a problem for each wrong type.
+struct Reader<'m> {
+    map: &'m Map<String, Value>,
+    prefix: &'static str,
+}
+
+impl Reader<'_> {
+    fn bool(&self, key: &str, out: &mut bool, problems: &mut Vec<String>) {
+        match self.map.get(key) {
+            None | Some(Value::Null) => {}
+            Some(Value::Bool(b)) => *out = *b,
+            Some(other) => problems.push(format!(
+                "{}{key} must be true or false, found {}",
+                self.prefix,
+                type_name(other)
+            )),
+        }
+    }
+
+    fn strings(&self, key: &str, problems: &mut Vec<String>) -> Option<Vec<String>> {
+        match self.map.get(key) {
+            None | Some(Value::Null) => None,
+            Some(Value::Array(items)) => {
+                let mut out = Vec::with_capacity(items.len());
+                let mut well_typed = true;
+                for (i, item) in items.iter().enumerate() {
+                    match item {
+                        Value::String(s) => out.push(s.clone()),
+                        other => {
+                            well_typed = false;
+                            problems.push(format!(
+                                "{}{key}[{i}] must be a string, found {}",
+                                self.prefix,
+                                type_name(other)
+                            ));
+                        }
+                    }
+                }
+                // A list with a wrong item is reported once, not checked again with shifted indexes.
+                well_typed.then_some(out)
+            }
+            Some(other) => {
+                problems.push(format!(
+                    "{}{key} must be a list of strings, found {}",
+                    self.prefix,
+                    type_name(other)
+                ));
+                None
+            }
+        }
+    }
+}
+
+fn reject_unknown_keys(
+    map: &Map<String, Value>,
+    known: &[&str],
+    prefix: &str,
+    problems: &mut Vec<String>,
+) {
+    for key in map.keys() {
+        if known.contains(&key.as_str()) {
+            continue;
+        }
+        let hint = closest(key, known)
+            .map(|k| format!(" (did you mean `{prefix}{k}`?)"))
+            .unwrap_or_default();
+        problems.push(format!(
+            "unknown key `{prefix}{key}`{hint}; known keys: {}",
+            known
+                .iter()
+                .map(|k| format!("{prefix}{k}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+}
+
+/// The known key nearest to a misspelt one, when it is near enough to be a likely typo.
+fn closest<'k>(key: &str, known: &[&'k str]) -> Option<&'k str> {
+    let lower = key.to_ascii_lowercase();
+    known
+        .iter()
+        .map(|k| (edit_distance(&lower, &k.to_ascii_lowercase()), *k))
+        .filter(|(d, k)| *d <= 3.max(k.len() / 4))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row.first().copied().unwrap_or(0);
+        if let Some(first) = row.first_mut() {
+            *first = i + 1;
+        }
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row.get(j + 1).copied().unwrap_or(0);
+            let left = row.get(j).copied().unwrap_or(0);
+            let best = (prev + usize::from(ca != *cb)).min(cur + 1).min(left + 1);
+            if let Some(slot) = row.get_mut(j + 1) {
+                *slot = best;
+            }
+            prev = cur;
+        }
+    }
+    row.last().copied().unwrap_or(0)
+}
+
+fn check_patterns(
+    patterns: &[String],
+    key: &str,
+    allowed: fn(char) -> bool,
+    allowed_text: &str,
+    problems: &mut Vec<String>,
+) {
+    for (i, p) in patterns.iter().enumerate() {
+        if p.is_empty() {
+            problems.push(format!("{key}[{i}] is empty"));
+        } else if let Some(c) = p.chars().find(|c| !allowed(*c)) {
+            problems.push(format!(
+                "{key}[{i}] `{p}` contains `{}`; patterns may use {allowed_text}",
+                c.escape_debug()
+            ));
+        }
+    }
+}
+
+fn is_tag_pattern_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-' | '*')
+}
+
+fn is_namespace_pattern_char(c: char) -> bool {
+    c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '*')
+}
+
+fn check_algorithms(algorithms: &[String], problems: &mut Vec<String>) {
+    if algorithms.is_empty() {
+        problems.push(
+            "allowedDigestAlgorithms must not be empty: it would reject every pinned image; list sha256 and/or sha512".to_owned(),
+        );
+    }
+    for (i, a) in algorithms.iter().enumerate() {
+        if !DIGEST_ALGORITHMS.iter().any(|(known, _)| known == a) {
+            problems.push(format!(
+                "allowedDigestAlgorithms[{i}] `{a}` is not a registered digest algorithm (sha256, sha512)"
+            ));
+        }
+    }
+}
+
+/// How a JSON value's type reads in a message.
+pub fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parse(v: Value) -> Result<Settings, SettingsError> {
+        Settings::from_json(Some(&v))
+    }
+
+    #[test]
+    fn defaults_follow_the_contract() {
+        let s = Settings::from_json(None).unwrap();
+        assert!(!s.require_digest);
+        assert!(s.require_tag);
+        assert_eq!(s.mutable_tags, ["latest"]);
+        assert_eq!(s.allowed_digest_algorithms, ["sha256", "sha512"]);
+        assert!(s.warn_unpinned);
+        assert!(s.namespaces.include.is_empty() && s.namespaces.exclude.is_empty());
+        assert!(s.exempt_images.is_empty());
+        assert!(!s.allow_existing_violations);
+        assert_eq!(parse(json!({})).unwrap(), s);
+        assert_eq!(Settings::from_json(Some(&Value::Null)).unwrap(), s);
+    }
+
+    #[test]
+    fn every_key_is_read() {
+        let s = parse(json!({
+            "requireDigest": true,
+            "requireTag": false,
+            "mutableTags": ["latest", "*-dev"],
+            "allowedDigestAlgorithms": ["sha512"],
+            "warnUnpinned": false,
+            "namespaces": {"include": ["prod-*"], "exclude": ["prod-sandbox"]},
+            "exemptImages": ["busybox:1.36", "registry.example.com/team/*"],
+            "allowExistingViolations": true
+        }))
+        .unwrap();
+        assert!(
+            s.require_digest && !s.require_tag && !s.warn_unpinned && s.allow_existing_violations
+        );
+        assert_eq!(s.mutable_tags, ["latest", "*-dev"]);
+        assert_eq!(s.allowed_digest_algorithms, ["sha512"]);
+        assert_eq!(s.namespaces.include, ["prod-*"]);
+        assert_eq!(s.namespaces.exclude, ["prod-sandbox"]);
+        assert_eq!(s.exempt_images.len(), 2);
+        assert!(
+            parse(json!({"mutableTags": []}))
+                .unwrap()
+                .mutable_tags
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let cases: Vec<(Value, Vec<&str>)> = vec![
+            (
+                json!({"requireDigests": true}),
+                vec!["unknown key `requireDigests` (did you mean `requireDigest`?)"],
+            ),
+            (
+                json!({"pinDigests": true}),
+                vec!["unknown key `pinDigests`"],
+            ),
+            (
+                json!({"requireDigest": "yes"}),
+                vec!["requireDigest must be true or false, found a string"],
+            ),
+            (
+                json!({"mutableTags": "latest"}),
+                vec!["mutableTags must be a list of strings, found a string"],
+            ),
+            (
+                json!({"mutableTags": ["ok", 3]}),
+                vec!["mutableTags[1] must be a string, found a number"],
+            ),
+            (
+                json!({"mutableTags": ["ok", ""]}),
+                vec!["mutableTags[1] is empty"],
+            ),
+            (
+                json!({"mutableTags": ["a b"]}),
+                vec!["mutableTags[0] `a b` contains ` `"],
+            ),
+            (
+                json!({"allowedDigestAlgorithms": []}),
+                vec!["allowedDigestAlgorithms must not be empty"],
+            ),
+            (
+                json!({"allowedDigestAlgorithms": ["md5"]}),
+                vec!["allowedDigestAlgorithms[0] `md5` is not a registered digest algorithm"],
+            ),
+            (
+                json!({"namespaces": ["prod"]}),
+                vec!["namespaces must be an object"],
+            ),
+            (
+                json!({"namespaces": {"includes": ["a"]}}),
+                vec!["unknown key `namespaces.includes` (did you mean `namespaces.include`?)"],
+            ),
+            (
+                json!({"namespaces": {"include": ["Prod"]}}),
+                vec!["namespaces.include[0] `Prod` contains `P`"],
+            ),
+            (
+                json!({"exemptImages": ["Busybox"]}),
+                vec!["exemptImages[0] `Busybox`: the repository must be lowercase"],
+            ),
+            (
+                json!({"exemptImages": ["registry.example.com/*/app"]}),
+                vec!["exemptImages[0]"],
+            ),
+            (
+                json!([1, 2]),
+                vec!["settings must be an object, found a list"],
+            ),
+            (
+                json!({"requireDigests": true, "warnUnpinned": 1, "exemptImages": [""]}),
+                vec![
+                    "`requireDigests`",
+                    "warnUnpinned must be true or false",
+                    "exemptImages[0]",
+                ],
+            ),
+        ];
+        for (v, wants) in cases {
+            let err = parse(v.clone()).expect_err(&v.to_string()).to_string();
+            assert!(err.starts_with("invalid settings: "), "{err}");
+            for want in wants {
+                assert!(err.contains(want), "{v}: {err:?} lacks {want:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn namespace_scope_exclude_wins() {
+        let scope = NamespaceScope {
+            include: vec!["prod-*".into(), "agents".into()],
+            exclude: vec!["prod-sandbox".into()],
+        };
+        assert!(scope.covers("prod-eu"));
+        assert!(scope.covers("agents"));
+        assert!(!scope.covers("prod-sandbox"));
+        assert!(!scope.covers("dev"));
+        assert!(NamespaceScope::default().covers("anything"));
+    }
+
+    #[test]
+    fn edit_distance_counts_edits() {
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("same", "same"), 0);
+    }
+}

@@ -1,0 +1,291 @@
+//! Where the images are: every container of every pod spec of the kinds the policy covers
+//! (CONTRACT section 3), each with the field path a user can find it at.
+
+use crate::request::{
+    CronJobObject, ImageField, Metadata, Obj, PodObject, PodSpec, TemplateObject, parse_at,
+};
+use std::borrow::Cow;
+
+/// The kinds that carry a pod spec, and where it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// Pod: `spec`.
+    Pod,
+    /// Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, ReplicationController:
+    /// `spec.template.spec`.
+    Template,
+    /// CronJob: `spec.jobTemplate.spec.template.spec`.
+    CronJob,
+}
+
+impl Shape {
+    /// The shape of a `group`/`kind`, or `None` for kinds that are not this policy's business.
+    /// The group is checked so that a custom resource that happens to be called `Deployment`
+    /// is not read as one.
+    pub fn of(group: &str, kind: &str) -> Option<Shape> {
+        match (group, kind) {
+            ("", "Pod") => Some(Shape::Pod),
+            ("", "ReplicationController") => Some(Shape::Template),
+            ("apps" | "extensions", "Deployment" | "ReplicaSet" | "DaemonSet") => {
+                Some(Shape::Template)
+            }
+            ("apps", "StatefulSet") | ("batch", "Job") => Some(Shape::Template),
+            ("batch", "CronJob") => Some(Shape::CronJob),
+            _ => None,
+        }
+    }
+
+    pub fn pod_spec_path(self) -> &'static str {
+        match self {
+            Shape::Pod => "spec",
+            Shape::Template => "spec.template.spec",
+            Shape::CronJob => "spec.jobTemplate.spec.template.spec",
+        }
+    }
+}
+
+/// The three container lists, in the order findings are reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ContainerList {
+    Init,
+    Regular,
+    Ephemeral,
+}
+
+impl ContainerList {
+    pub fn field(self) -> &'static str {
+        match self {
+            ContainerList::Init => "initContainers",
+            ContainerList::Regular => "containers",
+            ContainerList::Ephemeral => "ephemeralContainers",
+        }
+    }
+}
+
+/// One container found in an object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FoundContainer<'a> {
+    pub list: ContainerList,
+    pub index: usize,
+    pub name: Cow<'a, str>,
+    pub image: ImageField<'a>,
+}
+
+impl FoundContainer<'_> {
+    /// `spec.template.spec.initContainers[1]`
+    pub fn path(&self, shape: Shape) -> String {
+        format!(
+            "{}.{}[{}]",
+            shape.pod_spec_path(),
+            self.list.field(),
+            self.index
+        )
+    }
+}
+
+/// An object's identity and containers.
+pub struct Workload<'a> {
+    pub metadata: Metadata<'a>,
+    pub containers: Vec<FoundContainer<'a>>,
+}
+
+/// Reads the containers of `object` (raw JSON) as a `shape`; `at` prefixes error paths.
+pub fn read<'a>(shape: Shape, object: &'a str, at: &str) -> Result<Workload<'a>, String> {
+    let (metadata, spec) = match shape {
+        Shape::Pod => {
+            let Obj(o): Obj<PodObject> = parse_at(object, at)?;
+            (o.metadata, o.spec)
+        }
+        Shape::Template => {
+            let Obj(o): Obj<TemplateObject> = parse_at(object, at)?;
+            let spec = o.spec.and_then(|s| s.0.template).and_then(|t| t.0.spec);
+            (o.metadata, spec)
+        }
+        Shape::CronJob => {
+            let Obj(o): Obj<CronJobObject> = parse_at(object, at)?;
+            let spec = o
+                .spec
+                .and_then(|s| s.0.job_template)
+                .and_then(|j| j.0.spec)
+                .and_then(|s| s.0.template)
+                .and_then(|t| t.0.spec);
+            (o.metadata, spec)
+        }
+    };
+    Ok(Workload {
+        metadata: metadata.0,
+        containers: spec.map(|s| containers_of(s.0)).unwrap_or_default(),
+    })
+}
+
+fn containers_of(spec: PodSpec<'_>) -> Vec<FoundContainer<'_>> {
+    let lists = [
+        (ContainerList::Init, spec.init_containers),
+        (ContainerList::Regular, spec.containers),
+        (ContainerList::Ephemeral, spec.ephemeral_containers),
+    ];
+    let mut out = Vec::new();
+    for (list, containers) in lists {
+        for (index, Obj(c)) in containers.into_iter().flatten().enumerate() {
+            out.push(FoundContainer {
+                list,
+                index,
+                name: c.name.unwrap_or(Cow::Borrowed("")),
+                image: c.image,
+            });
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn pod_spec() -> serde_json::Value {
+        json!({
+            "initContainers": [{"name": "init", "image": "busybox:1"}],
+            "containers": [{"name": "app", "image": "nginx:1"}, {"name": "side", "image": 5}],
+            "ephemeralContainers": [{"name": "debug"}]
+        })
+    }
+
+    #[test]
+    fn every_kind_and_list_is_found_with_its_path() {
+        let kinds = [
+            (
+                "",
+                "Pod",
+                json!({"metadata": {"name": "p"}, "spec": pod_spec()}),
+            ),
+            (
+                "apps",
+                "Deployment",
+                json!({"spec": {"template": {"spec": pod_spec()}}}),
+            ),
+            (
+                "apps",
+                "ReplicaSet",
+                json!({"spec": {"template": {"spec": pod_spec()}}}),
+            ),
+            (
+                "apps",
+                "StatefulSet",
+                json!({"spec": {"template": {"spec": pod_spec()}}}),
+            ),
+            (
+                "apps",
+                "DaemonSet",
+                json!({"spec": {"template": {"spec": pod_spec()}}}),
+            ),
+            (
+                "batch",
+                "Job",
+                json!({"spec": {"template": {"spec": pod_spec()}}}),
+            ),
+            (
+                "",
+                "ReplicationController",
+                json!({"spec": {"template": {"spec": pod_spec()}}}),
+            ),
+            (
+                "batch",
+                "CronJob",
+                json!({"spec": {"jobTemplate": {"spec": {"template": {"spec": pod_spec()}}}}}),
+            ),
+        ];
+        for (group, kind, object) in kinds {
+            let shape = Shape::of(group, kind).unwrap();
+            let text = object.to_string();
+            let w = read(shape, &text, "object").unwrap();
+            let paths: Vec<String> = w.containers.iter().map(|c| c.path(shape)).collect();
+            let base = shape.pod_spec_path();
+            assert_eq!(
+                paths,
+                [
+                    format!("{base}.initContainers[0]"),
+                    format!("{base}.containers[0]"),
+                    format!("{base}.containers[1]"),
+                    format!("{base}.ephemeralContainers[0]"),
+                ],
+                "{kind}"
+            );
+            let images: Vec<&ImageField> = w.containers.iter().map(|c| &c.image).collect();
+            assert_eq!(
+                images,
+                [
+                    &ImageField::Str("busybox:1".into()),
+                    &ImageField::Str("nginx:1".into()),
+                    &ImageField::NotString("a number"),
+                    &ImageField::Missing,
+                ]
+            );
+        }
+    }
+
+    #[test]
+    fn other_kinds_are_not_ours() {
+        for (g, k) in [
+            ("", "ConfigMap"),
+            ("example.com", "Deployment"),
+            ("apps", "Pod"),
+            ("", "Deployment"),
+        ] {
+            assert_eq!(Shape::of(g, k), None, "{g}/{k}");
+        }
+    }
+
+    #[test]
+    fn empty_or_missing_specs_have_no_containers() {
+        for object in [
+            json!({}),
+            json!({"spec": null}),
+            json!({"spec": {}}),
+            json!({"spec": {"template": {}}}),
+        ] {
+            let text = object.to_string();
+            assert!(
+                read(Shape::Template, &text, "object")
+                    .unwrap()
+                    .containers
+                    .is_empty()
+            );
+        }
+    }
+
+    #[test]
+    fn wrong_types_name_their_path() {
+        let cases = [
+            (
+                json!({"spec": {"template": {"spec": {"containers": {"name": "x"}}}}}),
+                "object.spec.template.spec.containers: invalid type: map, expected a sequence",
+            ),
+            (
+                json!({"spec": {"template": {"spec": {"containers": [5]}}}}),
+                "object.spec.template.spec.containers[0]: invalid type: integer `5`",
+            ),
+            (
+                json!({"spec": {"template": {"spec": {"containers": [{"name": 3}]}}}}),
+                "object.spec.template.spec.containers[0].name: invalid type: integer `3`",
+            ),
+            (
+                json!({"metadata": []}),
+                "object.metadata: invalid type: sequence, expected an object",
+            ),
+            (
+                json!([]),
+                "object: invalid type: sequence, expected an object",
+            ),
+            (
+                json!({"spec": {"template": {"spec": {"containers": [["a", "nginx"]]}}}}),
+                "object.spec.template.spec.containers[0]: invalid type: sequence, expected an object",
+            ),
+        ];
+        for (object, want) in cases {
+            let text = object.to_string();
+            let err = read(Shape::Template, &text, "object").err().unwrap();
+            assert!(err.starts_with(want), "{err}");
+        }
+    }
+}
