@@ -431,7 +431,13 @@ mod tests {
             hex: H64,
         });
         let t128 = "t".repeat(128);
-        type Case<'a> = (String, Option<&'a str>, &'a str, Option<&'a str>, Option<Digest<'a>>);
+        type Case<'a> = (
+            String,
+            Option<&'a str>,
+            &'a str,
+            Option<&'a str>,
+            Option<Digest<'a>>,
+        );
         let cases: Vec<Case> = vec![
             ("nginx".into(), None, "nginx", None, None),
             ("nginx:1.27".into(), None, "nginx", Some("1.27"), None),
