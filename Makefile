@@ -2,6 +2,7 @@
 SOURCE_FILES := $(shell find src -type f -name '*.rs') Cargo.toml Cargo.lock
 WASM_TARGET := wasm32-wasip1
 BUILT_WASM := target/$(WASM_TARGET)/release/image_digest_policy.wasm
+CHECK := cargo run -q -p image-digest-check --
 
 .PHONY: all
 all: policy.wasm
@@ -24,12 +25,34 @@ lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 
+# Native unit tests, the e2e table on the wasm and the native core, and the checker's tests.
 .PHONY: unit-tests
-unit-tests:
+unit-tests: policy.wasm
 	cargo test --workspace
 
+# The e2e table against the built policy.wasm through the wasmtime runner (never skipped).
+.PHONY: e2e-tests
+e2e-tests: policy.wasm
+	cargo test -p image-digest-runner --test e2e -- --nocapture
+
+# The same table through kwctl, for those who have it; fails plainly when kwctl is missing.
+.PHONY: e2e-tests-kwctl
+e2e-tests-kwctl: policy.wasm
+	bats --tap e2e-tests/kwctl.bats
+
 .PHONY: test
-test: lint unit-tests policy.wasm
+test: lint unit-tests
+
+# The run command: builds what is needed and checks the bundled chart render and its
+# drifted copy with the example settings, printing the reports.
+.PHONY: demo
+demo: policy.wasm
+	@echo "== prod settings, the chart render as GitOps pins it (expect: accepted)"
+	$(CHECK) --policy policy.wasm --settings examples/settings/prod.yaml examples/agents-render.yaml
+	@echo "== non-prod settings, the drifted copy (expect: latest rejected, the unpinned tag warned)"
+	$(CHECK) --policy policy.wasm --settings examples/settings/non-prod.yaml examples/agents-render-drifted.yaml; test $$? -eq 1
+	@echo "== prod settings, the drifted copy (expect: both rejected)"
+	$(CHECK) --policy policy.wasm --settings examples/settings/prod.yaml examples/agents-render-drifted.yaml; test $$? -eq 1
 
 .PHONY: clean
 clean:

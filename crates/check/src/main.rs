@@ -1,1 +1,297 @@
-fn main() {}
+//! `image-digest-check`: evaluates Kubernetes manifests with the image-digest-policy wasm,
+//! for GitOps CI and laptops, before anything reaches a cluster.
+//!
+//! Exit codes: 0 every workload accepted, 1 something rejected, 2 usage or input errors.
+
+mod admission;
+mod input;
+mod report;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, ValueEnum};
+use image_digest_runner::{Host, NoCapabilities, Policy};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "image-digest-check",
+    version,
+    about = "Check Kubernetes manifests against the image tag/digest contract, offline",
+    after_help = "Examples:\n  image-digest-check --settings prod.yaml rendered/\n  helm template agents charts/agents | image-digest-check --settings prod.yaml -\n\nExit codes: 0 all accepted, 1 something rejected, 2 usage or input errors."
+)]
+struct Cli {
+    /// Manifests: files, directories (searched recursively for .yaml, .yml, .json), or - for stdin.
+    paths: Vec<PathBuf>,
+    /// Policy settings, YAML or JSON: what a ClusterAdmissionPolicy's `settings:` holds (a whole
+    /// ClusterAdmissionPolicy is accepted too).
+    #[arg(long, short)]
+    settings: Option<PathBuf>,
+    /// The policy module [default: ./policy.wasm, else the one this project builds].
+    #[arg(long)]
+    policy: Option<PathBuf>,
+    /// Namespace for manifests that name none (as `helm template -n` would install them).
+    #[arg(long, short)]
+    namespace: Option<String>,
+    /// Report format.
+    #[arg(long, short, value_enum, default_value_t = Format::Text)]
+    output: Format,
+    /// Evaluate recorded AdmissionRequest (or AdmissionReview) files as they are, like `kwctl run`.
+    #[arg(long = "request", value_name = "FILE")]
+    requests: Vec<PathBuf>,
+    /// Parallel evaluations [default: the number of CPUs].
+    #[arg(long, short)]
+    jobs: Option<usize>,
+    /// No progress on stderr.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Format {
+    Text,
+    Json,
+    Junit,
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    match run(&cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("image-digest-check: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// One unit of work: a manifest turned into a request, or a recorded request.
+struct Job {
+    location: String,
+    kind: String,
+    namespace: String,
+    name: String,
+    request: Vec<u8>,
+}
+
+fn run(cli: &Cli) -> Result<u8> {
+    if cli.paths.is_empty() && cli.requests.is_empty() {
+        bail!(
+            "no input: give manifest files, directories, - for stdin, or --request FILE (see --help)"
+        );
+    }
+    let settings = read_settings(cli.settings.as_deref())?;
+    let policy_path = policy_path(cli.policy.as_deref())?;
+    let policy = Policy::load(&policy_path)?;
+    let evaluator = policy.with_settings(settings)?;
+    let host: Arc<dyn Host> = Arc::new(NoCapabilities);
+
+    let (files, mut errors) = input::expand(&cli.paths);
+    let mut summary = report::Summary::default();
+    let mut jobs = Vec::new();
+    for file in &files {
+        let (docs, errs) = input::read(file);
+        errors.extend(errs);
+        for doc in docs {
+            summary.documents += 1;
+            match admission::request_for(&doc.value, cli.namespace.as_deref(), summary.documents) {
+                None => summary.skipped += 1,
+                Some(w) => jobs.push(Job {
+                    location: doc.location(),
+                    kind: w.kind,
+                    namespace: w.namespace,
+                    name: w.name,
+                    request: serde_json::to_vec(&w.request)?,
+                }),
+            }
+        }
+    }
+    for path in &cli.requests {
+        match std::fs::read(path) {
+            Ok(bytes) => {
+                summary.documents += 1;
+                let (kind, namespace, name) = describe_request(&bytes);
+                jobs.push(Job {
+                    location: path.display().to_string(),
+                    kind,
+                    namespace,
+                    name,
+                    request: bytes,
+                });
+            }
+            Err(e) => errors.push(input::InputError {
+                source: path.display().to_string(),
+                message: e.to_string(),
+            }),
+        }
+    }
+
+    let results = evaluate_all(&evaluator, &jobs, host, cli);
+    summary.workloads = results.len();
+    for r in &results {
+        if r.error.is_some() || !r.allowed {
+            summary.rejected += 1;
+        } else {
+            summary.accepted += 1;
+        }
+        if !r.warnings.is_empty() {
+            summary.with_warnings += 1;
+        }
+    }
+    summary.errors = errors.len();
+    let out = match cli.output {
+        Format::Text => report::text(&results, &errors, &summary),
+        Format::Json => report::json(&results, &errors, &summary),
+        Format::Junit => report::junit(&results, &errors, &summary),
+    };
+    // A closed pipe (`| head`) is the reader's choice, not an error worth a panic.
+    let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), out.as_bytes());
+    Ok(if !errors.is_empty() {
+        2
+    } else if summary.rejected > 0 {
+        1
+    } else {
+        0
+    })
+}
+
+fn evaluate_all(
+    evaluator: &image_digest_runner::Evaluator<'_>,
+    jobs: &[Job],
+    host: Arc<dyn Host>,
+    cli: &Cli,
+) -> Vec<report::Result> {
+    let workers = cli
+        .jobs
+        .unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        })
+        .clamp(1, 64)
+        .min(jobs.len().max(1));
+    let next = AtomicUsize::new(0);
+    let done = AtomicUsize::new(0);
+    let progress = !cli.quiet && jobs.len() >= 1000;
+    let mut results: Vec<(usize, report::Result)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                let host = host.clone();
+                let (next, done) = (&next, &done);
+                scope.spawn(move || {
+                    let mut out = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(job) = jobs.get(i) else { break };
+                        out.push((i, evaluate(evaluator, job, host.clone())));
+                        let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+                        if progress && (n % 1000 == 0 || n == jobs.len()) {
+                            eprintln!("image-digest-check: {n}/{} workloads checked", jobs.len());
+                        }
+                    }
+                    out
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    });
+    results.sort_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, r)| r).collect()
+}
+
+fn evaluate(
+    evaluator: &image_digest_runner::Evaluator<'_>,
+    job: &Job,
+    host: Arc<dyn Host>,
+) -> report::Result {
+    let mut result = report::Result {
+        location: job.location.clone(),
+        kind: job.kind.clone(),
+        namespace: job.namespace.clone(),
+        name: job.name.clone(),
+        allowed: false,
+        summary: None,
+        findings: Vec::new(),
+        warnings: Vec::new(),
+        error: None,
+    };
+    match evaluator.validate_raw(&job.request, host) {
+        Ok(r) => {
+            result.allowed = r.accepted;
+            result.warnings = r.warnings;
+            if let Some(m) = r.message {
+                let (summary, findings) = report::split_message(&m);
+                result.summary = summary;
+                result.findings = findings;
+            }
+        }
+        Err(e) => result.error = Some(format!("{e:#}")),
+    }
+    result
+}
+
+fn describe_request(bytes: &[u8]) -> (String, String, String) {
+    let v: Value = serde_json::from_slice(bytes).unwrap_or(Value::Null);
+    let r = v.get("request").unwrap_or(&v);
+    let s = |p: &str| {
+        r.pointer(p)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned()
+    };
+    (s("/kind/kind"), s("/namespace"), s("/name"))
+}
+
+fn read_settings(path: Option<&Path>) -> Result<Value> {
+    let Some(path) = path else {
+        return Ok(Value::Object(Default::default()));
+    };
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read settings {}", path.display()))?;
+    let value: Value = serde_yaml::from_str(&text)
+        .with_context(|| format!("settings {} are not valid YAML or JSON", path.display()))?;
+    let is_policy = matches!(
+        value.get("kind").and_then(Value::as_str),
+        Some("ClusterAdmissionPolicy" | "AdmissionPolicy")
+    );
+    Ok(if is_policy {
+        value
+            .pointer("/spec/settings")
+            .cloned()
+            .unwrap_or(Value::Object(Default::default()))
+    } else if value.is_null() {
+        Value::Object(Default::default())
+    } else {
+        value
+    })
+}
+
+fn policy_path(given: Option<&Path>) -> Result<PathBuf> {
+    if let Some(p) = given {
+        return Ok(p.to_path_buf());
+    }
+    let candidates = [
+        PathBuf::from("policy.wasm"),
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policy.wasm"),
+    ];
+    candidates
+        .into_iter()
+        .find(|p| p.exists())
+        .context("no policy module: pass --policy PATH, or build one with `make policy.wasm`")
+}

@@ -1,0 +1,115 @@
+//! Turning a manifest into the AdmissionRequest the API server would send for it.
+
+use image_digest_policy::workload::Shape;
+use serde_json::{Value, json};
+
+/// A workload manifest ready for evaluation.
+#[derive(Debug, Clone)]
+pub struct Workload {
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    pub request: Value,
+}
+
+/// The request for `object` if it is a kind the policy checks, else `None` (skipped).
+/// Namespace: the object's, else `default_namespace` (`--namespace`), else `default`.
+pub fn request_for(
+    object: &Value,
+    default_namespace: Option<&str>,
+    uid: usize,
+) -> Option<Workload> {
+    let api_version = object
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let kind = object.get("kind").and_then(Value::as_str).unwrap_or("");
+    let (group, version) = match api_version.split_once('/') {
+        Some((g, v)) => (g, v),
+        None => ("", api_version),
+    };
+    Shape::of(group, kind)?;
+    let metadata = object.get("metadata");
+    let field = |k: &str| {
+        metadata
+            .and_then(|m| m.get(k))
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+    };
+    let namespace = field("namespace")
+        .or(default_namespace)
+        .unwrap_or("default")
+        .to_owned();
+    let name = field("name")
+        .map(str::to_owned)
+        .or_else(|| field("generateName").map(|g| format!("{g}<generated>")))
+        .unwrap_or_else(|| "<unnamed>".to_owned());
+    let resource = plural(kind);
+    let gvk = json!({"group": group, "version": version, "kind": kind});
+    let gvr = json!({"group": group, "version": version, "resource": resource});
+    let request = json!({
+        "uid": format!("image-digest-check-{uid}"),
+        "kind": gvk,
+        "resource": gvr,
+        "requestKind": gvk,
+        "requestResource": gvr,
+        "name": name,
+        "namespace": namespace,
+        "operation": "CREATE",
+        "userInfo": {"username": "image-digest-check"},
+        "object": object,
+        "oldObject": null,
+        "dryRun": true,
+        "options": {"apiVersion": "meta.k8s.io/v1", "kind": "CreateOptions"}
+    });
+    Some(Workload {
+        kind: kind.to_owned(),
+        namespace,
+        name,
+        request,
+    })
+}
+
+fn plural(kind: &str) -> String {
+    format!("{}s", kind.to_ascii_lowercase())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn workloads_become_create_requests() {
+        let d = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "api"}});
+        let w = request_for(&d, Some("prod"), 1).unwrap();
+        assert_eq!(
+            (w.kind.as_str(), w.namespace.as_str(), w.name.as_str()),
+            ("Deployment", "prod", "api")
+        );
+        assert_eq!(
+            w.request["kind"],
+            json!({"group": "apps", "version": "v1", "kind": "Deployment"})
+        );
+        assert_eq!(w.request["resource"]["resource"], "deployments");
+        assert_eq!(w.request["operation"], "CREATE");
+        let own = json!({"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "c", "namespace": "ops"}});
+        assert_eq!(request_for(&own, Some("prod"), 2).unwrap().namespace, "ops");
+        let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"generateName": "web-"}});
+        let w = request_for(&pod, None, 3).unwrap();
+        assert_eq!(
+            (w.namespace.as_str(), w.name.as_str()),
+            ("default", "web-<generated>")
+        );
+    }
+
+    #[test]
+    fn other_kinds_are_skipped() {
+        for d in [
+            json!({"apiVersion": "v1", "kind": "Service"}),
+            json!({"apiVersion": "example.com/v1", "kind": "Deployment"}),
+            json!({"kind": "Deployment"}),
+        ] {
+            assert!(request_for(&d, None, 0).is_none(), "{d}");
+        }
+    }
+}

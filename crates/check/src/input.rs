@@ -1,0 +1,267 @@
+//! Reading manifests: multi-document YAML or JSON from files, directories and stdin, as
+//! `helm template` and `kustomize build` print them.
+
+use anyhow::{Context, Result};
+use serde_json::Value;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// One document of one input, numbered from 1 within its source.
+#[derive(Debug, Clone)]
+pub struct Document {
+    pub source: String,
+    pub index: usize,
+    /// For an item unpacked from a `List`, its position in `items`.
+    pub item: Option<usize>,
+    pub value: Value,
+}
+
+impl Document {
+    /// `file.yaml#3` or `file.yaml#3.items[1]`
+    pub fn location(&self) -> String {
+        match self.item {
+            None => format!("{}#{}", self.source, self.index),
+            Some(i) => format!("{}#{}.items[{i}]", self.source, self.index),
+        }
+    }
+}
+
+/// A problem with the input itself, named by source and document or line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputError {
+    pub source: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for InputError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.source, self.message)
+    }
+}
+
+/// Expands the command line's paths: files as given, directories recursively (their
+/// `.yaml`, `.yml` and `.json` files, sorted), `-` for stdin.
+pub fn expand(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<InputError>) {
+    let mut files = Vec::new();
+    let mut errors = Vec::new();
+    for p in paths {
+        if p.as_os_str() == "-" {
+            files.push(p.clone());
+        } else if p.is_dir() {
+            walk(p, &mut files, &mut errors);
+        } else if p.exists() {
+            files.push(p.clone());
+        } else {
+            errors.push(InputError {
+                source: p.display().to_string(),
+                message: "no such file or directory".into(),
+            });
+        }
+    }
+    (files, errors)
+}
+
+fn walk(dir: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<InputError>) {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) => {
+            errors.push(InputError {
+                source: dir.display().to_string(),
+                message: e.to_string(),
+            });
+            return;
+        }
+    };
+    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    for p in paths {
+        if p.is_dir() {
+            walk(&p, files, errors);
+        } else if matches!(
+            p.extension().and_then(|e| e.to_str()),
+            Some("yaml" | "yml" | "json")
+        ) {
+            files.push(p);
+        }
+    }
+}
+
+/// Reads one source into documents; a document that cannot be read is an error naming it,
+/// and the documents before it are still returned.
+pub fn read(path: &Path) -> (Vec<Document>, Vec<InputError>) {
+    let source = if path.as_os_str() == "-" {
+        "<stdin>".to_owned()
+    } else {
+        path.display().to_string()
+    };
+    let text = match read_text(path) {
+        Ok(t) => t,
+        Err(e) => {
+            return (
+                Vec::new(),
+                vec![InputError {
+                    source,
+                    message: format!("{e:#}"),
+                }],
+            );
+        }
+    };
+    parse(&source, &text)
+}
+
+fn read_text(path: &Path) -> Result<String> {
+    let mut text = String::new();
+    if path.as_os_str() == "-" {
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .context("cannot read stdin")?;
+    } else {
+        text = std::fs::read_to_string(path).context("cannot read the file")?;
+    }
+    Ok(text)
+}
+
+/// Splits `text` into documents: a JSON stream when it starts like JSON, else YAML.
+pub fn parse(source: &str, text: &str) -> (Vec<Document>, Vec<InputError>) {
+    let mut docs = Vec::new();
+    let mut errors = Vec::new();
+    let trimmed = text.trim_start();
+    if trimmed.starts_with('{') || trimmed.starts_with('[') {
+        let stream = serde_json::Deserializer::from_str(text).into_iter::<Value>();
+        for (i, value) in stream.enumerate() {
+            match value {
+                Ok(v) => push(source, i + 1, v, &mut docs, &mut errors),
+                Err(e) => {
+                    errors.push(InputError {
+                        source: source.into(),
+                        message: format!("document {}: invalid JSON: {e}", i + 1),
+                    });
+                    break;
+                }
+            }
+        }
+    } else {
+        for (i, de) in serde_yaml::Deserializer::from_str(text).enumerate() {
+            match <serde_json::Value as serde::Deserialize>::deserialize(de) {
+                Ok(v) => push(source, i + 1, v, &mut docs, &mut errors),
+                Err(e) => {
+                    // libyaml cannot resynchronise after a syntax error; stop at the first.
+                    errors.push(InputError {
+                        source: source.into(),
+                        message: format!("document {}: invalid YAML: {e}", i + 1),
+                    });
+                    break;
+                }
+            }
+        }
+    }
+    (docs, errors)
+}
+
+fn push(
+    source: &str,
+    index: usize,
+    value: Value,
+    docs: &mut Vec<Document>,
+    errors: &mut Vec<InputError>,
+) {
+    match value {
+        // `---` with nothing after it, as helm prints between templates.
+        Value::Null => {}
+        Value::Object(ref map) => {
+            let kind = map.get("kind").and_then(Value::as_str).unwrap_or("");
+            if kind.ends_with("List") && map.get("items").is_some_and(Value::is_array) {
+                if let Some(Value::Array(items)) = map.get("items") {
+                    for (i, item) in items.iter().enumerate() {
+                        if item.is_object() {
+                            docs.push(Document {
+                                source: source.into(),
+                                index,
+                                item: Some(i),
+                                value: item.clone(),
+                            });
+                        } else {
+                            errors.push(InputError {
+                                source: source.into(),
+                                message: format!("document {index}: items[{i}] is not an object"),
+                            });
+                        }
+                    }
+                }
+            } else {
+                docs.push(Document {
+                    source: source.into(),
+                    index,
+                    item: None,
+                    value,
+                });
+            }
+        }
+        other => errors.push(InputError {
+            source: source.into(),
+            message: format!(
+                "document {index}: a Kubernetes manifest must be an object, found {}",
+                json_type(&other)
+            ),
+        }),
+    }
+}
+
+fn json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn yaml_streams_lists_and_blank_documents() {
+        let text = "---\n# comment only\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: a}\n---\napiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: Pod, metadata: {name: b}}\n- {apiVersion: apps/v1, kind: Deployment, metadata: {name: c}}\n";
+        let (docs, errors) = parse("x.yaml", text);
+        assert!(errors.is_empty(), "{errors:?}");
+        let locations: Vec<String> = docs.iter().map(Document::location).collect();
+        assert_eq!(
+            locations,
+            ["x.yaml#2", "x.yaml#3.items[0]", "x.yaml#3.items[1]"]
+        );
+    }
+
+    #[test]
+    fn json_streams() {
+        let (docs, errors) = parse("x.json", "{\"kind\": \"Pod\"}\n{\"kind\": \"Job\"}");
+        assert!(errors.is_empty());
+        assert_eq!(docs.len(), 2);
+    }
+
+    #[test]
+    fn bad_input_names_the_document() {
+        let (docs, errors) = parse(
+            "x.yaml",
+            "kind: Pod\n---\n- just\n- a list\n---\nkind: [unclosed\n",
+        );
+        assert_eq!(docs.len(), 1);
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert!(errors[0].to_string().starts_with(
+            "x.yaml: document 2: a Kubernetes manifest must be an object, found a list"
+        ));
+        assert!(
+            errors[1]
+                .to_string()
+                .starts_with("x.yaml: document 3: invalid YAML"),
+            "{}",
+            errors[1]
+        );
+        let (_, errors) = parse("x.json", "{\"kind\": ");
+        assert!(errors[0].to_string().contains("document 1: invalid JSON"));
+        let (_, errors) = parse("x.yaml", "42\n");
+        assert!(errors[0].to_string().contains("found a number"));
+    }
+}

@@ -1,0 +1,267 @@
+//! The checker binary end to end: parity with the e2e table, manifests from files,
+//! directories and stdin, every output format, and the documented exit codes.
+
+use image_digest_runner::cases::{self, Outcome};
+use serde_json::Value;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn checker() -> Command {
+    let policy = workspace().join("policy.wasm");
+    assert!(
+        policy.exists(),
+        "{} is missing: run `make policy.wasm` first",
+        policy.display()
+    );
+    let mut c = Command::new(env!("CARGO_BIN_EXE_image-digest-check"));
+    c.current_dir(workspace())
+        .arg("--policy")
+        .arg(policy)
+        .arg("--quiet");
+    c
+}
+
+fn run(mut c: Command, stdin: Option<&str>) -> Output {
+    c.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    });
+    c.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = c.spawn().expect("the checker starts");
+    if let (Some(text), Some(mut pipe)) = (stdin, child.stdin.take()) {
+        pipe.write_all(text.as_bytes()).expect("stdin is written");
+    }
+    child.wait_with_output().expect("the checker finishes")
+}
+
+fn settings_file(dir: &Path, settings: &Value) -> PathBuf {
+    let p = dir.join("settings.json");
+    std::fs::write(&p, serde_json::to_vec(settings).unwrap_or_default())
+        .expect("settings are written");
+    p
+}
+
+/// The checker's JSON report of one recorded request, as an Outcome comparable to the others.
+fn outcome(out: &Output) -> Outcome {
+    if out.status.code() == Some(2) {
+        return Outcome::SettingsRefused(String::from_utf8_lossy(&out.stderr).into_owned());
+    }
+    let report: Value = serde_json::from_slice(&out.stdout).expect("the JSON report parses");
+    let r = &report["results"][0];
+    let mut message = r["summary"].as_str().map(str::to_owned);
+    if let (Some(m), Some(findings)) = (message.as_mut(), r["findings"].as_array()) {
+        for f in findings {
+            m.push_str(&format!(
+                "\n- {} {}",
+                f["path"].as_str().unwrap_or(""),
+                f["detail"].as_str().unwrap_or("")
+            ));
+        }
+    }
+    let warnings = r["warnings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(str::to_owned)
+        .collect();
+    Outcome::Evaluated {
+        accepted: r["allowed"].as_bool().unwrap_or(false),
+        message,
+        warnings,
+        patch: None,
+    }
+}
+
+#[test]
+fn parity_with_the_e2e_table() {
+    let dir = cases::e2e_dir();
+    let tmp = tempfile::tempdir().expect("a temp dir");
+    let mut failures = Vec::new();
+    let mut ran = 0;
+    for case in cases::load(&dir).expect("the table loads") {
+        if case.replay.is_some() {
+            continue;
+        }
+        let mut c = checker();
+        c.arg("--settings")
+            .arg(settings_file(tmp.path(), &case.settings));
+        c.arg("--output")
+            .arg("json")
+            .arg("--request")
+            .arg(case.request_path(&dir));
+        let out = run(c, None);
+        let o = outcome(&out);
+        let expected_code = match (&o, case.allowed) {
+            (Outcome::SettingsRefused(_), _) => 2,
+            (_, true) => 0,
+            (_, false) => 1,
+        };
+        if out.status.code() != Some(expected_code) {
+            failures.push(format!(
+                "case {:?}: exit {:?}, expected {expected_code}",
+                case.name,
+                out.status.code()
+            ));
+        }
+        if let Err(e) = case.check(&o) {
+            failures.push(e);
+        }
+        ran += 1;
+    }
+    eprintln!("checker parity: {ran} cases, {} failures", failures.len());
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(ran >= 40);
+}
+
+#[test]
+fn the_chart_render_passes_prod_and_the_drifted_copy_does_not() {
+    let mut c = checker();
+    c.args([
+        "--settings",
+        "examples/settings/prod.yaml",
+        "examples/agents-render.yaml",
+    ]);
+    let out = run(c, None);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains(
+            "4 documents: 2 workloads checked, 2 accepted (0 with warnings), 0 rejected; 2 skipped"
+        ),
+        "{text}"
+    );
+
+    let mut c = checker();
+    c.args(["--settings", "examples/settings/prod.yaml", "-"]);
+    let drifted = std::fs::read_to_string(workspace().join("examples/agents-render-drifted.yaml"))
+        .unwrap_or_default();
+    let out = run(c, Some(&drifted));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("<stdin>#3: Deployment agents/agents: spec.template.spec.containers[0] (container \"agents\"): image \"registry.ide-newton.ts.net/lab/jangar-control-plane:latest\""), "{text}");
+    assert!(
+        text.contains(
+            "<stdin>#4: Deployment agents/agents-controllers: spec.template.spec.containers[0]"
+        ),
+        "{text}"
+    );
+}
+
+#[test]
+fn directories_lists_namespaces_and_junit() {
+    let tmp = tempfile::tempdir().expect("a temp dir");
+    let nested = tmp.path().join("a/b");
+    std::fs::create_dir_all(&nested).unwrap_or_default();
+    std::fs::write(
+        nested.join("list.yaml"),
+        "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Pod\n  metadata: {name: p}\n  spec: {containers: [{name: c, image: 'nginx:1.27'}]}\n- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: m}\n",
+    )
+    .unwrap_or_default();
+    std::fs::write(nested.join("ignored.txt"), "not a manifest").unwrap_or_default();
+    std::fs::write(
+        tmp.path().join("prod.yaml"),
+        "requireDigest: true\nnamespaces: {include: [prod]}\n",
+    )
+    .unwrap_or_default();
+
+    let mut c = checker();
+    c.arg("--settings")
+        .arg(tmp.path().join("prod.yaml"))
+        .arg(tmp.path().join("a"));
+    let out = run(c, None);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "namespace default is outside include: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+
+    let mut c = checker();
+    c.arg("--settings")
+        .arg(tmp.path().join("prod.yaml"))
+        .args(["--namespace", "prod", "--output", "junit"])
+        .arg(tmp.path().join("a"));
+    let out = run(c, None);
+    let xml = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{xml}");
+    assert!(
+        xml.contains("<testsuites name=\"image-digest-check\" tests=\"1\" failures=\"1\""),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("list.yaml#1.items[0]\" name=\"Pod prod/p\""),
+        "{xml}"
+    );
+}
+
+#[test]
+fn bad_input_exits_2_naming_file_and_document() {
+    let tmp = tempfile::tempdir().expect("a temp dir");
+    let bad = tmp.path().join("bad.yaml");
+    std::fs::write(&bad, "apiVersion: v1\nkind: Pod\nmetadata: {name: ok}\nspec: {containers: [{name: c, image: 'nginx:latest'}]}\n---\n- a\n- list\n---\nkind: [unclosed\n").unwrap_or_default();
+    let mut c = checker();
+    c.arg(&bad).arg(tmp.path().join("missing.yaml"));
+    let out = run(c, None);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains(
+            "bad.yaml: document 2: a Kubernetes manifest must be an object, found a list"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("bad.yaml: document 3: invalid YAML"),
+        "{text}"
+    );
+    assert!(
+        text.contains("missing.yaml: no such file or directory"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Pod default/ok: spec.containers[0]"),
+        "the good document is still checked: {text}"
+    );
+
+    let mut c = checker();
+    c.args(["--settings", "/nonexistent/settings.yaml", "examples"]);
+    assert_eq!(run(c, None).status.code(), Some(2));
+    let mut c = checker();
+    c.arg("--no-such-flag");
+    assert_eq!(run(c, None).status.code(), Some(2));
+    let mut c = checker();
+    c.arg("--settings")
+        .arg(settings_file(
+            tmp.path(),
+            &serde_json::json!({"requireDigests": true}),
+        ))
+        .arg("examples");
+    let out = run(c, None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown key `requireDigests`"));
+    assert!(
+        out.stdout.is_empty(),
+        "invalid settings stop the run before anything is evaluated"
+    );
+}
+
+#[test]
+fn a_whole_cluster_admission_policy_is_accepted_as_settings() {
+    let tmp = tempfile::tempdir().expect("a temp dir");
+    let cap = tmp.path().join("cap.yaml");
+    std::fs::write(&cap, "apiVersion: policies.kubewarden.io/v1\nkind: ClusterAdmissionPolicy\nmetadata: {name: p}\nspec:\n  module: registry://ghcr.io/x/y:v1\n  settings:\n    requireDigest: true\n").unwrap_or_default();
+    let mut c = checker();
+    c.arg("--settings")
+        .arg(&cap)
+        .arg("examples/agents-render-drifted.yaml");
+    let out = run(c, None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("no digest, and requireDigest is on"));
+}

@@ -1,0 +1,170 @@
+//! The end-to-end case table (`e2e-tests/cases.yaml`), shared by every runner so that they
+//! are held to the same expectations.
+
+use anyhow::{Context, Result, bail};
+use serde::Deserialize;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Case {
+    pub name: String,
+    /// File name under `e2e-tests/requests/`.
+    pub request: String,
+    #[serde(default = "empty_object")]
+    pub settings: Value,
+    #[serde(default = "yes")]
+    pub settings_valid: bool,
+    pub allowed: bool,
+    #[serde(default)]
+    pub message: Vec<String>,
+    #[serde(default)]
+    pub warnings: Vec<String>,
+    /// False when kwctl cannot express the case (it refuses the input before the policy runs).
+    #[serde(default = "yes")]
+    pub kwctl: bool,
+    /// A recorded host-capabilities session (kwctl's replay format) under `e2e-tests/sessions/`.
+    #[serde(default)]
+    pub replay: Option<String>,
+    /// The exact JSONPatch the server would send; absent means no mutation.
+    #[serde(default)]
+    pub patch: Option<Value>,
+}
+
+fn empty_object() -> Value {
+    Value::Object(Default::default())
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Table {
+    cases: Vec<Case>,
+}
+
+/// The `e2e-tests/` directory of this workspace.
+pub fn e2e_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../e2e-tests")
+}
+
+pub fn load(dir: &Path) -> Result<Vec<Case>> {
+    let path = dir.join("cases.yaml");
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let table: Table = serde_yaml::from_str(&text)
+        .with_context(|| format!("{} is not a valid case table", path.display()))?;
+    if table.cases.is_empty() {
+        bail!("{} has no cases", path.display());
+    }
+    Ok(table.cases)
+}
+
+impl Case {
+    pub fn request_path(&self, dir: &Path) -> PathBuf {
+        dir.join("requests").join(&self.request)
+    }
+
+    pub fn request_bytes(&self, dir: &Path) -> Result<Vec<u8>> {
+        let path = self.request_path(dir);
+        std::fs::read(&path)
+            .with_context(|| format!("case {:?}: cannot read {}", self.name, path.display()))
+    }
+
+    pub fn replay_path(&self, dir: &Path) -> Option<PathBuf> {
+        self.replay.as_ref().map(|r| dir.join("sessions").join(r))
+    }
+
+    /// Checks one runner's outcome against the case; every mismatch is listed.
+    pub fn check(&self, outcome: &Outcome) -> Result<(), String> {
+        let mut problems = Vec::new();
+        match outcome {
+            Outcome::SettingsRefused(message) => {
+                if self.settings_valid {
+                    problems.push(format!("settings were refused: {message}"));
+                }
+                for part in &self.message {
+                    if !message.contains(part.as_str()) {
+                        problems.push(format!("settings error {message:?} lacks {part:?}"));
+                    }
+                }
+            }
+            Outcome::Evaluated {
+                accepted,
+                message,
+                warnings,
+                patch,
+            } => {
+                if !self.settings_valid {
+                    problems.push("settings were accepted, expected a settings error".into());
+                }
+                if *accepted != self.allowed {
+                    problems.push(format!(
+                        "accepted = {accepted}, expected {}; message: {message:?}",
+                        self.allowed
+                    ));
+                }
+                let message = message.as_deref().unwrap_or("");
+                for part in &self.message {
+                    if !message.contains(part.as_str()) {
+                        problems.push(format!("message {message:?} lacks {part:?}"));
+                    }
+                }
+                if warnings.len() != self.warnings.len() {
+                    problems.push(format!(
+                        "{} warnings, expected {}: {warnings:?}",
+                        warnings.len(),
+                        self.warnings.len()
+                    ));
+                }
+                for (want, got) in self.warnings.iter().zip(warnings) {
+                    if !got.contains(want.as_str()) {
+                        problems.push(format!("warning {got:?} lacks {want:?}"));
+                    }
+                }
+                if patch != &self.patch {
+                    problems.push(format!(
+                        "patch {} , expected {}",
+                        serde_json::to_string(patch).unwrap_or_default(),
+                        serde_json::to_string(&self.patch).unwrap_or_default()
+                    ));
+                }
+            }
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(format!(
+                "case {:?}:\n  {}",
+                self.name,
+                problems.join("\n  ")
+            ))
+        }
+    }
+}
+
+/// What a runner made of a case, in one shape for every runner.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    SettingsRefused(String),
+    Evaluated {
+        accepted: bool,
+        message: Option<String>,
+        warnings: Vec<String>,
+        patch: Option<Value>,
+    },
+}
+
+impl From<crate::Response> for Outcome {
+    fn from(r: crate::Response) -> Outcome {
+        Outcome::Evaluated {
+            accepted: r.accepted,
+            message: r.message,
+            warnings: r.warnings,
+            patch: r.patch,
+        }
+    }
+}

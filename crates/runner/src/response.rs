@@ -1,0 +1,64 @@
+//! The guest's answers, read strictly: a `validate` answer that does not say `accepted` is an
+//! error, never an accept.
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+pub struct SettingsResponse {
+    pub valid: bool,
+    #[serde(default)]
+    pub message: Option<String>,
+}
+
+/// The guest's `validate` answer as the policy-server would forward it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Response {
+    pub accepted: bool,
+    pub message: Option<String>,
+    pub code: Option<u16>,
+    pub warnings: Vec<String>,
+    /// The JSONPatch from the request's object to `mutated_object`, as the server sends it
+    /// to the API server; `None` when the policy did not mutate.
+    pub patch: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct Raw {
+    accepted: bool,
+    #[serde(default)]
+    message: Option<String>,
+    #[serde(default)]
+    code: Option<u16>,
+    #[serde(default)]
+    mutated_object: Option<Value>,
+    #[serde(default)]
+    warnings: Option<Vec<String>>,
+}
+
+impl Response {
+    pub fn from_guest(raw: &[u8], original: Option<&Value>) -> Result<Response> {
+        let r: Raw = serde_json::from_slice(raw).with_context(|| {
+            format!(
+                "the policy answered something that is not a validation response: {}",
+                String::from_utf8_lossy(raw)
+            )
+        })?;
+        let patch = match (r.mutated_object, original) {
+            (Some(mutated), Some(original)) => {
+                let patch = json_patch::diff(original, &mutated);
+                Some(serde_json::to_value(patch)?)
+            }
+            (Some(_), None) => anyhow::bail!("the policy mutated a request that had no object"),
+            (None, _) => None,
+        };
+        Ok(Response {
+            accepted: r.accepted,
+            message: r.message,
+            code: r.code,
+            warnings: r.warnings.unwrap_or_default(),
+            patch,
+        })
+    }
+}
