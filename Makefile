@@ -26,9 +26,14 @@ lint:
 	cargo clippy --workspace --all-targets -- -D warnings
 
 # Native unit tests, the e2e table on the wasm and the native core, and the checker's tests.
+# nextest closes with one summary line for the whole workspace; plain cargo test otherwise.
 .PHONY: unit-tests
 unit-tests: policy.wasm
-	cargo test --workspace
+	if cargo nextest --version >/dev/null 2>&1; then \
+		cargo nextest run --workspace --no-fail-fast; \
+	else \
+		cargo test --workspace --no-fail-fast; \
+	fi
 
 # The e2e table against the built policy.wasm through the wasmtime runner (never skipped).
 .PHONY: e2e-tests
