@@ -1,11 +1,12 @@
 //! The whole evaluation of one admission request: payload in, verdict out. Pure (no waPC, no
 //! I/O), so the wasm entry points, the native tests and the benchmarks all run this same code.
 
+use crate::host::{DigestResolver, Lookups, NoHost};
 use crate::reference;
 use crate::report::{self, Finding};
 use crate::request::{AdmissionRequest, ImageField, Obj, ValidatePayload, parse_at};
 use crate::rules::{self, ImageVerdict};
-use crate::settings::Settings;
+use crate::settings::{Settings, VerifyTagDigest};
 use crate::workload::{self, ContainerList, FoundContainer, Shape};
 use std::collections::HashSet;
 
@@ -15,6 +16,8 @@ pub struct Verdict {
     pub accepted: bool,
     pub message: Option<String>,
     pub warnings: Vec<String>,
+    /// The object with tag-only images pinned (`pinDigests`), when anything was pinned.
+    pub mutated_object: Option<serde_json::Value>,
 }
 
 impl Verdict {
@@ -29,7 +32,7 @@ impl Verdict {
         Verdict {
             accepted: false,
             message: Some(message),
-            warnings: Vec::new(),
+            ..Verdict::default()
         }
     }
 
@@ -68,9 +71,15 @@ pub fn validate_settings(payload: &[u8]) -> SettingsVerdict {
     }
 }
 
-/// `validate`: `{"request": AdmissionRequest, "settings": {...}}` in, verdict out. Never
-/// panics; anything it cannot make sense of is a rejection that says what was wrong.
+/// `validate` without a host: the digest lookups of `pinDigests` and `verifyTagDigest` fail.
 pub fn validate(payload: &[u8]) -> Verdict {
+    validate_with(payload, &mut NoHost)
+}
+
+/// `validate`: `{"request": AdmissionRequest, "settings": {...}}` in, verdict out, asking
+/// `resolver` for digests when the settings want them. Never panics; anything it cannot
+/// make sense of is a rejection that says what was wrong.
+pub fn validate_with(payload: &[u8], resolver: &mut dyn DigestResolver) -> Verdict {
     let Ok(text) = std::str::from_utf8(payload) else {
         return Verdict::malformed("the payload is not UTF-8");
     };
@@ -91,11 +100,15 @@ pub fn validate(payload: &[u8]) -> Verdict {
         Ok(r) => r,
         Err(e) => return Verdict::malformed(e),
     };
-    evaluate(&request, &settings)
+    evaluate(&request, &settings, resolver)
 }
 
-/// The rules of CONTRACT sections 3 to 5 applied to a parsed request.
-pub fn evaluate(request: &AdmissionRequest<'_>, settings: &Settings) -> Verdict {
+/// The rules of CONTRACT sections 3 to 6 applied to a parsed request.
+pub fn evaluate(
+    request: &AdmissionRequest<'_>,
+    settings: &Settings,
+    resolver: &mut dyn DigestResolver,
+) -> Verdict {
     match request.operation.as_deref() {
         Some("CREATE" | "UPDATE") => {}
         Some(_) => return Verdict::accept(),
@@ -137,20 +150,72 @@ pub fn evaluate(request: &AdmissionRequest<'_>, settings: &Settings) -> Verdict 
 
     let mut blocking = Vec::new();
     let mut warnings = Vec::new();
+    let mut pins: Vec<(String, String)> = Vec::new();
+    let mut lookups = Lookups::new(resolver);
     for c in &workload.containers {
         let verdict = rules::judge(&c.image, settings);
+        let image = match &c.image {
+            ImageField::Str(s) => s.as_ref(),
+            _ => "",
+        };
+        let at = || format!("{} (container {})", c.path(shape), report::quote(&c.name));
+        if settings.pin_digests && is_pinnable(&verdict) {
+            match lookups
+                .resolve(image)
+                .and_then(|d| allowed_digest(&d, settings))
+            {
+                Ok(digest) => pins.push((c.image_pointer(shape), format!("{image}@{digest}"))),
+                Err(reason) if settings.require_digest => {
+                    let mut f = finding(c, shape, &verdict);
+                    f.reasons = format!(
+                        "no digest, and the host could not resolve one to pin it: {reason}"
+                    );
+                    f.fix = format!(
+                        "make the image resolvable, or {}",
+                        rules::fix(image, &verdict)
+                    );
+                    blocking.push(f);
+                }
+                Err(reason) => warnings.push(format!(
+                    "{}: image {} was not pinned: the host could not resolve its digest: {reason}",
+                    at(),
+                    report::quote(image)
+                )),
+            }
+            continue;
+        }
         match &verdict {
-            ImageVerdict::Accepted | ImageVerdict::Exempt => {}
-            ImageVerdict::Unpinned => {
-                if settings.warn_unpinned
-                    && let ImageField::Str(image) = &c.image
+            ImageVerdict::Exempt => {}
+            ImageVerdict::Accepted => {
+                if settings.verify_tag_digest != VerifyTagDigest::Off
+                    && let Some(problem) = verify_tag(image, &mut lookups)
                 {
+                    match problem {
+                        TagCheck::Moved(reason)
+                            if settings.verify_tag_digest == VerifyTagDigest::Reject =>
+                        {
+                            let mut f = finding(c, shape, &verdict);
+                            f.reasons = reason;
+                            f.fix = "re-pin the image to the digest you mean to run, with the tag it was built from".to_owned();
+                            blocking.push(f);
+                        }
+                        TagCheck::Moved(reason) | TagCheck::Unverified(reason) => {
+                            warnings.push(format!(
+                                "{}: image {}: {reason}",
+                                at(),
+                                report::quote(image)
+                            ));
+                        }
+                    }
+                }
+            }
+            ImageVerdict::Unpinned => {
+                if settings.warn_unpinned {
                     warnings.push(format!(
-                        "{} (container {}): image {} is not pinned by a digest; {} (requireDigest: true will reject it)",
-                        c.path(shape),
-                        report::quote(&c.name),
-                        report::quote(image.as_ref()),
-                        rules::fix(image.as_ref(), &verdict),
+                        "{}: image {} is not pinned by a digest; {} (requireDigest: true will reject it)",
+                        at(),
+                        report::quote(image),
+                        rules::fix(image, &verdict),
                     ));
                 }
             }
@@ -185,20 +250,89 @@ pub fn evaluate(request: &AdmissionRequest<'_>, settings: &Settings) -> Verdict 
         .unwrap_or_else(|| "<unnamed>".to_owned());
     let kind = request.kind.as_ref().map(|k| k.kind.as_ref()).unwrap_or("");
     let warnings = report::cap_warnings(warnings);
-    if blocking.is_empty() {
-        Verdict {
-            accepted: true,
-            message: None,
-            warnings,
-        }
-    } else {
+    if !blocking.is_empty() {
         let subject = report::subject(kind, namespace, &name);
-        Verdict {
+        return Verdict {
             accepted: false,
             message: Some(report::reject_message(&subject, &blocking)),
             warnings,
-        }
+            mutated_object: None,
+        };
     }
+    let mutated_object = if pins.is_empty() {
+        None
+    } else {
+        match pinned_object(object.get(), &pins) {
+            Ok(o) => Some(o),
+            Err(e) => return Verdict::malformed(e),
+        }
+    };
+    Verdict {
+        accepted: true,
+        message: None,
+        warnings,
+        mutated_object,
+    }
+}
+
+/// A tag-only image whose only problem (if any) is the missing digest: pinning fixes it.
+/// Drifting, invalid, exempt and otherwise rejected images are never looked up.
+fn is_pinnable(verdict: &ImageVerdict) -> bool {
+    match verdict {
+        ImageVerdict::Unpinned => true,
+        ImageVerdict::Violates(p) => p.iter().all(|p| *p == rules::Problem::NoDigest),
+        _ => false,
+    }
+}
+
+fn allowed_digest(digest: &str, settings: &Settings) -> Result<String, String> {
+    let algorithm = digest.split_once(':').map_or("", |(a, _)| a);
+    if settings
+        .allowed_digest_algorithms
+        .iter()
+        .any(|a| a == algorithm)
+    {
+        Ok(digest.to_owned())
+    } else {
+        Err(format!(
+            "the registry's digest {digest} uses {algorithm}, which allowedDigestAlgorithms does not allow"
+        ))
+    }
+}
+
+enum TagCheck {
+    Moved(String),
+    Unverified(String),
+}
+
+/// `repo:tag@digest`: does `repo:tag` still resolve to `digest`?
+fn verify_tag(image: &str, lookups: &mut Lookups<'_>) -> Option<TagCheck> {
+    let r = reference::parse(image).ok()?;
+    let (tag, pinned) = (r.tag?, r.digest?);
+    let tagged = image.split_once('@').map_or(image, |(t, _)| t);
+    let pinned = pinned.to_string();
+    match lookups.resolve(tagged) {
+        Ok(current) if current == pinned => None,
+        Ok(current) => Some(TagCheck::Moved(format!(
+            "tag `{tag}` now points to {current}, not to the pinned {pinned}: the digest decides what runs, so the tag no longer describes it"
+        ))),
+        Err(reason) => Some(TagCheck::Unverified(format!(
+            "tag `{tag}` could not be verified against the pinned {pinned}: {reason}"
+        ))),
+    }
+}
+
+/// The object with each pinned image written in place; nothing else changes.
+fn pinned_object(object: &str, pins: &[(String, String)]) -> Result<serde_json::Value, String> {
+    let mut value: serde_json::Value =
+        serde_json::from_str(object).map_err(|e| format!("request.object: {e}"))?;
+    for (pointer, image) in pins {
+        let slot = value
+            .pointer_mut(pointer)
+            .ok_or_else(|| format!("request.object{pointer} vanished while pinning"))?;
+        *slot = serde_json::Value::String(image.clone());
+    }
+    Ok(value)
 }
 
 /// Which pod-spec shape the request's object has, or `None` when the request is not this

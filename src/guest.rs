@@ -16,13 +16,40 @@ pub extern "C" fn wapc_init() {
     );
 }
 
+/// Answers digest lookups through Kubewarden's `oci/v1/manifest_digest` host capability.
+struct Host;
+
+#[derive(serde::Deserialize)]
+struct DigestAnswer {
+    digest: String,
+}
+
+impl crate::host::DigestResolver for Host {
+    /// The same wire call as the SDK's `get_manifest_digest`, made directly so that the
+    /// user reads the host's reason rather than the SDK's and waPC's wrappers around it.
+    fn manifest_digest(&mut self, image: &str) -> Result<String, String> {
+        let payload = serde_json::to_vec(image).map_err(|e| e.to_string())?;
+        let answer = guest::host_call("kubewarden", "oci", "v1/manifest_digest", &payload)
+            .map_err(|e| {
+                let e = e.to_string();
+                // wapc-guest renders a host failure as "Host error: <the host's reason>".
+                e.strip_prefix("Host error: ")
+                    .map(str::to_owned)
+                    .unwrap_or(e)
+            })?;
+        serde_json::from_slice::<DigestAnswer>(&answer)
+            .map(|a| a.digest)
+            .map_err(|e| format!("the host's answer is not a digest response: {e}"))
+    }
+}
+
 fn validate(payload: &[u8]) -> CallResult {
-    let v = evaluate::validate(payload);
+    let v = evaluate::validate_with(payload, &mut Host);
     let response = ValidationResponse {
         accepted: v.accepted,
         message: v.message,
         code: None,
-        mutated_object: None,
+        mutated_object: v.mutated_object,
         audit_annotations: None,
         warnings: (!v.warnings.is_empty()).then_some(v.warnings),
     };

@@ -8,6 +8,7 @@
 pub mod evaluate;
 pub mod exemption;
 pub mod glob;
+pub mod host;
 pub mod reference;
 pub mod report;
 pub mod request;
@@ -18,4 +19,5 @@ pub mod workload;
 #[cfg(target_arch = "wasm32")]
 mod guest;
 
-pub use evaluate::{SettingsVerdict, Verdict, validate, validate_settings};
+pub use evaluate::{SettingsVerdict, Verdict, validate, validate_settings, validate_with};
+pub use host::{DigestResolver, NoHost};

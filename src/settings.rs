@@ -20,6 +20,18 @@ pub struct Settings {
     pub namespaces: NamespaceScope,
     pub exempt_images: Vec<Exemption>,
     pub allow_existing_violations: bool,
+    /// Rewrite tag-only images to `tag@digest` through the host (CONTRACT section 6).
+    pub pin_digests: bool,
+    pub verify_tag_digest: VerifyTagDigest,
+}
+
+/// What to do when a pinned image's tag now points at another digest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum VerifyTagDigest {
+    #[default]
+    Off,
+    Warn,
+    Reject,
 }
 
 /// Which namespaces the policy checks: `include` empty means all; `exclude` wins.
@@ -52,11 +64,13 @@ impl Default for Settings {
             namespaces: NamespaceScope::default(),
             exempt_images: Vec::new(),
             allow_existing_violations: false,
+            pin_digests: false,
+            verify_tag_digest: VerifyTagDigest::Off,
         }
     }
 }
 
-const KEYS: [&str; 8] = [
+const KEYS: [&str; 10] = [
     "requireDigest",
     "requireTag",
     "mutableTags",
@@ -65,6 +79,8 @@ const KEYS: [&str; 8] = [
     "namespaces",
     "exemptImages",
     "allowExistingViolations",
+    "pinDigests",
+    "verifyTagDigest",
 ];
 const NAMESPACE_KEYS: [&str; 2] = ["include", "exclude"];
 
@@ -105,6 +121,22 @@ impl Settings {
             &mut settings.allow_existing_violations,
             &mut problems,
         );
+        r.bool("pinDigests", &mut settings.pin_digests, &mut problems);
+        match map.get("verifyTagDigest") {
+            None | Some(Value::Null) => {}
+            Some(Value::String(mode)) => match mode.as_str() {
+                "off" => settings.verify_tag_digest = VerifyTagDigest::Off,
+                "warn" => settings.verify_tag_digest = VerifyTagDigest::Warn,
+                "reject" => settings.verify_tag_digest = VerifyTagDigest::Reject,
+                other => problems.push(format!(
+                    "verifyTagDigest must be off, warn or reject, found `{other}`"
+                )),
+            },
+            Some(other) => problems.push(format!(
+                "verifyTagDigest must be off, warn or reject, found {}",
+                type_name(other)
+            )),
+        }
         if let Some(tags) = r.strings("mutableTags", &mut problems) {
             settings.mutable_tags = tags;
             check_patterns(
@@ -363,9 +395,19 @@ mod tests {
             "warnUnpinned": false,
             "namespaces": {"include": ["prod-*"], "exclude": ["prod-sandbox"]},
             "exemptImages": ["busybox:1.36", "registry.example.com/team/*"],
-            "allowExistingViolations": true
+            "allowExistingViolations": true,
+            "pinDigests": true,
+            "verifyTagDigest": "reject"
         }))
         .unwrap();
+        assert!(s.pin_digests);
+        assert_eq!(s.verify_tag_digest, VerifyTagDigest::Reject);
+        assert_eq!(
+            parse(json!({"verifyTagDigest": "warn"}))
+                .unwrap()
+                .verify_tag_digest,
+            VerifyTagDigest::Warn
+        );
         assert!(
             s.require_digest && !s.require_tag && !s.warn_unpinned && s.allow_existing_violations
         );
@@ -390,8 +432,20 @@ mod tests {
                 vec!["unknown key `requireDigests` (did you mean `requireDigest`?)"],
             ),
             (
-                json!({"pinDigests": true}),
-                vec!["unknown key `pinDigests`"],
+                json!({"pinDigest": true}),
+                vec!["unknown key `pinDigest` (did you mean `pinDigests`?)"],
+            ),
+            (
+                json!({"pinDigests": "yes"}),
+                vec!["pinDigests must be true or false"],
+            ),
+            (
+                json!({"verifyTagDigest": "always"}),
+                vec!["verifyTagDigest must be off, warn or reject, found `always`"],
+            ),
+            (
+                json!({"verifyTagDigest": true}),
+                vec!["verifyTagDigest must be off, warn or reject, found a boolean"],
             ),
             (
                 json!({"requireDigest": "yes"}),

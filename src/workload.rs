@@ -35,6 +35,15 @@ impl Shape {
         }
     }
 
+    /// The pod spec as a JSON pointer, for rewriting images in place.
+    pub fn pod_spec_pointer(self) -> &'static str {
+        match self {
+            Shape::Pod => "/spec",
+            Shape::Template => "/spec/template/spec",
+            Shape::CronJob => "/spec/jobTemplate/spec/template/spec",
+        }
+    }
+
     pub fn pod_spec_path(self) -> &'static str {
         match self {
             Shape::Pod => "spec",
@@ -77,6 +86,16 @@ impl FoundContainer<'_> {
         format!(
             "{}.{}[{}]",
             shape.pod_spec_path(),
+            self.list.field(),
+            self.index
+        )
+    }
+
+    /// `/spec/template/spec/initContainers/1/image`
+    pub fn image_pointer(&self, shape: Shape) -> String {
+        format!(
+            "{}/{}/{}/image",
+            shape.pod_spec_pointer(),
             self.list.field(),
             self.index
         )

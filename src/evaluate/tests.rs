@@ -679,3 +679,204 @@ fn settings_validation_entry_point() {
     let not_json = validate_settings(b"{");
     assert!(!not_json.valid && not_json.message.unwrap_or_default().contains("not JSON"));
 }
+
+/// A host that answers from a table and records every question.
+struct FakeHost {
+    answers: std::collections::HashMap<String, Result<String, String>>,
+    calls: Vec<String>,
+}
+
+impl FakeHost {
+    fn new(answers: &[(&str, Result<&str, &str>)]) -> Self {
+        FakeHost {
+            answers: answers
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), v.map(str::to_owned).map_err(str::to_owned)))
+                .collect(),
+            calls: Vec::new(),
+        }
+    }
+}
+
+impl crate::DigestResolver for FakeHost {
+    fn manifest_digest(&mut self, image: &str) -> Result<String, String> {
+        self.calls.push(image.to_owned());
+        self.answers
+            .get(image)
+            .cloned()
+            .unwrap_or_else(|| Err(format!("manifest unknown: {image}")))
+    }
+}
+
+fn run_with(request: Value, settings: Value, host: &mut FakeHost) -> Verdict {
+    let payload = json!({"request": request, "settings": settings});
+    validate_with(payload.to_string().as_bytes(), host)
+}
+
+const OTHER: &str = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
+
+#[test]
+fn pin_digests_rewrites_tag_only_images_once_per_distinct_image() {
+    let digest = format!("sha256:{H64}");
+    let mut host = FakeHost::new(&[("nginx:1.27", Ok(&digest)), ("redis:7", Ok(&digest))]);
+    let images = [
+        "nginx:1.27",
+        "redis:7",
+        "nginx:1.27",
+        &pinned("envoy:1"),
+        "busybox:1.36",
+    ];
+    let object = pod("p", "default", &images);
+    let settings = json!({"pinDigests": true, "exemptImages": ["busybox"]});
+    let v = run_with(
+        request("CREATE", "", "Pod", "pods", "default", object.clone()),
+        settings,
+        &mut host,
+    );
+    assert_verdict(&v, true, &[], &[], "pinned");
+    assert_eq!(
+        host.calls,
+        ["nginx:1.27", "redis:7"],
+        "one lookup per distinct image; pinned and exempt ones untouched"
+    );
+    let mut expected = object;
+    expected["spec"]["containers"][0]["image"] = json!(format!("nginx:1.27@{digest}"));
+    expected["spec"]["containers"][1]["image"] = json!(format!("redis:7@{digest}"));
+    expected["spec"]["containers"][2]["image"] = json!(format!("nginx:1.27@{digest}"));
+    assert_eq!(
+        v.mutated_object,
+        Some(expected),
+        "only the image fields change"
+    );
+}
+
+#[test]
+fn pin_digests_lookup_failures() {
+    let req = || {
+        request(
+            "CREATE",
+            "apps",
+            "Deployment",
+            "deployments",
+            "team",
+            deployment("d", "team", &["ghcr.io/x/app:2"]),
+        )
+    };
+    let mut host = FakeHost::new(&[]);
+    let v = run_with(req(), json!({"pinDigests": true}), &mut host);
+    assert_verdict(
+        &v,
+        true,
+        &[],
+        &[
+            "image \"ghcr.io/x/app:2\" was not pinned: the host could not resolve its digest: manifest unknown: ghcr.io/x/app:2",
+        ],
+        "warn",
+    );
+    assert_eq!(v.mutated_object, None);
+    let v = run_with(
+        req(),
+        json!({"pinDigests": true, "requireDigest": true}),
+        &mut host,
+    );
+    assert_verdict(
+        &v,
+        false,
+        &[
+            "Deployment team/d",
+            "no digest, and the host could not resolve one to pin it: manifest unknown: ghcr.io/x/app:2",
+        ],
+        &[],
+        "reject",
+    );
+    // The host answering garbage is a failure, not a pin.
+    let mut liar = FakeHost::new(&[("ghcr.io/x/app:2", Ok("sha256:nope"))]);
+    let v = run_with(
+        req(),
+        json!({"pinDigests": true, "requireDigest": true}),
+        &mut liar,
+    );
+    assert_verdict(&v, false, &["not a valid digest"], &[], "garbage");
+    // A digest of an algorithm the settings do not allow is a failure too.
+    let mut sha256 = FakeHost::new(&[("ghcr.io/x/app:2", Ok(OTHER))]);
+    let v = run_with(
+        req(),
+        json!({"pinDigests": true, "requireDigest": true, "allowedDigestAlgorithms": ["sha512"]}),
+        &mut sha256,
+    );
+    assert_verdict(
+        &v,
+        false,
+        &["which allowedDigestAlgorithms does not allow"],
+        &[],
+        "algorithm",
+    );
+}
+
+#[test]
+fn pin_digests_never_looks_up_rejected_images() {
+    let mut host = FakeHost::new(&[]);
+    let v = run_with(
+        request(
+            "CREATE",
+            "",
+            "Pod",
+            "pods",
+            "default",
+            pod("p", "default", &["nginx:latest", "Bad:1", "nginx"]),
+        ),
+        json!({"pinDigests": true}),
+        &mut host,
+    );
+    assert_verdict(&v, false, &["3 container images break"], &[], "rejected");
+    assert!(host.calls.is_empty(), "{:?}", host.calls);
+    assert_eq!(v.mutated_object, None);
+}
+
+#[test]
+fn verify_tag_digest_warns_and_rejects() {
+    let image = pinned("registry.example.com/lab/app:5b72ee1e");
+    let req = || {
+        request(
+            "CREATE",
+            "",
+            "Pod",
+            "pods",
+            "default",
+            pod("p", "default", &[&image, &image]),
+        )
+    };
+    let same = format!("sha256:{H64}");
+    let mut host = FakeHost::new(&[("registry.example.com/lab/app:5b72ee1e", Ok(&same))]);
+    let v = run_with(req(), json!({"verifyTagDigest": "reject"}), &mut host);
+    assert_verdict(&v, true, &[], &[], "tag still matches");
+    assert_eq!(host.calls.len(), 1, "one lookup for two containers");
+
+    let mut moved = FakeHost::new(&[("registry.example.com/lab/app:5b72ee1e", Ok(OTHER))]);
+    let v = run_with(req(), json!({"verifyTagDigest": "warn"}), &mut moved);
+    let part = format!("tag `5b72ee1e` now points to {OTHER}, not to the pinned sha256:{H64}");
+    assert_verdict(&v, true, &[], &[&part, &part], "warn");
+    let v = run_with(req(), json!({"verifyTagDigest": "reject"}), &mut moved);
+    assert_verdict(
+        &v,
+        false,
+        &["Pod default/p: 2 container images break", &part],
+        &[],
+        "reject",
+    );
+
+    let mut down = FakeHost::new(&[]);
+    let v = run_with(req(), json!({"verifyTagDigest": "reject"}), &mut down);
+    assert_verdict(
+        &v,
+        true,
+        &[],
+        &["could not be verified", "could not be verified"],
+        "lookup failure is a warning",
+    );
+
+    let mut untouched = FakeHost::new(&[]);
+    let v = run_with(req(), json!({}), &mut untouched);
+    assert_verdict(&v, true, &[], &[], "off");
+    assert!(untouched.calls.is_empty());
+}

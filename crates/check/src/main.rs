@@ -9,6 +9,7 @@ mod report;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, ValueEnum};
+use image_digest_runner::replay::Recording;
 use image_digest_runner::{Host, NoCapabilities, Policy};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -42,6 +43,10 @@ struct Cli {
     /// Evaluate recorded AdmissionRequest (or AdmissionReview) files as they are, like `kwctl run`.
     #[arg(long = "request", value_name = "FILE")]
     requests: Vec<PathBuf>,
+    /// Answer host capabilities (pinDigests, verifyTagDigest) from a recorded session in kwctl's
+    /// format; each evaluation replays it afresh. Without it, host lookups fail (and say so).
+    #[arg(long = "replay-host-capabilities-interactions", value_name = "FILE")]
+    replay: Option<PathBuf>,
     /// Parallel evaluations [default: the number of CPUs].
     #[arg(long, short)]
     jobs: Option<usize>,
@@ -97,7 +102,7 @@ fn run(cli: &Cli) -> Result<u8> {
     let policy_path = policy_path(cli.policy.as_deref())?;
     let policy = Policy::load(&policy_path)?;
     let evaluator = policy.with_settings(settings)?;
-    let host: Arc<dyn Host> = Arc::new(NoCapabilities);
+    let recording = cli.replay.as_deref().map(Recording::load).transpose()?;
 
     let (files, mut errors) = input::expand(&cli.paths);
     let mut summary = report::Summary::default();
@@ -139,7 +144,7 @@ fn run(cli: &Cli) -> Result<u8> {
         }
     }
 
-    let results = evaluate_all(&evaluator, &jobs, host, cli);
+    let results = evaluate_all(&evaluator, &jobs, recording.as_ref(), cli);
     summary.workloads = results.len();
     for r in &results {
         if r.error.is_some() || !r.allowed {
@@ -171,7 +176,7 @@ fn run(cli: &Cli) -> Result<u8> {
 fn evaluate_all(
     evaluator: &image_digest_runner::Evaluator<'_>,
     jobs: &[Job],
-    host: Arc<dyn Host>,
+    recording: Option<&Recording>,
     cli: &Cli,
 ) -> Vec<report::Result> {
     let workers = cli
@@ -189,14 +194,17 @@ fn evaluate_all(
     let mut results: Vec<(usize, report::Result)> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..workers)
             .map(|_| {
-                let host = host.clone();
                 let (next, done) = (&next, &done);
                 scope.spawn(move || {
                     let mut out = Vec::new();
                     loop {
                         let i = next.fetch_add(1, Ordering::Relaxed);
                         let Some(job) = jobs.get(i) else { break };
-                        out.push((i, evaluate(evaluator, job, host.clone())));
+                        let host: Arc<dyn Host> = match recording {
+                            Some(r) => Arc::new(r.session()),
+                            None => Arc::new(NoCapabilities),
+                        };
+                        out.push((i, evaluate(evaluator, job, host)));
                         let n = done.fetch_add(1, Ordering::Relaxed) + 1;
                         if progress && (n % 1000 == 0 || n == jobs.len()) {
                             eprintln!("image-digest-check: {n}/{} workloads checked", jobs.len());
@@ -229,12 +237,14 @@ fn evaluate(
         summary: None,
         findings: Vec::new(),
         warnings: Vec::new(),
+        patch: None,
         error: None,
     };
     match evaluator.validate_raw(&job.request, host) {
         Ok(r) => {
             result.allowed = r.accepted;
             result.warnings = r.warnings;
+            result.patch = r.patch;
             if let Some(m) = r.message {
                 let (summary, findings) = report::split_message(&m);
                 result.summary = summary;

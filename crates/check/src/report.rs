@@ -15,6 +15,8 @@ pub struct Result {
     pub summary: Option<String>,
     pub findings: Vec<Finding>,
     pub warnings: Vec<String>,
+    /// The JSONPatch a mutating deployment would apply (`pinDigests`).
+    pub patch: Option<serde_json::Value>,
     /// The runner failed (a trap, a host error): never counted as accepted.
     pub error: Option<String>,
 }
@@ -77,6 +79,11 @@ pub fn text(results: &[Result], errors: &[InputError], summary: &Summary) -> Str
         }
         for w in &r.warnings {
             out.push_str(&format!("{subject}: warning: {w}\n"));
+        }
+        for op in r.patch.iter().filter_map(|p| p.as_array()).flatten() {
+            let path = op.get("path").and_then(|p| p.as_str()).unwrap_or("");
+            let value = op.get("value").map(|v| v.to_string()).unwrap_or_default();
+            out.push_str(&format!("{subject}: would pin {path} = {value}\n"));
         }
     }
     for e in errors {

@@ -6,6 +6,7 @@
 
 pub mod cases;
 mod host;
+pub mod replay;
 mod response;
 
 pub use host::{Host, HostCall, NoCapabilities};

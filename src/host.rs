@@ -1,0 +1,96 @@
+//! Host-resolved digests (CONTRACT section 6): the one question the policy may ask the host,
+//! behind a trait so the core stays pure and the tests can answer it.
+
+use crate::reference;
+use std::collections::HashMap;
+
+/// Asks what a reference points to now (Kubewarden's `oci/v1/manifest_digest`).
+pub trait DigestResolver {
+    /// The digest (`sha256:<hex>`) `image` resolves to, or the host's reason it could not.
+    fn manifest_digest(&mut self, image: &str) -> Result<String, String>;
+}
+
+/// The resolver when no host is there to ask: every lookup fails, visibly.
+pub struct NoHost;
+
+impl DigestResolver for NoHost {
+    fn manifest_digest(&mut self, _image: &str) -> Result<String, String> {
+        Err("no host is available to resolve digests".to_owned())
+    }
+}
+
+/// One lookup per distinct reference per request, however many containers use it, and
+/// every answer checked before it is trusted: a host that answers garbage is a failure.
+pub struct Lookups<'r> {
+    resolver: &'r mut dyn DigestResolver,
+    answers: HashMap<String, Result<String, String>>,
+}
+
+impl<'r> Lookups<'r> {
+    pub fn new(resolver: &'r mut dyn DigestResolver) -> Self {
+        Lookups {
+            resolver,
+            answers: HashMap::new(),
+        }
+    }
+
+    pub fn resolve(&mut self, image: &str) -> Result<String, String> {
+        if let Some(answer) = self.answers.get(image) {
+            return answer.clone();
+        }
+        let answer = self.resolver.manifest_digest(image).and_then(|digest| {
+            // Check the answer with the same grammar the policy enforces on images.
+            let probe = format!("x@{digest}");
+            match reference::parse(&probe) {
+                Ok(_) => Ok(digest),
+                Err(e) => Err(format!(
+                    "the host answered {:?}, which is not a valid digest: {e}",
+                    reference::truncate(&digest, 200)
+                )),
+            }
+        });
+        self.answers.insert(image.to_owned(), answer.clone());
+        answer
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Counts calls so the tests can prove one lookup per distinct image.
+    pub struct Recorded {
+        pub calls: Vec<String>,
+        pub answers: HashMap<String, Result<String, String>>,
+    }
+
+    impl DigestResolver for Recorded {
+        fn manifest_digest(&mut self, image: &str) -> Result<String, String> {
+            self.calls.push(image.to_owned());
+            self.answers
+                .get(image)
+                .cloned()
+                .unwrap_or_else(|| Err(format!("{image}: not found")))
+        }
+    }
+
+    #[test]
+    fn one_lookup_per_distinct_image_and_answers_are_checked() {
+        let good = format!("sha256:{}", "a".repeat(64));
+        let mut r = Recorded {
+            calls: Vec::new(),
+            answers: HashMap::from([
+                ("a:1".to_owned(), Ok(good.clone())),
+                ("b:1".to_owned(), Ok("sha256:XYZ".to_owned())),
+            ]),
+        };
+        let mut l = Lookups::new(&mut r);
+        assert_eq!(l.resolve("a:1"), Ok(good.clone()));
+        assert_eq!(l.resolve("a:1"), Ok(good));
+        assert!(l.resolve("b:1").unwrap_err().contains("not a valid digest"));
+        assert!(l.resolve("c:1").unwrap_err().contains("not found"));
+        assert!(l.resolve("c:1").is_err());
+        assert_eq!(r.calls, ["a:1", "b:1", "c:1"]);
+        assert!(NoHost.manifest_digest("x").is_err());
+    }
+}
