@@ -16,6 +16,29 @@ policy.wasm: $(SOURCE_FILES) | wasm-target
 	cargo build --target $(WASM_TARGET) --release --lib
 	cp $(BUILT_WASM) policy.wasm
 
+ARTIFACT := cargo run -q -p image-digest-artifact --
+
+# policy.wasm with the Kubewarden metadata embedded, as `kwctl annotate` makes it.
+annotated-policy.wasm: policy.wasm metadata.yml README.md
+	$(ARTIFACT) annotate --metadata metadata.yml --readme README.md -o annotated-policy.wasm policy.wasm
+
+# The OCI artifact as a standard OCI image layout (push it with skopeo or kwctl).
+.PHONY: oci-layout
+oci-layout: annotated-policy.wasm
+	$(ARTIFACT) layout --metadata metadata.yml -o build/oci-layout annotated-policy.wasm
+
+# Push the layout: make push REGISTRY=ghcr.io/<org> (skopeo; `kwctl push` works as well).
+.PHONY: push
+push: oci-layout
+	skopeo copy oci:build/oci-layout:v$(VERSION) docker://$(REGISTRY)/image-digest-policy:v$(VERSION)
+
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
+
+.PHONY: artifacthub-pkg.yml
+artifacthub-pkg.yml:
+	$(ARTIFACT) artifacthub --metadata metadata.yml --questions questions-ui.yml -o artifacthub-pkg.yml \
+		$$(test -f artifacthub-pkg.yml || echo --created-at $$(date -u +%Y-%m-%dT%H:%M:%SZ))
+
 .PHONY: fmt
 fmt:
 	cargo fmt --all
@@ -28,7 +51,7 @@ lint:
 # Native unit tests, the e2e table on the wasm and the native core, and the checker's tests.
 # nextest closes with one summary line for the whole workspace; plain cargo test otherwise.
 .PHONY: unit-tests
-unit-tests: policy.wasm
+unit-tests: policy.wasm annotated-policy.wasm
 	if cargo nextest --version >/dev/null 2>&1; then \
 		cargo nextest run --workspace --no-fail-fast; \
 	else \
@@ -42,7 +65,7 @@ e2e-tests: policy.wasm
 
 # The same table through kwctl, for those who have it; fails plainly when kwctl is missing.
 .PHONY: e2e-tests-kwctl
-e2e-tests-kwctl: policy.wasm
+e2e-tests-kwctl: annotated-policy.wasm
 	bats --tap e2e-tests/kwctl.bats
 
 .PHONY: test

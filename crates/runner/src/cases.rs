@@ -158,6 +158,28 @@ pub enum Outcome {
     },
 }
 
+/// The host for one evaluation of `case`: its recorded session, or no capabilities at all.
+pub fn host_for(case: &Case, dir: &Path) -> Result<std::sync::Arc<dyn crate::Host>> {
+    Ok(match case.replay_path(dir) {
+        Some(path) => std::sync::Arc::new(crate::replay::Recording::load(&path)?.session()),
+        None => std::sync::Arc::new(crate::NoCapabilities),
+    })
+}
+
+/// Runs `case` on a compiled policy the way the server would: settings validated first,
+/// then the request, with the case's recorded host session.
+pub fn wasm_outcome(policy: &crate::Policy, case: &Case, dir: &Path) -> Result<Outcome> {
+    let evaluator = match policy.with_settings(case.settings.clone()) {
+        Ok(e) => e,
+        Err(e) => return Ok(Outcome::SettingsRefused(e.to_string())),
+    };
+    let request = case.request_bytes(dir)?;
+    let response = evaluator
+        .validate_raw(&request, host_for(case, dir)?)
+        .with_context(|| format!("case {:?}: the runner failed", case.name))?;
+    Ok(response.into())
+}
+
 impl From<crate::Response> for Outcome {
     fn from(r: crate::Response) -> Outcome {
         Outcome::Evaluated {

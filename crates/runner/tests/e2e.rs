@@ -2,7 +2,6 @@
 //! table against the native core: both must meet every expectation and agree with each other.
 
 use image_digest_runner::cases::{self, Case, Outcome};
-use image_digest_runner::replay::Recording;
 use image_digest_runner::{Host, HostCall, NoCapabilities, Policy};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -23,16 +22,8 @@ fn load_policy() -> Policy {
     Policy::load(&path).unwrap_or_else(|e| panic!("{e:#}"))
 }
 
-/// The host for one evaluation of `case`: its recorded session, or no capabilities at all.
 fn host_for(case: &Case) -> Arc<dyn Host> {
-    match case.replay_path(&cases::e2e_dir()) {
-        Some(path) => Arc::new(
-            Recording::load(&path)
-                .unwrap_or_else(|e| panic!("{e:#}"))
-                .session(),
-        ),
-        None => Arc::new(NoCapabilities),
-    }
+    cases::host_for(case, &cases::e2e_dir()).unwrap_or_else(|e| panic!("{e:#}"))
 }
 
 /// The native core asks its digests from the same recorded session the wasm gets.
@@ -57,16 +48,7 @@ impl image_digest_policy::DigestResolver for SessionResolver {
 }
 
 fn wasm_outcome(policy: &Policy, case: &Case) -> Outcome {
-    let dir = cases::e2e_dir();
-    let evaluator = match policy.with_settings(case.settings.clone()) {
-        Ok(e) => e,
-        Err(e) => return Outcome::SettingsRefused(e.to_string()),
-    };
-    let request = case.request_bytes(&dir).unwrap_or_else(|e| panic!("{e:#}"));
-    let response = evaluator
-        .validate_raw(&request, host_for(case))
-        .unwrap_or_else(|e| panic!("case {:?}: the runner failed: {e:#}", case.name));
-    response.into()
+    cases::wasm_outcome(policy, case, &cases::e2e_dir()).unwrap_or_else(|e| panic!("{e:#}"))
 }
 
 fn native_outcome(case: &Case) -> Outcome {

@@ -1,0 +1,72 @@
+//! Embedding the metadata the way `kwctl annotate` does: a custom section
+//! `io.kubewarden.metadata` holding the metadata as JSON. Sections are copied through
+//! `wasmparser`/`wasm-encoder`, never patched by hand, and an existing metadata section is
+//! replaced rather than duplicated.
+
+use anyhow::{Context, Result, bail};
+use std::borrow::Cow;
+use wasm_encoder::{CustomSection, Module, RawSection};
+use wasmparser::{Parser, Payload};
+
+pub const SECTION: &str = "io.kubewarden.metadata";
+
+pub fn annotate(module: &[u8], metadata_json: &[u8]) -> Result<Vec<u8>> {
+    wasmparser::Validator::new()
+        .validate_all(module)
+        .context("policy.wasm is not a valid module")?;
+    let mut out = Module::new();
+    for payload in Parser::new(0).parse_all(module) {
+        let payload = payload.context("cannot parse policy.wasm")?;
+        if let Payload::CustomSection(c) = &payload
+            && c.name() == SECTION
+        {
+            continue;
+        }
+        if let Some((id, range)) = payload.as_section() {
+            let data = module
+                .get(range)
+                .context("a section lies outside the module")?;
+            out.section(&RawSection { id, data });
+        }
+    }
+    out.section(&CustomSection {
+        name: Cow::Borrowed(SECTION),
+        data: Cow::Borrowed(metadata_json),
+    });
+    let bytes = out.finish();
+    wasmparser::Validator::new()
+        .validate_all(&bytes)
+        .context("the annotated module does not validate")?;
+    Ok(bytes)
+}
+
+/// Reads the metadata section back; `None` when the module has none.
+pub fn read(module: &[u8]) -> Result<Option<Vec<u8>>> {
+    let mut found = None;
+    for payload in Parser::new(0).parse_all(module) {
+        if let Payload::CustomSection(c) = payload.context("cannot parse the module")?
+            && c.name() == SECTION
+        {
+            if found.is_some() {
+                bail!("the module has more than one {SECTION} section");
+            }
+            found = Some(c.data().to_vec());
+        }
+    }
+    Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn annotating_twice_replaces_the_section() {
+        let module = wasm_encoder::Module::new().finish();
+        let once = annotate(&module, b"{\"a\":1}").unwrap();
+        let twice = annotate(&once, b"{\"a\":2}").unwrap();
+        assert_eq!(read(&twice).unwrap(), Some(b"{\"a\":2}".to_vec()));
+        assert_eq!(read(&module).unwrap(), None);
+        assert!(annotate(b"not wasm", b"{}").is_err());
+    }
+}

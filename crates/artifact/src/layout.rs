@@ -1,0 +1,187 @@
+//! The policy as an OCI artifact, written as a standard OCI image layout so any OCI tool
+//! (skopeo, oras, crane) can push it: config `application/vnd.wasm.config.v1+json`, one layer
+//! `application/vnd.wasm.content.layer.v1+wasm` holding the annotated module.
+
+use anyhow::{Context, Result};
+use oci_spec::image::{
+    Descriptor, DescriptorBuilder, ImageIndexBuilder, ImageManifest, ImageManifestBuilder,
+    MediaType, Sha256Digest,
+};
+use serde_json::{Map, Value};
+use sha2::{Digest as _, Sha256};
+use std::collections::HashMap;
+use std::path::Path;
+use std::str::FromStr;
+
+pub const CONFIG_MEDIA_TYPE: &str = "application/vnd.wasm.config.v1+json";
+pub const LAYER_MEDIA_TYPE: &str = "application/vnd.wasm.content.layer.v1+wasm";
+
+/// `sha256:<hex>` of `bytes`.
+pub fn digest_of(bytes: &[u8]) -> String {
+    let hash = Sha256::digest(bytes);
+    let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
+}
+
+fn descriptor(
+    media_type: MediaType,
+    bytes: &[u8],
+    annotations: Option<HashMap<String, String>>,
+) -> Result<Descriptor> {
+    let digest = digest_of(bytes);
+    let hex = digest.trim_start_matches("sha256:");
+    let mut b = DescriptorBuilder::default()
+        .media_type(media_type)
+        .digest(Sha256Digest::from_str(hex).context("a sha256 digest")?)
+        .size(u64::try_from(bytes.len()).context("blob size")?);
+    if let Some(a) = annotations {
+        b = b.annotations(a);
+    }
+    Ok(b.build()?)
+}
+
+/// Manifest annotations from `metadata.yml`: every annotation but the README, each value on a
+/// single line (registries and tools mangle multi-line annotation values), plus the standard
+/// `org.opencontainers.image.*` keys.
+pub fn manifest_annotations(metadata: &Map<String, Value>) -> HashMap<String, String> {
+    let mut out = HashMap::new();
+    if let Some(Value::Object(a)) = metadata.get("annotations") {
+        for (k, v) in a {
+            if k == crate::metadata::USAGE {
+                continue;
+            }
+            if let Some(s) = v.as_str() {
+                out.insert(
+                    k.clone(),
+                    s.split_whitespace().collect::<Vec<_>>().join(" "),
+                );
+            }
+        }
+    }
+    let pairs = [
+        (
+            "io.kubewarden.policy.source",
+            "org.opencontainers.image.source",
+        ),
+        ("io.kubewarden.policy.url", "org.opencontainers.image.url"),
+        (
+            "io.kubewarden.policy.version",
+            "org.opencontainers.image.version",
+        ),
+        (
+            "io.kubewarden.policy.title",
+            "org.opencontainers.image.title",
+        ),
+        (
+            "io.kubewarden.policy.description",
+            "org.opencontainers.image.description",
+        ),
+        (
+            "io.kubewarden.policy.license",
+            "org.opencontainers.image.licenses",
+        ),
+        (
+            "io.kubewarden.policy.author",
+            "org.opencontainers.image.authors",
+        ),
+    ];
+    for (from, to) in pairs {
+        if let Some(v) = out.get(from).cloned() {
+            out.insert(to.to_owned(), v);
+        }
+    }
+    out
+}
+
+/// The config blob: small and deterministic, so the same module always gives the same digest.
+pub fn config_blob() -> Vec<u8> {
+    br#"{"architecture":"wasm","os":"wasip1"}"#.to_vec()
+}
+
+/// Writes `dir` as an OCI image layout holding the artifact under `tag`; returns the manifest
+/// digest.
+pub fn write(dir: &Path, wasm: &[u8], metadata: &Map<String, Value>, tag: &str) -> Result<String> {
+    let blobs = dir.join("blobs/sha256");
+    std::fs::create_dir_all(&blobs)
+        .with_context(|| format!("cannot create {}", blobs.display()))?;
+    let config = config_blob();
+    let layer_annotations = HashMap::from([(
+        "org.opencontainers.image.title".to_owned(),
+        "policy.wasm".to_owned(),
+    )]);
+    let manifest = ImageManifestBuilder::default()
+        .schema_version(2u32)
+        .media_type(MediaType::ImageManifest)
+        .config(descriptor(
+            MediaType::Other(CONFIG_MEDIA_TYPE.into()),
+            &config,
+            None,
+        )?)
+        .layers(vec![descriptor(
+            MediaType::Other(LAYER_MEDIA_TYPE.into()),
+            wasm,
+            Some(layer_annotations),
+        )?])
+        .annotations(manifest_annotations(metadata))
+        .build()?;
+    let manifest_bytes = serde_json::to_vec(&manifest)?;
+    for blob in [&config[..], wasm, &manifest_bytes[..]] {
+        let name = digest_of(blob);
+        std::fs::write(blobs.join(name.trim_start_matches("sha256:")), blob)?;
+    }
+    let ref_name = HashMap::from([(
+        "org.opencontainers.image.ref.name".to_owned(),
+        tag.to_owned(),
+    )]);
+    let index = ImageIndexBuilder::default()
+        .schema_version(2u32)
+        .media_type(MediaType::ImageIndex)
+        .manifests(vec![descriptor(
+            MediaType::ImageManifest,
+            &manifest_bytes,
+            Some(ref_name),
+        )?])
+        .build()?;
+    std::fs::write(dir.join("index.json"), serde_json::to_vec(&index)?)?;
+    std::fs::write(dir.join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#)?;
+    Ok(digest_of(&manifest_bytes))
+}
+
+/// Reads an artifact back from a layout: its manifest (by `tag`) and its wasm layer, every
+/// blob checked against its digest.
+pub fn read(dir: &Path, tag: &str) -> Result<(ImageManifest, String, Vec<u8>)> {
+    let index: oci_spec::image::ImageIndex =
+        serde_json::from_slice(&std::fs::read(dir.join("index.json"))?)?;
+    let entry = index
+        .manifests()
+        .iter()
+        .find(|m| {
+            m.annotations()
+                .as_ref()
+                .and_then(|a| a.get("org.opencontainers.image.ref.name"))
+                .map(String::as_str)
+                == Some(tag)
+        })
+        .with_context(|| format!("no manifest tagged {tag} in {}", dir.display()))?;
+    let manifest_bytes = blob(dir, entry.digest().as_ref())?;
+    let manifest: ImageManifest = serde_json::from_slice(&manifest_bytes)?;
+    let layer = manifest
+        .layers()
+        .first()
+        .context("the artifact has no layer")?;
+    let wasm = blob(dir, layer.digest().as_ref())?;
+    Ok((manifest, digest_of(&manifest_bytes), wasm))
+}
+
+fn blob(dir: &Path, digest: &str) -> Result<Vec<u8>> {
+    let path = dir
+        .join("blobs/sha256")
+        .join(digest.trim_start_matches("sha256:"));
+    let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    anyhow::ensure!(
+        digest_of(&bytes) == digest,
+        "blob {} does not match its digest",
+        path.display()
+    );
+    Ok(bytes)
+}

@@ -1,0 +1,6 @@
+//! The release side of image-digest-policy: annotation, the OCI artifact, ArtifactHub.
+
+pub mod annotate;
+pub mod artifacthub;
+pub mod layout;
+pub mod metadata;

@@ -1,0 +1,47 @@
+//! `metadata.yml`, read and turned into the JSON `kwctl annotate` embeds in the module.
+
+use anyhow::{Context, Result, bail};
+use serde_json::{Map, Value};
+use std::path::Path;
+
+/// The annotation under which kwctl stores the README.
+pub const USAGE: &str = "io.kubewarden.policy.usage";
+
+/// `metadata.yml` as a JSON object (its keys are already camelCase).
+pub fn load(path: &Path) -> Result<Map<String, Value>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let value: Value = serde_yaml::from_str(&text)
+        .with_context(|| format!("{} is not valid YAML", path.display()))?;
+    let Value::Object(map) = value else {
+        bail!("{} must be a mapping", path.display());
+    };
+    for key in ["rules", "mutating", "executionMode", "annotations"] {
+        if !map.contains_key(key) {
+            bail!("{} has no `{key}`", path.display());
+        }
+    }
+    Ok(map)
+}
+
+pub fn annotation<'m>(metadata: &'m Map<String, Value>, key: &str) -> Option<&'m str> {
+    metadata.get("annotations")?.get(key)?.as_str()
+}
+
+/// The metadata to embed: `metadata.yml` plus the protocol version the module itself
+/// reports and the README as the usage annotation, with kwctl's defaults filled in.
+pub fn embedded(metadata: &Map<String, Value>, protocol_version: &str, readme: &str) -> Value {
+    let mut m = metadata.clone();
+    m.insert(
+        "protocolVersion".into(),
+        Value::String(protocol_version.to_owned()),
+    );
+    m.entry("backgroundAudit").or_insert(Value::Bool(true));
+    m.entry("contextAware").or_insert(Value::Bool(false));
+    m.entry("policyType")
+        .or_insert(Value::String("kubernetes".into()));
+    if let Some(Value::Object(a)) = m.get_mut("annotations") {
+        a.insert(USAGE.into(), Value::String(readme.to_owned()));
+    }
+    Value::Object(m)
+}

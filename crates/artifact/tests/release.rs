@@ -1,0 +1,340 @@
+//! The release artifacts: the annotated module, the OCI round trip through a real registry
+//! on loopback, and the committed package files kept in step with metadata.yml.
+
+use image_digest_artifact::{annotate, artifacthub, layout, metadata};
+use image_digest_runner::Policy;
+use image_digest_runner::cases;
+use serde_json::Value;
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn annotated() -> Vec<u8> {
+    let path = root().join("annotated-policy.wasm");
+    std::fs::read(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}: run `make annotated-policy.wasm` first",
+            path.display()
+        )
+    })
+}
+
+fn meta() -> serde_json::Map<String, Value> {
+    metadata::load(&root().join("metadata.yml")).unwrap_or_else(|e| panic!("{e:#}"))
+}
+
+#[test]
+fn the_annotated_module_carries_the_metadata() {
+    let wasm = annotated();
+    let section = annotate::read(&wasm)
+        .expect("parses")
+        .expect("has the io.kubewarden.metadata section");
+    let m: Value = serde_json::from_slice(&section).expect("the section is JSON");
+    assert_eq!(
+        m["protocolVersion"], "v1",
+        "taken from the module's own protocol_version"
+    );
+    assert_eq!(m["executionMode"], "kubewarden-wapc");
+    assert_eq!(m["mutating"], true);
+    assert_eq!(m["backgroundAudit"], true);
+    assert_eq!(m["hostCapabilities"][0], "oci/v1/manifest_digest");
+    let resources: Vec<&str> = m["rules"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|r| r["resources"].as_array().into_iter().flatten())
+        .filter_map(Value::as_str)
+        .collect();
+    for r in [
+        "pods",
+        "pods/ephemeralcontainers",
+        "deployments",
+        "replicasets",
+        "statefulsets",
+        "daemonsets",
+        "jobs",
+        "cronjobs",
+        "replicationcontrollers",
+    ] {
+        assert!(resources.contains(&r), "rules lack {r}: {resources:?}");
+    }
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap_or_default();
+    assert_eq!(
+        m["annotations"][metadata::USAGE].as_str(),
+        Some(readme.as_str())
+    );
+    assert_eq!(
+        m["annotations"]["io.kubewarden.policy.version"],
+        env!("CARGO_PKG_VERSION")
+    );
+    // The annotated module still runs.
+    let policy = Policy::from_bytes(&wasm, Default::default()).expect("loads");
+    assert_eq!(policy.protocol_version().unwrap_or_default(), "v1");
+}
+
+/// A `docker-registry` on a free loopback port, stopped by its PID when dropped.
+struct Registry {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn tool(name: &str) -> PathBuf {
+    let found = std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .map(|d| d.join(name))
+        .find(|p| p.exists());
+    found.unwrap_or_else(|| panic!("{name} is not installed: `apt-get install -y docker-registry skopeo` (.ci/run does this); this test never skips"))
+}
+
+fn start_registry(dir: &Path) -> Registry {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port");
+    let config = dir.join("registry.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n",
+            dir.join("storage").display()
+        ),
+    )
+    .expect("config written");
+    let child = Command::new(tool("docker-registry"))
+        .arg("serve")
+        .arg(&config)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("docker-registry starts");
+    let registry = Registry { child, port };
+    let started = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the registry did not listen on 127.0.0.1:{port}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    registry
+}
+
+fn skopeo(args: &[&str]) -> String {
+    let out = Command::new(tool("skopeo"))
+        .args(args)
+        .output()
+        .expect("skopeo runs");
+    assert!(
+        out.status.success(),
+        "skopeo {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn oci_round_trip_through_a_real_registry() {
+    let wasm = annotated();
+    let m = meta();
+    let tmp = tempfile::tempdir().expect("a temp dir");
+    let version = format!("v{}", env!("CARGO_PKG_VERSION"));
+    let pushed = tmp.path().join("layout");
+    let digest = layout::write(&pushed, &wasm, &m, &version).expect("layout written");
+
+    let registry = start_registry(tmp.path());
+    let remote = format!("127.0.0.1:{}/kubewarden/image-digest-policy", registry.port);
+    skopeo(&[
+        "copy",
+        "--dest-tls-verify=false",
+        &format!("oci:{}:{version}", pushed.display()),
+        &format!("docker://{remote}:{version}"),
+    ]);
+
+    // The registry serves the manifest exactly as written.
+    let raw = skopeo(&[
+        "inspect",
+        "--raw",
+        "--tls-verify=false",
+        &format!("docker://{remote}:{version}"),
+    ]);
+    assert_eq!(
+        layout::digest_of(raw.as_bytes()),
+        digest,
+        "the manifest digest survives the push"
+    );
+    let manifest: Value = serde_json::from_str(&raw).expect("manifest JSON");
+    assert_eq!(manifest["config"]["mediaType"], layout::CONFIG_MEDIA_TYPE);
+    assert_eq!(manifest["layers"].as_array().map(Vec::len), Some(1));
+    assert_eq!(manifest["layers"][0]["mediaType"], layout::LAYER_MEDIA_TYPE);
+    assert_eq!(manifest["layers"][0]["digest"], layout::digest_of(&wasm));
+    assert_eq!(
+        manifest["annotations"]["io.kubewarden.policy.version"],
+        env!("CARGO_PKG_VERSION")
+    );
+    assert_eq!(
+        manifest["annotations"]["org.opencontainers.image.source"],
+        manifest["annotations"]["io.kubewarden.policy.source"]
+    );
+    for (k, v) in manifest["annotations"].as_object().into_iter().flatten() {
+        assert!(
+            !v.as_str().unwrap_or("").contains('\n'),
+            "annotation {k} is not single-line"
+        );
+    }
+
+    // Pull back by tag and by digest; both give the same artifact.
+    let by_tag = tmp.path().join("by-tag");
+    let by_digest = tmp.path().join("by-digest");
+    skopeo(&[
+        "copy",
+        "--src-tls-verify=false",
+        &format!("docker://{remote}:{version}"),
+        &format!("oci:{}:pulled", by_tag.display()),
+    ]);
+    skopeo(&[
+        "copy",
+        "--src-tls-verify=false",
+        &format!("docker://{remote}@{digest}"),
+        &format!("oci:{}:pulled", by_digest.display()),
+    ]);
+    drop(registry);
+    let mut pulled = None;
+    for dir in [&by_tag, &by_digest] {
+        let (manifest, manifest_digest, layer) =
+            layout::read(dir, "pulled").expect("the pulled layout reads back");
+        assert_eq!(manifest_digest, digest, "{}", dir.display());
+        assert_eq!(
+            manifest.config().media_type().to_string(),
+            layout::CONFIG_MEDIA_TYPE
+        );
+        assert_eq!(
+            layer, wasm,
+            "the wasm layer is byte for byte what was pushed"
+        );
+        pulled = Some(layer);
+    }
+
+    // The pulled module evaluates the e2e table like the local one.
+    let policy = Policy::from_bytes(&pulled.unwrap_or_default(), Default::default())
+        .expect("the pulled module loads");
+    let dir = cases::e2e_dir();
+    let table = cases::load(&dir).expect("the table loads");
+    let failures: Vec<String> = table
+        .iter()
+        .filter_map(|case| match cases::wasm_outcome(&policy, case, &dir) {
+            Ok(o) => case.check(&o).err(),
+            Err(e) => Some(format!("{e:#}")),
+        })
+        .collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    eprintln!(
+        "oci round trip: {} e2e cases passed on the pulled module",
+        table.len()
+    );
+}
+
+#[test]
+fn artifacthub_pkg_is_current() {
+    let committed = std::fs::read_to_string(root().join("artifacthub-pkg.yml"))
+        .expect("artifacthub-pkg.yml is committed");
+    let created = artifacthub::created_at_of(&committed).expect("it has createdAt");
+    let questions = std::fs::read_to_string(root().join("questions-ui.yml"))
+        .expect("questions-ui.yml is committed");
+    let fresh = artifacthub::generate(&meta(), &questions, &created).expect("generates");
+    assert!(
+        fresh == committed,
+        "artifacthub-pkg.yml is stale: run `make artifacthub-pkg.yml` and commit it"
+    );
+}
+
+#[test]
+fn one_version_everywhere() {
+    let cargo = env!("CARGO_PKG_VERSION");
+    assert_eq!(
+        metadata::annotation(&meta(), "io.kubewarden.policy.version"),
+        Some(cargo),
+        "metadata.yml"
+    );
+    let root_toml = std::fs::read_to_string(root().join("Cargo.toml")).unwrap_or_default();
+    assert!(
+        root_toml.contains(&format!("\nversion = \"{cargo}\"")),
+        "the policy crate's version"
+    );
+    let pkg: serde_yaml::Value = serde_yaml::from_str(
+        &std::fs::read_to_string(root().join("artifacthub-pkg.yml")).unwrap_or_default(),
+    )
+    .expect("yaml");
+    assert_eq!(pkg["version"].as_str(), Some(cargo), "artifacthub-pkg.yml");
+    let m = meta();
+    let oci = metadata::annotation(&m, "io.kubewarden.policy.ociUrl").unwrap_or("");
+    assert_eq!(
+        pkg["containersImages"][0]["image"].as_str(),
+        Some(format!("{oci}:v{cargo}").as_str())
+    );
+}
+
+#[test]
+fn questions_ui_covers_every_setting_with_valid_defaults() {
+    let q: serde_yaml::Value = serde_yaml::from_str(
+        &std::fs::read_to_string(root().join("questions-ui.yml")).unwrap_or_default(),
+    )
+    .expect("yaml");
+    let mut settings = serde_json::Map::new();
+    let mut namespaces = serde_json::Map::new();
+    let mut variables = Vec::new();
+    for question in q["questions"].as_sequence().expect("a questions list") {
+        let var = question["variable"].as_str().expect("variable").to_owned();
+        let default: Value = serde_json::to_value(&question["default"]).expect("default");
+        assert!(
+            question["description"]
+                .as_str()
+                .is_some_and(|d| d.len() > 20),
+            "{var} needs help text"
+        );
+        match var.strip_prefix("namespaces.") {
+            Some(k) => namespaces.insert(k.to_owned(), default),
+            None => settings.insert(var.clone(), default),
+        };
+        variables.push(var);
+    }
+    settings.insert("namespaces".into(), Value::Object(namespaces));
+    variables.sort();
+    assert_eq!(
+        variables,
+        [
+            "allowExistingViolations",
+            "allowedDigestAlgorithms",
+            "exemptImages",
+            "mutableTags",
+            "namespaces.exclude",
+            "namespaces.include",
+            "pinDigests",
+            "requireDigest",
+            "requireTag",
+            "verifyTagDigest",
+            "warnUnpinned"
+        ]
+    );
+    let policy = Policy::from_bytes(&annotated(), Default::default()).expect("loads");
+    let verdict = policy
+        .validate_settings(&Value::Object(settings))
+        .expect("validate_settings runs");
+    assert!(
+        verdict.valid,
+        "the form's defaults are valid settings: {:?}",
+        verdict.message
+    );
+}
