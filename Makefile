@@ -82,6 +82,15 @@ demo: policy.wasm
 	@echo "== prod settings, the drifted copy (expect: both rejected)"
 	$(CHECK) --policy policy.wasm --settings examples/settings/prod.yaml examples/agents-render-drifted.yaml; test $$? -eq 1
 
+# Benchmarks: the policy next to the floor in one run, module sizes, checker throughput,
+# then the native core under criterion. Figures are printed, never asserted.
+.PHONY: bench
+bench: policy.wasm annotated-policy.wasm
+	cargo build --target $(WASM_TARGET) --release -p floor-policy
+	cargo build --release -p image-digest-check -p image-digest-bench
+	target/release/image-digest-bench
+	cargo bench -p image-digest-bench --bench core -- --noplot
+
 .PHONY: clean
 clean:
 	cargo clean

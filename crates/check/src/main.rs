@@ -53,6 +53,9 @@ struct Cli {
     /// No progress on stderr.
     #[arg(long, short)]
     quiet: bool,
+    /// Print timing and peak memory on stderr.
+    #[arg(long)]
+    stats: bool,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -144,7 +147,17 @@ fn run(cli: &Cli) -> Result<u8> {
         }
     }
 
+    let started = std::time::Instant::now();
     let results = evaluate_all(&evaluator, &jobs, recording.as_ref(), cli);
+    if cli.stats {
+        let secs = started.elapsed().as_secs_f64();
+        eprintln!(
+            "evaluated: {} workloads in {secs:.3} s ({:.0}/s)",
+            results.len(),
+            results.len() as f64 / secs.max(1e-9)
+        );
+        eprintln!("peak memory: {}", peak_memory());
+    }
     summary.workloads = results.len();
     for r in &results {
         if r.error.is_some() || !r.allowed {
@@ -254,6 +267,18 @@ fn evaluate(
         Err(e) => result.error = Some(format!("{e:#}")),
     }
     result
+}
+
+/// The process's peak resident memory (Linux `VmHWM`).
+fn peak_memory() -> String {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .map(|v| v.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown".to_owned())
 }
 
 fn describe_request(bytes: &[u8]) -> (String, String, String) {

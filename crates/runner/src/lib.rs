@@ -112,8 +112,14 @@ impl Policy {
         })
     }
 
-    /// Calls `operation` on a fresh instance, answering host calls with `host`.
+    /// Calls `operation` on a fresh instance, answering host calls with `host`: the
+    /// policy-server model, where every request pays instantiation and `wapc_init`.
     pub fn call(&self, operation: &str, payload: &[u8], host: Arc<dyn Host>) -> Result<Vec<u8>> {
+        self.instantiate(host)?.call(operation, payload)
+    }
+
+    /// A live instance, for callers that reuse one (the benchmarks' warm model).
+    pub fn instantiate(&self, host: Arc<dyn Host>) -> Result<Instance> {
         let provider = self
             .pre
             .rehydrate(Some(self.deadlines))
@@ -129,8 +135,7 @@ impl Policy {
         };
         let wapc = wapc::WapcHost::new(Box::new(provider), Some(Box::new(callback)))
             .map_err(|e| anyhow!("cannot instantiate the policy: {e}"))?;
-        wapc.call(operation, payload)
-            .map_err(|e| anyhow!("the policy failed in `{operation}`: {e}"))
+        Ok(Instance { wapc })
     }
 
     /// The guest's `protocol_version`, e.g. `v1`.
@@ -167,6 +172,19 @@ impl Policy {
             policy: self,
             settings,
         })
+    }
+}
+
+/// One instantiated module.
+pub struct Instance {
+    wapc: wapc::WapcHost,
+}
+
+impl Instance {
+    pub fn call(&self, operation: &str, payload: &[u8]) -> Result<Vec<u8>> {
+        self.wapc
+            .call(operation, payload)
+            .map_err(|e| anyhow!("the policy failed in `{operation}`: {e}"))
     }
 }
 

@@ -22,8 +22,8 @@ fn load_policy() -> Policy {
     Policy::load(&path).unwrap_or_else(|e| panic!("{e:#}"))
 }
 
-fn host_for(case: &Case) -> Arc<dyn Host> {
-    cases::host_for(case, &cases::e2e_dir()).unwrap_or_else(|e| panic!("{e:#}"))
+fn host_for(case: &Case, dir: &std::path::Path) -> Arc<dyn Host> {
+    cases::host_for(case, dir).unwrap_or_else(|e| panic!("{e:#}"))
 }
 
 /// The native core asks its digests from the same recorded session the wasm gets.
@@ -47,24 +47,19 @@ impl image_digest_policy::DigestResolver for SessionResolver {
     }
 }
 
-fn wasm_outcome(policy: &Policy, case: &Case) -> Outcome {
-    cases::wasm_outcome(policy, case, &cases::e2e_dir()).unwrap_or_else(|e| panic!("{e:#}"))
-}
-
-fn native_outcome(case: &Case) -> Outcome {
-    let dir = cases::e2e_dir();
+fn native_outcome(case: &Case, dir: &std::path::Path) -> Outcome {
     let settings = serde_json::to_vec(&case.settings).unwrap_or_default();
     let sv = image_digest_policy::validate_settings(&settings);
     if !sv.valid {
         return Outcome::SettingsRefused(sv.message.unwrap_or_default());
     }
-    let request = case.request_bytes(&dir).unwrap_or_else(|e| panic!("{e:#}"));
+    let request = case.request_bytes(dir).unwrap_or_else(|e| panic!("{e:#}"));
     let mut payload = b"{\"request\":".to_vec();
     payload.extend_from_slice(&request);
     payload.extend_from_slice(b",\"settings\":");
     payload.extend_from_slice(&settings);
     payload.push(b'}');
-    let v = image_digest_policy::validate_with(&payload, &mut SessionResolver(host_for(case)));
+    let v = image_digest_policy::validate_with(&payload, &mut SessionResolver(host_for(case, dir)));
     let patch = v.mutated_object.map(|mutated| {
         let original: serde_json::Value = serde_json::from_slice(&request).unwrap_or_default();
         serde_json::to_value(json_patch::diff(&original["object"], &mutated)).unwrap_or_default()
@@ -77,38 +72,52 @@ fn native_outcome(case: &Case) -> Outcome {
     }
 }
 
-#[test]
-fn e2e_table_on_the_wasm_and_the_native_core() {
-    let policy = load_policy();
-    let table = cases::load(&cases::e2e_dir()).unwrap_or_else(|e| panic!("{e:#}"));
+/// Runs every case of the table in `dir` on the wasm and the native core; returns how many
+/// passed and every failure.
+fn run_table(policy: &Policy, dir: &std::path::Path) -> (usize, Vec<String>) {
+    let table = cases::load(dir).unwrap_or_else(|e| panic!("{e:#}"));
     let mut failures = Vec::new();
     let mut passed = 0;
     for case in &table {
-        let wasm = wasm_outcome(&policy, case);
-        let native = native_outcome(case);
-        let mut ok = true;
+        let wasm = cases::wasm_outcome(policy, case, dir).unwrap_or_else(|e| panic!("{e:#}"));
+        let native = native_outcome(case, dir);
+        let before = failures.len();
         if let Err(e) = case.check(&wasm) {
             failures.push(format!("[wasm] {e}"));
-            ok = false;
         }
         if let Err(e) = case.check(&native) {
             failures.push(format!("[native] {e}"));
-            ok = false;
         }
         if wasm != native {
             failures.push(format!(
                 "[parity] case {:?}: wasm {wasm:?} != native {native:?}",
                 case.name
             ));
-            ok = false;
         }
-        if ok {
+        if failures.len() == before {
             passed += 1;
         }
     }
+    (passed, failures)
+}
+
+#[test]
+fn e2e_table_on_the_wasm_and_the_native_core() {
+    let (passed, failures) = run_table(&load_policy(), &cases::e2e_dir());
     eprintln!("e2e: {passed} cases passed, {} failed", failures.len());
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     assert!(passed >= 50, "only {passed} cases ran");
+}
+
+#[test]
+fn adversarial_requests_on_the_wasm_and_the_native_core() {
+    let (passed, failures) = run_table(&load_policy(), &cases::e2e_dir().join("adversarial"));
+    eprintln!(
+        "adversarial requests: {passed} cases passed, {} failed",
+        failures.len()
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(passed >= 30, "only {passed} cases ran");
 }
 
 #[test]

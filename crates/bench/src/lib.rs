@@ -1,0 +1,114 @@
+//! The benchmark requests, shared by the harness (`make bench`) and the criterion benches so
+//! every figure is taken on the same payloads.
+
+use serde_json::{Value, json};
+
+const H: &str = "96e72f5e649b1738ba4a48f9e786f5cdcb2ad5d63838d4009f5c71c80c2e6809";
+
+fn container(i: usize, image: &str) -> Value {
+    json!({
+        "name": format!("c{i}"),
+        "image": image,
+        "imagePullPolicy": "IfNotPresent",
+        "ports": [{"containerPort": 8080 + i % 100, "protocol": "TCP"}],
+        "env": [{"name": "MODE", "value": "production"}, {"name": "DATABASE_URL", "valueFrom": {"secretKeyRef": {"name": "db", "key": "uri"}}}],
+        "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "256Mi"}},
+        "terminationMessagePath": "/dev/termination-log",
+        "terminationMessagePolicy": "File"
+    })
+}
+
+fn request(kind: (&str, &str, &str), object: Value) -> Value {
+    let (group, k, resource) = kind;
+    json!({
+        "uid": "bench",
+        "kind": {"group": group, "version": "v1", "kind": k},
+        "resource": {"group": group, "version": "v1", "resource": resource},
+        "requestKind": {"group": group, "version": "v1", "kind": k},
+        "name": object["metadata"]["name"],
+        "namespace": "agents",
+        "operation": "CREATE",
+        "userInfo": {"username": "kubernetes-admin", "groups": ["system:masters"]},
+        "object": object,
+        "oldObject": null,
+        "dryRun": false
+    })
+}
+
+fn pod(n: usize, image: impl Fn(usize) -> String) -> Value {
+    let containers: Vec<Value> = (0..n).map(|i| container(i, &image(i))).collect();
+    request(
+        ("", "Pod", "pods"),
+        json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": format!("pod-{n}"), "namespace": "agents", "labels": {"app": "bench"}},
+            "spec": {"containers": containers, "restartPolicy": "Always", "serviceAccountName": "default"}
+        }),
+    )
+}
+
+/// The chart's control plane with two sidecars, every image pinned.
+fn chart_deployment() -> Value {
+    let images = [
+        format!("registry.ide-newton.ts.net/lab/jangar-control-plane:5b72ee1e@sha256:{H}"),
+        format!("registry.ide-newton.ts.net/lab/jangar:5b72ee1e@sha256:{H}"),
+        format!("docker.io/envoyproxy/envoy:v1.31.2@sha256:{H}"),
+    ];
+    let containers: Vec<Value> = images
+        .iter()
+        .enumerate()
+        .map(|(i, im)| container(i, im))
+        .collect();
+    request(
+        ("apps", "Deployment", "deployments"),
+        json!({
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "agents", "namespace": "agents", "labels": {"app.kubernetes.io/name": "agents", "helm.sh/chart": "agents-0.9.1"}},
+            "spec": {"replicas": 2, "selector": {"matchLabels": {"app.kubernetes.io/name": "agents"}},
+                     "template": {"metadata": {"labels": {"app.kubernetes.io/name": "agents"}},
+                                  "spec": {"containers": containers, "serviceAccountName": "agents"}}}
+        }),
+    )
+}
+
+/// `(name, containers, payload)` for every benchmark request, with the prod settings.
+pub fn requests() -> Vec<(&'static str, usize, Vec<u8>)> {
+    let settings = json!({"requireDigest": true});
+    let pinned = |i: usize| format!("registry.example.com/team/app{i}:1.{i}@sha256:{H}");
+    let cases = [
+        ("Deployment, chart render", 3, chart_deployment()),
+        ("Pod", 1, pod(1, pinned)),
+        ("Pod", 100, pod(100, pinned)),
+        ("Pod", 1000, pod(1000, pinned)),
+        (
+            "Pod, rejected (all latest)",
+            100,
+            pod(100, |i| format!("registry.example.com/team/app{i}:latest")),
+        ),
+    ];
+    cases
+        .into_iter()
+        .map(|(name, n, req)| {
+            let payload = serde_json::to_vec(&json!({"request": req, "settings": settings}))
+                .unwrap_or_default();
+            (name, n, payload)
+        })
+        .collect()
+}
+
+/// `n` workload documents as one multi-document YAML stream, for the checker's throughput.
+pub fn manifests(n: usize) -> String {
+    let mut out = String::with_capacity(n * 700);
+    for i in 0..n {
+        let image = if i % 10 == 0 {
+            format!("ghcr.io/example/svc{i}:latest")
+        } else {
+            format!("ghcr.io/example/svc{i}:1.{i}@sha256:{H}")
+        };
+        out.push_str(&format!(
+            "---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: svc{i}\n  namespace: team{}\n  labels: {{app: svc{i}}}\nspec:\n  replicas: 2\n  selector:\n    matchLabels: {{app: svc{i}}}\n  template:\n    metadata:\n      labels: {{app: svc{i}}}\n    spec:\n      containers:\n      - name: app\n        image: {image}\n        ports: [{{containerPort: 8080}}]\n        resources: {{requests: {{cpu: 100m, memory: 128Mi}}}}\n      - name: proxy\n        image: docker.io/envoyproxy/envoy:v1.31.2@sha256:{H}\n",
+            i % 20
+        ));
+    }
+    out
+}

@@ -1,0 +1,26 @@
+//! The floor every policy is measured against: parse the payload with `serde_json`, accept.
+//! Whatever a real policy costs above this is the cost of its own checks.
+
+#[cfg(target_arch = "wasm32")]
+mod guest {
+    use kubewarden_policy_sdk::wapc_guest::{self as guest, CallResult};
+
+    #[unsafe(no_mangle)]
+    pub extern "C" fn wapc_init() {
+        guest::register_function("validate", validate);
+        guest::register_function("validate_settings", validate_settings);
+        guest::register_function(
+            "protocol_version",
+            kubewarden_policy_sdk::protocol_version_guest,
+        );
+    }
+
+    fn validate(payload: &[u8]) -> CallResult {
+        let _: serde_json::Value = serde_json::from_slice(payload)?;
+        kubewarden_policy_sdk::accept_request()
+    }
+
+    fn validate_settings(_payload: &[u8]) -> CallResult {
+        Ok(br#"{"valid":true,"message":null}"#.to_vec())
+    }
+}
