@@ -91,6 +91,19 @@ bench: policy.wasm annotated-policy.wasm
 	target/release/image-digest-bench
 	cargo bench -p image-digest-bench --bench core -- --noplot
 
+# Coverage-guided fuzzing (cargo fuzz, libFuzzer) of the reference parser, settings
+# validation and the whole validate entry, each for FUZZ_SECONDS, from the committed seeds in
+# fuzz/corpus/. cargo fuzz wants nightly flags; RUSTC_BOOTSTRAP lets the stable toolchain
+# take them. Crashes land in fuzz/artifacts/: add each to the corpus as a regression case.
+FUZZ_SECONDS ?= 60
+.PHONY: fuzz
+fuzz:
+	cargo fuzz --version >/dev/null 2>&1 || cargo install cargo-fuzz --locked
+	cd fuzz && for t in reference settings validate; do \
+		RUSTC_BOOTSTRAP=1 cargo fuzz run --sanitizer none $$t corpus/$$t -- \
+			-max_total_time=$(FUZZ_SECONDS) -max_len=65536 || exit 1; \
+	done
+
 .PHONY: clean
 clean:
 	cargo clean

@@ -176,3 +176,56 @@ fn bounds_huge_inputs_get_a_capped_verdict() {
         );
     }
 }
+
+/// Every committed fuzz seed (and every crash the fuzzer ever found, kept there as a
+/// regression case) through the wasm and the native core: no input may trap or panic.
+#[test]
+fn fuzz_corpus_never_traps() {
+    let policy = policy();
+    let root = cases::e2e_dir().join("../fuzz/corpus");
+    let mut ran = 0;
+    for (target, operation) in [
+        ("validate", "validate"),
+        ("settings", "validate_settings"),
+        ("reference", "validate"),
+    ] {
+        let dir = root.join(target);
+        let mut entries: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
+        entries.sort();
+        for path in entries {
+            let input = std::fs::read(&path).unwrap_or_default();
+            let payload = if target == "reference" {
+                pod_payload(
+                    vec![json!({"name": "c", "image": String::from_utf8_lossy(&input)})],
+                    None,
+                )
+            } else {
+                input
+            };
+            let raw = policy
+                .call(operation, &payload, Arc::new(NoCapabilities))
+                .unwrap_or_else(|e| panic!("{}: the wasm trapped: {e:#}", path.display()));
+            let answer: Value =
+                serde_json::from_slice(&raw).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            if operation == "validate" {
+                let r = image_digest_runner::Response::from_guest(&raw, None)
+                    .unwrap_or_else(|e| panic!("{e:#}"));
+                assert!(
+                    r.accepted || r.message.is_some(),
+                    "{}: a rejection without a reason",
+                    path.display()
+                );
+                let _ = image_digest_policy::validate(&payload);
+            } else {
+                assert!(answer.get("valid").is_some(), "{}", path.display());
+                let _ = image_digest_policy::validate_settings(&payload);
+            }
+            ran += 1;
+        }
+    }
+    eprintln!("fuzz corpus: {ran} inputs, no trap");
+    assert!(ran >= 200, "only {ran} inputs");
+}
