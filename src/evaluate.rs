@@ -93,12 +93,8 @@ pub fn validate_with(payload: &[u8], resolver: &mut dyn DigestResolver) -> Verdi
         Ok(s) => s,
         Err(e) => return Verdict::reject(e.to_string()),
     };
-    let Some(raw_request) = envelope.request else {
+    let Some(Obj(request)) = envelope.request else {
         return Verdict::malformed("the payload has no `request`");
-    };
-    let Obj(request): Obj<AdmissionRequest> = match parse_at(raw_request.get(), "request") {
-        Ok(r) => r,
-        Err(e) => return Verdict::malformed(e),
     };
     evaluate(&request, &settings, resolver)
 }

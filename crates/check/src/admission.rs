@@ -14,11 +14,7 @@ pub struct Workload {
 
 /// The request for `object` if it is a kind the policy checks, else `None` (skipped).
 /// Namespace: the object's, else `default_namespace` (`--namespace`), else `default`.
-pub fn request_for(
-    object: &Value,
-    default_namespace: Option<&str>,
-    uid: usize,
-) -> Option<Workload> {
+pub fn request_for(object: &Value, default_namespace: Option<&str>, uid: &str) -> Option<Workload> {
     let api_version = object
         .get("apiVersion")
         .and_then(Value::as_str)
@@ -48,7 +44,7 @@ pub fn request_for(
     let gvk = json!({"group": group, "version": version, "kind": kind});
     let gvr = json!({"group": group, "version": version, "resource": resource});
     let request = json!({
-        "uid": format!("image-digest-check-{uid}"),
+        "uid": format!("image-digest-check:{uid}"),
         "kind": gvk,
         "resource": gvr,
         "requestKind": gvk,
@@ -81,7 +77,7 @@ mod tests {
     #[test]
     fn workloads_become_create_requests() {
         let d = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "api"}});
-        let w = request_for(&d, Some("prod"), 1).unwrap();
+        let w = request_for(&d, Some("prod"), "1").unwrap();
         assert_eq!(
             (w.kind.as_str(), w.namespace.as_str(), w.name.as_str()),
             ("Deployment", "prod", "api")
@@ -93,9 +89,12 @@ mod tests {
         assert_eq!(w.request["resource"]["resource"], "deployments");
         assert_eq!(w.request["operation"], "CREATE");
         let own = json!({"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "c", "namespace": "ops"}});
-        assert_eq!(request_for(&own, Some("prod"), 2).unwrap().namespace, "ops");
+        assert_eq!(
+            request_for(&own, Some("prod"), "2").unwrap().namespace,
+            "ops"
+        );
         let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"generateName": "web-"}});
-        let w = request_for(&pod, None, 3).unwrap();
+        let w = request_for(&pod, None, "3").unwrap();
         assert_eq!(
             (w.namespace.as_str(), w.name.as_str()),
             ("default", "web-<generated>")
@@ -109,7 +108,7 @@ mod tests {
             json!({"apiVersion": "example.com/v1", "kind": "Deployment"}),
             json!({"kind": "Deployment"}),
         ] {
-            assert!(request_for(&d, None, 0).is_none(), "{d}");
+            assert!(request_for(&d, None, "0").is_none(), "{d}");
         }
     }
 }

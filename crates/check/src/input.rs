@@ -86,27 +86,21 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<InputError>) {
     }
 }
 
-/// Reads one source into documents; a document that cannot be read is an error naming it,
-/// and the documents before it are still returned.
-pub fn read(path: &Path) -> (Vec<Document>, Vec<InputError>) {
-    let source = if path.as_os_str() == "-" {
+/// The name a source is reported under.
+pub fn source_name(path: &Path) -> String {
+    if path.as_os_str() == "-" {
         "<stdin>".to_owned()
     } else {
         path.display().to_string()
-    };
-    let text = match read_text(path) {
-        Ok(t) => t,
-        Err(e) => {
-            return (
-                Vec::new(),
-                vec![InputError {
-                    source,
-                    message: format!("{e:#}"),
-                }],
-            );
-        }
-    };
-    parse(&source, &text)
+    }
+}
+
+/// Reads one source's text.
+pub fn read(path: &Path) -> Result<String, InputError> {
+    read_text(path).map_err(|e| InputError {
+        source: source_name(path),
+        message: format!("{e:#}"),
+    })
 }
 
 fn read_text(path: &Path) -> Result<String> {
@@ -121,12 +115,96 @@ fn read_text(path: &Path) -> Result<String> {
     Ok(text)
 }
 
+/// Whether `text` is a JSON stream (else it is read as YAML).
+pub fn is_json(text: &str) -> bool {
+    let t = text.trim_start();
+    t.starts_with('{') || t.starts_with('[')
+}
+
+/// One YAML document of a stream, not parsed yet: splitting is cheap and serial, parsing is
+/// the expensive part and runs in parallel.
+#[derive(Debug, Clone)]
+pub struct Chunk {
+    pub source: String,
+    /// The document's number in its stream, from 1.
+    pub index: usize,
+    /// The line the document starts at in its stream, from 1.
+    pub line: usize,
+    pub text: String,
+}
+
+/// Splits a YAML stream at its `---` document markers. Text before the first marker is a
+/// document only when it holds something other than comments and blank lines, as in YAML.
+pub fn split_yaml(source: &str, text: &str) -> Vec<Chunk> {
+    let mut chunks = Vec::new();
+    let mut current = String::new();
+    let mut start = 1;
+    let mut seen_marker = false;
+    let flush = |current: &mut String, start: usize, chunks: &mut Vec<Chunk>, is_doc: bool| {
+        if is_doc {
+            chunks.push(Chunk {
+                source: source.to_owned(),
+                index: chunks.len() + 1,
+                line: start,
+                text: std::mem::take(current),
+            });
+        } else {
+            current.clear();
+        }
+    };
+    for (n, line) in text.split_inclusive('\n').enumerate() {
+        let bare = line.trim_end_matches(['\n', '\r']);
+        let rest = if bare == "---" {
+            Some("")
+        } else {
+            bare.strip_prefix("--- ")
+        };
+        if let Some(rest) = rest {
+            let is_doc = seen_marker || has_content(&current);
+            flush(&mut current, start, &mut chunks, is_doc);
+            seen_marker = true;
+            start = n + 1;
+            current.push_str(rest);
+            current.push('\n');
+        } else {
+            current.push_str(line);
+        }
+    }
+    let is_doc = seen_marker || has_content(&current);
+    flush(&mut current, start, &mut chunks, is_doc);
+    chunks
+}
+
+fn has_content(text: &str) -> bool {
+    text.lines().any(|l| {
+        let t = l.trim();
+        !t.is_empty() && !t.starts_with('#')
+    })
+}
+
+/// Parses one document; an empty one (`---` with nothing after it, as helm prints between
+/// templates) yields nothing.
+pub fn parse_chunk(chunk: &Chunk) -> (Vec<Document>, Vec<InputError>) {
+    let mut docs = Vec::new();
+    let mut errors = Vec::new();
+    match serde_yaml::from_str::<Value>(&chunk.text) {
+        Ok(v) => push(&chunk.source, chunk.index, v, &mut docs, &mut errors),
+        Err(e) => errors.push(InputError {
+            source: chunk.source.clone(),
+            message: format!(
+                "document {}: invalid YAML: {e} (the document starts at line {})",
+                chunk.index, chunk.line
+            ),
+        }),
+    }
+    (docs, errors)
+}
+
 /// Splits `text` into documents: a JSON stream when it starts like JSON, else YAML.
 pub fn parse(source: &str, text: &str) -> (Vec<Document>, Vec<InputError>) {
     let mut docs = Vec::new();
     let mut errors = Vec::new();
-    let trimmed = text.trim_start();
-    if trimmed.starts_with('{') || trimmed.starts_with('[') {
+    if is_json(text) {
         let stream = serde_json::Deserializer::from_str(text).into_iter::<Value>();
         for (i, value) in stream.enumerate() {
             match value {
@@ -141,18 +219,10 @@ pub fn parse(source: &str, text: &str) -> (Vec<Document>, Vec<InputError>) {
             }
         }
     } else {
-        for (i, de) in serde_yaml::Deserializer::from_str(text).enumerate() {
-            match <serde_json::Value as serde::Deserialize>::deserialize(de) {
-                Ok(v) => push(source, i + 1, v, &mut docs, &mut errors),
-                Err(e) => {
-                    // libyaml cannot resynchronise after a syntax error; stop at the first.
-                    errors.push(InputError {
-                        source: source.into(),
-                        message: format!("document {}: invalid YAML: {e}", i + 1),
-                    });
-                    break;
-                }
-            }
+        for chunk in split_yaml(source, text) {
+            let (d, e) = parse_chunk(&chunk);
+            docs.extend(d);
+            errors.extend(e);
         }
     }
     (docs, errors)
@@ -232,6 +302,18 @@ mod tests {
             locations,
             ["x.yaml#2", "x.yaml#3.items[0]", "x.yaml#3.items[1]"]
         );
+    }
+
+    #[test]
+    fn markers_with_content_and_preambles() {
+        let chunks = split_yaml("x", "# preamble\n\n--- {kind: Pod}\n---\nkind: Job\n");
+        let got: Vec<(usize, usize, &str)> = chunks
+            .iter()
+            .map(|c| (c.index, c.line, c.text.as_str()))
+            .collect();
+        assert_eq!(got, [(1, 3, "{kind: Pod}\n"), (2, 4, "\nkind: Job\n")]);
+        assert_eq!(split_yaml("x", "kind: Pod\n").len(), 1);
+        assert_eq!(split_yaml("x", "").len(), 0);
     }
 
     #[test]

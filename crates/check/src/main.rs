@@ -10,7 +10,7 @@ mod report;
 use anyhow::{Context, Result, bail};
 use clap::{Parser, ValueEnum};
 use image_digest_runner::replay::Recording;
-use image_digest_runner::{Host, NoCapabilities, Policy};
+use image_digest_runner::{Evaluator, Instance, NoCapabilities, Policy};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -86,13 +86,21 @@ fn main() -> ExitCode {
     }
 }
 
-/// One unit of work: a manifest turned into a request, or a recorded request.
-struct Job {
-    location: String,
-    kind: String,
-    namespace: String,
-    name: String,
-    request: Vec<u8>,
+/// One unit of work, handed to the workers: a YAML document still to parse, a document
+/// already parsed (JSON streams), or a recorded request.
+enum Unit {
+    Chunk(input::Chunk),
+    Doc(input::Document),
+    Request { location: String, bytes: Vec<u8> },
+}
+
+/// What one unit gave.
+#[derive(Default)]
+struct UnitOut {
+    documents: usize,
+    skipped: usize,
+    results: Vec<report::Result>,
+    errors: Vec<input::InputError>,
 }
 
 fn run(cli: &Cli) -> Result<u8> {
@@ -108,38 +116,34 @@ fn run(cli: &Cli) -> Result<u8> {
     let recording = cli.replay.as_deref().map(Recording::load).transpose()?;
 
     let (files, mut errors) = input::expand(&cli.paths);
-    let mut summary = report::Summary::default();
-    let mut jobs = Vec::new();
+    let mut units = Vec::new();
     for file in &files {
-        let (docs, errs) = input::read(file);
-        errors.extend(errs);
-        for doc in docs {
-            summary.documents += 1;
-            match admission::request_for(&doc.value, cli.namespace.as_deref(), summary.documents) {
-                None => summary.skipped += 1,
-                Some(w) => jobs.push(Job {
-                    location: doc.location(),
-                    kind: w.kind,
-                    namespace: w.namespace,
-                    name: w.name,
-                    request: serde_json::to_vec(&w.request)?,
-                }),
+        let text = match input::read(file) {
+            Ok(t) => t,
+            Err(e) => {
+                errors.push(e);
+                continue;
             }
+        };
+        let source = input::source_name(file);
+        if input::is_json(&text) {
+            let (docs, errs) = input::parse(&source, &text);
+            errors.extend(errs);
+            units.extend(docs.into_iter().map(Unit::Doc));
+        } else {
+            units.extend(
+                input::split_yaml(&source, &text)
+                    .into_iter()
+                    .map(Unit::Chunk),
+            );
         }
     }
     for path in &cli.requests {
         match std::fs::read(path) {
-            Ok(bytes) => {
-                summary.documents += 1;
-                let (kind, namespace, name) = describe_request(&bytes);
-                jobs.push(Job {
-                    location: path.display().to_string(),
-                    kind,
-                    namespace,
-                    name,
-                    request: bytes,
-                });
-            }
+            Ok(bytes) => units.push(Unit::Request {
+                location: path.display().to_string(),
+                bytes,
+            }),
             Err(e) => errors.push(input::InputError {
                 source: path.display().to_string(),
                 message: e.to_string(),
@@ -148,13 +152,21 @@ fn run(cli: &Cli) -> Result<u8> {
     }
 
     let started = std::time::Instant::now();
-    let results = evaluate_all(&evaluator, &jobs, recording.as_ref(), cli);
+    let outs = run_units(&evaluator, &units, recording.as_ref(), cli);
+    let mut summary = report::Summary::default();
+    let mut results = Vec::new();
+    for out in outs {
+        summary.documents += out.documents;
+        summary.skipped += out.skipped;
+        results.extend(out.results);
+        errors.extend(out.errors);
+    }
     if cli.stats {
         let secs = started.elapsed().as_secs_f64();
         eprintln!(
-            "evaluated: {} workloads in {secs:.3} s ({:.0}/s)",
-            results.len(),
-            results.len() as f64 / secs.max(1e-9)
+            "evaluated: {} documents in {secs:.3} s ({:.0}/s)",
+            summary.documents,
+            summary.documents as f64 / secs.max(1e-9)
         );
         eprintln!("peak memory: {}", peak_memory());
     }
@@ -186,12 +198,18 @@ fn run(cli: &Cli) -> Result<u8> {
     })
 }
 
-fn evaluate_all(
-    evaluator: &image_digest_runner::Evaluator<'_>,
-    jobs: &[Job],
+/// Runs the units on `--jobs` threads and returns their outputs in input order.
+///
+/// Offline, each thread keeps one instance of the policy and evaluates its documents on it:
+/// the policy keeps no state between calls, and a fresh instance per document would spend
+/// most of a large run instantiating. An instance that failed is replaced. With a recorded
+/// session every evaluation gets a fresh instance and a fresh replay, as in a kwctl run.
+fn run_units(
+    evaluator: &Evaluator<'_>,
+    units: &[Unit],
     recording: Option<&Recording>,
     cli: &Cli,
-) -> Vec<report::Result> {
+) -> Vec<UnitOut> {
     let workers = cli
         .jobs
         .unwrap_or_else(|| {
@@ -200,27 +218,28 @@ fn evaluate_all(
                 .unwrap_or(1)
         })
         .clamp(1, 64)
-        .min(jobs.len().max(1));
+        .min(units.len().max(1));
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
-    let progress = !cli.quiet && jobs.len() >= 1000;
-    let mut results: Vec<(usize, report::Result)> = std::thread::scope(|scope| {
+    let progress = !cli.quiet && units.len() >= 1000;
+    let mut outs: Vec<(usize, UnitOut)> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..workers)
             .map(|_| {
                 let (next, done) = (&next, &done);
                 scope.spawn(move || {
+                    let mut worker = Worker {
+                        evaluator,
+                        recording,
+                        instance: None,
+                    };
                     let mut out = Vec::new();
                     loop {
                         let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(job) = jobs.get(i) else { break };
-                        let host: Arc<dyn Host> = match recording {
-                            Some(r) => Arc::new(r.session()),
-                            None => Arc::new(NoCapabilities),
-                        };
-                        out.push((i, evaluate(evaluator, job, host)));
+                        let Some(unit) = units.get(i) else { break };
+                        out.push((i, worker.unit(unit, cli.namespace.as_deref())));
                         let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-                        if progress && (n % 1000 == 0 || n == jobs.len()) {
-                            eprintln!("image-digest-check: {n}/{} workloads checked", jobs.len());
+                        if progress && (n % 1000 == 0 || n == units.len()) {
+                            eprintln!("image-digest-check: {n}/{} documents checked", units.len());
                         }
                     }
                     out
@@ -232,41 +251,85 @@ fn evaluate_all(
             .flat_map(|h| h.join().unwrap_or_default())
             .collect()
     });
-    results.sort_by_key(|(i, _)| *i);
-    results.into_iter().map(|(_, r)| r).collect()
+    outs.sort_by_key(|(i, _)| *i);
+    outs.into_iter().map(|(_, o)| o).collect()
 }
 
-fn evaluate(
-    evaluator: &image_digest_runner::Evaluator<'_>,
-    job: &Job,
-    host: Arc<dyn Host>,
-) -> report::Result {
-    let mut result = report::Result {
-        location: job.location.clone(),
-        kind: job.kind.clone(),
-        namespace: job.namespace.clone(),
-        name: job.name.clone(),
-        allowed: false,
-        summary: None,
-        findings: Vec::new(),
-        warnings: Vec::new(),
-        patch: None,
-        error: None,
-    };
-    match evaluator.validate_raw(&job.request, host) {
-        Ok(r) => {
-            result.allowed = r.accepted;
-            result.warnings = r.warnings;
-            result.patch = r.patch;
-            if let Some(m) = r.message {
-                let (summary, findings) = report::split_message(&m);
-                result.summary = summary;
-                result.findings = findings;
+struct Worker<'e, 'p> {
+    evaluator: &'e Evaluator<'p>,
+    recording: Option<&'e Recording>,
+    instance: Option<Instance>,
+}
+
+impl Worker<'_, '_> {
+    fn unit(&mut self, unit: &Unit, namespace: Option<&str>) -> UnitOut {
+        let mut out = UnitOut::default();
+        match unit {
+            Unit::Chunk(chunk) => {
+                let (docs, errors) = input::parse_chunk(chunk);
+                out.errors = errors;
+                for doc in &docs {
+                    self.document(doc, namespace, &mut out);
+                }
+            }
+            Unit::Doc(doc) => self.document(doc, namespace, &mut out),
+            Unit::Request { location, bytes } => {
+                out.documents += 1;
+                let (kind, ns, name) = describe_request(bytes);
+                let mut result = report::Result::new(location.clone(), kind, ns, name);
+                self.evaluate(bytes, &mut result);
+                out.results.push(result);
             }
         }
-        Err(e) => result.error = Some(format!("{e:#}")),
+        out
     }
-    result
+
+    fn document(&mut self, doc: &input::Document, namespace: Option<&str>, out: &mut UnitOut) {
+        out.documents += 1;
+        let location = doc.location();
+        let Some(w) = admission::request_for(&doc.value, namespace, &location) else {
+            out.skipped += 1;
+            return;
+        };
+        let mut result = report::Result::new(location, w.kind, w.namespace, w.name);
+        match serde_json::to_vec(&w.request) {
+            Ok(bytes) => self.evaluate(&bytes, &mut result),
+            Err(e) => result.error = Some(e.to_string()),
+        }
+        out.results.push(result);
+    }
+
+    fn evaluate(&mut self, request: &[u8], result: &mut report::Result) {
+        let response = match self.recording {
+            Some(r) => self.evaluator.validate_raw(request, Arc::new(r.session())),
+            None => {
+                let instance = match self.instance.take() {
+                    Some(i) => Ok(i),
+                    None => self.evaluator.instantiate(Arc::new(NoCapabilities)),
+                };
+                instance.and_then(|i| {
+                    let r = self.evaluator.validate_on(&i, request);
+                    if r.is_ok() {
+                        self.instance = Some(i);
+                    }
+                    r
+                })
+            }
+        };
+        match response {
+            Ok(r) => {
+                result.allowed = r.accepted;
+                result.warnings = r.warnings;
+                result.patch = r.patch;
+                if let Some(m) = r.message {
+                    let (summary, findings) = report::split_message(&m);
+                    result.summary = summary;
+                    result.findings = findings;
+                }
+            }
+            Err(e) => result.error = Some(format!("{e:#}")),
+        }
+    }
 }
 
 /// The process's peak resident memory (Linux `VmHWM`).

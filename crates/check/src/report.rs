@@ -21,6 +21,23 @@ pub struct Result {
     pub error: Option<String>,
 }
 
+impl Result {
+    pub fn new(location: String, kind: String, namespace: String, name: String) -> Result {
+        Result {
+            location,
+            kind,
+            namespace,
+            name,
+            allowed: false,
+            summary: None,
+            findings: Vec::new(),
+            warnings: Vec::new(),
+            patch: None,
+            error: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Finding {
     /// The field path (`spec.template.spec.containers[0]`).

@@ -14,6 +14,7 @@ pub use response::{Response, SettingsResponse};
 
 use anyhow::{Context, Result, anyhow, bail};
 use serde_json::Value;
+use std::borrow::Cow;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -200,17 +201,23 @@ impl Evaluator<'_> {
     }
 
     /// Evaluates one AdmissionRequest given as raw JSON text (an `AdmissionReview` is
-    /// unwrapped to its `request`). The text is spliced into the payload as is, so a request
-    /// that is not JSON reaches the guest as it would reach a misbehaving server.
+    /// unwrapped to its `request`) on a fresh instance. The text is spliced into the payload
+    /// as is, so a request that is not JSON reaches the guest as it would reach a misbehaving
+    /// server.
     pub fn validate_raw(&self, request: &[u8], host: Arc<dyn Host>) -> Result<Response> {
         let request = unwrap_review(request);
-        let mut payload = Vec::with_capacity(request.len() + 64);
-        payload.extend_from_slice(b"{\"request\":");
-        payload.extend_from_slice(&request);
-        payload.extend_from_slice(b",\"settings\":");
-        payload.extend_from_slice(&serde_json::to_vec(&self.settings)?);
-        payload.push(b'}');
-        self.validate_payload(&payload, &request, host)
+        let raw = self
+            .policy
+            .call("validate", &self.payload(&request)?, host)?;
+        answer(&raw, &request)
+    }
+
+    /// The same on an instance the caller keeps (the checker reuses one per thread offline,
+    /// where instantiating per document would dominate the run).
+    pub fn validate_on(&self, instance: &Instance, request: &[u8]) -> Result<Response> {
+        let request = unwrap_review(request);
+        let raw = instance.call("validate", &self.payload(&request)?)?;
+        answer(&raw, &request)
     }
 
     /// Evaluates one AdmissionRequest.
@@ -219,28 +226,44 @@ impl Evaluator<'_> {
         self.validate_raw(&text, host)
     }
 
-    fn validate_payload(
-        &self,
-        payload: &[u8],
-        request: &[u8],
-        host: Arc<dyn Host>,
-    ) -> Result<Response> {
-        let raw = self.policy.call("validate", payload, host)?;
-        let original = serde_json::from_slice::<Value>(request)
-            .ok()
-            .and_then(|r| r.get("object").cloned());
-        Response::from_guest(&raw, original.as_ref())
+    /// A fresh instance of the policy behind this evaluator.
+    pub fn instantiate(&self, host: Arc<dyn Host>) -> Result<Instance> {
+        self.policy.instantiate(host)
+    }
+
+    fn payload(&self, request: &[u8]) -> Result<Vec<u8>> {
+        let settings = serde_json::to_vec(&self.settings)?;
+        let mut payload = Vec::with_capacity(request.len() + settings.len() + 32);
+        payload.extend_from_slice(b"{\"request\":");
+        payload.extend_from_slice(request);
+        payload.extend_from_slice(b",\"settings\":");
+        payload.extend_from_slice(&settings);
+        payload.push(b'}');
+        Ok(payload)
     }
 }
 
+/// Reads the guest's answer; the request's object is parsed only when the policy mutated it.
+fn answer(raw: &[u8], request: &[u8]) -> Result<Response> {
+    Response::from_guest_lazy(raw, || {
+        serde_json::from_slice::<Value>(request)
+            .ok()
+            .and_then(|mut r| r.get_mut("object").map(Value::take))
+    })
+}
+
 /// A recorded `AdmissionReview` carries the request under `request`; kwctl accepts both.
-fn unwrap_review(request: &[u8]) -> Vec<u8> {
+fn unwrap_review(request: &[u8]) -> Cow<'_, [u8]> {
+    // Only a document that names the kind is worth parsing here.
+    if !request.windows(17).any(|w| w == b"\"AdmissionReview\"") {
+        return Cow::Borrowed(request);
+    }
     if let Ok(Value::Object(mut review)) = serde_json::from_slice::<Value>(request)
         && review.get("kind").and_then(Value::as_str) == Some("AdmissionReview")
         && let Some(inner) = review.remove("request")
         && let Ok(bytes) = serde_json::to_vec(&inner)
     {
-        return bytes;
+        return Cow::Owned(bytes);
     }
-    request.to_vec()
+    Cow::Borrowed(request)
 }

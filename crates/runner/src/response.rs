@@ -39,6 +39,14 @@ struct Raw {
 
 impl Response {
     pub fn from_guest(raw: &[u8], original: Option<&Value>) -> Result<Response> {
+        Response::from_guest_lazy(raw, || original.cloned())
+    }
+
+    /// As `from_guest`, with the original object produced only when a patch is needed.
+    pub fn from_guest_lazy(
+        raw: &[u8],
+        original: impl FnOnce() -> Option<Value>,
+    ) -> Result<Response> {
         let r: Raw = serde_json::from_slice(raw).with_context(|| {
             format!(
                 "the policy answered something that is not a validation response: {}",
@@ -46,12 +54,14 @@ impl Response {
             )
         })?;
         let patch = match (r.mutated_object, original) {
-            (Some(mutated), Some(original)) => {
-                let patch = json_patch::diff(original, &mutated);
+            (None, _) => None,
+            (Some(mutated), original) => {
+                let Some(original) = original() else {
+                    anyhow::bail!("the policy mutated a request that had no object");
+                };
+                let patch = json_patch::diff(&original, &mutated);
                 Some(serde_json::to_value(patch)?)
             }
-            (Some(_), None) => anyhow::bail!("the policy mutated a request that had no object"),
-            (None, _) => None,
         };
         Ok(Response {
             accepted: r.accepted,
