@@ -131,11 +131,9 @@ proptest! {
                 (format!("{image}@sha256:{}", "a".repeat(64)), |e| matches!(e, ReferenceError::MultipleDigests))
             }
             3 => {
-                // An uppercase letter in the last path component.
-                let Some(d) = &p.digest else { return Ok(()) };
-                let _ = d;
-                let upper = image.replacen(&format!("{}", p.path), &format!("{}X", p.path), 1);
-                (upper, |e| matches!(e, ReferenceError::PathUppercase))
+                // An uppercase letter at the end of the repository path.
+                let upper = Parts { path: format!("{}X", p.path), ..p.clone() };
+                (upper.render(), |e| matches!(e, ReferenceError::PathUppercase))
             }
             _ => {
                 let Some(d) = &p.digest else { return Ok(()) };
@@ -175,11 +173,10 @@ proptest! {
 #[test]
 fn deliberate_differences_from_oci_spec() {
     let h = "96e72f5e649b1738ba4a48f9e786f5cdcb2ad5d63838d4009f5c71c80c2e6809";
-    for s in [format!("app:1@sha256:{}", h.to_uppercase())] {
-        assert!(
-            oci_spec::distribution::Reference::from_str(&s).is_ok(),
-            "oci-spec accepts {s}"
-        );
-        assert!(reference::parse(&s).is_err(), "this policy refuses {s}");
-    }
+    let s = format!("app:1@sha256:{}", h.to_uppercase());
+    assert!(
+        oci_spec::distribution::Reference::from_str(&s).is_ok(),
+        "oci-spec accepts {s}"
+    );
+    assert!(reference::parse(&s).is_err(), "this policy refuses {s}");
 }
