@@ -271,20 +271,9 @@ fn push(
             source: source.into(),
             message: format!(
                 "document {index}: a Kubernetes manifest must be an object, found {}",
-                json_type(&other)
+                image_digest_policy::settings::type_name(&other)
             ),
         }),
-    }
-}
-
-fn json_type(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "an object",
     }
 }
 
