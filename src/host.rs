@@ -54,41 +54,50 @@ impl<'r> Lookups<'r> {
     }
 }
 
+/// A resolver that answers from a table and records every question, for the tests.
+#[cfg(test)]
+pub(crate) struct FakeHost {
+    pub calls: Vec<String>,
+    answers: HashMap<String, Result<String, String>>,
+}
+
+#[cfg(test)]
+impl FakeHost {
+    pub fn new(answers: &[(&str, Result<&str, &str>)]) -> Self {
+        FakeHost {
+            calls: Vec::new(),
+            answers: answers
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), v.map(str::to_owned).map_err(str::to_owned)))
+                .collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+impl DigestResolver for FakeHost {
+    fn manifest_digest(&mut self, image: &str) -> Result<String, String> {
+        self.calls.push(image.to_owned());
+        self.answers
+            .get(image)
+            .cloned()
+            .unwrap_or_else(|| Err(format!("manifest unknown: {image}")))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// Counts calls so the tests can prove one lookup per distinct image.
-    pub struct Recorded {
-        pub calls: Vec<String>,
-        pub answers: HashMap<String, Result<String, String>>,
-    }
-
-    impl DigestResolver for Recorded {
-        fn manifest_digest(&mut self, image: &str) -> Result<String, String> {
-            self.calls.push(image.to_owned());
-            self.answers
-                .get(image)
-                .cloned()
-                .unwrap_or_else(|| Err(format!("{image}: not found")))
-        }
-    }
-
     #[test]
     fn one_lookup_per_distinct_image_and_answers_are_checked() {
         let good = format!("sha256:{}", "a".repeat(64));
-        let mut r = Recorded {
-            calls: Vec::new(),
-            answers: HashMap::from([
-                ("a:1".to_owned(), Ok(good.clone())),
-                ("b:1".to_owned(), Ok("sha256:XYZ".to_owned())),
-            ]),
-        };
+        let mut r = FakeHost::new(&[("a:1", Ok(&good)), ("b:1", Ok("sha256:XYZ"))]);
         let mut l = Lookups::new(&mut r);
         assert_eq!(l.resolve("a:1"), Ok(good.clone()));
         assert_eq!(l.resolve("a:1"), Ok(good));
         assert!(l.resolve("b:1").unwrap_err().contains("not a valid digest"));
-        assert!(l.resolve("c:1").unwrap_err().contains("not found"));
+        assert!(l.resolve("c:1").unwrap_err().contains("manifest unknown"));
         assert!(l.resolve("c:1").is_err());
         assert_eq!(r.calls, ["a:1", "b:1", "c:1"]);
         assert!(NoHost.manifest_digest("x").is_err());

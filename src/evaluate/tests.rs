@@ -680,33 +680,7 @@ fn settings_validation_entry_point() {
     assert!(!not_json.valid && not_json.message.unwrap_or_default().contains("not JSON"));
 }
 
-/// A host that answers from a table and records every question.
-struct FakeHost {
-    answers: std::collections::HashMap<String, Result<String, String>>,
-    calls: Vec<String>,
-}
-
-impl FakeHost {
-    fn new(answers: &[(&str, Result<&str, &str>)]) -> Self {
-        FakeHost {
-            answers: answers
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), v.map(str::to_owned).map_err(str::to_owned)))
-                .collect(),
-            calls: Vec::new(),
-        }
-    }
-}
-
-impl crate::DigestResolver for FakeHost {
-    fn manifest_digest(&mut self, image: &str) -> Result<String, String> {
-        self.calls.push(image.to_owned());
-        self.answers
-            .get(image)
-            .cloned()
-            .unwrap_or_else(|| Err(format!("manifest unknown: {image}")))
-    }
-}
+use crate::host::FakeHost;
 
 fn run_with(request: Value, settings: Value, host: &mut FakeHost) -> Verdict {
     let payload = json!({"request": request, "settings": settings});
