@@ -1,6 +1,7 @@
 //! Table-driven tests of whole requests through `validate`.
 
 use super::*;
+use crate::host::FakeHost;
 use serde_json::{Value, json};
 
 const H64: &str = "96e72f5e649b1738ba4a48f9e786f5cdcb2ad5d63838d4009f5c71c80c2e6809";
@@ -679,8 +680,6 @@ fn settings_validation_entry_point() {
     let not_json = validate_settings(b"{");
     assert!(!not_json.valid && not_json.message.unwrap_or_default().contains("not JSON"));
 }
-
-use crate::host::FakeHost;
 
 fn run_with(request: Value, settings: Value, host: &mut FakeHost) -> Verdict {
     let payload = json!({"request": request, "settings": settings});
