@@ -171,7 +171,7 @@ impl Policy {
         }
         Ok(Evaluator {
             policy: self,
-            settings,
+            settings: serde_json::to_vec(&settings)?,
         })
     }
 }
@@ -192,14 +192,11 @@ impl Instance {
 /// A policy with validated settings.
 pub struct Evaluator<'p> {
     policy: &'p Policy,
-    settings: Value,
+    /// Serialised once: every evaluation splices the same bytes into its payload.
+    settings: Vec<u8>,
 }
 
 impl Evaluator<'_> {
-    pub fn settings(&self) -> &Value {
-        &self.settings
-    }
-
     /// Evaluates one AdmissionRequest given as raw JSON text (an `AdmissionReview` is
     /// unwrapped to its `request`) on a fresh instance. The text is spliced into the payload
     /// as is, so a request that is not JSON reaches the guest as it would reach a misbehaving
@@ -220,24 +217,18 @@ impl Evaluator<'_> {
         answer(&raw, &request)
     }
 
-    /// Evaluates one AdmissionRequest.
-    pub fn validate(&self, request: &Value, host: Arc<dyn Host>) -> Result<Response> {
-        let text = serde_json::to_vec(request)?;
-        self.validate_raw(&text, host)
-    }
-
     /// A fresh instance of the policy behind this evaluator.
     pub fn instantiate(&self, host: Arc<dyn Host>) -> Result<Instance> {
         self.policy.instantiate(host)
     }
 
     fn payload(&self, request: &[u8]) -> Result<Vec<u8>> {
-        let settings = serde_json::to_vec(&self.settings)?;
+        let settings = &self.settings;
         let mut payload = Vec::with_capacity(request.len() + settings.len() + 32);
         payload.extend_from_slice(b"{\"request\":");
         payload.extend_from_slice(request);
         payload.extend_from_slice(b",\"settings\":");
-        payload.extend_from_slice(&settings);
+        payload.extend_from_slice(settings);
         payload.push(b'}');
         Ok(payload)
     }
