@@ -1,8 +1,11 @@
 # image-digest-policy: build, test and package targets (Kubewarden policy conventions).
 SOURCE_FILES := $(shell find src -type f -name '*.rs') Cargo.toml Cargo.lock
 WASM_TARGET := wasm32-wasip1
-BUILT_WASM := target/$(WASM_TARGET)/release/image_digest_policy.wasm
-CHECK := cargo run -q -p image-digest-check --
+BUILT_WASM := target/$(WASM_TARGET)/wasm/image_digest_policy.wasm
+# The native tools come out of the one test build (`tools` below): the same features as the
+# tests, so nothing is compiled twice.
+CHECK := target/debug/image-digest-check
+ARTIFACT := target/debug/image-digest-artifact
 
 .PHONY: all
 all: policy.wasm
@@ -13,13 +16,17 @@ wasm-target:
 	@rustup target list --installed | grep -qx $(WASM_TARGET) || rustup target add $(WASM_TARGET)
 
 policy.wasm: $(SOURCE_FILES) | wasm-target
-	cargo build --target $(WASM_TARGET) --release --lib
+	cargo build --target $(WASM_TARGET) --profile wasm --lib
 	cp $(BUILT_WASM) policy.wasm
 
-ARTIFACT := cargo run -q -p image-digest-artifact --
+# Every test executable and every native tool, in one cargo invocation with one feature set.
+# nextest's own build then finds all of it fresh.
+.PHONY: tools
+tools:
+	cargo test --workspace --no-run -q
 
 # policy.wasm with the Kubewarden metadata embedded, as `kwctl annotate` makes it.
-annotated-policy.wasm: policy.wasm metadata.yml README.md
+annotated-policy.wasm: policy.wasm metadata.yml README.md | tools
 	$(ARTIFACT) annotate --metadata metadata.yml --readme README.md -o annotated-policy.wasm policy.wasm
 
 # The OCI artifact as a standard OCI image layout (push it with skopeo or kwctl).
@@ -35,7 +42,7 @@ push: oci-layout
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
 
 .PHONY: artifacthub-pkg.yml
-artifacthub-pkg.yml:
+artifacthub-pkg.yml: | tools
 	$(ARTIFACT) artifacthub --metadata metadata.yml --questions questions-ui.yml -o artifacthub-pkg.yml \
 		$$(test -f artifacthub-pkg.yml || echo --created-at $$(date -u +%Y-%m-%dT%H:%M:%SZ))
 
@@ -44,9 +51,10 @@ fmt:
 	cargo fmt --all
 
 .PHONY: lint
-lint:
+lint: | wasm-target
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
+	cargo clippy --target $(WASM_TARGET) -p image-digest-policy -p floor-policy --lib -- -D warnings
 
 # Native unit tests, the e2e table on the wasm and the native core, and the checker's tests.
 # nextest closes with one summary line for the whole workspace; plain cargo test otherwise.
@@ -74,7 +82,7 @@ test: lint unit-tests
 # The run command: builds what is needed and checks the bundled chart render and its
 # drifted copy with the example settings, printing the reports.
 .PHONY: demo
-demo: policy.wasm
+demo: policy.wasm | tools
 	@echo "== prod settings, the chart render as GitOps pins it (expect: accepted)"
 	$(CHECK) --policy policy.wasm --settings examples/settings/prod.yaml examples/agents-render.yaml
 	@echo "== non-prod settings, the drifted copy (expect: latest rejected, the unpinned tag warned)"
@@ -86,7 +94,7 @@ demo: policy.wasm
 # then the native core under criterion. Figures are printed, never asserted.
 .PHONY: bench
 bench: policy.wasm annotated-policy.wasm
-	cargo build --target $(WASM_TARGET) --release -p floor-policy
+	cargo build --target $(WASM_TARGET) --profile wasm -p floor-policy
 	cargo build --release -p image-digest-check -p image-digest-bench
 	target/release/image-digest-bench
 	cargo bench -p image-digest-bench --bench core -- --noplot

@@ -38,7 +38,8 @@ impl<'r> Lookups<'r> {
         if let Some(answer) = self.answers.get(image) {
             return answer.clone();
         }
-        let answer = self.resolver.manifest_digest(image).and_then(|digest| {
+        let answer = self.resolver.manifest_digest(image).map_err(|e| quote_reason(&e));
+        let answer = answer.and_then(|digest| {
             // Check the answer with the same grammar the policy enforces on images.
             let probe = format!("x@{digest}");
             match reference::parse(&probe) {
@@ -52,6 +53,51 @@ impl<'r> Lookups<'r> {
         self.answers.insert(image.to_owned(), answer.clone());
         answer
     }
+}
+
+/// What kwctl and policy-server put before the reason of a failed host call; transport, not
+/// news to the user.
+const CALLBACK_FAILURE: &str = "Callback evaluation failure: ";
+
+/// Where a reason rendered with `RUST_BACKTRACE=1` in the server's environment turns into a
+/// stack trace.
+const BACKTRACE: &str = "Stack backtrace:";
+
+/// The longest host reason a message quotes, in bytes.
+pub const MAX_REASON: usize = 300;
+
+/// The host's reason as a rejection or warning quotes it: one line, without the transport
+/// prefix or a backtrace, control characters folded into spaces, cut at [`MAX_REASON`] bytes.
+/// The host's text is not ours to trust: it must not break a message into lines or bury it.
+pub fn quote_reason(reason: &str) -> String {
+    let reason = reason.trim_start();
+    let reason = reason.strip_prefix(CALLBACK_FAILURE).unwrap_or(reason);
+    let reason = reason.split(BACKTRACE).next().unwrap_or_default();
+    let mut out = String::with_capacity(reason.len().min(MAX_REASON + 4));
+    for word in reason.split(|c: char| c.is_whitespace() || c.is_control()) {
+        if word.is_empty() {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+        if out.len() > MAX_REASON {
+            break;
+        }
+    }
+    if out.len() > MAX_REASON {
+        let mut cut = MAX_REASON;
+        while !out.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        out.truncate(cut);
+        out.push('…');
+    }
+    if out.is_empty() {
+        out.push_str("the host gave no reason");
+    }
+    out
 }
 
 /// A resolver that answers from a table and records every question, for the tests.
@@ -101,5 +147,30 @@ mod tests {
         assert!(l.resolve("c:1").is_err());
         assert_eq!(r.calls, ["a:1", "b:1", "c:1"]);
         assert!(NoHost.manifest_digest("x").is_err());
+    }
+
+    #[test]
+    fn host_reasons_are_quoted_on_one_capped_line() {
+        let backtrace = "Callback evaluation failure: cannot fetch manifest of nginx:1.27: registry unreachable\n\nStack backtrace:\n   0: anyhow::error::<impl anyhow::Error>::msg\n   1: policy_evaluator::callback_handler";
+        let long = "x".repeat(1000);
+        let cases: &[(&str, &str)] = &[
+            (backtrace, "cannot fetch manifest of nginx:1.27: registry unreachable"),
+            ("cannot fetch: registry unreachable", "cannot fetch: registry unreachable"),
+            ("line one\r\nline\ttwo\u{1}three", "line one line two three"),
+            ("", "the host gave no reason"),
+            ("Callback evaluation failure: ", "the host gave no reason"),
+        ];
+        for (raw, want) in cases {
+            assert_eq!(quote_reason(raw), *want, "{raw:?}");
+        }
+        let cut = quote_reason(&long);
+        assert_eq!(cut.len(), MAX_REASON + '…'.len_utf8());
+        assert!(cut.ends_with('…'));
+        let wide = quote_reason(&"é".repeat(400));
+        assert!(wide.ends_with('…') && wide.len() <= MAX_REASON + 3);
+        let mut r = FakeHost::new(&[]);
+        let mut l = Lookups::new(&mut r);
+        let e = l.resolve("c:1").unwrap_err();
+        assert!(!e.contains('\n'), "{e}");
     }
 }

@@ -8,13 +8,31 @@ use serde_json::{Value, json};
 pub struct Workload {
     pub kind: String,
     pub namespace: String,
+    /// Where the namespace came from: a manifest without one gets `--namespace` or `default`,
+    /// which the caller must not trust when the settings scope namespaces.
+    pub namespace_from: NamespaceFrom,
     pub name: String,
     pub request: Value,
 }
 
-/// The request for `object` if it is a kind the policy checks, else `None` (skipped).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NamespaceFrom {
+    Manifest,
+    Flag,
+    Default,
+}
+
+/// A document the policy does not check, named `apiVersion kind` for the summary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped(pub String);
+
+/// The request for `object` if it is a kind the policy checks, else why it is skipped.
 /// Namespace: the object's, else `default_namespace` (`--namespace`), else `default`.
-pub fn request_for(object: &Value, default_namespace: Option<&str>, uid: &str) -> Option<Workload> {
+pub fn request_for(
+    object: &Value,
+    default_namespace: Option<&str>,
+    uid: &str,
+) -> Result<Workload, Skipped> {
     let api_version = object
         .get("apiVersion")
         .and_then(Value::as_str)
@@ -24,7 +42,13 @@ pub fn request_for(object: &Value, default_namespace: Option<&str>, uid: &str) -
         Some((g, v)) => (g, v),
         None => ("", api_version),
     };
-    Shape::of(group, kind)?;
+    if Shape::of(group, kind).is_none() {
+        let label = match (api_version, kind) {
+            ("", "") => "<no apiVersion or kind>".to_owned(),
+            (v, k) => format!("{v} {k}").trim().to_owned(),
+        };
+        return Err(Skipped(label));
+    }
     let metadata = object.get("metadata");
     let field = |k: &str| {
         metadata
@@ -32,10 +56,12 @@ pub fn request_for(object: &Value, default_namespace: Option<&str>, uid: &str) -
             .and_then(Value::as_str)
             .filter(|s| !s.is_empty())
     };
-    let namespace = field("namespace")
-        .or(default_namespace)
-        .unwrap_or("default")
-        .to_owned();
+    let (namespace, namespace_from) = match (field("namespace"), default_namespace) {
+        (Some(ns), _) => (ns, NamespaceFrom::Manifest),
+        (None, Some(ns)) => (ns, NamespaceFrom::Flag),
+        (None, None) => ("default", NamespaceFrom::Default),
+    };
+    let namespace = namespace.to_owned();
     let name = field("name")
         .map(str::to_owned)
         .or_else(|| field("generateName").map(|g| format!("{g}<generated>")))
@@ -58,9 +84,10 @@ pub fn request_for(object: &Value, default_namespace: Option<&str>, uid: &str) -
         "dryRun": true,
         "options": {"apiVersion": "meta.k8s.io/v1", "kind": "CreateOptions"}
     });
-    Some(Workload {
+    Ok(Workload {
         kind: kind.to_owned(),
         namespace,
+        namespace_from,
         name,
         request,
     })
@@ -99,16 +126,22 @@ mod tests {
             (w.namespace.as_str(), w.name.as_str()),
             ("default", "web-<generated>")
         );
+        assert_eq!(w.namespace_from, NamespaceFrom::Default);
     }
 
     #[test]
     fn other_kinds_are_skipped() {
-        for d in [
-            json!({"apiVersion": "v1", "kind": "Service"}),
-            json!({"apiVersion": "example.com/v1", "kind": "Deployment"}),
-            json!({"kind": "Deployment"}),
+        for (d, label) in [
+            (json!({"apiVersion": "v1", "kind": "Service"}), "v1 Service"),
+            (
+                json!({"apiVersion": "example.com/v1", "kind": "Deployment"}),
+                "example.com/v1 Deployment",
+            ),
+            (json!({"kind": "Deployment"}), "Deployment"),
+            (json!({"metadata": {}}), "<no apiVersion or kind>"),
         ] {
-            assert!(request_for(&d, None, "0").is_none(), "{d}");
+            let skipped = request_for(&d, None, "0").err();
+            assert_eq!(skipped, Some(Skipped(label.to_owned())), "{d}");
         }
     }
 }

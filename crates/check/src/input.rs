@@ -4,7 +4,7 @@
 use anyhow::{Context, Result};
 use serde_json::Value;
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// One document of one input, numbered from 1 within its source.
 #[derive(Debug, Clone)]
@@ -36,53 +36,6 @@ pub struct InputError {
 impl std::fmt::Display for InputError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}: {}", self.source, self.message)
-    }
-}
-
-/// Expands the command line's paths: files as given, directories recursively (their
-/// `.yaml`, `.yml` and `.json` files, sorted), `-` for stdin.
-pub fn expand(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<InputError>) {
-    let mut files = Vec::new();
-    let mut errors = Vec::new();
-    for p in paths {
-        if p.as_os_str() == "-" {
-            files.push(p.clone());
-        } else if p.is_dir() {
-            walk(p, &mut files, &mut errors);
-        } else if p.exists() {
-            files.push(p.clone());
-        } else {
-            errors.push(InputError {
-                source: p.display().to_string(),
-                message: "no such file or directory".into(),
-            });
-        }
-    }
-    (files, errors)
-}
-
-fn walk(dir: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<InputError>) {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) => {
-            errors.push(InputError {
-                source: dir.display().to_string(),
-                message: e.to_string(),
-            });
-            return;
-        }
-    };
-    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    paths.sort();
-    for p in paths {
-        if p.is_dir() {
-            walk(&p, files, errors);
-        } else if matches!(
-            p.extension().and_then(|e| e.to_str()),
-            Some("yaml" | "yml" | "json")
-        ) {
-            files.push(p);
-        }
     }
 }
 

@@ -6,16 +6,18 @@
 mod admission;
 mod input;
 mod report;
+mod walk;
+mod work;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, ValueEnum};
+use image_digest_policy::settings::{NamespaceScope, Settings};
+use image_digest_runner::Policy;
 use image_digest_runner::replay::Recording;
-use image_digest_runner::{Evaluator, Instance, NoCapabilities, Policy};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use work::Unit;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -50,6 +52,10 @@ struct Cli {
     /// Parallel evaluations [default: the number of CPUs].
     #[arg(long, short)]
     jobs: Option<usize>,
+    /// Exit 0 when nothing was checked (no workload in scope); by default that is exit 2,
+    /// since an empty run proves nothing.
+    #[arg(long)]
+    allow_empty: bool,
     /// No progress on stderr.
     #[arg(long, short)]
     quiet: bool,
@@ -86,23 +92,6 @@ fn main() -> ExitCode {
     }
 }
 
-/// One unit of work, handed to the workers: a YAML document still to parse, a document
-/// already parsed (JSON streams), or a recorded request.
-enum Unit {
-    Chunk(input::Chunk),
-    Doc(input::Document),
-    Request { location: String, bytes: Vec<u8> },
-}
-
-/// What one unit gave.
-#[derive(Default)]
-struct UnitOut {
-    documents: usize,
-    skipped: usize,
-    results: Vec<report::Result>,
-    errors: Vec<input::InputError>,
-}
-
 fn run(cli: &Cli) -> Result<u8> {
     if cli.paths.is_empty() && cli.requests.is_empty() {
         bail!(
@@ -112,12 +101,107 @@ fn run(cli: &Cli) -> Result<u8> {
     let settings = read_settings(cli.settings.as_deref())?;
     let policy_path = policy_path(cli.policy.as_deref())?;
     let policy = Policy::load(&policy_path)?;
-    let evaluator = policy.with_settings(settings)?;
+    let evaluator = policy.with_settings(settings.clone())?;
+    // The wasm accepted them, so the core reads them the same way; only the scope is used.
+    let scope = Settings::from_json(Some(&settings))
+        .map(|s| s.namespaces)
+        .unwrap_or_default();
     let recording = cli.replay.as_deref().map(Recording::load).transpose()?;
 
-    let (files, mut errors) = input::expand(&cli.paths);
+    let (units, mut errors) = read_units(cli);
+    let cx = work::Context {
+        evaluator: &evaluator,
+        recording: recording.as_ref(),
+        namespace: cli.namespace.as_deref(),
+        scope: &scope,
+        jobs: cli.jobs.unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        }),
+        progress: !cli.quiet && units.len() >= 1000,
+    };
+    let started = std::time::Instant::now();
+    let outs = work::run(&cx, &units);
+    let mut summary = report::Summary::default();
+    let mut results = Vec::new();
+    for out in outs {
+        summary.documents += out.documents;
+        out.skipped.into_iter().for_each(|k| summary.skip(k));
+        results.extend(out.results);
+        errors.extend(out.errors);
+    }
+    if cli.stats {
+        print_stats(&summary, started.elapsed());
+    }
+    results.iter().for_each(|r| summary.count(r));
+    summary.input_errors = errors.len();
+    let notes = notes(&summary, &scope, cli.allow_empty);
+    let report = report::Report {
+        results: &results,
+        errors: &errors,
+        summary: &summary,
+        notes: &notes,
+    };
+    let out = match cli.output {
+        Format::Text => report::text(&report),
+        Format::Json => report::json(&report),
+        Format::Junit => report::junit::render(&report),
+    };
+    // A closed pipe (`| head`) is the reader's choice, not an error worth a panic.
+    let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), out.as_bytes());
+    Ok(exit_code(&summary, &notes))
+}
+
+/// 2 when anything could not be checked (input errors, runner errors, an empty run), else 1
+/// when anything was rejected, else 0.
+fn exit_code(summary: &report::Summary, notes: &[String]) -> u8 {
+    if summary.input_errors > 0 || summary.errored > 0 || !notes.is_empty() {
+        2
+    } else if summary.rejected > 0 {
+        1
+    } else {
+        0
+    }
+}
+
+/// Why a run without rejections is still not a pass.
+fn notes(summary: &report::Summary, scope: &NamespaceScope, allow_empty: bool) -> Vec<String> {
+    if summary.workloads > 0 || summary.errored > 0 || summary.input_errors > 0 || allow_empty {
+        return Vec::new();
+    }
+    let mut why = format!(
+        "nothing was checked: {} documents read, no workload in scope",
+        summary.documents
+    );
+    if summary.skipped > 0 {
+        why.push_str(&format!(
+            "; {} skipped as kinds the policy does not check ({})",
+            summary.skipped,
+            summary
+                .skipped_kinds
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    if summary.out_of_scope > 0 {
+        why.push_str(&format!(
+            "; {} outside the settings' namespaces (include {:?}, exclude {:?})",
+            summary.out_of_scope, scope.include, scope.exclude
+        ));
+    }
+    why.push_str(". Check the paths and --namespace, or pass --allow-empty if an empty run is expected");
+    vec![why]
+}
+
+/// Reads every input into units of work; what cannot be read is an input error.
+fn read_units(cli: &Cli) -> (Vec<Unit>, Vec<input::InputError>) {
+    let expanded = walk::expand(&cli.paths);
+    let mut errors = expanded.errors;
     let mut units = Vec::new();
-    for file in &files {
+    for file in &expanded.files {
         let text = match input::read(file) {
             Ok(t) => t,
             Err(e) => {
@@ -150,186 +234,17 @@ fn run(cli: &Cli) -> Result<u8> {
             }),
         }
     }
-
-    let started = std::time::Instant::now();
-    let outs = run_units(&evaluator, &units, recording.as_ref(), cli);
-    let mut summary = report::Summary::default();
-    let mut results = Vec::new();
-    for out in outs {
-        summary.documents += out.documents;
-        summary.skipped += out.skipped;
-        results.extend(out.results);
-        errors.extend(out.errors);
-    }
-    if cli.stats {
-        let secs = started.elapsed().as_secs_f64();
-        eprintln!(
-            "evaluated: {} documents in {secs:.3} s ({:.0}/s)",
-            summary.documents,
-            summary.documents as f64 / secs.max(1e-9)
-        );
-        eprintln!("peak memory: {}", peak_memory());
-    }
-    summary.workloads = results.len();
-    for r in &results {
-        if r.error.is_some() || !r.allowed {
-            summary.rejected += 1;
-        } else {
-            summary.accepted += 1;
-        }
-        if !r.warnings.is_empty() {
-            summary.with_warnings += 1;
-        }
-    }
-    summary.errors = errors.len();
-    let out = match cli.output {
-        Format::Text => report::text(&results, &errors, &summary),
-        Format::Json => report::json(&results, &errors, &summary),
-        Format::Junit => report::junit(&results, &errors, &summary),
-    };
-    // A closed pipe (`| head`) is the reader's choice, not an error worth a panic.
-    let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), out.as_bytes());
-    Ok(if !errors.is_empty() {
-        2
-    } else if summary.rejected > 0 {
-        1
-    } else {
-        0
-    })
+    (units, errors)
 }
 
-/// Runs the units on `--jobs` threads and returns their outputs in input order.
-///
-/// Offline, each thread keeps one instance of the policy and evaluates its documents on it:
-/// the policy keeps no state between calls, and a fresh instance per document would spend
-/// most of a large run instantiating. An instance that failed is replaced. With a recorded
-/// session every evaluation gets a fresh instance and a fresh replay, as in a kwctl run.
-fn run_units(
-    evaluator: &Evaluator<'_>,
-    units: &[Unit],
-    recording: Option<&Recording>,
-    cli: &Cli,
-) -> Vec<UnitOut> {
-    let workers = cli
-        .jobs
-        .unwrap_or_else(|| {
-            std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(1)
-        })
-        .clamp(1, 64)
-        .min(units.len().max(1));
-    let next = AtomicUsize::new(0);
-    let done = AtomicUsize::new(0);
-    let progress = !cli.quiet && units.len() >= 1000;
-    let mut outs: Vec<(usize, UnitOut)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..workers)
-            .map(|_| {
-                let (next, done) = (&next, &done);
-                scope.spawn(move || {
-                    let mut worker = Worker {
-                        evaluator,
-                        recording,
-                        instance: None,
-                    };
-                    let mut out = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(unit) = units.get(i) else { break };
-                        out.push((i, worker.unit(unit, cli.namespace.as_deref())));
-                        let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-                        if progress && (n % 1000 == 0 || n == units.len()) {
-                            eprintln!("image-digest-check: {n}/{} documents checked", units.len());
-                        }
-                    }
-                    out
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_default())
-            .collect()
-    });
-    outs.sort_by_key(|(i, _)| *i);
-    outs.into_iter().map(|(_, o)| o).collect()
-}
-
-struct Worker<'e, 'p> {
-    evaluator: &'e Evaluator<'p>,
-    recording: Option<&'e Recording>,
-    instance: Option<Instance>,
-}
-
-impl Worker<'_, '_> {
-    fn unit(&mut self, unit: &Unit, namespace: Option<&str>) -> UnitOut {
-        let mut out = UnitOut::default();
-        match unit {
-            Unit::Chunk(chunk) => {
-                let (docs, errors) = input::parse_chunk(chunk);
-                out.errors = errors;
-                for doc in &docs {
-                    self.document(doc, namespace, &mut out);
-                }
-            }
-            Unit::Doc(doc) => self.document(doc, namespace, &mut out),
-            Unit::Request { location, bytes } => {
-                out.documents += 1;
-                let (kind, ns, name) = describe_request(bytes);
-                let mut result = report::Result::new(location.clone(), kind, ns, name);
-                self.evaluate(bytes, &mut result);
-                out.results.push(result);
-            }
-        }
-        out
-    }
-
-    fn document(&mut self, doc: &input::Document, namespace: Option<&str>, out: &mut UnitOut) {
-        out.documents += 1;
-        let location = doc.location();
-        let Some(w) = admission::request_for(&doc.value, namespace, &location) else {
-            out.skipped += 1;
-            return;
-        };
-        let mut result = report::Result::new(location, w.kind, w.namespace, w.name);
-        match serde_json::to_vec(&w.request) {
-            Ok(bytes) => self.evaluate(&bytes, &mut result),
-            Err(e) => result.error = Some(e.to_string()),
-        }
-        out.results.push(result);
-    }
-
-    fn evaluate(&mut self, request: &[u8], result: &mut report::Result) {
-        let response = match self.recording {
-            Some(r) => self.evaluator.validate_raw(request, Arc::new(r.session())),
-            None => {
-                let instance = match self.instance.take() {
-                    Some(i) => Ok(i),
-                    None => self.evaluator.instantiate(Arc::new(NoCapabilities)),
-                };
-                instance.and_then(|i| {
-                    let r = self.evaluator.validate_on(&i, request);
-                    if r.is_ok() {
-                        self.instance = Some(i);
-                    }
-                    r
-                })
-            }
-        };
-        match response {
-            Ok(r) => {
-                result.allowed = r.accepted;
-                result.warnings = r.warnings;
-                result.patch = r.patch;
-                if let Some(m) = r.message {
-                    let (summary, findings) = report::split_message(&m);
-                    result.summary = summary;
-                    result.findings = findings;
-                }
-            }
-            Err(e) => result.error = Some(format!("{e:#}")),
-        }
-    }
+fn print_stats(summary: &report::Summary, elapsed: std::time::Duration) {
+    let secs = elapsed.as_secs_f64();
+    eprintln!(
+        "evaluated: {} documents in {secs:.3} s ({:.0}/s)",
+        summary.documents,
+        summary.documents as f64 / secs.max(1e-9)
+    );
+    eprintln!("peak memory: {}", peak_memory());
 }
 
 /// The process's peak resident memory (Linux `VmHWM`).
@@ -342,18 +257,6 @@ fn peak_memory() -> String {
                 .map(|v| v.trim().to_owned())
         })
         .unwrap_or_else(|| "unknown".to_owned())
-}
-
-fn describe_request(bytes: &[u8]) -> (String, String, String) {
-    let v: Value = serde_json::from_slice(bytes).unwrap_or(Value::Null);
-    let r = v.get("request").unwrap_or(&v);
-    let s = |p: &str| {
-        r.pointer(p)
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_owned()
-    };
-    (s("/kind/kind"), s("/namespace"), s("/name"))
 }
 
 fn read_settings(path: Option<&Path>) -> Result<Value> {

@@ -1,23 +1,36 @@
-//! The checker's output: text for people, JSON and JUnit for CI systems.
+//! The checker's verdicts and their summary, in one shape every output format renders.
+
+pub mod junit;
 
 use crate::input::InputError;
 use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// The version of the JSON report's shape (`docs/check-report.schema.json`); raised on any
+/// change a reader could trip over.
+pub const SCHEMA_VERSION: u32 = 1;
 
 /// The verdict on one workload document.
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Result {
     pub location: String,
     pub kind: String,
     pub namespace: String,
     pub name: String,
     pub allowed: bool,
-    /// The first line of the policy's message (or the runner's error).
+    /// The namespace is outside the settings' `namespaces` scope: the policy lets it through
+    /// unchecked, and the summary does not count it as accepted.
+    pub out_of_scope: bool,
+    /// The policy's whole message.
+    pub message: Option<String>,
+    /// Its first line (or the runner's error).
     pub summary: Option<String>,
     pub findings: Vec<Finding>,
     pub warnings: Vec<String>,
     /// The JSONPatch a mutating deployment would apply (`pinDigests`).
     pub patch: Option<serde_json::Value>,
-    /// The runner failed (a trap, a host error): never counted as accepted.
+    /// The runner failed (a trap, a host error, a crash): never counted as accepted.
     pub error: Option<String>,
 }
 
@@ -29,12 +42,22 @@ impl Result {
             namespace,
             name,
             allowed: false,
+            out_of_scope: false,
+            message: None,
             summary: None,
             findings: Vec::new(),
             warnings: Vec::new(),
             patch: None,
             error: None,
         }
+    }
+
+    /// `file#doc: Kind namespace/name`, the subject of every line about this result.
+    pub fn subject(&self) -> String {
+        format!(
+            "{}: {} {}/{}",
+            self.location, self.kind, self.namespace, self.name
+        )
     }
 }
 
@@ -66,21 +89,79 @@ pub fn split_message(message: &str) -> (Option<String>, Vec<Finding>) {
     (summary, findings)
 }
 
+/// Counts over a run. Every evaluated workload is in exactly one of `accepted`, `rejected`,
+/// `errored` and `outOfScope`.
 #[derive(Debug, Default, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Summary {
     pub documents: usize,
+    /// Workloads the policy checked (in scope, evaluated without an error).
     pub workloads: usize,
     pub accepted: usize,
     pub rejected: usize,
+    pub errored: usize,
     pub with_warnings: usize,
+    pub out_of_scope: usize,
+    /// Documents of kinds the policy does not check, by `apiVersion kind`.
     pub skipped: usize,
-    pub errors: usize,
+    pub skipped_kinds: BTreeMap<String, usize>,
+    pub input_errors: usize,
 }
 
-pub fn text(results: &[Result], errors: &[InputError], summary: &Summary) -> String {
+impl Summary {
+    pub fn count(&mut self, r: &Result) {
+        if r.error.is_some() {
+            self.errored += 1;
+        } else if r.out_of_scope {
+            self.out_of_scope += 1;
+        } else if r.allowed {
+            self.workloads += 1;
+            self.accepted += 1;
+        } else {
+            self.workloads += 1;
+            self.rejected += 1;
+        }
+        if r.error.is_none() && !r.warnings.is_empty() {
+            self.with_warnings += 1;
+        }
+    }
+
+    pub fn skip(&mut self, kind: String) {
+        self.skipped += 1;
+        *self.skipped_kinds.entry(kind).or_default() += 1;
+    }
+
+    /// `2 skipped (v1 ConfigMap 1, argoproj.io/v1alpha1 Rollout 1)`
+    fn skipped_text(&self) -> String {
+        if self.skipped_kinds.is_empty() {
+            return format!("{} skipped", self.skipped);
+        }
+        let kinds: Vec<String> = self
+            .skipped_kinds
+            .iter()
+            .map(|(k, n)| format!("{k} {n}"))
+            .collect();
+        format!(
+            "{} skipped (kinds not checked: {})",
+            self.skipped,
+            kinds.join(", ")
+        )
+    }
+}
+
+/// Everything a format needs.
+pub struct Report<'a> {
+    pub results: &'a [Result],
+    pub errors: &'a [InputError],
+    pub summary: &'a Summary,
+    /// Why the run is not a pass although nothing was rejected (nothing checked, say).
+    pub notes: &'a [String],
+}
+
+pub fn text(report: &Report<'_>) -> String {
     let mut out = String::new();
-    for r in results {
-        let subject = format!("{}: {} {}/{}", r.location, r.kind, r.namespace, r.name);
+    for r in report.results {
+        let subject = r.subject();
         if let Some(e) = &r.error {
             out.push_str(&format!("{subject}: ERROR: {e}\n"));
         } else if !r.allowed {
@@ -103,89 +184,40 @@ pub fn text(results: &[Result], errors: &[InputError], summary: &Summary) -> Str
             out.push_str(&format!("{subject}: would pin {path} = {value}\n"));
         }
     }
-    for e in errors {
+    for e in report.errors {
         out.push_str(&format!("error: {e}\n"));
     }
+    for n in report.notes {
+        out.push_str(&format!("error: {n}\n"));
+    }
+    let s = report.summary;
     out.push_str(&format!(
-        "{} documents: {} workloads checked, {} accepted ({} with warnings), {} rejected; {} skipped (not workloads); {} input errors\n",
-        summary.documents, summary.workloads, summary.accepted, summary.with_warnings, summary.rejected, summary.skipped, summary.errors
+        "{} documents: {} workloads checked, {} accepted ({} with warnings), {} rejected, {} errored; {} out of scope; {}; {} input errors\n",
+        s.documents,
+        s.workloads,
+        s.accepted,
+        s.with_warnings,
+        s.rejected,
+        s.errored,
+        s.out_of_scope,
+        s.skipped_text(),
+        s.input_errors
     ));
     out
 }
 
-pub fn json(results: &[Result], errors: &[InputError], summary: &Summary) -> String {
-    let errors: Vec<String> = errors.iter().map(ToString::to_string).collect();
-    let doc = serde_json::json!({"results": results, "inputErrors": errors, "summary": summary});
+pub fn json(report: &Report<'_>) -> String {
+    let errors: Vec<String> = report.errors.iter().map(ToString::to_string).collect();
+    let doc = serde_json::json!({
+        "schemaVersion": SCHEMA_VERSION,
+        "results": report.results,
+        "inputErrors": errors,
+        "notes": report.notes,
+        "summary": report.summary,
+    });
+    // Serialising plain data into a string cannot fail; an empty report would still be
+    // caught by the exit code the caller returns.
     serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
-}
-
-pub fn junit(results: &[Result], errors: &[InputError], summary: &Summary) -> String {
-    let failures = summary.rejected;
-    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    out.push_str(&format!(
-        "<testsuites name=\"image-digest-check\" tests=\"{}\" failures=\"{failures}\" errors=\"{}\">\n",
-        results.len() + errors.len(),
-        errors.len() + results.iter().filter(|r| r.error.is_some()).count()
-    ));
-    out.push_str(&format!(
-        "  <testsuite name=\"image-digest-policy\" tests=\"{}\" failures=\"{failures}\" errors=\"{}\">\n",
-        results.len() + errors.len(),
-        errors.len() + results.iter().filter(|r| r.error.is_some()).count()
-    ));
-    for r in results {
-        out.push_str(&format!(
-            "    <testcase classname=\"{}\" name=\"{}\">\n",
-            xml(&r.location),
-            xml(&format!("{} {}/{}", r.kind, r.namespace, r.name))
-        ));
-        if let Some(e) = &r.error {
-            out.push_str(&format!("      <error message=\"{}\"/>\n", xml(e)));
-        } else if !r.allowed {
-            let body: Vec<String> = r
-                .findings
-                .iter()
-                .map(|f| format!("{} {}", f.path, f.detail))
-                .collect();
-            out.push_str(&format!(
-                "      <failure message=\"{}\">{}</failure>\n",
-                xml(r.summary.as_deref().unwrap_or("rejected")),
-                xml(&body.join("\n"))
-            ));
-        }
-        if !r.warnings.is_empty() {
-            out.push_str(&format!(
-                "      <system-out>{}</system-out>\n",
-                xml(&r.warnings.join("\n"))
-            ));
-        }
-        out.push_str("    </testcase>\n");
-    }
-    for e in errors {
-        out.push_str(&format!(
-            "    <testcase classname=\"{}\" name=\"input\">\n      <error message=\"{}\"/>\n    </testcase>\n",
-            xml(&e.source),
-            xml(&e.message)
-        ));
-    }
-    out.push_str("  </testsuite>\n</testsuites>\n");
-    out
-}
-
-fn xml(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\n' => out.push_str("&#10;"),
-            c if (c as u32) < 0x20 && c != '\t' => out.push_str(&format!("&#{};", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -207,10 +239,33 @@ mod tests {
     }
 
     #[test]
-    fn xml_is_escaped() {
+    fn every_result_is_counted_once() {
+        let mut s = Summary::default();
+        let base = Result::new("f#1".into(), "Pod".into(), "ns".into(), "p".into());
+        let errored = Result {
+            error: Some("trap".into()),
+            warnings: vec!["w".into()],
+            ..base.clone()
+        };
+        let accepted = Result {
+            allowed: true,
+            warnings: vec!["w".into()],
+            ..base.clone()
+        };
+        let out = Result {
+            allowed: true,
+            out_of_scope: true,
+            ..base.clone()
+        };
+        for r in [&errored, &accepted, &out, &base] {
+            s.count(r);
+        }
+        s.skip("v1 ConfigMap".into());
+        s.skip("v1 ConfigMap".into());
         assert_eq!(
-            xml("a<b & \"c\"\n\u{1}"),
-            "a&lt;b &amp; &quot;c&quot;&#10;&#1;"
+            (s.workloads, s.accepted, s.rejected, s.errored, s.out_of_scope, s.with_warnings),
+            (2, 1, 1, 1, 1, 1)
         );
+        assert_eq!(s.skipped_text(), "2 skipped (kinds not checked: v1 ConfigMap 2)");
     }
 }

@@ -48,7 +48,7 @@ struct Table {
 
 /// The `e2e-tests/` directory of this workspace.
 pub fn e2e_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../e2e-tests")
+    crate::testkit::workspace_root().join("e2e-tests")
 }
 
 pub fn load(dir: &Path) -> Result<Vec<Case>> {
@@ -189,4 +189,53 @@ impl From<crate::Response> for Outcome {
             patch: r.patch,
         }
     }
+}
+
+/// The native core asks its digests from the same recorded session the wasm gets.
+struct SessionResolver(std::sync::Arc<dyn crate::Host>);
+
+impl image_digest_policy::DigestResolver for SessionResolver {
+    fn manifest_digest(&mut self, image: &str) -> Result<String, String> {
+        let payload = serde_json::to_vec(image).map_err(|e| e.to_string())?;
+        let call = crate::HostCall {
+            binding: "kubewarden",
+            namespace: "oci",
+            operation: "v1/manifest_digest",
+            payload: &payload,
+        };
+        let answer = self.0.call(&call)?;
+        let v: Value = serde_json::from_slice(&answer)
+            .map_err(|e| format!("the host's answer is not a digest response: {e}"))?;
+        v["digest"].as_str().map(str::to_owned).ok_or_else(|| {
+            "the host's answer is not a digest response: missing field `digest`".to_owned()
+        })
+    }
+}
+
+/// Runs `case` on the native core with the same settings, request and recorded session, for
+/// the parity every suite requires.
+pub fn native_outcome(case: &Case, dir: &Path) -> Result<Outcome> {
+    let settings = serde_json::to_vec(&case.settings)?;
+    let sv = image_digest_policy::validate_settings(&settings);
+    if !sv.valid {
+        return Ok(Outcome::SettingsRefused(sv.message.unwrap_or_default()));
+    }
+    let request = case.request_bytes(dir)?;
+    let payload = crate::payload(&request, &settings);
+    let mut resolver = SessionResolver(host_for(case, dir)?);
+    let v = image_digest_policy::validate_with(&payload, &mut resolver);
+    let patch = match v.mutated_object {
+        Some(mutated) => {
+            let original: Value = serde_json::from_slice(&request)
+                .with_context(|| format!("case {:?}: the request is not JSON", case.name))?;
+            Some(serde_json::to_value(json_patch::diff(&original["object"], &mutated))?)
+        }
+        None => None,
+    };
+    Ok(Outcome::Evaluated {
+        accepted: v.accepted,
+        message: v.message,
+        warnings: v.warnings,
+        patch,
+    })
 }

@@ -6,11 +6,15 @@
 
 pub mod cases;
 mod host;
+pub mod testkit;
 pub mod replay;
 mod response;
+mod wapc;
+mod wasi;
 
 pub use host::{Host, HostCall, NoCapabilities};
 pub use response::{Response, SettingsResponse};
+pub use wapc::CALLBACK_FAILURE;
 
 use anyhow::{Context, Result, anyhow, bail};
 use serde_json::Value;
@@ -20,13 +24,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
-use wasmtime_provider::wasmtime;
-use wasmtime_provider::{
-    EpochDeadlines, ResourceLimits, WasmtimeEngineProviderBuilder, WasmtimeEngineProviderPre,
-};
+use wapc::State;
+use wasmtime::{Engine, InstancePre, Store, StoreLimitsBuilder, Trap, TypedFunc};
 
 /// How often the engine's epoch advances: the unit of the deadlines below.
 const TICK: Duration = Duration::from_millis(10);
+
+/// The start functions a waPC host runs once per instance, in this order, when exported.
+const STARTS: [&str; 2] = ["_start", "wapc_init"];
 
 /// Limits that keep a runaway or hostile policy from hanging or exhausting the host.
 #[derive(Debug, Clone, Copy)]
@@ -48,8 +53,9 @@ impl Default for Limits {
 
 /// A compiled policy module, ready to be instantiated any number of times.
 pub struct Policy {
-    pre: WasmtimeEngineProviderPre,
-    deadlines: EpochDeadlines,
+    pre: InstancePre<State>,
+    engine: Engine,
+    limits: Limits,
     ticker: Option<JoinHandle<()>>,
     stop: Arc<AtomicBool>,
 }
@@ -74,27 +80,17 @@ impl Policy {
     pub fn from_bytes(bytes: &[u8], limits: Limits) -> Result<Policy> {
         let mut config = wasmtime::Config::default();
         config.epoch_interruption(true);
-        let engine = wasmtime::Engine::new(&config).map_err(|e| anyhow!("{e}"))?;
-        let ticks = u64::try_from(limits.timeout.as_millis() / TICK.as_millis())
-            .unwrap_or(u64::MAX)
-            .max(1);
-        let deadlines = EpochDeadlines {
-            wapc_init: ticks,
-            wapc_func: ticks,
-        };
-        let pre = WasmtimeEngineProviderBuilder::new()
-            .engine(engine.clone())
-            .module_bytes(bytes)
-            .enable_epoch_interruptions(deadlines)
-            .enable_resource_limits(ResourceLimits {
-                max_memory_size: Some(limits.max_memory),
-                max_table_elements: Some(100_000),
-            })
-            .build_pre()
+        let engine = Engine::new(&config).map_err(|e| anyhow!("{e}"))?;
+        let module = wasmtime::Module::new(&engine, bytes).map_err(|e| anyhow!("{e}"))?;
+        let mut linker = wasmtime::Linker::new(&engine);
+        wapc::add_to_linker(&mut linker).map_err(|e| anyhow!("{e}"))?;
+        wasi::add_to_linker(&mut linker, &module).map_err(|e| anyhow!("{e}"))?;
+        let pre = linker
+            .instantiate_pre(&module)
             .map_err(|e| anyhow!("{e}"))?;
         let stop = Arc::new(AtomicBool::new(false));
         let ticker = {
-            let stop = stop.clone();
+            let (stop, engine) = (stop.clone(), engine.clone());
             std::thread::Builder::new()
                 .name("epoch-ticker".into())
                 .spawn(move || {
@@ -107,7 +103,8 @@ impl Policy {
         };
         Ok(Policy {
             pre,
-            deadlines,
+            engine,
+            limits,
             ticker: Some(ticker),
             stop,
         })
@@ -119,24 +116,45 @@ impl Policy {
         self.instantiate(host)?.call(operation, payload)
     }
 
-    /// A live instance, for callers that reuse one (the benchmarks' warm model).
+    /// A live instance, its start functions run, for callers that reuse one.
     pub fn instantiate(&self, host: Arc<dyn Host>) -> Result<Instance> {
-        let provider = self
+        let limits = StoreLimitsBuilder::new()
+            .memory_size(self.limits.max_memory)
+            .table_elements(100_000)
+            .build();
+        let mut store = Store::new(&self.engine, State::new(host, limits));
+        store.limiter(|s| &mut s.limits);
+        let ticks = self.ticks();
+        store.set_epoch_deadline(ticks);
+        let instance = self
             .pre
-            .rehydrate(Some(self.deadlines))
-            .map_err(|e| anyhow!("{e}"))?;
-        let callback = move |_id: u64, binding: &str, namespace: &str, op: &str, payload: &[u8]| {
-            host.call(&HostCall {
-                binding,
-                namespace,
-                operation: op,
-                payload,
-            })
-            .map_err(|e| -> Box<dyn std::error::Error + Send + Sync> { e.into() })
-        };
-        let wapc = wapc::WapcHost::new(Box::new(provider), Some(Box::new(callback)))
+            .instantiate(&mut store)
             .map_err(|e| anyhow!("cannot instantiate the policy: {e}"))?;
-        Ok(Instance { wapc })
+        for start in STARTS {
+            let Ok(func) = instance.get_typed_func::<(), ()>(&mut store, start) else {
+                continue;
+            };
+            store.set_epoch_deadline(ticks);
+            if let Err(e) = func.call(&mut store, ())
+                && !matches!(e.downcast_ref::<wasi::Exit>(), Some(wasi::Exit(0)))
+            {
+                bail!("cannot instantiate the policy: `{start}` failed: {}", describe(&e));
+            }
+        }
+        let guest_call = instance
+            .get_typed_func::<(i32, i32), i32>(&mut store, "__guest_call")
+            .map_err(|_| anyhow!("the module is not a waPC guest: it exports no `__guest_call`"))?;
+        Ok(Instance {
+            store: std::cell::RefCell::new(store),
+            guest_call,
+            ticks,
+        })
+    }
+
+    fn ticks(&self) -> u64 {
+        u64::try_from(self.limits.timeout.as_millis() / TICK.as_millis())
+            .unwrap_or(u64::MAX)
+            .max(1)
     }
 
     /// The guest's `protocol_version`, e.g. `v1`.
@@ -176,16 +194,45 @@ impl Policy {
     }
 }
 
+/// A trap in words; the deadline gets the words policy-server uses.
+fn describe(e: &wasmtime::Error) -> String {
+    match e.downcast_ref::<Trap>() {
+        Some(Trap::Interrupt) => "guest code interrupted, execution deadline exceeded".to_owned(),
+        _ => format!("{e:#}"),
+    }
+}
+
 /// One instantiated module.
 pub struct Instance {
-    wapc: wapc::WapcHost,
+    store: std::cell::RefCell<Store<State>>,
+    guest_call: TypedFunc<(i32, i32), i32>,
+    ticks: u64,
 }
 
 impl Instance {
+    /// One waPC guest call; a trap, a deadline or a guest error is an `Err`, never an answer.
     pub fn call(&self, operation: &str, payload: &[u8]) -> Result<Vec<u8>> {
-        self.wapc
-            .call(operation, payload)
-            .map_err(|e| anyhow!("the policy failed in `{operation}`: {e}"))
+        let failed = |why: String| anyhow!("the policy failed in `{operation}`: {why}");
+        let mut store = self
+            .store
+            .try_borrow_mut()
+            .map_err(|_| failed("the instance is already in a call".into()))?;
+        let op_len = i32::try_from(operation.len()).map_err(|_| failed("operation too long".into()))?;
+        let msg_len = i32::try_from(payload.len()).map_err(|_| failed("payload over 2 GiB".into()))?;
+        store.data_mut().begin(operation, payload);
+        store.set_epoch_deadline(self.ticks);
+        let code = self
+            .guest_call
+            .call(&mut *store, (op_len, msg_len))
+            .map_err(|e| failed(describe(&e)))?;
+        let state = store.data_mut();
+        match (code, state.guest_response.take(), state.guest_error.take()) {
+            (0, _, Some(error)) => Err(failed(error)),
+            (0, _, None) => Err(failed("no error message set for call failure".into())),
+            (_, Some(response), _) => Ok(response),
+            (_, None, Some(error)) => Err(failed(error)),
+            (_, None, None) => Err(failed("no error message or response set for call success".into())),
+        }
     }
 }
 
@@ -223,15 +270,20 @@ impl Evaluator<'_> {
     }
 
     fn payload(&self, request: &[u8]) -> Result<Vec<u8>> {
-        let settings = &self.settings;
-        let mut payload = Vec::with_capacity(request.len() + settings.len() + 32);
-        payload.extend_from_slice(b"{\"request\":");
-        payload.extend_from_slice(request);
-        payload.extend_from_slice(b",\"settings\":");
-        payload.extend_from_slice(settings);
-        payload.push(b'}');
-        Ok(payload)
+        Ok(payload(request, &self.settings))
     }
+}
+
+/// The `validate` payload policy-server sends: the request's JSON text and the settings'
+/// spliced as they are, without a parse.
+pub fn payload(request: &[u8], settings: &[u8]) -> Vec<u8> {
+    let mut payload = Vec::with_capacity(request.len() + settings.len() + 32);
+    payload.extend_from_slice(b"{\"request\":");
+    payload.extend_from_slice(request);
+    payload.extend_from_slice(b",\"settings\":");
+    payload.extend_from_slice(settings);
+    payload.push(b'}');
+    payload
 }
 
 /// Reads the guest's answer; the request's object is parsed only when the policy mutated it.

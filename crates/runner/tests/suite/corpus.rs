@@ -3,8 +3,8 @@
 //! which must agree with each other and with the expected verdict. And the bounds: huge
 //! inputs get a verdict and a capped message, never a trap.
 
-use image_digest_runner::cases;
-use image_digest_runner::{NoCapabilities, Policy};
+use image_digest_runner::testkit::{TEST_DIGEST, load_policy as policy};
+use image_digest_runner::{NoCapabilities, Policy, cases};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -23,16 +23,6 @@ struct Entry {
     reason: Option<String>,
 }
 
-fn policy() -> Policy {
-    let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../policy.wasm");
-    assert!(
-        path.exists(),
-        "{} is missing: run `make policy.wasm` first",
-        path.display()
-    );
-    Policy::load(&path).unwrap_or_else(|e| panic!("{e:#}"))
-}
-
 fn pod_payload(containers: Vec<Value>, extra: Option<(&str, Value)>) -> Vec<u8> {
     let mut object = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "corpus", "namespace": "default"}, "spec": {"containers": containers}});
     if let Some((k, v)) = extra {
@@ -43,7 +33,8 @@ fn pod_payload(containers: Vec<Value>, extra: Option<(&str, Value)>) -> Vec<u8> 
         "resource": {"group": "", "version": "v1", "resource": "pods"},
         "namespace": "default", "operation": "CREATE", "object": object
     });
-    serde_json::to_vec(&json!({"request": request, "settings": {}})).unwrap_or_default()
+    let request = serde_json::to_vec(&request).expect("a request serialises");
+    image_digest_runner::payload(&request, b"{}")
 }
 
 /// (accepted, message, warnings) from the wasm, with the runner's patch ignored.
@@ -123,7 +114,7 @@ fn bounds_huge_inputs_get_a_capped_verdict() {
             "a 10 MB request",
             pod_payload(
                 vec![
-                    json!({"name": "c", "image": "nginx:1.27@sha256:96e72f5e649b1738ba4a48f9e786f5cdcb2ad5d63838d4009f5c71c80c2e6809"}),
+                    json!({"name": "c", "image": format!("nginx:1.27@{TEST_DIGEST}")}),
                 ],
                 Some(("blob", json!("x".repeat(10 << 20)))),
             ),
@@ -134,11 +125,11 @@ fn bounds_huge_inputs_get_a_capped_verdict() {
     let deep = |depth: usize, inside: &str| {
         let mut s = pod_payload(
             vec![
-                json!({"name": "c", "image": "nginx:1.27@sha256:96e72f5e649b1738ba4a48f9e786f5cdcb2ad5d63838d4009f5c71c80c2e6809"}),
+                json!({"name": "c", "image": format!("nginx:1.27@{TEST_DIGEST}")}),
             ],
             Some(("k", json!("PLACEHOLDER"))),
         );
-        let text = String::from_utf8(s.clone()).unwrap_or_default();
+        let text = String::from_utf8(s.clone()).expect("the payload is UTF-8");
         let nested = format!("{}{inside}{}", "[".repeat(depth), "]".repeat(depth));
         s = text.replacen("\"PLACEHOLDER\"", &nested, 1).into_bytes();
         s
@@ -178,54 +169,59 @@ fn bounds_huge_inputs_get_a_capped_verdict() {
 }
 
 /// Every committed fuzz seed (and every crash the fuzzer ever found, kept there as a
-/// regression case) through the wasm and the native core: no input may trap or panic.
+/// regression case) through the wasm and the native core: no input may trap or panic, and
+/// both must give the same verdict.
 #[test]
-fn fuzz_corpus_never_traps() {
+fn fuzz_corpus_never_traps_and_keeps_parity() {
     let policy = policy();
     let root = cases::e2e_dir().join("../fuzz/corpus");
     let mut ran = 0;
-    for (target, operation) in [
-        ("validate", "validate"),
-        ("settings", "validate_settings"),
-        ("reference", "validate"),
-    ] {
+    let mut failures = Vec::new();
+    for target in ["validate", "settings", "reference"] {
         let dir = root.join(target);
         let mut entries: Vec<_> = std::fs::read_dir(&dir)
             .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-            .filter_map(|e| e.ok().map(|e| e.path()))
+            .map(|e| e.map(|e| e.path()).unwrap_or_else(|e| panic!("{}: {e}", dir.display())))
             .collect();
         entries.sort();
         for path in entries {
-            let input = std::fs::read(&path).unwrap_or_default();
-            let payload = if target == "reference" {
-                pod_payload(
-                    vec![json!({"name": "c", "image": String::from_utf8_lossy(&input)})],
-                    None,
-                )
-            } else {
-                input
+            let input = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let (wasm, native) = match target {
+                "settings" => settings_verdicts(&policy, &input),
+                "reference" => {
+                    let image = String::from_utf8_lossy(&input);
+                    let payload = pod_payload(vec![json!({"name": "c", "image": image})], None);
+                    (wasm(&policy, &payload), native(&payload))
+                }
+                _ => (wasm(&policy, &input), native(&input)),
             };
-            let raw = policy
-                .call(operation, &payload, Arc::new(NoCapabilities))
-                .unwrap_or_else(|e| panic!("{}: the wasm trapped: {e:#}", path.display()));
-            let answer: Value =
-                serde_json::from_slice(&raw).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-            if operation == "validate" {
-                let r = image_digest_runner::Response::from_guest(&raw, None)
-                    .unwrap_or_else(|e| panic!("{e:#}"));
-                assert!(
-                    r.accepted || r.message.is_some(),
-                    "{}: a rejection without a reason",
-                    path.display()
-                );
-                let _ = image_digest_policy::validate(&payload);
-            } else {
-                assert!(answer.get("valid").is_some(), "{}", path.display());
-                let _ = image_digest_policy::validate_settings(&payload);
+            if wasm != native {
+                failures.push(format!("{}: wasm {wasm:?} != native {native:?}", path.display()));
+            }
+            if !wasm.0 && wasm.1.is_empty() {
+                failures.push(format!("{}: a refusal without a reason", path.display()));
             }
             ran += 1;
         }
     }
-    eprintln!("fuzz corpus: {ran} inputs, no trap");
+    eprintln!("fuzz corpus: {ran} inputs, {} failures", failures.len());
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
     assert!(ran >= 200, "only {ran} inputs");
+}
+
+/// (valid, message, no warnings) from the wasm's and the core's `validate_settings`.
+fn settings_verdicts(
+    policy: &Policy,
+    input: &[u8],
+) -> ((bool, String, Vec<String>), (bool, String, Vec<String>)) {
+    let raw = policy
+        .call("validate_settings", input, Arc::new(NoCapabilities))
+        .unwrap_or_else(|e| panic!("the wasm must never trap: {e:#}"));
+    let w: image_digest_runner::SettingsResponse =
+        serde_json::from_slice(&raw).unwrap_or_else(|e| panic!("{e}"));
+    let n = image_digest_policy::validate_settings(input);
+    (
+        (w.valid, w.message.unwrap_or_default(), Vec::new()),
+        (n.valid, n.message.unwrap_or_default(), Vec::new()),
+    )
 }

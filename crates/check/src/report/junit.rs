@@ -1,0 +1,62 @@
+//! JUnit XML through `quick-junit`, which escapes text and drops the characters XML 1.0
+//! forbids (a control character in a manifest name must not make the whole report unreadable).
+//!
+//! One test case per workload: a rejection is a `failure`, a runner error an `error`, an
+//! out-of-scope workload `skipped`; each input error and each note is one more `error` case,
+//! so every problem is counted exactly once.
+
+use super::{Report, Result};
+use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus, TestSuite};
+
+pub fn render(report: &Report<'_>) -> String {
+    let mut suite = TestSuite::new("image-digest-policy");
+    suite.add_test_cases(report.results.iter().map(case));
+    for e in report.errors {
+        let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
+        status.set_message(e.message.as_str());
+        let mut c = TestCase::new("input", status);
+        c.set_classname(e.source.as_str());
+        suite.add_test_case(c);
+    }
+    for n in report.notes {
+        let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
+        status.set_message(n.as_str());
+        let mut c = TestCase::new("run", status);
+        c.set_classname("image-digest-check");
+        suite.add_test_case(c);
+    }
+    let mut doc = quick_junit::Report::new("image-digest-check");
+    doc.add_test_suite(suite);
+    doc.to_string()
+        .unwrap_or_else(|e| format!("<!-- image-digest-check: cannot write JUnit: {e} -->\n"))
+}
+
+fn case(r: &Result) -> TestCase {
+    let status = if let Some(e) = &r.error {
+        let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
+        s.set_message(e.as_str());
+        s
+    } else if r.out_of_scope {
+        let mut s = TestCaseStatus::skipped();
+        s.set_message("namespace outside the settings' namespaces scope");
+        s
+    } else if !r.allowed {
+        let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+        s.set_message(r.summary.as_deref().unwrap_or("rejected"));
+        let body: Vec<String> = r
+            .findings
+            .iter()
+            .map(|f| format!("{} {}", f.path, f.detail))
+            .collect();
+        s.set_description(body.join("\n"));
+        s
+    } else {
+        TestCaseStatus::success()
+    };
+    let mut c = TestCase::new(format!("{} {}/{}", r.kind, r.namespace, r.name), status);
+    c.set_classname(r.location.as_str());
+    if !r.warnings.is_empty() {
+        c.set_system_out(r.warnings.join("\n"));
+    }
+    c
+}

@@ -1,0 +1,33 @@
+//! What every suite and tool that runs the real policy shares: where the workspace and its
+//! `policy.wasm` are, and loading it with a message that says how to build it. One place, so
+//! a moved file or a new environment variable is one change.
+
+use crate::Policy;
+use std::path::{Path, PathBuf};
+
+/// A digest that is valid under the contract, for tests that need one.
+pub const TEST_DIGEST: &str =
+    "sha256:96e72f5e649b1738ba4a48f9e786f5cdcb2ad5d63838d4009f5c71c80c2e6809";
+
+/// The workspace root (where `Cargo.toml`, `policy.wasm` and `e2e-tests/` are).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// `$POLICY_WASM`, else the workspace's `policy.wasm`.
+pub fn policy_wasm() -> PathBuf {
+    std::env::var_os("POLICY_WASM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("policy.wasm"))
+}
+
+/// The built policy, compiled; a test that cannot have it fails (it never skips).
+pub fn load_policy() -> Policy {
+    let path = policy_wasm();
+    assert!(
+        path.exists(),
+        "{} is missing: run `make policy.wasm` first (the tests never skip)",
+        path.display()
+    );
+    Policy::load(&path).unwrap_or_else(|e| panic!("{e:#}"))
+}
