@@ -235,7 +235,7 @@ fn no_namespace(location: &str, w: &admission::Workload, scope: &NamespaceScope)
     InputError {
         source: location.to_owned(),
         message: format!(
-            "{} {} has no metadata.namespace, and the settings check only some namespaces (include {:?}, exclude {:?}): \
+            "{} {:?} has no metadata.namespace, and the settings check only some namespaces (include {:?}, exclude {:?}): \
              pass --namespace NAME, the namespace it will be installed in (as `helm template -n NAME`), or set metadata.namespace",
             w.kind, w.name, scope.include, scope.exclude
         ),

@@ -191,6 +191,33 @@ impl From<crate::Response> for Outcome {
     }
 }
 
+/// Both tables (`e2e-tests/cases.yaml` and `adversarial/cases.yaml`) as one JSON object per
+/// line, with absolute paths: what the kwctl suite reads with jq, since shells do not read
+/// YAML.
+pub fn kwctl_table() -> Result<String> {
+    let root = e2e_dir();
+    let mut out = String::new();
+    for dir in [root.clone(), root.join("adversarial")] {
+        for case in load(&dir)? {
+            let line = serde_json::json!({
+                "name": case.name,
+                "request": case.request_path(&dir),
+                "settings": case.settings,
+                "settings_valid": case.settings_valid,
+                "allowed": case.allowed,
+                "message": case.message,
+                "warnings": case.warnings,
+                "patch": case.patch,
+                "kwctl": case.kwctl,
+                "replay": case.replay_path(&dir),
+            });
+            out.push_str(&line.to_string());
+            out.push('\n');
+        }
+    }
+    Ok(out)
+}
+
 /// The native core asks its digests from the same recorded session the wasm gets.
 struct SessionResolver(std::sync::Arc<dyn crate::Host>);
 

@@ -1,51 +1,10 @@
-//! The checker binary end to end: parity with the e2e table, manifests from files,
-//! directories and stdin, every output format, and the documented exit codes.
+//! Parity with the e2e table, manifests from files, directories and stdin, and the
+//! documented exit codes.
 
+use crate::harness::{checker, run, settings_file, workspace, write};
 use image_digest_runner::cases::{self, Outcome};
 use serde_json::Value;
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-
-fn workspace() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn checker() -> Command {
-    let policy = workspace().join("policy.wasm");
-    assert!(
-        policy.exists(),
-        "{} is missing: run `make policy.wasm` first",
-        policy.display()
-    );
-    let mut c = Command::new(env!("CARGO_BIN_EXE_image-digest-check"));
-    c.current_dir(workspace())
-        .arg("--policy")
-        .arg(policy)
-        .arg("--quiet");
-    c
-}
-
-fn run(mut c: Command, stdin: Option<&str>) -> Output {
-    c.stdin(if stdin.is_some() {
-        Stdio::piped()
-    } else {
-        Stdio::null()
-    });
-    c.stdout(Stdio::piped()).stderr(Stdio::piped());
-    let mut child = c.spawn().expect("the checker starts");
-    if let (Some(text), Some(mut pipe)) = (stdin, child.stdin.take()) {
-        pipe.write_all(text.as_bytes()).expect("stdin is written");
-    }
-    child.wait_with_output().expect("the checker finishes")
-}
-
-fn settings_file(dir: &Path, settings: &Value) -> PathBuf {
-    let p = dir.join("settings.json");
-    std::fs::write(&p, serde_json::to_vec(settings).unwrap_or_default())
-        .expect("settings are written");
-    p
-}
+use std::process::Output;
 
 /// The checker's JSON report of one recorded request, as an Outcome comparable to the others.
 fn outcome(out: &Output) -> Outcome {
@@ -135,7 +94,7 @@ fn the_chart_render_passes_prod_and_the_drifted_copy_does_not() {
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(
         text.contains(
-            "4 documents: 2 workloads checked, 2 accepted (0 with warnings), 0 rejected; 2 skipped"
+            "4 documents: 2 workloads checked, 2 accepted (0 with warnings), 0 rejected, 0 errored; 0 out of scope; 2 skipped (kinds not checked: v1 Service 1, v1 ServiceAccount 1); 0 input errors"
         ),
         "{text}"
     );
@@ -143,7 +102,7 @@ fn the_chart_render_passes_prod_and_the_drifted_copy_does_not() {
     let mut c = checker();
     c.args(["--settings", "examples/settings/prod.yaml", "-"]);
     let drifted = std::fs::read_to_string(workspace().join("examples/agents-render-drifted.yaml"))
-        .unwrap_or_default();
+        .expect("the example is committed");
     let out = run(c, Some(&drifted));
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{text}");
@@ -160,29 +119,27 @@ fn the_chart_render_passes_prod_and_the_drifted_copy_does_not() {
 fn directories_lists_namespaces_and_junit() {
     let tmp = tempfile::tempdir().expect("a temp dir");
     let nested = tmp.path().join("a/b");
-    std::fs::create_dir_all(&nested).unwrap_or_default();
-    std::fs::write(
-        nested.join("list.yaml"),
+    std::fs::create_dir_all(&nested).expect("mkdir");
+    write(
+        &nested.join("list.yaml"),
         "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Pod\n  metadata: {name: p}\n  spec: {containers: [{name: c, image: 'nginx:1.27'}]}\n- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: m}\n",
-    )
-    .unwrap_or_default();
-    std::fs::write(nested.join("ignored.txt"), "not a manifest").unwrap_or_default();
-    std::fs::write(
-        tmp.path().join("prod.yaml"),
+    );
+    write(&nested.join("ignored.txt"), "not a manifest");
+    write(
+        &tmp.path().join("prod.yaml"),
         "requireDigest: true\nnamespaces: {include: [prod]}\n",
-    )
-    .unwrap_or_default();
+    );
 
     let mut c = checker();
     c.arg("--settings")
         .arg(tmp.path().join("prod.yaml"))
         .arg(tmp.path().join("a"));
     let out = run(c, None);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "namespace default is outside include: {}",
-        String::from_utf8_lossy(&out.stdout)
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "no namespace under scoped settings: {text}");
+    assert!(
+        text.contains("list.yaml#1.items[0]: Pod \"p\" has no metadata.namespace, and the settings check only some namespaces (include [\"prod\"], exclude []): pass --namespace NAME"),
+        "{text}"
     );
 
     let mut c = checker();
@@ -193,12 +150,12 @@ fn directories_lists_namespaces_and_junit() {
     let out = run(c, None);
     let xml = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{xml}");
+    let report = quick_junit::Report::deserialize_from_str(&xml).expect("JUnit that parses");
+    assert_eq!((report.tests, report.failures, report.errors), (1, 1, 0), "{xml}");
+    let case = &report.test_suites[0].test_cases[0];
+    assert_eq!(case.name.as_str(), "Pod prod/p");
     assert!(
-        xml.contains("<testsuites name=\"image-digest-check\" tests=\"1\" failures=\"1\""),
-        "{xml}"
-    );
-    assert!(
-        xml.contains("list.yaml#1.items[0]\" name=\"Pod prod/p\""),
+        case.classname.as_ref().is_some_and(|c| c.as_str().ends_with("list.yaml#1.items[0]")),
         "{xml}"
     );
 }
@@ -207,7 +164,7 @@ fn directories_lists_namespaces_and_junit() {
 fn bad_input_exits_2_naming_file_and_document() {
     let tmp = tempfile::tempdir().expect("a temp dir");
     let bad = tmp.path().join("bad.yaml");
-    std::fs::write(&bad, "apiVersion: v1\nkind: Pod\nmetadata: {name: ok}\nspec: {containers: [{name: c, image: 'nginx:latest'}]}\n---\n- a\n- list\n---\nkind: [unclosed\n").unwrap_or_default();
+    write(&bad, "apiVersion: v1\nkind: Pod\nmetadata: {name: ok}\nspec: {containers: [{name: c, image: 'nginx:latest'}]}\n---\n- a\n- list\n---\nkind: [unclosed\n");
     let mut c = checker();
     c.arg(&bad).arg(tmp.path().join("missing.yaml"));
     let out = run(c, None);
@@ -258,7 +215,7 @@ fn bad_input_exits_2_naming_file_and_document() {
 fn a_whole_cluster_admission_policy_is_accepted_as_settings() {
     let tmp = tempfile::tempdir().expect("a temp dir");
     let cap = tmp.path().join("cap.yaml");
-    std::fs::write(&cap, "apiVersion: policies.kubewarden.io/v1\nkind: ClusterAdmissionPolicy\nmetadata: {name: p}\nspec:\n  module: registry://ghcr.io/x/y:v1\n  settings:\n    requireDigest: true\n").unwrap_or_default();
+    write(&cap, "apiVersion: policies.kubewarden.io/v1\nkind: ClusterAdmissionPolicy\nmetadata: {name: p}\nspec:\n  module: registry://ghcr.io/x/y:v1\n  settings:\n    requireDigest: true\n");
     let mut c = checker();
     c.arg("--settings")
         .arg(&cap)

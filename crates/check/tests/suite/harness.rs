@@ -1,0 +1,84 @@
+//! The one harness every checker test uses: the binary with the workspace's policy, a run
+//! with optional stdin, settings written to a temp file, and the strict validators that the
+//! reports must satisfy.
+
+use serde_json::Value;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+pub fn workspace() -> PathBuf {
+    image_digest_runner::testkit::workspace_root()
+}
+
+/// `image-digest-check --policy <the workspace's policy.wasm> --quiet`, run from the root.
+pub fn checker() -> Command {
+    let policy = image_digest_runner::testkit::policy_wasm();
+    assert!(
+        policy.exists(),
+        "{} is missing: run `make policy.wasm` first",
+        policy.display()
+    );
+    let mut c = Command::new(env!("CARGO_BIN_EXE_image-digest-check"));
+    c.current_dir(workspace())
+        .arg("--policy")
+        .arg(policy)
+        .arg("--quiet");
+    c
+}
+
+pub fn run(mut c: Command, stdin: Option<&str>) -> Output {
+    c.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    });
+    c.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = c.spawn().expect("the command starts");
+    if let (Some(text), Some(mut pipe)) = (stdin, child.stdin.take()) {
+        pipe.write_all(text.as_bytes()).expect("stdin is written");
+    }
+    child.wait_with_output().expect("the command finishes")
+}
+
+pub fn settings_file(dir: &Path, settings: &Value) -> PathBuf {
+    let p = dir.join("settings.json");
+    let bytes = serde_json::to_vec(settings).expect("settings serialise");
+    std::fs::write(&p, bytes).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    p
+}
+
+pub fn write(path: &Path, text: &str) {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    }
+    std::fs::write(path, text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+}
+
+/// Runs a Python snippet with `stdin`; Python's XML parser and `jsonschema` are the strict,
+/// independent readers the reports are held to.
+pub fn python(script: &str, stdin: &str) -> Output {
+    let mut c = Command::new("python3");
+    c.args(["-c", script]);
+    run(c, Some(stdin))
+}
+
+/// Fails the test unless `json` is valid against the schema at `schema` (relative to the
+/// workspace).
+pub fn assert_schema_valid(schema: &str, json: &str) {
+    let path = workspace().join(schema);
+    let script = format!(
+        "import json, sys, jsonschema\n\
+         schema = json.load(open({path:?}))\n\
+         jsonschema.validators.validator_for(schema).check_schema(schema)\n\
+         jsonschema.validate(json.load(sys.stdin), schema)\n\
+         print('valid')",
+        path = path.display().to_string()
+    );
+    let out = python(&script, json);
+    assert!(
+        out.status.success(),
+        "not valid against {schema}: {}\n{json}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

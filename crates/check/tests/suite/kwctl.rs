@@ -1,0 +1,51 @@
+//! `e2e-tests/kwctl.bats` under bats with the kwctl stand-in on PATH: kwctl cannot be
+//! installed in CI, but the suite's shell logic (exit codes under `set -e`, message parts,
+//! warnings, the base64 JSONPatch) must still fail CI when it is wrong.
+
+use crate::harness::{run, workspace};
+use std::process::Command;
+
+#[test]
+fn the_kwctl_suite_passes_under_bats_with_the_stand_in() {
+    let tmp = tempfile::tempdir().expect("a temp dir");
+    let cases = tmp.path().join("cases.jsonl");
+    let table = image_digest_runner::cases::kwctl_table().unwrap_or_else(|e| panic!("{e:#}"));
+    std::fs::write(&cases, &table).unwrap_or_else(|e| panic!("{}: {e}", cases.display()));
+    let stand_in = workspace().join("e2e-tests/kwctl-stand-in");
+    let path = format!(
+        "{}:{}",
+        stand_in.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut c = Command::new("bats");
+    c.current_dir(workspace())
+        .args(["--tap", "e2e-tests/kwctl.bats"])
+        .env("PATH", path)
+        .env("CASES", &cases)
+        .env("POLICY", image_digest_runner::testkit::policy_wasm())
+        .env("IMAGE_DIGEST_CHECK", env!("CARGO_BIN_EXE_image-digest-check"));
+    let out = run(c, None);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.code().is_some(),
+        "bats did not run (is it installed? .ci/run installs it): {text}"
+    );
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    let summary = text
+        .lines()
+        .find_map(|l| l.strip_prefix("# kwctl: ").or_else(|| l.strip_prefix("kwctl: ")))
+        .unwrap_or_else(|| panic!("no summary line: {text}"));
+    let passed: usize = summary
+        .split(' ')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    let total = table.lines().count();
+    eprintln!("kwctl suite (stand-in): {summary}");
+    assert!(summary.contains(" 0 failed"), "{text}");
+    assert!(passed + 7 >= total, "{passed} of {total} cases ran: {text}");
+}

@@ -1,0 +1,6 @@
+//! The checker's suite, one test binary: the binary end to end through one harness.
+
+mod checker;
+mod fail_closed;
+mod harness;
+mod kwctl;
