@@ -38,7 +38,10 @@ impl<'r> Lookups<'r> {
         if let Some(answer) = self.answers.get(image) {
             return answer.clone();
         }
-        let answer = self.resolver.manifest_digest(image).map_err(|e| quote_reason(&e));
+        let answer = self
+            .resolver
+            .manifest_digest(image)
+            .map_err(|e| quote_reason(&e));
         let answer = answer.and_then(|digest| {
             // Check the answer with the same grammar the policy enforces on images.
             let probe = format!("x@{digest}");
@@ -154,8 +157,14 @@ mod tests {
         let backtrace = "Callback evaluation failure: cannot fetch manifest of nginx:1.27: registry unreachable\n\nStack backtrace:\n   0: anyhow::error::<impl anyhow::Error>::msg\n   1: policy_evaluator::callback_handler";
         let long = "x".repeat(1000);
         let cases: &[(&str, &str)] = &[
-            (backtrace, "cannot fetch manifest of nginx:1.27: registry unreachable"),
-            ("cannot fetch: registry unreachable", "cannot fetch: registry unreachable"),
+            (
+                backtrace,
+                "cannot fetch manifest of nginx:1.27: registry unreachable",
+            ),
+            (
+                "cannot fetch: registry unreachable",
+                "cannot fetch: registry unreachable",
+            ),
             ("line one\r\nline\ttwo\u{1}three", "line one line two three"),
             ("", "the host gave no reason"),
             ("Callback evaluation failure: ", "the host gave no reason"),

@@ -19,5 +19,8 @@ pub mod workload;
 #[cfg(target_arch = "wasm32")]
 mod guest;
 
+/// The policy's own version, as its package declares it.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
 pub use evaluate::{SettingsVerdict, Verdict, validate, validate_settings, validate_with};
 pub use host::{DigestResolver, NoHost};

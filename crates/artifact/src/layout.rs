@@ -124,7 +124,7 @@ pub fn write(dir: &Path, wasm: &[u8], metadata: &Map<String, Value>, tag: &str) 
         )?])
         .annotations(manifest_annotations(metadata))
         .build()?;
-    let manifest_bytes = serde_json::to_vec(&manifest)?;
+    let manifest_bytes = canonical_json(&manifest)?;
     for blob in [&config[..], wasm, &manifest_bytes[..]] {
         let name = digest_of(blob);
         std::fs::write(blobs.join(name.trim_start_matches("sha256:")), blob)?;
@@ -142,9 +142,16 @@ pub fn write(dir: &Path, wasm: &[u8], metadata: &Map<String, Value>, tag: &str) 
             Some(ref_name),
         )?])
         .build()?;
-    std::fs::write(dir.join("index.json"), serde_json::to_vec(&index)?)?;
+    std::fs::write(dir.join("index.json"), canonical_json(&index)?)?;
     std::fs::write(dir.join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#)?;
     Ok(digest_of(&manifest_bytes))
+}
+
+/// JSON with every object's keys sorted. oci-spec keeps annotations in `HashMap`s, whose order
+/// changes from run to run; the manifest's digest must not, or the same module would be two
+/// artifacts. (`serde_json::Value` keeps keys sorted: no crate here enables `preserve_order`.)
+fn canonical_json<T: serde::Serialize>(value: &T) -> Result<Vec<u8>> {
+    Ok(serde_json::to_vec(&serde_json::to_value(value)?)?)
 }
 
 /// Reads an artifact back from a layout: its manifest (by `tag`) and its wasm layer, every

@@ -24,6 +24,11 @@ fn annotated() -> Vec<u8> {
     })
 }
 
+fn read_text(name: &str) -> String {
+    let path = root().join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
 fn meta() -> serde_json::Map<String, Value> {
     metadata::load(&root().join("metadata.yml")).unwrap_or_else(|e| panic!("{e:#}"))
 }
@@ -63,7 +68,7 @@ fn the_annotated_module_carries_the_metadata() {
     ] {
         assert!(resources.contains(&r), "rules lack {r}: {resources:?}");
     }
-    let readme = std::fs::read_to_string(root().join("README.md")).unwrap_or_default();
+    let readme = read_text("README.md");
     assert_eq!(
         m["annotations"][metadata::USAGE].as_str(),
         Some(readme.as_str())
@@ -228,7 +233,7 @@ fn oci_round_trip_through_a_real_registry() {
     }
 
     // The pulled module evaluates the e2e table like the local one.
-    let policy = Policy::from_bytes(&pulled.unwrap_or_default(), Default::default())
+    let policy = Policy::from_bytes(&pulled.expect("pulled twice"), Default::default())
         .expect("the pulled module loads");
     let dir = cases::e2e_dir();
     let table = cases::load(&dir).expect("the table loads");
@@ -268,15 +273,13 @@ fn one_version_everywhere() {
         Some(cargo),
         "metadata.yml"
     );
-    let root_toml = std::fs::read_to_string(root().join("Cargo.toml")).unwrap_or_default();
-    assert!(
-        root_toml.contains(&format!("\nversion = \"{cargo}\"")),
-        "the policy crate's version"
+    assert_eq!(
+        image_digest_policy::VERSION,
+        cargo,
+        "the policy package's own version"
     );
-    let pkg: serde_yaml::Value = serde_yaml::from_str(
-        &std::fs::read_to_string(root().join("artifacthub-pkg.yml")).unwrap_or_default(),
-    )
-    .expect("yaml");
+    let pkg: serde_yaml::Value =
+        serde_yaml::from_str(&read_text("artifacthub-pkg.yml")).expect("yaml");
     assert_eq!(pkg["version"].as_str(), Some(cargo), "artifacthub-pkg.yml");
     let m = meta();
     let oci = metadata::annotation(&m, "io.kubewarden.policy.ociUrl").unwrap_or("");
@@ -288,10 +291,7 @@ fn one_version_everywhere() {
 
 #[test]
 fn questions_ui_covers_every_setting_with_valid_defaults() {
-    let q: serde_yaml::Value = serde_yaml::from_str(
-        &std::fs::read_to_string(root().join("questions-ui.yml")).unwrap_or_default(),
-    )
-    .expect("yaml");
+    let q: serde_yaml::Value = serde_yaml::from_str(&read_text("questions-ui.yml")).expect("yaml");
     let mut settings = serde_json::Map::new();
     let mut namespaces = serde_json::Map::new();
     let mut variables = Vec::new();
@@ -336,5 +336,106 @@ fn questions_ui_covers_every_setting_with_valid_defaults() {
         verdict.valid,
         "the form's defaults are valid settings: {:?}",
         verdict.message
+    );
+}
+
+/// The artifact of a policy about digests must have one digest: `annotate` and `layout` run
+/// twice on the same module give byte-identical files and the same manifest digest.
+#[test]
+fn annotate_and_layout_are_reproducible() {
+    let tmp = tempfile::tempdir().expect("a temp dir");
+    let mut digests = Vec::new();
+    let mut trees = Vec::new();
+    for run in ["one", "two"] {
+        let dir = tmp.path().join(run);
+        let annotated = dir.join("annotated-policy.wasm");
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+        artifact(&[
+            "annotate",
+            "--metadata",
+            "metadata.yml",
+            "--readme",
+            "README.md",
+            "-o",
+            &annotated.display().to_string(),
+            &image_digest_runner::testkit::policy_wasm()
+                .display()
+                .to_string(),
+        ]);
+        let layout = dir.join("oci-layout");
+        artifact(&[
+            "layout",
+            "--metadata",
+            "metadata.yml",
+            "-o",
+            &layout.display().to_string(),
+            &annotated.display().to_string(),
+        ]);
+        let tag = format!("v{}", env!("CARGO_PKG_VERSION"));
+        let (_, digest, _) = layout::read(&layout, &tag).expect("the layout reads back");
+        digests.push(digest);
+        trees.push(files_under(&dir));
+    }
+    assert_eq!(
+        digests[0], digests[1],
+        "the manifest digest changed between two runs"
+    );
+    assert_eq!(trees[0].len(), trees[1].len());
+    for ((a, bytes_a), (b, bytes_b)) in trees[0].iter().zip(&trees[1]) {
+        assert_eq!(a, b);
+        assert!(
+            bytes_a == bytes_b,
+            "{} differs between two runs",
+            a.display()
+        );
+    }
+}
+
+fn artifact(args: &[&str]) {
+    let out = Command::new(env!("CARGO_BIN_EXE_image-digest-artifact"))
+        .current_dir(root())
+        .args(args)
+        .output()
+        .expect("image-digest-artifact runs");
+    assert!(
+        out.status.success(),
+        "image-digest-artifact {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Every file below `dir`, by path relative to it, sorted, with its bytes.
+fn files_under(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap_or_else(|e| panic!("{}: {e}", d.display())) {
+            let path = entry.expect("a directory entry").path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let bytes =
+                    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                let rel = path.strip_prefix(dir).expect("below dir").to_path_buf();
+                out.push((rel, bytes));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Size is deterministic: a regression in the module's size fails CI, not a benchmark.
+#[test]
+fn policy_wasm_fits_its_size_budget() {
+    const BUDGET: u64 = 400_000;
+    let path = image_digest_runner::testkit::policy_wasm();
+    let size = std::fs::metadata(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}: run `make policy.wasm`", path.display()))
+        .len();
+    eprintln!("policy.wasm: {size} bytes (budget {BUDGET})");
+    assert!(
+        size <= BUDGET,
+        "policy.wasm is {size} bytes, over its {BUDGET}-byte budget"
     );
 }

@@ -192,7 +192,9 @@ fn notes(summary: &report::Summary, scope: &NamespaceScope, allow_empty: bool) -
             summary.out_of_scope, scope.include, scope.exclude
         ));
     }
-    why.push_str(". Check the paths and --namespace, or pass --allow-empty if an empty run is expected");
+    why.push_str(
+        ". Check the paths and --namespace, or pass --allow-empty if an empty run is expected",
+    );
     vec![why]
 }
 

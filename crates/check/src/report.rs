@@ -263,9 +263,19 @@ mod tests {
         s.skip("v1 ConfigMap".into());
         s.skip("v1 ConfigMap".into());
         assert_eq!(
-            (s.workloads, s.accepted, s.rejected, s.errored, s.out_of_scope, s.with_warnings),
+            (
+                s.workloads,
+                s.accepted,
+                s.rejected,
+                s.errored,
+                s.out_of_scope,
+                s.with_warnings
+            ),
             (2, 1, 1, 1, 1, 1)
         );
-        assert_eq!(s.skipped_text(), "2 skipped (kinds not checked: v1 ConfigMap 2)");
+        assert_eq!(
+            s.skipped_text(),
+            "2 skipped (kinds not checked: v1 ConfigMap 2)"
+        );
     }
 }

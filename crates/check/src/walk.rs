@@ -118,11 +118,19 @@ mod tests {
         let tmp = tempfile::tempdir().expect("a temp dir");
         let out = expand(&[tmp.path().join("missing.yaml")]);
         assert_eq!(out.errors.len(), 1);
-        assert!(out.errors[0].to_string().ends_with("missing.yaml: no such file or directory"));
+        assert!(
+            out.errors[0]
+                .to_string()
+                .ends_with("missing.yaml: no such file or directory")
+        );
         std::os::unix::fs::symlink(tmp.path().join("gone"), tmp.path().join("dangling.yaml"))
             .expect("symlink");
         let out = expand(&[tmp.path().to_path_buf()]);
         assert_eq!(out.errors.len(), 1, "{:?}", out.errors);
-        assert!(out.errors[0].message.contains("cannot read"), "{}", out.errors[0]);
+        assert!(
+            out.errors[0].message.contains("cannot read"),
+            "{}",
+            out.errors[0]
+        );
     }
 }

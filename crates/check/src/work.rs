@@ -69,7 +69,10 @@ pub fn run(cx: &Context<'_, '_>, units: &[Unit]) -> Vec<UnitOut> {
             .collect();
         handles
             .into_iter()
-            .flat_map(|h| h.join().unwrap_or_else(|_| vec![(usize::MAX, lost_worker())]))
+            .flat_map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| vec![(usize::MAX, lost_worker())])
+            })
             .collect()
     });
     outs.sort_by_key(|(i, _)| *i);
@@ -89,7 +92,7 @@ fn worker_loop(
         let Some(unit) = units.get(i) else { break };
         out.push((i, worker.guarded(unit)));
         let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-        if cx.progress && (n % 1000 == 0 || n == units.len()) {
+        if cx.progress && (n.is_multiple_of(1000) || n == units.len()) {
             eprintln!("image-digest-check: {n}/{} documents checked", units.len());
         }
     }

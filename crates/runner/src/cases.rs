@@ -255,7 +255,10 @@ pub fn native_outcome(case: &Case, dir: &Path) -> Result<Outcome> {
         Some(mutated) => {
             let original: Value = serde_json::from_slice(&request)
                 .with_context(|| format!("case {:?}: the request is not JSON", case.name))?;
-            Some(serde_json::to_value(json_patch::diff(&original["object"], &mutated))?)
+            Some(serde_json::to_value(json_patch::diff(
+                &original["object"],
+                &mutated,
+            ))?)
         }
         None => None,
     };

@@ -6,9 +6,9 @@
 
 pub mod cases;
 mod host;
-pub mod testkit;
 pub mod replay;
 mod response;
+pub mod testkit;
 mod wapc;
 mod wasi;
 
@@ -138,7 +138,10 @@ impl Policy {
             if let Err(e) = func.call(&mut store, ())
                 && !matches!(e.downcast_ref::<wasi::Exit>(), Some(wasi::Exit(0)))
             {
-                bail!("cannot instantiate the policy: `{start}` failed: {}", describe(&e));
+                bail!(
+                    "cannot instantiate the policy: `{start}` failed: {}",
+                    describe(&e)
+                );
             }
         }
         let guest_call = instance
@@ -217,8 +220,10 @@ impl Instance {
             .store
             .try_borrow_mut()
             .map_err(|_| failed("the instance is already in a call".into()))?;
-        let op_len = i32::try_from(operation.len()).map_err(|_| failed("operation too long".into()))?;
-        let msg_len = i32::try_from(payload.len()).map_err(|_| failed("payload over 2 GiB".into()))?;
+        let op_len =
+            i32::try_from(operation.len()).map_err(|_| failed("operation too long".into()))?;
+        let msg_len =
+            i32::try_from(payload.len()).map_err(|_| failed("payload over 2 GiB".into()))?;
         store.data_mut().begin(operation, payload);
         store.set_epoch_deadline(self.ticks);
         let code = self
@@ -231,7 +236,9 @@ impl Instance {
             (0, _, None) => Err(failed("no error message set for call failure".into())),
             (_, Some(response), _) => Ok(response),
             (_, None, Some(error)) => Err(failed(error)),
-            (_, None, None) => Err(failed("no error message or response set for call success".into())),
+            (_, None, None) => Err(failed(
+                "no error message or response set for call success".into(),
+            )),
         }
     }
 }

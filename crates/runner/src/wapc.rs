@@ -60,40 +60,60 @@ type Result<T> = wasmtime::Result<T>;
 /// Adds the waPC imports to `linker`.
 pub fn add_to_linker(linker: &mut Linker<State>) -> Result<()> {
     linker.func_wrap(NAMESPACE, "__guest_request", guest_request)?;
-    linker.func_wrap(NAMESPACE, "__guest_response", |mut c: Caller<'_, State>, ptr: i32, len: i32| {
-        let bytes = read(&mut c, ptr, len)?;
-        c.data_mut().guest_response = Some(bytes);
-        Ok(())
-    })?;
-    linker.func_wrap(NAMESPACE, "__guest_error", |mut c: Caller<'_, State>, ptr: i32, len: i32| {
-        let bytes = read(&mut c, ptr, len)?;
-        c.data_mut().guest_error = Some(String::from_utf8_lossy(&bytes).into_owned());
-        Ok(())
-    })?;
+    linker.func_wrap(
+        NAMESPACE,
+        "__guest_response",
+        |mut c: Caller<'_, State>, ptr: i32, len: i32| {
+            let bytes = read(&mut c, ptr, len)?;
+            c.data_mut().guest_response = Some(bytes);
+            Ok(())
+        },
+    )?;
+    linker.func_wrap(
+        NAMESPACE,
+        "__guest_error",
+        |mut c: Caller<'_, State>, ptr: i32, len: i32| {
+            let bytes = read(&mut c, ptr, len)?;
+            c.data_mut().guest_error = Some(String::from_utf8_lossy(&bytes).into_owned());
+            Ok(())
+        },
+    )?;
     linker.func_wrap(NAMESPACE, "__host_call", host_call)?;
     linker.func_wrap(NAMESPACE, "__host_response_len", |c: Caller<'_, State>| {
         len_i32(c.data().host_response.as_deref().unwrap_or_default().len())
     })?;
-    linker.func_wrap(NAMESPACE, "__host_response", |mut c: Caller<'_, State>, ptr: i32| {
-        let bytes = c.data_mut().host_response.take().unwrap_or_default();
-        let written = write(&mut c, ptr, &bytes);
-        c.data_mut().host_response = Some(bytes);
-        written
-    })?;
+    linker.func_wrap(
+        NAMESPACE,
+        "__host_response",
+        |mut c: Caller<'_, State>, ptr: i32| {
+            let bytes = c.data_mut().host_response.take().unwrap_or_default();
+            let written = write(&mut c, ptr, &bytes);
+            c.data_mut().host_response = Some(bytes);
+            written
+        },
+    )?;
     linker.func_wrap(NAMESPACE, "__host_error_len", |c: Caller<'_, State>| {
         len_i32(c.data().host_error.as_deref().unwrap_or_default().len())
     })?;
-    linker.func_wrap(NAMESPACE, "__host_error", |mut c: Caller<'_, State>, ptr: i32| {
-        let text = c.data_mut().host_error.take().unwrap_or_default();
-        let written = write(&mut c, ptr, text.as_bytes());
-        c.data_mut().host_error = Some(text);
-        written
-    })?;
-    linker.func_wrap(NAMESPACE, "__console_log", |mut c: Caller<'_, State>, ptr: i32, len: i32| {
-        let bytes = read(&mut c, ptr, len)?;
-        eprintln!("guest: {}", String::from_utf8_lossy(&bytes));
-        Ok(())
-    })?;
+    linker.func_wrap(
+        NAMESPACE,
+        "__host_error",
+        |mut c: Caller<'_, State>, ptr: i32| {
+            let text = c.data_mut().host_error.take().unwrap_or_default();
+            let written = write(&mut c, ptr, text.as_bytes());
+            c.data_mut().host_error = Some(text);
+            written
+        },
+    )?;
+    linker.func_wrap(
+        NAMESPACE,
+        "__console_log",
+        |mut c: Caller<'_, State>, ptr: i32, len: i32| {
+            let bytes = read(&mut c, ptr, len)?;
+            eprintln!("guest: {}", String::from_utf8_lossy(&bytes));
+            Ok(())
+        },
+    )?;
     Ok(())
 }
 
@@ -174,5 +194,6 @@ pub fn write(c: &mut Caller<'_, State>, ptr: i32, bytes: &[u8]) -> Result<()> {
 }
 
 fn len_i32(n: usize) -> Result<i32> {
-    i32::try_from(n).map_err(|_| wasmtime::format_err!("a message over 2 GiB cannot reach the guest"))
+    i32::try_from(n)
+        .map_err(|_| wasmtime::format_err!("a message over 2 GiB cannot reach the guest"))
 }

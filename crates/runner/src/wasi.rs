@@ -28,16 +28,26 @@ type Result<T> = wasmtime::Result<T>;
 
 pub fn add_to_linker(linker: &mut Linker<State>, module: &Module) -> Result<()> {
     linker.func_wrap(MODULE, "random_get", random_get)?;
-    linker.func_wrap(MODULE, "environ_sizes_get", |mut c: Caller<'_, State>, count: i32, size: i32| {
-        write(&mut c, count, &0u32.to_le_bytes())?;
-        write(&mut c, size, &0u32.to_le_bytes())?;
-        Ok(ERRNO_SUCCESS)
-    })?;
-    linker.func_wrap(MODULE, "environ_get", |_: Caller<'_, State>, _: i32, _: i32| ERRNO_SUCCESS)?;
+    linker.func_wrap(
+        MODULE,
+        "environ_sizes_get",
+        |mut c: Caller<'_, State>, count: i32, size: i32| {
+            write(&mut c, count, &0u32.to_le_bytes())?;
+            write(&mut c, size, &0u32.to_le_bytes())?;
+            Ok(ERRNO_SUCCESS)
+        },
+    )?;
+    linker.func_wrap(
+        MODULE,
+        "environ_get",
+        |_: Caller<'_, State>, _: i32, _: i32| ERRNO_SUCCESS,
+    )?;
     linker.func_wrap(MODULE, "fd_write", fd_write)?;
-    linker.func_wrap(MODULE, "proc_exit", |_: Caller<'_, State>, code: i32| -> Result<()> {
-        Err(wasmtime::Error::new(Exit(code)))
-    })?;
+    linker.func_wrap(
+        MODULE,
+        "proc_exit",
+        |_: Caller<'_, State>, code: i32| -> Result<()> { Err(wasmtime::Error::new(Exit(code))) },
+    )?;
     linker.define_unknown_imports_as_traps(module)?;
     Ok(())
 }
@@ -62,7 +72,13 @@ fn random_get(mut c: Caller<'_, State>, ptr: i32, len: i32) -> Result<i32> {
 
 /// Writes the guest's stdout and stderr (a panic message, say) to our stderr, so they never
 /// mix with a tool's report on stdout.
-fn fd_write(mut c: Caller<'_, State>, fd: i32, iovs: i32, iovs_len: i32, written: i32) -> Result<i32> {
+fn fd_write(
+    mut c: Caller<'_, State>,
+    fd: i32,
+    iovs: i32,
+    iovs_len: i32,
+    written: i32,
+) -> Result<i32> {
     if fd != 1 && fd != 2 {
         return Ok(ERRNO_BADF);
     }
@@ -70,7 +86,10 @@ fn fd_write(mut c: Caller<'_, State>, fd: i32, iovs: i32, iovs_len: i32, written
     let mut total = 0u32;
     for iov in table.chunks_exact(8) {
         let field = |i: usize| {
-            let b: [u8; 4] = iov.get(i..i + 4).and_then(|s| s.try_into().ok()).unwrap_or_default();
+            let b: [u8; 4] = iov
+                .get(i..i + 4)
+                .and_then(|s| s.try_into().ok())
+                .unwrap_or_default();
             i32::from_le_bytes(b)
         };
         let bytes = read(&mut c, field(0), field(4))?;

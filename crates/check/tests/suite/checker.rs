@@ -136,7 +136,11 @@ fn directories_lists_namespaces_and_junit() {
         .arg(tmp.path().join("a"));
     let out = run(c, None);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(2), "no namespace under scoped settings: {text}");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "no namespace under scoped settings: {text}"
+    );
     assert!(
         text.contains("list.yaml#1.items[0]: Pod \"p\" has no metadata.namespace, and the settings check only some namespaces (include [\"prod\"], exclude []): pass --namespace NAME"),
         "{text}"
@@ -151,11 +155,17 @@ fn directories_lists_namespaces_and_junit() {
     let xml = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{xml}");
     let report = quick_junit::Report::deserialize_from_str(&xml).expect("JUnit that parses");
-    assert_eq!((report.tests, report.failures, report.errors), (1, 1, 0), "{xml}");
+    assert_eq!(
+        (report.tests, report.failures, report.errors),
+        (1, 1, 0),
+        "{xml}"
+    );
     let case = &report.test_suites[0].test_cases[0];
     assert_eq!(case.name.as_str(), "Pod prod/p");
     assert!(
-        case.classname.as_ref().is_some_and(|c| c.as_str().ends_with("list.yaml#1.items[0]")),
+        case.classname
+            .as_ref()
+            .is_some_and(|c| c.as_str().ends_with("list.yaml#1.items[0]")),
         "{xml}"
     );
 }
@@ -164,7 +174,10 @@ fn directories_lists_namespaces_and_junit() {
 fn bad_input_exits_2_naming_file_and_document() {
     let tmp = tempfile::tempdir().expect("a temp dir");
     let bad = tmp.path().join("bad.yaml");
-    write(&bad, "apiVersion: v1\nkind: Pod\nmetadata: {name: ok}\nspec: {containers: [{name: c, image: 'nginx:latest'}]}\n---\n- a\n- list\n---\nkind: [unclosed\n");
+    write(
+        &bad,
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: ok}\nspec: {containers: [{name: c, image: 'nginx:latest'}]}\n---\n- a\n- list\n---\nkind: [unclosed\n",
+    );
     let mut c = checker();
     c.arg(&bad).arg(tmp.path().join("missing.yaml"));
     let out = run(c, None);
@@ -215,7 +228,10 @@ fn bad_input_exits_2_naming_file_and_document() {
 fn a_whole_cluster_admission_policy_is_accepted_as_settings() {
     let tmp = tempfile::tempdir().expect("a temp dir");
     let cap = tmp.path().join("cap.yaml");
-    write(&cap, "apiVersion: policies.kubewarden.io/v1\nkind: ClusterAdmissionPolicy\nmetadata: {name: p}\nspec:\n  module: registry://ghcr.io/x/y:v1\n  settings:\n    requireDigest: true\n");
+    write(
+        &cap,
+        "apiVersion: policies.kubewarden.io/v1\nkind: ClusterAdmissionPolicy\nmetadata: {name: p}\nspec:\n  module: registry://ghcr.io/x/y:v1\n  settings:\n    requireDigest: true\n",
+    );
     let mut c = checker();
     c.arg("--settings")
         .arg(&cap)

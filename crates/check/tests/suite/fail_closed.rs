@@ -26,11 +26,20 @@ fn a_render_without_namespaces_under_scoped_settings_is_an_input_error() {
     );
     // Told where it goes, the same render is checked and rejected.
     let mut c = checker();
-    c.args(["--settings", "examples/settings/prod.yaml", "--namespace", "agents", "-"]);
+    c.args([
+        "--settings",
+        "examples/settings/prod.yaml",
+        "--namespace",
+        "agents",
+        "-",
+    ]);
     let out = run(c, Some(&drifted_without_namespaces()));
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{text}");
-    assert!(text.contains("2 workloads checked, 0 accepted (0 with warnings), 2 rejected"), "{text}");
+    assert!(
+        text.contains("2 workloads checked, 0 accepted (0 with warnings), 2 rejected"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -42,9 +51,15 @@ fn unchecked_kinds_are_listed_and_an_empty_run_is_not_a_pass() {
         "apiVersion: argoproj.io/v1alpha1\nkind: Rollout\nmetadata: {name: web, namespace: agents}\nspec:\n  template:\n    spec:\n      containers: [{name: web, image: 'nginx:latest'}]\n",
     );
     let crd = tmp.path().join("crd.yaml");
-    write(&crd, "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: x}\n");
+    write(
+        &crd,
+        "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: x}\n",
+    );
     let typo = tmp.path().join("typo.yaml");
-    write(&typo, "apiVersion: app/v1\nkind: Deployment\nmetadata: {name: x, namespace: agents}\n");
+    write(
+        &typo,
+        "apiVersion: app/v1\nkind: Deployment\nmetadata: {name: x, namespace: agents}\n",
+    );
     let empty = tmp.path().join("empty.yaml");
     write(&empty, "");
     for (file, kind) in [
@@ -71,7 +86,10 @@ fn unchecked_kinds_are_listed_and_an_empty_run_is_not_a_pass() {
     c.args(["--output", "json"]).arg(&rollout);
     let out = run(c, None);
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
-    assert_eq!(report["summary"]["skippedKinds"]["argoproj.io/v1alpha1 Rollout"], 1);
+    assert_eq!(
+        report["summary"]["skippedKinds"]["argoproj.io/v1alpha1 Rollout"],
+        1
+    );
 }
 
 #[test]
@@ -86,7 +104,10 @@ fn out_of_scope_workloads_are_not_called_accepted() {
     assert_eq!(out.status.code(), Some(2), "{text}");
     assert!(text.contains("0 workloads checked, 0 accepted"), "{text}");
     assert!(text.contains("; 2 out of scope;"), "{text}");
-    assert!(text.contains("2 outside the settings' namespaces"), "{text}");
+    assert!(
+        text.contains("2 outside the settings' namespaces"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -115,7 +136,11 @@ fn junit_is_strict_xml_and_counts_each_result_once() {
         "a strict XML parser refuses the report: {}\n{xml}",
         String::from_utf8_lossy(&parsed.stderr)
     );
-    assert_eq!(String::from_utf8_lossy(&parsed.stdout).trim(), "2 1 1", "{xml}");
+    assert_eq!(
+        String::from_utf8_lossy(&parsed.stdout).trim(),
+        "2 1 1",
+        "{xml}"
+    );
     let report = quick_junit::Report::deserialize_from_str(&xml).expect("a JUnit reader takes it");
     assert_eq!((report.tests, report.failures, report.errors), (2, 1, 1));
 }
@@ -147,7 +172,10 @@ fn the_json_report_is_versioned_and_matches_its_schema() {
     let mut c = checker();
     c.args(["--output", "json", "examples/settings/prod.yaml"]);
     let empty = run(c, None);
-    assert_schema_valid("docs/check-report.schema.json", &String::from_utf8_lossy(&empty.stdout));
+    assert_schema_valid(
+        "docs/check-report.schema.json",
+        &String::from_utf8_lossy(&empty.stdout),
+    );
 }
 
 #[test]
@@ -159,7 +187,8 @@ fn a_symlink_loop_is_reported_once_and_each_file_read_once() {
     write(&dir.join("render.yaml"), &render);
     std::os::unix::fs::symlink(&dir, dir.join("loop")).expect("symlink");
     let mut c = checker();
-    c.args(["--settings", "examples/settings/prod.yaml"]).arg(&dir);
+    c.args(["--settings", "examples/settings/prod.yaml"])
+        .arg(&dir);
     let out = run(c, None);
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(2), "{text}");

@@ -23,7 +23,10 @@ fn the_kwctl_suite_passes_under_bats_with_the_stand_in() {
         .env("PATH", path)
         .env("CASES", &cases)
         .env("POLICY", image_digest_runner::testkit::policy_wasm())
-        .env("IMAGE_DIGEST_CHECK", env!("CARGO_BIN_EXE_image-digest-check"));
+        .env(
+            "IMAGE_DIGEST_CHECK",
+            env!("CARGO_BIN_EXE_image-digest-check"),
+        );
     let out = run(c, None);
     let text = format!(
         "{}{}",
@@ -37,7 +40,10 @@ fn the_kwctl_suite_passes_under_bats_with_the_stand_in() {
     assert_eq!(out.status.code(), Some(0), "{text}");
     let summary = text
         .lines()
-        .find_map(|l| l.strip_prefix("# kwctl: ").or_else(|| l.strip_prefix("kwctl: ")))
+        .find_map(|l| {
+            l.strip_prefix("# kwctl: ")
+                .or_else(|| l.strip_prefix("kwctl: "))
+        })
         .unwrap_or_else(|| panic!("no summary line: {text}"));
     let passed: usize = summary
         .split(' ')

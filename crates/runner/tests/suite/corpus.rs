@@ -38,7 +38,7 @@ fn pod_payload(containers: Vec<Value>, extra: Option<(&str, Value)>) -> Vec<u8> 
 }
 
 /// (accepted, message, warnings) from the wasm, with the runner's patch ignored.
-fn wasm(policy: &Policy, payload: &[u8]) -> (bool, String, Vec<String>) {
+fn wasm(policy: &Policy, payload: &[u8]) -> Verdict {
     let raw = policy
         .call("validate", payload, Arc::new(NoCapabilities))
         .unwrap_or_else(|e| panic!("the wasm must never trap: {e:#}"));
@@ -47,7 +47,7 @@ fn wasm(policy: &Policy, payload: &[u8]) -> (bool, String, Vec<String>) {
     (r.accepted, r.message.unwrap_or_default(), r.warnings)
 }
 
-fn native(payload: &[u8]) -> (bool, String, Vec<String>) {
+fn native(payload: &[u8]) -> Verdict {
     let v = image_digest_policy::validate(payload);
     (v.accepted, v.message.unwrap_or_default(), v.warnings)
 }
@@ -113,9 +113,7 @@ fn bounds_huge_inputs_get_a_capped_verdict() {
         (
             "a 10 MB request",
             pod_payload(
-                vec![
-                    json!({"name": "c", "image": format!("nginx:1.27@{TEST_DIGEST}")}),
-                ],
+                vec![json!({"name": "c", "image": format!("nginx:1.27@{TEST_DIGEST}")})],
                 Some(("blob", json!("x".repeat(10 << 20)))),
             ),
             true,
@@ -124,9 +122,7 @@ fn bounds_huge_inputs_get_a_capped_verdict() {
     ];
     let deep = |depth: usize, inside: &str| {
         let mut s = pod_payload(
-            vec![
-                json!({"name": "c", "image": format!("nginx:1.27@{TEST_DIGEST}")}),
-            ],
+            vec![json!({"name": "c", "image": format!("nginx:1.27@{TEST_DIGEST}")})],
             Some(("k", json!("PLACEHOLDER"))),
         );
         let text = String::from_utf8(s.clone()).expect("the payload is UTF-8");
@@ -181,7 +177,10 @@ fn fuzz_corpus_never_traps_and_keeps_parity() {
         let dir = root.join(target);
         let mut entries: Vec<_> = std::fs::read_dir(&dir)
             .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-            .map(|e| e.map(|e| e.path()).unwrap_or_else(|e| panic!("{}: {e}", dir.display())))
+            .map(|e| {
+                e.map(|e| e.path())
+                    .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            })
             .collect();
         entries.sort();
         for path in entries {
@@ -196,7 +195,10 @@ fn fuzz_corpus_never_traps_and_keeps_parity() {
                 _ => (wasm(&policy, &input), native(&input)),
             };
             if wasm != native {
-                failures.push(format!("{}: wasm {wasm:?} != native {native:?}", path.display()));
+                failures.push(format!(
+                    "{}: wasm {wasm:?} != native {native:?}",
+                    path.display()
+                ));
             }
             if !wasm.0 && wasm.1.is_empty() {
                 failures.push(format!("{}: a refusal without a reason", path.display()));
@@ -209,11 +211,11 @@ fn fuzz_corpus_never_traps_and_keeps_parity() {
     assert!(ran >= 200, "only {ran} inputs");
 }
 
+/// (accepted or valid, message, warnings): one shape for both entry points' answers.
+type Verdict = (bool, String, Vec<String>);
+
 /// (valid, message, no warnings) from the wasm's and the core's `validate_settings`.
-fn settings_verdicts(
-    policy: &Policy,
-    input: &[u8],
-) -> ((bool, String, Vec<String>), (bool, String, Vec<String>)) {
+fn settings_verdicts(policy: &Policy, input: &[u8]) -> (Verdict, Verdict) {
     let raw = policy
         .call("validate_settings", input, Arc::new(NoCapabilities))
         .unwrap_or_else(|e| panic!("the wasm must never trap: {e:#}"));
