@@ -179,7 +179,7 @@ mod tests {
 
     #[test]
     fn invalid_entries_are_refused() {
-        let h = "96e72f5e649b1738ba4a48f9e786f5cdcb2ad5d63838d4009f5c71c80c2e6809";
+        let h = crate::TEST_H64;
         for entry in [
             "",
             "/*",

@@ -19,6 +19,11 @@ pub mod workload;
 #[cfg(target_arch = "wasm32")]
 mod guest;
 
+/// The hex of a digest valid under the contract (the chart's own), for every unit test here.
+#[cfg(test)]
+pub(crate) const TEST_H64: &str =
+    "96e72f5e649b1738ba4a48f9e786f5cdcb2ad5d63838d4009f5c71c80c2e6809";
+
 /// The policy's own version, as its package declares it.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 

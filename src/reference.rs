@@ -418,7 +418,7 @@ impl Reference<'_> {
 mod tests {
     use super::*;
 
-    const H64: &str = "96e72f5e649b1738ba4a48f9e786f5cdcb2ad5d63838d4009f5c71c80c2e6809";
+    const H64: &str = crate::TEST_H64;
 
     fn h(n: usize) -> String {
         "a".repeat(n)

@@ -168,7 +168,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    const H64: &str = "96e72f5e649b1738ba4a48f9e786f5cdcb2ad5d63838d4009f5c71c80c2e6809";
+    const H64: &str = crate::TEST_H64;
 
     fn settings(v: serde_json::Value) -> Settings {
         Settings::from_json(Some(&v)).unwrap()

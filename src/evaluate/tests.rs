@@ -4,7 +4,7 @@ use super::*;
 use crate::host::FakeHost;
 use serde_json::{Value, json};
 
-const H64: &str = "96e72f5e649b1738ba4a48f9e786f5cdcb2ad5d63838d4009f5c71c80c2e6809";
+const H64: &str = crate::TEST_H64;
 
 fn pinned(repo: &str) -> String {
     format!("{repo}@sha256:{H64}")
@@ -52,9 +52,12 @@ fn deployment(name: &str, ns: &str, images: &[&str]) -> Value {
     })
 }
 
+fn payload(request: Value, settings: Value) -> String {
+    json!({"request": request, "settings": settings}).to_string()
+}
+
 fn run(request: Value, settings: Value) -> Verdict {
-    let payload = json!({"request": request, "settings": settings});
-    validate(payload.to_string().as_bytes())
+    validate(payload(request, settings).as_bytes())
 }
 
 fn assert_verdict(
@@ -682,8 +685,7 @@ fn settings_validation_entry_point() {
 }
 
 fn run_with(request: Value, settings: Value, host: &mut FakeHost) -> Verdict {
-    let payload = json!({"request": request, "settings": settings});
-    validate_with(payload.to_string().as_bytes(), host)
+    validate_with(payload(request, settings).as_bytes(), host)
 }
 
 const OTHER: &str = "sha256:1111111111111111111111111111111111111111111111111111111111111111";

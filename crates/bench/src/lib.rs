@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-const H: &str = "96e72f5e649b1738ba4a48f9e786f5cdcb2ad5d63838d4009f5c71c80c2e6809";
+use image_digest_runner::testkit::TEST_DIGEST_HEX as H;
 
 fn container(i: usize, image: &str) -> Value {
     json!({

@@ -5,9 +5,12 @@
 use crate::Policy;
 use std::path::{Path, PathBuf};
 
-/// A digest that is valid under the contract, for tests that need one.
+/// A digest that is valid under the contract, for tests that need one (the chart's own).
 pub const TEST_DIGEST: &str =
     "sha256:96e72f5e649b1738ba4a48f9e786f5cdcb2ad5d63838d4009f5c71c80c2e6809";
+/// Its hex part, for format strings.
+pub const TEST_DIGEST_HEX: &str =
+    "96e72f5e649b1738ba4a48f9e786f5cdcb2ad5d63838d4009f5c71c80c2e6809";
 
 /// The workspace root (where `Cargo.toml`, `policy.wasm` and `e2e-tests/` are).
 pub fn workspace_root() -> PathBuf {
@@ -30,4 +33,15 @@ pub fn load_policy() -> Policy {
         path.display()
     );
     Policy::load(&path).unwrap_or_else(|e| panic!("{e:#}"))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_test_digest_is_one_digest() {
+        assert_eq!(
+            super::TEST_DIGEST,
+            format!("sha256:{}", super::TEST_DIGEST_HEX)
+        );
+    }
 }
