@@ -1,19 +1,43 @@
 //! The waPC entry points: a thin layer that hands payloads to the pure core and serialises
 //! its verdicts in the shape Kubewarden's policy-server expects.
+//!
+//! The policy speaks waPC through `wapc-guest` directly instead of Kubewarden's SDK: of the
+//! SDK it would use only the waPC re-export, two response shapes and the protocol version,
+//! while the SDK brings chrono, url, oci-spec, serde_yaml and slog into every build of the
+//! policy and of every tool that links its core. The shapes below are the SDK's (0.17), field
+//! for field, and the e2e suites read them back through the same runner kwctl's output is
+//! held to.
 
 use crate::evaluate;
-use kubewarden_policy_sdk::response::ValidationResponse;
-use kubewarden_policy_sdk::settings::SettingsValidationResponse;
-use kubewarden_policy_sdk::wapc_guest::{self as guest, CallResult};
+use std::collections::HashMap;
+use wapc_guest::{self as guest, CallResult};
+
+/// Kubewarden's policy protocol this module speaks (the SDK's `ProtocolVersion::V1`).
+const PROTOCOL_VERSION: &[u8] = br#""v1""#;
+
+/// The SDK's `response::ValidationResponse`: every field present, `null` when unset.
+#[derive(serde::Serialize)]
+struct ValidationResponse {
+    accepted: bool,
+    message: Option<String>,
+    code: Option<u16>,
+    mutated_object: Option<serde_json::Value>,
+    audit_annotations: Option<HashMap<String, String>>,
+    warnings: Option<Vec<String>>,
+}
+
+/// The SDK's `settings::SettingsValidationResponse`.
+#[derive(serde::Serialize)]
+struct SettingsValidationResponse {
+    valid: bool,
+    message: Option<String>,
+}
 
 #[unsafe(no_mangle)]
 pub extern "C" fn wapc_init() {
     guest::register_function("validate", validate);
     guest::register_function("validate_settings", validate_settings);
-    guest::register_function(
-        "protocol_version",
-        kubewarden_policy_sdk::protocol_version_guest,
-    );
+    guest::register_function("protocol_version", |_| Ok(PROTOCOL_VERSION.to_vec()));
 }
 
 /// Answers digest lookups through Kubewarden's `oci/v1/manifest_digest` host capability.

@@ -6,7 +6,7 @@
 
 use anyhow::{Context, Result};
 use image_digest_runner::{NoCapabilities, Policy};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -100,7 +100,8 @@ fn run(cli: &Cli) -> Result<u8> {
     }
     let settings = read_settings(cli.settings.as_deref())?;
     let policy_path = policy_path(cli.policy.as_deref())?;
-    let policy = Policy::load(&policy_path)?;
+    let cache = std::env::var_os("IMAGE_DIGEST_CHECK_CACHE").map(PathBuf::from);
+    let policy = Policy::load_cached(&policy_path, cache.as_deref())?;
     let evaluator = policy.with_settings(settings.clone())?;
     // The wasm accepted them, so the core reads them the same way; only the scope is used.
     let scope = Settings::from_json(Some(&settings))

@@ -4,6 +4,7 @@
 //!
 //! The tests, the offline checker and the benchmarks all evaluate the real wasm through it.
 
+mod cache;
 pub mod cases;
 mod host;
 pub mod replay;
@@ -71,17 +72,30 @@ impl Drop for Policy {
 
 impl Policy {
     pub fn load(path: &Path) -> Result<Policy> {
+        Policy::load_cached(path, None)
+    }
+
+    /// Loads `path`, its compiled code kept in `cache` when a directory is given (see
+    /// `cache.rs` for when that is safe).
+    pub fn load_cached(path: &Path, cache: Option<&Path>) -> Result<Policy> {
         let bytes = std::fs::read(path)
             .with_context(|| format!("cannot read policy module {}", path.display()))?;
-        Policy::from_bytes(&bytes, Limits::default())
+        Policy::build(&bytes, Limits::default(), cache)
             .with_context(|| format!("cannot load policy module {}", path.display()))
     }
 
     pub fn from_bytes(bytes: &[u8], limits: Limits) -> Result<Policy> {
+        Policy::build(bytes, limits, None)
+    }
+
+    fn build(bytes: &[u8], limits: Limits, cache: Option<&Path>) -> Result<Policy> {
         let mut config = wasmtime::Config::default();
         config.epoch_interruption(true);
         let engine = Engine::new(&config).map_err(|e| anyhow!("{e}"))?;
-        let module = wasmtime::Module::new(&engine, bytes).map_err(|e| anyhow!("{e}"))?;
+        let module = match cache {
+            Some(dir) => cache::module(&engine, bytes, dir)?,
+            None => wasmtime::Module::new(&engine, bytes).map_err(|e| anyhow!("{e}"))?,
+        };
         let mut linker = wasmtime::Linker::new(&engine);
         wapc::add_to_linker(&mut linker).map_err(|e| anyhow!("{e}"))?;
         wasi::add_to_linker(&mut linker, &module).map_err(|e| anyhow!("{e}"))?;

@@ -32,7 +32,13 @@ pub fn load_policy() -> Policy {
         "{} is missing: run `make policy.wasm` first (the tests never skip)",
         path.display()
     );
-    Policy::load(&path).unwrap_or_else(|e| panic!("{e:#}"))
+    Policy::load_cached(&path, Some(&module_cache())).unwrap_or_else(|e| panic!("{e:#}"))
+}
+
+/// Where the suites keep compiled modules: every test process would otherwise compile the
+/// same `policy.wasm` again. Under `target/`, which only the build writes.
+pub fn module_cache() -> PathBuf {
+    workspace_root().join("target/module-cache")
 }
 
 #[cfg(test)]

@@ -23,7 +23,11 @@ pub fn checker() -> Command {
     c.current_dir(workspace())
         .arg("--policy")
         .arg(policy)
-        .arg("--quiet");
+        .arg("--quiet")
+        .env(
+            "IMAGE_DIGEST_CHECK_CACHE",
+            image_digest_runner::testkit::module_cache(),
+        );
     c
 }
 

@@ -26,6 +26,10 @@ fn the_kwctl_suite_passes_under_bats_with_the_stand_in() {
         .env(
             "IMAGE_DIGEST_CHECK",
             env!("CARGO_BIN_EXE_image-digest-check"),
+        )
+        .env(
+            "IMAGE_DIGEST_CHECK_CACHE",
+            image_digest_runner::testkit::module_cache(),
         );
     let out = run(c, None);
     let text = format!(

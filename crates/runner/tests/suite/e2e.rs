@@ -120,3 +120,33 @@ fn a_runaway_module_is_interrupted() {
     );
     eprintln!("runaway guest interrupted after {:?}", started.elapsed());
 }
+
+#[test]
+fn the_module_cache_is_keyed_by_content_and_survives_a_corrupt_entry() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let path = image_digest_runner::testkit::policy_wasm();
+    let first = Policy::load_cached(&path, Some(dir.path())).unwrap_or_else(|e| panic!("{e:#}"));
+    assert_eq!(first.protocol_version().unwrap_or_default(), "v1");
+    let entries: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("the cache directory exists")
+        .map(|e| e.expect("an entry").path())
+        .collect();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    let entry = &entries[0];
+    assert!(
+        entry.extension().is_some_and(|e| e == "cwasm"),
+        "{}",
+        entry.display()
+    );
+    let from_cache =
+        Policy::load_cached(&path, Some(dir.path())).unwrap_or_else(|e| panic!("{e:#}"));
+    assert_eq!(from_cache.protocol_version().unwrap_or_default(), "v1");
+    std::fs::write(entry, b"not compiled code").expect("the entry is overwritten");
+    let recompiled =
+        Policy::load_cached(&path, Some(dir.path())).unwrap_or_else(|e| panic!("{e:#}"));
+    assert_eq!(recompiled.protocol_version().unwrap_or_default(), "v1");
+    let size = std::fs::metadata(entry)
+        .expect("the entry is rewritten")
+        .len();
+    assert!(size > 1000, "a corrupt entry is replaced ({size} bytes)");
+}
