@@ -37,6 +37,7 @@ problems() {
        then "\($w | length) warnings, expected \($c.warnings | length)"
        else ($c.warnings | to_entries[] | select(.value as $p | $w[.key] | contains($p) | not)
              | "warning \(.key) lacks: \(.value)") end),
+    ($c.absent[] | select(. as $p | ($m | contains($p)) or any($w[]; contains($p))) | "must not appear: \(.)"),
     (($r.patch // null | if . == null then null else @base64d | fromjson end) as $p
       | if $p != $c.patch then "patch \($p | tojson), expected \($c.patch | tojson)" else empty end)'
 }

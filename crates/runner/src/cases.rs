@@ -21,6 +21,9 @@ pub struct Case {
     pub message: Vec<String>,
     #[serde(default)]
     pub warnings: Vec<String>,
+    /// Text that must appear in neither the message nor any warning.
+    #[serde(default)]
+    pub absent: Vec<String>,
     /// False when kwctl cannot express the case (it refuses the input before the policy runs).
     #[serde(default = "yes")]
     pub kwctl: bool,
@@ -120,6 +123,11 @@ impl Case {
                         self.warnings.len()
                     ));
                 }
+                for bad in &self.absent {
+                    if message.contains(bad.as_str()) || warnings.iter().any(|w| w.contains(bad.as_str())) {
+                        problems.push(format!("{bad:?} must not appear: {message:?} {warnings:?}"));
+                    }
+                }
                 for (want, got) in self.warnings.iter().zip(warnings) {
                     if !got.contains(want.as_str()) {
                         problems.push(format!("warning {got:?} lacks {want:?}"));
@@ -207,6 +215,7 @@ pub fn kwctl_table() -> Result<String> {
                 "allowed": case.allowed,
                 "message": case.message,
                 "warnings": case.warnings,
+                "absent": case.absent,
                 "patch": case.patch,
                 "kwctl": case.kwctl,
                 "replay": case.replay_path(&dir),

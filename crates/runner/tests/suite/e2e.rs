@@ -150,3 +150,40 @@ fn the_module_cache_is_keyed_by_content_and_survives_a_corrupt_entry() {
         .len();
     assert!(size > 1000, "a corrupt entry is replaced ({size} bytes)");
 }
+
+/// A host that fails every call with one reason.
+struct Failing(&'static str);
+
+impl image_digest_runner::Host for Failing {
+    fn call(&self, _: &image_digest_runner::HostCall<'_>) -> Result<Vec<u8>, String> {
+        Err(self.0.to_owned())
+    }
+}
+
+#[test]
+fn a_failed_host_call_reaches_the_guest_as_under_kwctl() {
+    // The guest makes one host call and answers with the host error it was handed.
+    let wat = r#"(module
+      (import "wapc" "__guest_response" (func $resp (param i32 i32)))
+      (import "wapc" "__host_call" (func $call (param i32 i32 i32 i32 i32 i32 i32 i32) (result i32)))
+      (import "wapc" "__host_error_len" (func $elen (result i32)))
+      (import "wapc" "__host_error" (func $err (param i32)))
+      (memory (export "memory") 1)
+      (data (i32.const 0) "kubewardenociv1/manifest_digest")
+      (func (export "__guest_call") (param i32 i32) (result i32)
+        (if (call $call (i32.const 0) (i32.const 10) (i32.const 10) (i32.const 3)
+                        (i32.const 13) (i32.const 18) (i32.const 0) (i32.const 0))
+          (then unreachable))
+        (call $err (i32.const 1024))
+        (call $resp (i32.const 1024) (call $elen))
+        (i32.const 1))
+      (func (export "wapc_init")))"#;
+    let policy = Policy::from_bytes(&wat::parse_str(wat).unwrap(), Default::default()).unwrap();
+    let answer = policy
+        .call("validate", b"{}", Arc::new(Failing("registry unreachable")))
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    assert_eq!(
+        String::from_utf8_lossy(&answer),
+        "Callback evaluation failure: registry unreachable"
+    );
+}
