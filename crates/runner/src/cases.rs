@@ -124,7 +124,9 @@ impl Case {
                     ));
                 }
                 for bad in &self.absent {
-                    if message.contains(bad.as_str()) || warnings.iter().any(|w| w.contains(bad.as_str())) {
+                    if message.contains(bad.as_str())
+                        || warnings.iter().any(|w| w.contains(bad.as_str()))
+                    {
                         problems.push(format!("{bad:?} must not appear: {message:?} {warnings:?}"));
                     }
                 }
