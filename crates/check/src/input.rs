@@ -1,10 +1,12 @@
 //! Reading manifests: multi-document YAML or JSON from files, directories and stdin, as
 //! `helm template` and `kustomize build` print them.
 
+use crate::yaml::{self, Pos, Positions};
 use anyhow::{Context, Result};
 use serde_json::Value;
 use std::io::Read;
 use std::path::Path;
+use std::sync::Arc;
 
 /// One document of one input, numbered from 1 within its source.
 #[derive(Debug, Clone)]
@@ -14,9 +16,24 @@ pub struct Document {
     /// For an item unpacked from a `List`, its position in `items`.
     pub item: Option<usize>,
     pub value: Value,
+    /// Where every node of the whole document (the `List`, for an item) is in the file.
+    pub positions: Arc<Positions>,
 }
 
 impl Document {
+    /// Where the node at `pointer` (relative to this document or item) is in the file.
+    pub fn position(&self, pointer: &str) -> Option<Pos> {
+        match self.item {
+            None => self.positions.get(pointer),
+            Some(i) => self.positions.get(&format!("/items/{i}{pointer}")),
+        }
+    }
+
+    /// Where the document (or item) starts.
+    pub fn start(&self) -> Pos {
+        self.position("").unwrap_or(Pos { line: 1, column: 1 })
+    }
+
     /// `file.yaml#3` or `file.yaml#3.items[1]`
     pub fn location(&self) -> String {
         match self.item {
@@ -83,6 +100,8 @@ pub struct Chunk {
     pub index: usize,
     /// The line the document starts at in its stream, from 1.
     pub line: usize,
+    /// Columns cut from the text's first line (`--- ` before content on the marker line).
+    pub column: usize,
     pub text: String,
 }
 
@@ -92,19 +111,22 @@ pub fn split_yaml(source: &str, text: &str) -> Vec<Chunk> {
     let mut chunks = Vec::new();
     let mut current = String::new();
     let mut start = 1;
+    let mut column = 0;
     let mut seen_marker = false;
-    let flush = |current: &mut String, start: usize, chunks: &mut Vec<Chunk>, is_doc: bool| {
-        if is_doc {
-            chunks.push(Chunk {
-                source: source.to_owned(),
-                index: chunks.len() + 1,
-                line: start,
-                text: std::mem::take(current),
-            });
-        } else {
-            current.clear();
-        }
-    };
+    let flush =
+        |current: &mut String, at: (usize, usize), chunks: &mut Vec<Chunk>, is_doc: bool| {
+            if is_doc {
+                chunks.push(Chunk {
+                    source: source.to_owned(),
+                    index: chunks.len() + 1,
+                    line: at.0,
+                    column: at.1,
+                    text: std::mem::take(current),
+                });
+            } else {
+                current.clear();
+            }
+        };
     for (n, line) in text.split_inclusive('\n').enumerate() {
         let bare = line.trim_end_matches(['\n', '\r']);
         let rest = if bare == "---" {
@@ -114,9 +136,10 @@ pub fn split_yaml(source: &str, text: &str) -> Vec<Chunk> {
         };
         if let Some(rest) = rest {
             let is_doc = seen_marker || has_content(&current);
-            flush(&mut current, start, &mut chunks, is_doc);
+            flush(&mut current, (start, column), &mut chunks, is_doc);
             seen_marker = true;
             start = n + 1;
+            column = if rest.is_empty() { 0 } else { 4 };
             current.push_str(rest);
             current.push('\n');
         } else {
@@ -124,7 +147,7 @@ pub fn split_yaml(source: &str, text: &str) -> Vec<Chunk> {
         }
     }
     let is_doc = seen_marker || has_content(&current);
-    flush(&mut current, start, &mut chunks, is_doc);
+    flush(&mut current, (start, column), &mut chunks, is_doc);
     chunks
 }
 
@@ -140,8 +163,16 @@ fn has_content(text: &str) -> bool {
 pub fn parse_chunk(chunk: &Chunk) -> (Vec<Document>, Vec<InputError>) {
     let mut docs = Vec::new();
     let mut errors = Vec::new();
-    match serde_yaml::from_str::<Value>(&chunk.text) {
-        Ok(v) => push(&chunk.source, chunk.index, v, &mut docs, &mut errors),
+    match yaml::parse(&chunk.text) {
+        Ok((v, mut positions)) => {
+            positions.shift(chunk.line - 1, chunk.column);
+            let parsed = Parsed {
+                source: &chunk.source,
+                index: chunk.index,
+                positions: Arc::new(positions),
+            };
+            push(&parsed, v, &mut docs, &mut errors)
+        }
         Err(e) => errors.push(InputError {
             source: chunk.source.clone(),
             message: format!(
@@ -158,14 +189,26 @@ pub fn parse(source: &str, text: &str) -> (Vec<Document>, Vec<InputError>) {
     let mut docs = Vec::new();
     let mut errors = Vec::new();
     if is_json(text) {
-        let stream = serde_json::Deserializer::from_str(text).into_iter::<Value>();
-        for (i, value) in stream.enumerate() {
+        let mut stream = serde_json::Deserializer::from_str(text).into_iter::<Value>();
+        let mut i = 0;
+        let mut start = 0;
+        while let Some(value) = stream.next() {
+            i += 1;
+            let end = stream.byte_offset();
             match value {
-                Ok(v) => push(source, i + 1, v, &mut docs, &mut errors),
+                Ok(v) => {
+                    let parsed = Parsed {
+                        source,
+                        index: i,
+                        positions: Arc::new(json_positions(text, start, end)),
+                    };
+                    push(&parsed, v, &mut docs, &mut errors);
+                    start = end;
+                }
                 Err(e) => {
                     errors.push(InputError {
                         source: source.into(),
-                        message: format!("document {}: invalid JSON: {e}", i + 1),
+                        message: format!("document {i}: invalid JSON: {e}"),
                     });
                     break;
                 }
@@ -181,13 +224,36 @@ pub fn parse(source: &str, text: &str) -> (Vec<Document>, Vec<InputError>) {
     (docs, errors)
 }
 
-fn push(
-    source: &str,
+/// Where the JSON document at `text[start..end]` has its nodes: JSON is YAML, so the YAML
+/// reader finds them; the values themselves come from serde_json.
+fn json_positions(text: &str, start: usize, end: usize) -> Positions {
+    let Some(slice) = text.get(start..end) else {
+        return Positions::default();
+    };
+    let skipped = slice.len() - slice.trim_start().len();
+    let Some(before) = text.get(..start + skipped) else {
+        return Positions::default();
+    };
+    let line = before.matches('\n').count();
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count());
+    match yaml::parse(slice.trim_start()) {
+        Ok((_, mut positions)) => {
+            positions.shift(line, column);
+            positions
+        }
+        Err(_) => Positions::default(),
+    }
+}
+
+/// A parsed document's source, number and positions, before `List` items are unpacked.
+struct Parsed<'s> {
+    source: &'s str,
     index: usize,
-    value: Value,
-    docs: &mut Vec<Document>,
-    errors: &mut Vec<InputError>,
-) {
+    positions: Arc<Positions>,
+}
+
+fn push(parsed: &Parsed<'_>, value: Value, docs: &mut Vec<Document>, errors: &mut Vec<InputError>) {
+    let (source, index) = (parsed.source, parsed.index);
     match value {
         // `---` with nothing after it, as helm prints between templates.
         Value::Null => {}
@@ -202,6 +268,7 @@ fn push(
                                 index,
                                 item: Some(i),
                                 value: item.clone(),
+                                positions: parsed.positions.clone(),
                             });
                         } else {
                             errors.push(InputError {
@@ -217,6 +284,7 @@ fn push(
                     index,
                     item: None,
                     value,
+                    positions: parsed.positions.clone(),
                 });
             }
         }
@@ -249,11 +317,14 @@ mod tests {
     #[test]
     fn markers_with_content_and_preambles() {
         let chunks = split_yaml("x", "# preamble\n\n--- {kind: Pod}\n---\nkind: Job\n");
-        let got: Vec<(usize, usize, &str)> = chunks
+        let got: Vec<(usize, usize, usize, &str)> = chunks
             .iter()
-            .map(|c| (c.index, c.line, c.text.as_str()))
+            .map(|c| (c.index, c.line, c.column, c.text.as_str()))
             .collect();
-        assert_eq!(got, [(1, 3, "{kind: Pod}\n"), (2, 4, "\nkind: Job\n")]);
+        assert_eq!(
+            got,
+            [(1, 3, 4, "{kind: Pod}\n"), (2, 4, 0, "\nkind: Job\n")]
+        );
         assert_eq!(split_yaml("x", "kind: Pod\n").len(), 1);
         assert_eq!(split_yaml("x", "").len(), 0);
     }

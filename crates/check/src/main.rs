@@ -8,6 +8,7 @@ mod input;
 mod report;
 mod walk;
 mod work;
+mod yaml;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, ValueEnum};
@@ -69,6 +70,8 @@ enum Format {
     Text,
     Json,
     Junit,
+    Sarif,
+    Github,
 }
 
 fn main() -> ExitCode {
@@ -148,6 +151,8 @@ fn run(cli: &Cli) -> Result<u8> {
         Format::Text => report::text(&report),
         Format::Json => report::json(&report),
         Format::Junit => report::junit::render(&report),
+        Format::Sarif => report::sarif::render(&report),
+        Format::Github => report::github::render(&report),
     };
     // A closed pipe (`| head`) is the reader's choice, not an error worth a panic.
     let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), out.as_bytes());

@@ -1,6 +1,9 @@
 //! The checker's verdicts and their summary, in one shape every output format renders.
 
+pub mod github;
 pub mod junit;
+pub mod rules;
+pub mod sarif;
 
 use crate::input::InputError;
 use serde::Serialize;
@@ -10,11 +13,17 @@ use std::collections::BTreeMap;
 /// change a reader could trip over.
 pub const SCHEMA_VERSION: u32 = 1;
 
+pub use crate::yaml::Pos;
+
 /// The verdict on one workload document.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Result {
     pub location: String,
+    /// The file (`<stdin>` for standard input) and where the document starts in it.
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
     pub kind: String,
     pub namespace: String,
     pub name: String,
@@ -27,7 +36,7 @@ pub struct Result {
     /// Its first line (or the runner's error).
     pub summary: Option<String>,
     pub findings: Vec<Finding>,
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Warning>,
     /// The JSONPatch a mutating deployment would apply (`pinDigests`).
     pub patch: Option<serde_json::Value>,
     /// The runner failed (a trap, a host error, a crash): never counted as accepted.
@@ -36,8 +45,15 @@ pub struct Result {
 
 impl Result {
     pub fn new(location: String, kind: String, namespace: String, name: String) -> Result {
+        let file = location
+            .rsplit_once('#')
+            .map_or(location.as_str(), |(f, _)| f)
+            .to_owned();
         Result {
             location,
+            file,
+            line: 1,
+            column: 1,
             kind,
             namespace,
             name,
@@ -52,21 +68,61 @@ impl Result {
         }
     }
 
-    /// `file#doc: Kind namespace/name`, the subject of every line about this result.
+    /// `Kind namespace/name`, the subject of every line about this result.
     pub fn subject(&self) -> String {
-        format!(
-            "{}: {} {}/{}",
-            self.location, self.kind, self.namespace, self.name
-        )
+        format!("{} {}/{}", self.kind, self.namespace, self.name)
+    }
+
+    /// `file:line:column`, the form editors and terminals link.
+    pub fn at(&self, pos: Pos) -> String {
+        format!("{}:{}:{}", self.file, pos.line, pos.column)
+    }
+
+    pub fn start(&self) -> Pos {
+        Pos {
+            line: self.line,
+            column: self.column,
+        }
     }
 }
 
+/// One line of a rejection: where, and what the policy said.
 #[derive(Debug, Clone, Serialize)]
 pub struct Finding {
     /// The field path (`spec.template.spec.containers[0]`).
     pub path: String,
     /// The rest of the policy's line: container, image, reasons and fix.
     pub detail: String,
+    /// The `image:` value's position (the container's, or the document's, when it has none).
+    pub line: usize,
+    pub column: usize,
+}
+
+/// A warning, placed like a finding when it names a field path.
+#[derive(Debug, Clone, Serialize)]
+pub struct Warning {
+    pub message: String,
+    pub path: Option<String>,
+    pub line: usize,
+    pub column: usize,
+}
+
+impl Finding {
+    pub fn pos(&self) -> Pos {
+        Pos {
+            line: self.line,
+            column: self.column,
+        }
+    }
+}
+
+impl Warning {
+    pub fn pos(&self) -> Pos {
+        Pos {
+            line: self.line,
+            column: self.column,
+        }
+    }
 }
 
 /// Splits the policy's reject message into its first line and one finding per `- ` line.
@@ -75,18 +131,51 @@ pub fn split_message(message: &str) -> (Option<String>, Vec<Finding>) {
     let summary = lines.next().map(str::to_owned);
     let findings = lines
         .filter_map(|l| l.strip_prefix("- "))
-        .map(|l| match l.split_once(' ') {
-            Some((path, detail)) => Finding {
+        .map(|l| {
+            let (path, detail) = l.split_once(' ').unwrap_or((l, ""));
+            Finding {
                 path: path.to_owned(),
                 detail: detail.to_owned(),
-            },
-            None => Finding {
-                path: l.to_owned(),
-                detail: String::new(),
-            },
+                line: 1,
+                column: 1,
+            }
         })
         .collect();
     (summary, findings)
+}
+
+/// A warning with the field path it starts with, when it starts with one
+/// (`spec.containers[0] (container "x"): image …`).
+pub fn warning(message: String) -> Warning {
+    let path = message
+        .split_once(" (")
+        .map(|(p, _)| p)
+        .filter(|p| p.starts_with("spec.") && !p.contains(' '))
+        .map(str::to_owned);
+    Warning {
+        message,
+        path,
+        line: 1,
+        column: 1,
+    }
+}
+
+/// `spec.template.spec.containers[0]` as a JSON pointer: `/spec/template/spec/containers/0`.
+pub fn pointer(path: &str) -> String {
+    let mut out = String::new();
+    for part in path.split('.') {
+        let (name, indexes) = part.split_once('[').unwrap_or((part, ""));
+        out.push('/');
+        out.push_str(name);
+        for index in indexes.split('[') {
+            let index = index.trim_end_matches(']');
+            if !index.is_empty() {
+                out.push('/');
+                out.push_str(index);
+            }
+        }
+    }
+    out
 }
 
 /// Counts over a run. Every evaluated workload is in exactly one of `accepted`, `rejected`,
@@ -158,30 +247,34 @@ pub struct Report<'a> {
     pub notes: &'a [String],
 }
 
+/// One line per finding, warning and pin, each starting `file:line:column:`.
 pub fn text(report: &Report<'_>) -> String {
     let mut out = String::new();
     for r in report.results {
         let subject = r.subject();
+        let start = r.at(r.start());
         if let Some(e) = &r.error {
-            out.push_str(&format!("{subject}: ERROR: {e}\n"));
+            out.push_str(&format!("{start}: {subject}: ERROR: {e}\n"));
         } else if !r.allowed {
             if r.findings.is_empty() {
                 out.push_str(&format!(
-                    "{subject}: REJECTED: {}\n",
+                    "{start}: {subject}: REJECTED: {}\n",
                     r.summary.as_deref().unwrap_or("")
                 ));
             }
             for f in &r.findings {
-                out.push_str(&format!("{subject}: {} {}\n", f.path, f.detail));
+                let at = r.at(f.pos());
+                out.push_str(&format!("{at}: {subject}: {} {}\n", f.path, f.detail));
             }
         }
         for w in &r.warnings {
-            out.push_str(&format!("{subject}: warning: {w}\n"));
+            let at = r.at(w.pos());
+            out.push_str(&format!("{at}: {subject}: warning: {}\n", w.message));
         }
         for op in r.patch.iter().filter_map(|p| p.as_array()).flatten() {
             let path = op.get("path").and_then(|p| p.as_str()).unwrap_or("");
             let value = op.get("value").map(|v| v.to_string()).unwrap_or_default();
-            out.push_str(&format!("{subject}: would pin {path} = {value}\n"));
+            out.push_str(&format!("{start}: {subject}: would pin {path} = {value}\n"));
         }
     }
     for e in report.errors {
@@ -239,17 +332,29 @@ mod tests {
     }
 
     #[test]
+    fn field_paths_become_pointers_and_warnings_keep_theirs() {
+        assert_eq!(
+            pointer("spec.template.spec.containers[0]"),
+            "/spec/template/spec/containers/0"
+        );
+        assert_eq!(pointer("spec.a[1][2].b"), "/spec/a/1/2/b");
+        let w = warning("spec.containers[1] (container \"x\"): image \"a:1\" is not pinned".into());
+        assert_eq!(w.path.as_deref(), Some("spec.containers[1]"));
+        assert_eq!(warning("… and 3 more warnings".into()).path, None);
+    }
+
+    #[test]
     fn every_result_is_counted_once() {
         let mut s = Summary::default();
         let base = Result::new("f#1".into(), "Pod".into(), "ns".into(), "p".into());
         let errored = Result {
             error: Some("trap".into()),
-            warnings: vec!["w".into()],
+            warnings: vec![warning("w".into())],
             ..base.clone()
         };
         let accepted = Result {
             allowed: true,
-            warnings: vec!["w".into()],
+            warnings: vec![warning("w".into())],
             ..base.clone()
         };
         let out = Result {

@@ -185,11 +185,13 @@ impl Worker<'_, '_, '_> {
             return;
         }
         let mut result = report::Result::new(location, w.kind, w.namespace, w.name);
+        result.file = doc.source.clone();
         result.out_of_scope = !self.cx.scope.covers(&result.namespace);
         match serde_json::to_vec(&w.request) {
             Ok(bytes) => self.evaluate(&bytes, &mut result),
             Err(e) => result.error = Some(e.to_string()),
         }
+        place(&mut result, doc);
         out.results.push(result);
     }
 
@@ -214,7 +216,7 @@ impl Worker<'_, '_, '_> {
         match response {
             Ok(r) => {
                 result.allowed = r.accepted;
-                result.warnings = r.warnings;
+                result.warnings = r.warnings.into_iter().map(report::warning).collect();
                 result.patch = r.patch;
                 if let Some(m) = r.message {
                     let (summary, findings) = report::split_message(&m);
@@ -225,6 +227,26 @@ impl Worker<'_, '_, '_> {
             }
             Err(e) => result.error = Some(format!("{e:#}")),
         }
+    }
+}
+
+/// Puts the result, its findings and its warnings at their places in the document's file.
+fn place(result: &mut report::Result, doc: &input::Document) {
+    let start = doc.start();
+    (result.line, result.column) = (start.line, start.column);
+    let at = |path: &str| {
+        let container = report::pointer(path);
+        doc.position(&format!("{container}/image"))
+            .or_else(|| doc.position(&container))
+            .unwrap_or(start)
+    };
+    for f in &mut result.findings {
+        let pos = at(&f.path);
+        (f.line, f.column) = (pos.line, pos.column);
+    }
+    for w in &mut result.warnings {
+        let pos = w.path.as_deref().map_or(start, at);
+        (w.line, w.column) = (pos.line, pos.column);
     }
 }
 

@@ -46,7 +46,7 @@ fn case(r: &Result) -> TestCase {
         let body: Vec<String> = r
             .findings
             .iter()
-            .map(|f| format!("{} {}", f.path, f.detail))
+            .map(|f| format!("{}: {} {}", r.at(f.pos()), f.path, f.detail))
             .collect();
         s.set_description(body.join("\n"));
         s
@@ -56,7 +56,8 @@ fn case(r: &Result) -> TestCase {
     let mut c = TestCase::new(format!("{} {}/{}", r.kind, r.namespace, r.name), status);
     c.set_classname(r.location.as_str());
     if !r.warnings.is_empty() {
-        c.set_system_out(r.warnings.join("\n"));
+        let lines: Vec<&str> = r.warnings.iter().map(|w| w.message.as_str()).collect();
+        c.set_system_out(lines.join("\n"));
     }
     c
 }
