@@ -6,12 +6,14 @@
 mod admission;
 mod input;
 mod report;
+mod values;
+mod values_run;
 mod walk;
 mod work;
 mod yaml;
 
 use anyhow::{Context, Result, bail};
-use clap::{Parser, ValueEnum};
+use clap::{Parser, Subcommand, ValueEnum};
 use image_digest_policy::settings::{NamespaceScope, Settings};
 use image_digest_runner::Policy;
 use image_digest_runner::replay::Recording;
@@ -28,20 +30,22 @@ use work::Unit;
     after_help = "Examples:\n  image-digest-check --settings prod.yaml rendered/\n  helm template agents charts/agents | image-digest-check --settings prod.yaml -\n\nExit codes: 0 all accepted, 1 something rejected, 2 usage or input errors."
 )]
 struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
     /// Manifests: files, directories (searched recursively for .yaml, .yml, .json), or - for stdin.
     paths: Vec<PathBuf>,
     /// Policy settings, YAML or JSON: what a ClusterAdmissionPolicy's `settings:` holds (a whole
     /// ClusterAdmissionPolicy is accepted too).
-    #[arg(long, short)]
+    #[arg(long, short, global = true)]
     settings: Option<PathBuf>,
     /// The policy module [default: ./policy.wasm, else the one this project builds].
-    #[arg(long)]
+    #[arg(long, global = true)]
     policy: Option<PathBuf>,
     /// Namespace for manifests that name none (as `helm template -n` would install them).
-    #[arg(long, short)]
+    #[arg(long, short, global = true)]
     namespace: Option<String>,
     /// Report format.
-    #[arg(long, short, value_enum, default_value_t = Format::Text)]
+    #[arg(long, short, value_enum, default_value_t = Format::Text, global = true)]
     output: Format,
     /// Evaluate recorded AdmissionRequest (or AdmissionReview) files as they are, like `kwctl run`.
     #[arg(long = "request", value_name = "FILE")]
@@ -55,14 +59,26 @@ struct Cli {
     jobs: Option<usize>,
     /// Exit 0 when nothing was checked (no workload in scope); by default that is exit 2,
     /// since an empty run proves nothing.
-    #[arg(long)]
+    #[arg(long, global = true)]
     allow_empty: bool,
     /// No progress on stderr.
-    #[arg(long, short)]
+    #[arg(long, short, global = true)]
     quiet: bool,
     /// Print timing and peak memory on stderr.
     #[arg(long)]
     stats: bool,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Check Helm values files before rendering: merged in the order given (as `helm template
+    /// -f a.yaml -f b.yaml`), every image block composed as the chart renders it and judged by
+    /// the policy; `imagePolicy.requireDigest: true` in the values requires digests.
+    Values {
+        /// Values files, later ones overriding earlier ones.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -96,15 +112,16 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: &Cli) -> Result<u8> {
+    if let Some(Command::Values { files }) = &cli.command {
+        return run_values(cli, files);
+    }
     if cli.paths.is_empty() && cli.requests.is_empty() {
         bail!(
             "no input: give manifest files, directories, - for stdin, or --request FILE (see --help)"
         );
     }
     let settings = read_settings(cli.settings.as_deref())?;
-    let policy_path = policy_path(cli.policy.as_deref())?;
-    let cache = std::env::var_os("IMAGE_DIGEST_CHECK_CACHE").map(PathBuf::from);
-    let policy = Policy::load_cached(&policy_path, cache.as_deref())?;
+    let policy = load_policy(cli)?;
     let evaluator = policy.with_settings(settings.clone())?;
     // The wasm accepted them, so the core reads them the same way; only the scope is used.
     let scope = Settings::from_json(Some(&settings))
@@ -141,11 +158,22 @@ fn run(cli: &Cli) -> Result<u8> {
     results.iter().for_each(|r| summary.count(r));
     summary.input_errors = errors.len();
     let notes = notes(&summary, &scope, cli.allow_empty);
+    Ok(print(cli, &results, &errors, &summary, &notes))
+}
+
+/// Writes the report in the chosen format and returns the exit code.
+fn print(
+    cli: &Cli,
+    results: &[report::Result],
+    errors: &[input::InputError],
+    summary: &report::Summary,
+    notes: &[String],
+) -> u8 {
     let report = report::Report {
-        results: &results,
-        errors: &errors,
-        summary: &summary,
-        notes: &notes,
+        results,
+        errors,
+        summary,
+        notes,
     };
     let out = match cli.output {
         Format::Text => report::text(&report),
@@ -156,7 +184,75 @@ fn run(cli: &Cli) -> Result<u8> {
     };
     // A closed pipe (`| head`) is the reader's choice, not an error worth a panic.
     let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), out.as_bytes());
-    Ok(exit_code(&summary, &notes))
+    exit_code(summary, notes)
+}
+
+/// `image-digest-check values FILE…`.
+fn run_values(cli: &Cli, files: &[PathBuf]) -> Result<u8> {
+    let mut settings = read_settings(cli.settings.as_deref())?;
+    let policy = load_policy(cli)?;
+    let scope = policy.with_settings(settings.clone()).map(|_| {
+        Settings::from_json(Some(&settings))
+            .map(|s| s.namespaces)
+            .unwrap_or_default()
+    })?;
+    let mut errors = Vec::new();
+    let mut read = Vec::new();
+    for path in files {
+        let name = input::source_name(path);
+        match input::read(path).and_then(|text| values::read(&name, &text)) {
+            Ok(f) => read.push(f),
+            Err(e) => errors.push(e),
+        }
+    }
+    let merged = values::merge(&read);
+    if values::require_digest(&merged.value)
+        && let Value::Object(map) = &mut settings
+    {
+        map.insert("requireDigest".into(), Value::Bool(true));
+    }
+    let evaluator = policy.with_settings(settings)?;
+    let namespace = match (&cli.namespace, work::is_scoped(&scope)) {
+        (Some(ns), _) => ns.clone(),
+        (None, false) => "default".to_owned(),
+        (None, true) => {
+            errors.push(input::InputError {
+                source: files.first().map(|f| input::source_name(f)).unwrap_or_default(),
+                message: format!(
+                    "values name no namespace, and the settings check only some namespaces (include {:?}, exclude {:?}): pass --namespace NAME, the namespace of the release (as `helm template -n NAME`)",
+                    scope.include, scope.exclude
+                ),
+            });
+            "default".to_owned()
+        }
+    };
+    let outcome = if errors.is_empty() {
+        values_run::judge(&evaluator, &merged, &namespace)
+    } else {
+        values_run::Outcome {
+            results: Vec::new(),
+            errors: Vec::new(),
+        }
+    };
+    errors.extend(outcome.errors);
+    let mut summary = report::Summary {
+        documents: read.len(),
+        ..Default::default()
+    };
+    let mut results = outcome.results;
+    for r in &mut results {
+        r.out_of_scope = !scope.covers(&namespace);
+        summary.count(r);
+    }
+    summary.input_errors = errors.len();
+    let notes = notes(&summary, &scope, cli.allow_empty);
+    Ok(print(cli, &results, &errors, &summary, &notes))
+}
+
+fn load_policy(cli: &Cli) -> Result<Policy> {
+    let policy_path = policy_path(cli.policy.as_deref())?;
+    let cache = std::env::var_os("IMAGE_DIGEST_CHECK_CACHE").map(PathBuf::from);
+    Policy::load_cached(&policy_path, cache.as_deref())
 }
 
 /// 2 when anything could not be checked (input errors, runner errors, an empty run), else 1

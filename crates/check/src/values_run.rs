@@ -1,0 +1,166 @@
+//! `image-digest-check values FILE…`: each image the merged values render is judged by the
+//! policy as the one container of a Pod, and every finding is put back on the values key a
+//! user has to change, in the file that set it.
+
+use crate::input::InputError;
+use crate::report::{self, Finding, Result};
+use crate::values::{self, Image, Merged};
+use crate::yaml::Pos;
+use image_digest_runner::{Evaluator, NoCapabilities};
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+/// What a values run produced, for the common report.
+pub struct Outcome {
+    pub results: Vec<Result>,
+    pub errors: Vec<InputError>,
+}
+
+/// Judges every image of `merged` with `evaluator` in `namespace`.
+pub fn judge(evaluator: &Evaluator<'_>, merged: &Merged, namespace: &str) -> Outcome {
+    let mut out = Outcome {
+        results: Vec::new(),
+        errors: Vec::new(),
+    };
+    for image in values::images(&merged.value) {
+        out.results
+            .push(judge_one(evaluator, merged, &image, namespace));
+    }
+    out
+}
+
+fn judge_one(evaluator: &Evaluator<'_>, merged: &Merged, image: &Image, namespace: &str) -> Result {
+    let (file, pos) = block_origin(merged, image);
+    let mut result = Result::new(
+        file.clone(),
+        "HelmValues".to_owned(),
+        namespace.to_owned(),
+        image.component.clone(),
+    );
+    (result.file, result.line, result.column) = (file, pos.line, pos.column);
+    let request = pod(image, namespace);
+    let response = serde_json::to_vec(&request)
+        .map_err(anyhow::Error::from)
+        .and_then(|bytes| evaluator.validate_raw(&bytes, Arc::new(NoCapabilities)));
+    match response {
+        Ok(r) => {
+            result.allowed = r.accepted;
+            if let Some(m) = r.message {
+                let (summary, findings) = report::split_message(&m);
+                result.summary = summary.map(|_| {
+                    format!(
+                        "component {:?}: its image breaks the image tag/digest contract",
+                        image.component
+                    )
+                });
+                result.findings = findings
+                    .into_iter()
+                    .map(|f| place(merged, image, f, &mut result.file))
+                    .collect();
+                result.message = Some(m);
+            }
+            result.warnings = r
+                .warnings
+                .into_iter()
+                .map(|w| warning(merged, image, w))
+                .collect();
+        }
+        Err(e) => result.error = Some(format!("{e:#}")),
+    }
+    result
+}
+
+/// The Pod a component's image would run in; its container is named after the component.
+fn pod(image: &Image, namespace: &str) -> Value {
+    let object = json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": image.component, "namespace": namespace},
+        "spec": {"containers": [{"name": image.component, "image": image.image}]},
+    });
+    json!({
+        "uid": format!("image-digest-check:values:{}", image.component),
+        "kind": {"group": "", "version": "v1", "kind": "Pod"},
+        "resource": {"group": "", "version": "v1", "resource": "pods"},
+        "namespace": namespace,
+        "operation": "CREATE",
+        "object": object,
+    })
+}
+
+/// The key a finding is about: the digest for a missing or mutable pin, the tag for a missing
+/// tag, the repository for an invalid reference.
+fn key_for(detail: &str) -> &'static str {
+    match report::rules::classify(detail, "invalid-ref").id {
+        "missing-tag" => "tag",
+        "invalid-ref" if detail.contains("digest") => "digest",
+        "invalid-ref" if detail.contains("tag") => "tag",
+        "invalid-ref" => "repository",
+        _ => "digest",
+    }
+}
+
+/// A policy finding on the values: the YAML path of the key to set, its file and line, and a
+/// fix that names it.
+fn place(merged: &Merged, image: &Image, f: Finding, file: &mut String) -> Finding {
+    let key = key_for(&f.detail);
+    let path = format!("{}.{key}", image.block);
+    let (origin_file, pos) = key_origin(merged, image, key);
+    *file = origin_file;
+    let reasons = f
+        .detail
+        .split_once("): ")
+        .map_or(f.detail.as_str(), |(_, rest)| rest);
+    let reasons = reasons.split(" Fix: ").next().unwrap_or(reasons);
+    Finding {
+        path,
+        detail: format!(
+            "(component {:?}): {reasons} Fix: set {}.{key}{}.",
+            image.component,
+            image.block,
+            if key == "digest" {
+                " to the image's sha256 digest"
+            } else {
+                ""
+            }
+        ),
+        line: pos.line,
+        column: pos.column,
+    }
+}
+
+fn warning(merged: &Merged, image: &Image, message: String) -> report::Warning {
+    let (_, pos) = key_origin(merged, image, "digest");
+    let text = message
+        .split_once("): ")
+        .map_or(message.as_str(), |(_, rest)| rest)
+        .to_owned();
+    report::Warning {
+        message: format!(
+            "{}.digest (component {:?}): {text}; set {}.digest to pin it",
+            image.block, image.component, image.block
+        ),
+        path: Some(format!("{}.digest", image.block)),
+        line: pos.line,
+        column: pos.column,
+    }
+}
+
+/// Where `key` was set for this image; a key that is not set points at the block's tag, else
+/// at the block itself.
+fn key_origin(merged: &Merged, image: &Image, key: &str) -> (String, Pos) {
+    let pointer_of = |k: &str| image.keys.iter().find(|(n, _)| *n == k).map(|(_, p)| p);
+    pointer_of(key)
+        .or_else(|| pointer_of("tag"))
+        .and_then(|p| merged.origin(p))
+        .map(|(f, p)| (f.to_owned(), p))
+        .unwrap_or_else(|| block_origin(merged, image))
+}
+
+fn block_origin(merged: &Merged, image: &Image) -> (String, Pos) {
+    let pointer = format!("/{}", image.block.replace('.', "/"));
+    merged
+        .origin(&pointer)
+        .or_else(|| image.keys.first().and_then(|(_, p)| merged.origin(p)))
+        .map(|(f, p)| (f.to_owned(), p))
+        .unwrap_or_else(|| (String::from("<values>"), Pos { line: 1, column: 1 }))
+}
