@@ -71,8 +71,9 @@ pub fn generate(
     let oci = a("io.kubewarden.policy.ociUrl")?;
     let source = a("io.kubewarden.policy.source")?;
     let image = format!("{oci}:v{version}");
-    let rules = serde_yaml::to_string(metadata.get("rules").context("metadata.yml has no rules")?)?;
-    let context_aware = serde_yaml::to_string(
+    let rules =
+        serde_saphyr::to_string(metadata.get("rules").context("metadata.yml has no rules")?)?;
+    let context_aware = serde_saphyr::to_string(
         metadata
             .get("contextAwareResources")
             .unwrap_or(&Value::Array(Vec::new())),
@@ -142,11 +143,11 @@ pub fn generate(
         }],
         annotations,
     };
-    Ok(format!("{HEADER}{}", serde_yaml::to_string(&package)?))
+    Ok(format!("{HEADER}{}", serde_saphyr::to_string(&package)?))
 }
 
 /// The `createdAt` of an existing package file, so regenerating it is reproducible.
 pub fn created_at_of(existing: &str) -> Option<String> {
-    let v: serde_yaml::Value = serde_yaml::from_str(existing).ok()?;
+    let v: Value = serde_saphyr::from_str(existing).ok()?;
     v.get("createdAt")?.as_str().map(str::to_owned)
 }

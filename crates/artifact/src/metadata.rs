@@ -11,7 +11,7 @@ pub const USAGE: &str = "io.kubewarden.policy.usage";
 pub fn load(path: &Path) -> Result<Map<String, Value>> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let value: Value = serde_yaml::from_str(&text)
+    let value: Value = serde_saphyr::from_str(&text)
         .with_context(|| format!("{} is not valid YAML", path.display()))?;
     let Value::Object(map) = value else {
         bail!("{} must be a mapping", path.display());

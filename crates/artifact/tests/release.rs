@@ -278,8 +278,7 @@ fn one_version_everywhere() {
         cargo,
         "the policy package's own version"
     );
-    let pkg: serde_yaml::Value =
-        serde_yaml::from_str(&read_text("artifacthub-pkg.yml")).expect("yaml");
+    let pkg: Value = serde_saphyr::from_str(&read_text("artifacthub-pkg.yml")).expect("yaml");
     assert_eq!(pkg["version"].as_str(), Some(cargo), "artifacthub-pkg.yml");
     let m = meta();
     let oci = metadata::annotation(&m, "io.kubewarden.policy.ociUrl").unwrap_or("");
@@ -291,11 +290,11 @@ fn one_version_everywhere() {
 
 #[test]
 fn questions_ui_covers_every_setting_with_valid_defaults() {
-    let q: serde_yaml::Value = serde_yaml::from_str(&read_text("questions-ui.yml")).expect("yaml");
+    let q: Value = serde_saphyr::from_str(&read_text("questions-ui.yml")).expect("yaml");
     let mut settings = serde_json::Map::new();
     let mut namespaces = serde_json::Map::new();
     let mut variables = Vec::new();
-    for question in q["questions"].as_sequence().expect("a questions list") {
+    for question in q["questions"].as_array().expect("a questions list") {
         let var = question["variable"].as_str().expect("variable").to_owned();
         let default: Value = serde_json::to_value(&question["default"]).expect("default");
         assert!(

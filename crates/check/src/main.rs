@@ -369,8 +369,12 @@ fn read_settings(path: Option<&Path>) -> Result<Value> {
     };
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read settings {}", path.display()))?;
-    let value: Value = serde_yaml::from_str(&text)
-        .with_context(|| format!("settings {} are not valid YAML or JSON", path.display()))?;
+    let value: Value = yaml::from_str(&text).map_err(|e| {
+        anyhow::anyhow!(
+            "settings {} are not valid YAML or JSON: {e}",
+            path.display()
+        )
+    })?;
     let is_policy = matches!(
         value.get("kind").and_then(Value::as_str),
         Some("ClusterAdmissionPolicy" | "AdmissionPolicy")

@@ -58,7 +58,7 @@ pub fn load(dir: &Path) -> Result<Vec<Case>> {
     let path = dir.join("cases.yaml");
     let text = std::fs::read_to_string(&path)
         .with_context(|| format!("cannot read {}", path.display()))?;
-    let table: Table = serde_yaml::from_str(&text)
+    let table: Table = serde_saphyr::from_str(&text)
         .with_context(|| format!("{} is not a valid case table", path.display()))?;
     if table.cases.is_empty() {
         bail!("{} has no cases", path.display());

@@ -29,6 +29,12 @@ use serde::Deserialize;
 use std::path::Path;
 use std::sync::Mutex;
 
+/// A recorded request as kwctl writes it: a YAML tag names the capability.
+#[derive(Deserialize)]
+enum TaggedRequest {
+    OciManifestDigest(DigestRequest),
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Request {
     OciManifestDigest { image: String },
@@ -94,23 +100,19 @@ impl Recording {
 
     pub fn parse(text: &str) -> Result<Recording> {
         let raw: Option<Vec<RawExchange>> =
-            serde_yaml::from_str(text).context("not a list of exchanges")?;
+            serde_saphyr::from_str(text).context("not a list of exchanges")?;
         let mut exchanges = Vec::new();
         for (i, e) in raw.unwrap_or_default().into_iter().enumerate() {
             if e.kind != "Exchange" {
                 bail!("exchange {i}: type must be Exchange, found {:?}", e.kind);
             }
-            let tagged: serde_yaml::Value = serde_yaml::from_str(&e.request)
-                .with_context(|| format!("exchange {i}: request"))?;
+            let tagged: TaggedRequest = serde_saphyr::from_str(&e.request).with_context(|| {
+                format!("exchange {i}: request (this runner replays !OciManifestDigest)")
+            })?;
             let request = match tagged {
-                serde_yaml::Value::Tagged(t) if t.tag == "OciManifestDigest" => {
-                    let r: DigestRequest = serde_yaml::from_value(t.value)
-                        .with_context(|| format!("exchange {i}: !OciManifestDigest"))?;
+                TaggedRequest::OciManifestDigest(r) => {
                     Request::OciManifestDigest { image: r.image }
                 }
-                other => bail!(
-                    "exchange {i}: unsupported request {other:?} (this runner replays !OciManifestDigest)"
-                ),
             };
             let answer = match (
                 e.response.kind.as_str(),

@@ -13,21 +13,12 @@ fn outcome(out: &Output) -> Outcome {
     }
     let report: Value = serde_json::from_slice(&out.stdout).expect("the JSON report parses");
     let r = &report["results"][0];
-    let mut message = r["summary"].as_str().map(str::to_owned);
-    if let (Some(m), Some(findings)) = (message.as_mut(), r["findings"].as_array()) {
-        for f in findings {
-            m.push_str(&format!(
-                "\n- {} {}",
-                f["path"].as_str().unwrap_or(""),
-                f["detail"].as_str().unwrap_or("")
-            ));
-        }
-    }
+    let message = r["message"].as_str().map(str::to_owned);
     let warnings = r["warnings"]
         .as_array()
         .into_iter()
         .flatten()
-        .filter_map(Value::as_str)
+        .filter_map(|w| w["message"].as_str())
         .map(str::to_owned)
         .collect();
     let patch = Some(r["patch"].clone()).filter(|p| !p.is_null());
@@ -106,10 +97,10 @@ fn the_chart_render_passes_prod_and_the_drifted_copy_does_not() {
     let out = run(c, Some(&drifted));
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{text}");
-    assert!(text.contains("<stdin>#3: Deployment agents/agents: spec.template.spec.containers[0] (container \"agents\"): image \"registry.ide-newton.ts.net/lab/jangar-control-plane:latest\""), "{text}");
+    assert!(text.contains("<stdin>:46:16: Deployment agents/agents: spec.template.spec.containers[0] (container \"agents\"): image \"registry.ide-newton.ts.net/lab/jangar-control-plane:latest\""), "{text}");
     assert!(
         text.contains(
-            "<stdin>#4: Deployment agents/agents-controllers: spec.template.spec.containers[0]"
+            "<stdin>:94:16: Deployment agents/agents-controllers: spec.template.spec.containers[0]"
         ),
         "{text}"
     );

@@ -56,7 +56,7 @@ fn native(payload: &[u8]) -> Verdict {
 fn adversarial_image_corpus() {
     let text = std::fs::read_to_string(cases::e2e_dir().join("adversarial/images.yaml"))
         .expect("the corpus is committed");
-    let corpus: Corpus = serde_yaml::from_str(&text).expect("the corpus parses");
+    let corpus: Corpus = serde_saphyr::from_str(&text).expect("the corpus parses");
     assert!(corpus.images.len() >= 150, "{} images", corpus.images.len());
     let policy = policy();
     let mut failures = Vec::new();
