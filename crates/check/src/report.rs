@@ -93,6 +93,8 @@ pub struct Finding {
     pub path: String,
     /// The rest of the policy's line: container, image, reasons and fix.
     pub detail: String,
+    /// The kind of finding (`mutable-tag`, `no-digest`, …: `report::rules`).
+    pub rule: &'static str,
     /// The `image:` value's position (the container's, or the document's, when it has none).
     pub line: usize,
     pub column: usize,
@@ -102,6 +104,7 @@ pub struct Finding {
 #[derive(Debug, Clone, Serialize)]
 pub struct Warning {
     pub message: String,
+    pub rule: &'static str,
     pub path: Option<String>,
     pub line: usize,
     pub column: usize,
@@ -136,6 +139,7 @@ pub fn split_message(message: &str) -> (Option<String>, Vec<Finding>) {
             Finding {
                 path: path.to_owned(),
                 detail: detail.to_owned(),
+                rule: rules::classify(detail, "invalid-ref").id,
                 line: 1,
                 column: 1,
             }
@@ -153,6 +157,7 @@ pub fn warning(message: String) -> Warning {
         .filter(|p| p.starts_with("spec.") && !p.contains(' '))
         .map(str::to_owned);
     Warning {
+        rule: rules::classify(&message, "unpinned").id,
         message,
         path,
         line: 1,

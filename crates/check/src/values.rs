@@ -150,12 +150,15 @@ pub fn images(values: &Value) -> Vec<Image> {
     let root = values.get("image").filter(|v| is_block(v));
     let mut claimed = vec![String::new()];
     if let (Some(root), Some(top)) = (root, values.as_object()) {
-        claimed.push("/image".to_owned());
         for (name, v) in top {
             if let Some(image) = component(name, v, root) {
                 claimed.push(format!("/{}/image", escape(name)));
                 out.push(image);
             }
+        }
+        // With no component of its own left, the root block is what renders: judge it.
+        if !out.is_empty() {
+            claimed.push("/image".to_owned());
         }
     }
     community(values, "", &claimed, &mut out);

@@ -113,6 +113,7 @@ fn place(merged: &Merged, image: &Image, f: Finding, file: &mut String) -> Findi
     let reasons = reasons.split(" Fix: ").next().unwrap_or(reasons);
     Finding {
         path,
+        rule: f.rule,
         detail: format!(
             "(component {:?}): {reasons} Fix: set {}.{key}{}.",
             image.component,
@@ -135,6 +136,7 @@ fn warning(merged: &Merged, image: &Image, message: String) -> report::Warning {
         .map_or(message.as_str(), |(_, rest)| rest)
         .to_owned();
     report::Warning {
+        rule: report::rules::classify(&message, "unpinned").id,
         message: format!(
             "{}.digest (component {:?}): {text}; set {}.digest to pin it",
             image.block, image.component, image.block

@@ -4,3 +4,5 @@ mod checker;
 mod fail_closed;
 mod harness;
 mod kwctl;
+mod positions;
+mod values;

@@ -1,0 +1,166 @@
+//! `image-digest-check values` on the cases of `e2e-tests/values/cases.yaml` (the seed's GitOps
+//! values and drifted copies): exit codes, every finding at its exact file:line:column with its
+//! values path and rule; and `docs/values.schema.json` against the same merged values.
+
+use crate::harness::{checker, python, run, workspace};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Table {
+    cases: Vec<Case>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Case {
+    name: String,
+    files: Vec<String>,
+    #[serde(default)]
+    settings: Option<String>,
+    #[serde(default)]
+    namespace: Option<String>,
+    exit: i32,
+    findings: Vec<Expected>,
+    #[serde(default)]
+    warnings: usize,
+    schema: bool,
+}
+
+#[derive(Deserialize, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+struct Expected {
+    at: String,
+    path: String,
+    rule: String,
+}
+
+fn cases() -> Vec<Case> {
+    let path = workspace().join("e2e-tests/values/cases.yaml");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let table: Table = serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
+    assert!(table.cases.len() >= 8, "the values table lost cases");
+    table.cases
+}
+
+#[test]
+fn values_cases_exit_and_point_at_the_key_to_set() {
+    let mut failures = Vec::new();
+    for case in cases() {
+        let mut c = checker();
+        c.args(["values", "--output", "json"]).args(&case.files);
+        if let Some(s) = &case.settings {
+            c.args(["--settings", s]);
+        }
+        if let Some(ns) = &case.namespace {
+            c.args(["--namespace", ns]);
+        }
+        let out = run(c, None);
+        let report: Value = match serde_json::from_slice(&out.stdout) {
+            Ok(v) => v,
+            Err(e) => {
+                failures.push(format!(
+                    "{}: {e}: {}",
+                    case.name,
+                    String::from_utf8_lossy(&out.stderr)
+                ));
+                continue;
+            }
+        };
+        let mut got = Vec::new();
+        let mut warnings = 0;
+        for r in report["results"].as_array().into_iter().flatten() {
+            for f in r["findings"].as_array().into_iter().flatten() {
+                got.push(Expected {
+                    at: format!(
+                        "{}:{}:{}",
+                        r["file"].as_str().unwrap_or(""),
+                        f["line"],
+                        f["column"]
+                    ),
+                    path: f["path"].as_str().unwrap_or("").to_owned(),
+                    rule: f["rule"].as_str().unwrap_or("").to_owned(),
+                });
+                let detail = f["detail"].as_str().unwrap_or("");
+                let fix = format!("Fix: set {}", f["path"].as_str().unwrap_or(""));
+                if !detail.contains(&fix) {
+                    failures.push(format!(
+                        "{}: the fix does not name the key: {detail}",
+                        case.name
+                    ));
+                }
+            }
+            warnings += r["warnings"].as_array().map_or(0, Vec::len);
+        }
+        if out.status.code() != Some(case.exit) {
+            failures.push(format!(
+                "{}: exit {:?}, expected {}: {report:#}",
+                case.name,
+                out.status.code(),
+                case.exit
+            ));
+        }
+        if got != case.findings {
+            failures.push(format!(
+                "{}: findings {got:?}, expected {:?}",
+                case.name, case.findings
+            ));
+        }
+        if warnings != case.warnings {
+            failures.push(format!(
+                "{}: {warnings} warnings, expected {}",
+                case.name, case.warnings
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Helm's merge: maps deeply, later files win, `null` deletes.
+fn merge(base: &mut Value, over: Value) {
+    match (base, over) {
+        (Value::Object(b), Value::Object(o)) => {
+            for (k, v) in o {
+                if v.is_null() {
+                    b.remove(&k);
+                } else {
+                    merge(b.entry(k).or_insert(Value::Null), v);
+                }
+            }
+        }
+        (b, o) => *b = o,
+    }
+}
+
+#[test]
+fn the_values_schema_fragment_agrees_on_the_chart_blocks() {
+    let schema = workspace().join("docs/values.schema.json");
+    for case in cases() {
+        let mut merged = Value::Object(Map::new());
+        for f in &case.files {
+            let path = workspace().join(f);
+            let text = std::fs::read_to_string(&path)
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let v: Value = serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{f}: {e}"));
+            merge(&mut merged, v);
+        }
+        let script = format!(
+            "import json, sys, jsonschema\n\
+             schema = json.load(open({:?}))\n\
+             jsonschema.Draft7Validator.check_schema(schema)\n\
+             errors = list(jsonschema.Draft7Validator(schema).iter_errors(json.load(sys.stdin)))\n\
+             print('valid' if not errors else 'invalid: ' + '; '.join(e.message for e in errors))",
+            schema.display().to_string()
+        );
+        let out = python(&script, &merged.to_string());
+        let verdict = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        assert!(
+            out.status.success(),
+            "{}: {}",
+            case.name,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(verdict == "valid", case.schema, "{}: {verdict}", case.name);
+    }
+}
