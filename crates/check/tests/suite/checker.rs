@@ -231,3 +231,27 @@ fn a_whole_cluster_admission_policy_is_accepted_as_settings() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).contains("no digest, and requireDigest is on"));
 }
+
+#[test]
+fn the_ci_examples_are_valid_yaml_and_use_real_options() {
+    for (file, wants) in [
+        (
+            "examples/ci/github-actions.yml",
+            ["--output github", "--output sarif", "upload-sarif"],
+        ),
+        (
+            "examples/ci/gitlab-ci.yml",
+            ["--output junit", "values", "junit: image-digests.xml"],
+        ),
+    ] {
+        let text = std::fs::read_to_string(workspace().join(file))
+            .unwrap_or_else(|e| panic!("{file}: {e}"));
+        let _: Value = serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{file}: {e}"));
+        for want in wants {
+            assert!(text.contains(want), "{file} lacks {want}");
+        }
+    }
+    let mut c = checker();
+    c.args(["values", "--help"]);
+    assert_eq!(run(c, None).status.code(), Some(0));
+}
