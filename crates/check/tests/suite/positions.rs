@@ -6,8 +6,11 @@
 use crate::harness::{assert_schema_valid, checker, run, write};
 use serde_json::Value;
 
-/// (file, line, column, rule) of every finding and warning in a JSON report.
-fn places(report: &Value) -> Vec<(String, u64, u64, String)> {
+/// (file, line, column, rule) of a finding or warning.
+type Place = (String, u64, u64, String);
+
+/// Every finding's and warning's place in a JSON report.
+fn places(report: &Value) -> Vec<Place> {
     let mut out = Vec::new();
     for r in report["results"].as_array().into_iter().flatten() {
         let file = r["file"].as_str().unwrap_or("").to_owned();
@@ -71,7 +74,7 @@ fn positions_are_exact_in_every_input_form() {
             (f.to_owned(), 18, 105, "mutable-tag".to_owned()),
         ]
     };
-    let cases: Vec<(String, Option<&str>, Vec<(String, u64, u64, String)>)> = vec![
+    let cases: Vec<(String, Option<&str>, Vec<Place>)> = vec![
         (name(&multi), None, expected_multi(&name(&multi))),
         (name(&crlf), None, expected_multi(&name(&crlf))),
         ("-".to_owned(), Some(MULTI), expected_multi("<stdin>")),
