@@ -7,7 +7,8 @@ use crate::report::{self, Finding};
 use crate::request::{AdmissionRequest, ImageField, Obj, ValidatePayload, parse_at};
 use crate::rules::{self, ImageVerdict};
 use crate::settings::{Settings, VerifyTagDigest};
-use crate::workload::{self, ContainerList, FoundContainer, Shape};
+use crate::workload::{ContainerList, FoundContainer, Shape, Target, Workload};
+use serde_json::value::RawValue;
 use std::collections::HashSet;
 
 /// What `validate` answers, before it is serialised for the host.
@@ -99,137 +100,237 @@ pub fn validate_with(payload: &[u8], resolver: &mut dyn DigestResolver) -> Verdi
     evaluate(&request, &settings, resolver)
 }
 
-/// The rules of CONTRACT sections 3 to 6 applied to a parsed request.
+/// The contract applied to a parsed request, as a pipeline: scope (operation, kind,
+/// namespace) → discover the images (built-in kinds or custom ones) → judge each (rules,
+/// exemptions, pinning, tag verification) → report.
 pub fn evaluate(
     request: &AdmissionRequest<'_>,
     settings: &Settings,
     resolver: &mut dyn DigestResolver,
 ) -> Verdict {
-    match request.operation.as_deref() {
-        Some("CREATE" | "UPDATE") => {}
-        Some(_) => return Verdict::accept(),
-        None => return Verdict::malformed("request.operation is missing"),
-    }
-    let Some(shape) = shape_of(request) else {
-        return Verdict::accept();
+    let (target, object) = match scope(request, settings) {
+        Ok(Some(found)) => found,
+        Ok(None) => return Verdict::accept(),
+        Err(e) => return Verdict::malformed(e),
     };
-    let request_namespace = request.namespace.as_deref().filter(|n| !n.is_empty());
-    if let Some(ns) = request_namespace
-        && !settings.namespaces.covers(ns)
-    {
-        return Verdict::accept();
-    }
-    let Some(object) = request.object else {
-        return Verdict::malformed("request.object is missing");
-    };
-    let workload = match workload::read(shape, object.get(), "request.object") {
+    let workload = match target.read(object.get(), "request.object") {
         Ok(w) => w,
         Err(e) => return Verdict::malformed(e),
     };
-    let namespace = request_namespace
-        .or(workload
-            .metadata
-            .namespace
-            .as_deref()
-            .filter(|n| !n.is_empty()))
-        .unwrap_or("default");
-    if request_namespace.is_none() && !settings.namespaces.covers(namespace) {
+    let Some(namespace) = namespace_in_scope(request, &workload, settings) else {
         return Verdict::accept();
+    };
+    let existing = existing_violations(request, target, settings);
+    let judged = judge_all(&workload.containers, settings, &existing, resolver);
+    conclude(request, &workload, namespace, judged, object.get())
+}
+
+/// The request's object and what to read it as, when the request is this policy's
+/// business. A missing operation or object is malformed; another operation, kind or
+/// namespace is not checked.
+fn scope<'r, 's>(
+    request: &AdmissionRequest<'r>,
+    settings: &'s Settings,
+) -> Result<Option<(Target<'s>, &'r RawValue)>, &'static str> {
+    match request.operation.as_deref() {
+        Some("CREATE" | "UPDATE") => {}
+        Some(_) => return Ok(None),
+        None => return Err("request.operation is missing"),
     }
+    let Some(target) = target_of(request, settings) else {
+        return Ok(None);
+    };
+    if let Some(ns) = request_namespace(request)
+        && !settings.namespaces.covers(ns)
+    {
+        return Ok(None);
+    }
+    match request.object {
+        Some(object) => Ok(Some((target, object))),
+        None => Err("request.object is missing"),
+    }
+}
 
-    let existing =
-        if settings.allow_existing_violations && request.operation.as_deref() == Some("UPDATE") {
-            existing_violations(request, shape, settings)
-        } else {
-            HashSet::new()
-        };
+fn request_namespace<'r>(request: &'r AdmissionRequest<'_>) -> Option<&'r str> {
+    request.namespace.as_deref().filter(|n| !n.is_empty())
+}
 
-    let mut blocking = Vec::new();
-    let mut warnings = Vec::new();
-    let mut pins: Vec<(String, String)> = Vec::new();
+/// The namespace the object is in (the request's, else the object's, else `default`), when
+/// the settings check it.
+fn namespace_in_scope<'w>(
+    request: &'w AdmissionRequest<'_>,
+    workload: &'w Workload<'_>,
+    settings: &Settings,
+) -> Option<&'w str> {
+    let from_request = request_namespace(request);
+    let from_object = workload
+        .metadata
+        .namespace
+        .as_deref()
+        .filter(|n| !n.is_empty());
+    let namespace = from_request.or(from_object).unwrap_or("default");
+    (from_request.is_some() || settings.namespaces.covers(namespace)).then_some(namespace)
+}
+
+/// The outcome of judging every container.
+#[derive(Default)]
+struct Judged {
+    blocking: Vec<Finding>,
+    warnings: Vec<String>,
+    /// (JSON pointer of an image field, the pinned image)
+    pins: Vec<(String, String)>,
+}
+
+fn judge_all(
+    containers: &[FoundContainer<'_>],
+    settings: &Settings,
+    existing: &HashSet<Key>,
+    resolver: &mut dyn DigestResolver,
+) -> Judged {
+    let mut judged = Judged::default();
     let mut lookups = Lookups::new(resolver);
-    for c in &workload.containers {
+    for c in containers {
         let verdict = rules::judge(&c.image, settings);
-        let image = match &c.image {
-            ImageField::Str(s) => s.as_ref(),
-            _ => "",
-        };
-        let at = || format!("{} (container {})", c.path(shape), report::quote(&c.name));
         if settings.pin_digests && is_pinnable(&verdict) {
-            match lookups
-                .resolve(image)
-                .and_then(|d| allowed_digest(&d, settings))
-            {
-                Ok(digest) => pins.push((c.image_pointer(shape), format!("{image}@{digest}"))),
-                Err(reason) if settings.require_digest => {
-                    let mut f = finding(c, shape, &verdict);
-                    f.reasons = format!(
-                        "no digest, and the host could not resolve one to pin it: {reason}"
-                    );
-                    f.fix = format!(
-                        "make the image resolvable, or {}",
-                        rules::fix(image, &verdict)
-                    );
-                    blocking.push(f);
-                }
-                Err(reason) => warnings.push(format!(
-                    "{}: image {} was not pinned: the host could not resolve its digest: {reason}",
-                    at(),
-                    report::quote(image)
-                )),
-            }
+            pin(c, &verdict, settings, &mut lookups, &mut judged);
             continue;
         }
         match &verdict {
             ImageVerdict::Exempt => {}
-            ImageVerdict::Accepted => {
-                if settings.verify_tag_digest != VerifyTagDigest::Off
-                    && let Some(problem) = verify_tag(image, &mut lookups)
-                {
-                    match problem {
-                        TagCheck::Moved(reason)
-                            if settings.verify_tag_digest == VerifyTagDigest::Reject =>
-                        {
-                            let mut f = finding(c, shape, &verdict);
-                            f.reasons = reason;
-                            f.fix = "re-pin the image to the digest you mean to run, with the tag it was built from".to_owned();
-                            blocking.push(f);
-                        }
-                        TagCheck::Moved(reason) | TagCheck::Unverified(reason) => {
-                            warnings.push(format!(
-                                "{}: image {}: {reason}",
-                                at(),
-                                report::quote(image)
-                            ));
-                        }
-                    }
-                }
-            }
-            ImageVerdict::Unpinned => {
-                if settings.warn_unpinned {
-                    warnings.push(format!(
-                        "{}: image {} is not pinned by a digest; {} (requireDigest: true will reject it)",
-                        at(),
-                        report::quote(image),
-                        rules::fix(image, &verdict),
-                    ));
-                }
-            }
+            ImageVerdict::Accepted => verify(c, &verdict, settings, &mut lookups, &mut judged),
+            ImageVerdict::Unpinned if settings.warn_unpinned => judged.warnings.push(format!(
+                "{}: image {} is not pinned by a digest; {} (requireDigest: true will reject it)",
+                at(c),
+                report::quote(c.image.as_str()),
+                report::fix(c.image.as_str(), &verdict),
+            )),
+            ImageVerdict::Unpinned => {}
             ImageVerdict::Invalid(_) | ImageVerdict::Violates(_) => {
-                let finding = finding(c, shape, &verdict);
+                let finding = finding(c, &verdict);
                 if existing.contains(&key(c)) {
-                    warnings.push(format!(
+                    judged.warnings.push(format!(
                         "existing violation kept by allowExistingViolations: {}",
                         finding.render()
                     ));
                 } else {
-                    blocking.push(finding);
+                    judged.blocking.push(finding);
                 }
             }
         }
     }
+    judged
+}
 
-    let name = workload
+/// `path (container "name")`, how a warning names its container.
+fn at(c: &FoundContainer<'_>) -> String {
+    format!("{} (container {})", c.path, report::quote(&c.name))
+}
+
+/// `pinDigests`: the image rewritten to `image@digest`, or, when the host cannot say, a
+/// rejection under `requireDigest` and a warning otherwise.
+fn pin(
+    c: &FoundContainer<'_>,
+    verdict: &ImageVerdict,
+    settings: &Settings,
+    lookups: &mut Lookups<'_>,
+    judged: &mut Judged,
+) {
+    let image = c.image.as_str();
+    match lookups
+        .resolve(image)
+        .and_then(|d| allowed_digest(&d, settings))
+    {
+        Ok(digest) => judged
+            .pins
+            .push((c.image_pointer.clone(), format!("{image}@{digest}"))),
+        Err(reason) if settings.require_digest => {
+            let mut f = finding(c, verdict);
+            f.reasons =
+                format!("no digest, and the host could not resolve one to pin it: {reason}");
+            f.fix = format!(
+                "make the image resolvable, or {}",
+                report::fix(image, verdict)
+            );
+            judged.blocking.push(f);
+        }
+        Err(reason) => judged.warnings.push(format!(
+            "{}: image {} was not pinned: the host could not resolve its digest: {reason}",
+            at(c),
+            report::quote(image)
+        )),
+    }
+}
+
+/// `verifyTagDigest`: a pinned image whose tag now points elsewhere (or cannot be checked).
+fn verify(
+    c: &FoundContainer<'_>,
+    verdict: &ImageVerdict,
+    settings: &Settings,
+    lookups: &mut Lookups<'_>,
+    judged: &mut Judged,
+) {
+    if settings.verify_tag_digest == VerifyTagDigest::Off {
+        return;
+    }
+    match verify_tag(c.image.as_str(), lookups) {
+        None => {}
+        Some(TagCheck::Moved(reason)) if settings.verify_tag_digest == VerifyTagDigest::Reject => {
+            let mut f = finding(c, verdict);
+            f.reasons = reason;
+            f.fix =
+                "re-pin the image to the digest you mean to run, with the tag it was built from"
+                    .to_owned();
+            judged.blocking.push(f);
+        }
+        Some(TagCheck::Moved(reason) | TagCheck::Unverified(reason)) => {
+            let image = report::quote(c.image.as_str());
+            judged
+                .warnings
+                .push(format!("{}: image {image}: {reason}", at(c)));
+        }
+    }
+}
+
+/// The verdict from what was judged: a rejection listing every blocking finding, else an
+/// acceptance with the warnings and, when anything was pinned, the pinned object.
+fn conclude(
+    request: &AdmissionRequest<'_>,
+    workload: &Workload<'_>,
+    namespace: &str,
+    judged: Judged,
+    object: &str,
+) -> Verdict {
+    let warnings = report::cap_warnings(judged.warnings);
+    if !judged.blocking.is_empty() {
+        let kind = request.kind.as_ref().map(|k| k.kind.as_ref()).unwrap_or("");
+        let subject = report::subject(kind, namespace, &object_name(request, workload));
+        return Verdict {
+            accepted: false,
+            message: Some(report::reject_message(&subject, &judged.blocking)),
+            warnings,
+            mutated_object: None,
+        };
+    }
+    let mutated_object = if judged.pins.is_empty() {
+        None
+    } else {
+        match pinned_object(object, &judged.pins) {
+            Ok(o) => Some(o),
+            Err(e) => return Verdict::malformed(e),
+        }
+    };
+    Verdict {
+        accepted: true,
+        message: None,
+        warnings,
+        mutated_object,
+    }
+}
+
+/// The object's name as a message shows it: its own, the request's, a generated one's
+/// prefix, or `<unnamed>`.
+fn object_name(request: &AdmissionRequest<'_>, workload: &Workload<'_>) -> String {
+    workload
         .metadata
         .name
         .as_deref()
@@ -243,32 +344,7 @@ pub fn evaluate(
                 .as_deref()
                 .map(|g| format!("{g}<generated>"))
         })
-        .unwrap_or_else(|| "<unnamed>".to_owned());
-    let kind = request.kind.as_ref().map(|k| k.kind.as_ref()).unwrap_or("");
-    let warnings = report::cap_warnings(warnings);
-    if !blocking.is_empty() {
-        let subject = report::subject(kind, namespace, &name);
-        return Verdict {
-            accepted: false,
-            message: Some(report::reject_message(&subject, &blocking)),
-            warnings,
-            mutated_object: None,
-        };
-    }
-    let mutated_object = if pins.is_empty() {
-        None
-    } else {
-        match pinned_object(object.get(), &pins) {
-            Ok(o) => Some(o),
-            Err(e) => return Verdict::malformed(e),
-        }
-    };
-    Verdict {
-        accepted: true,
-        message: None,
-        warnings,
-        mutated_object,
-    }
+        .unwrap_or_else(|| "<unnamed>".to_owned())
 }
 
 /// A tag-only image whose only problem (if any) is the missing digest: pinning fixes it.
@@ -331,11 +407,11 @@ fn pinned_object(object: &str, pins: &[(String, String)]) -> Result<serde_json::
     Ok(value)
 }
 
-/// Which pod-spec shape the request's object has, or `None` when the request is not this
-/// policy's business. The `pods/ephemeralcontainers` subresource (how `kubectl debug` adds
-/// containers) carries a whole Pod; other subresources (status, scale, binding…) cannot
-/// change an image.
-fn shape_of(request: &AdmissionRequest<'_>) -> Option<Shape> {
+/// What to read the request's object as, or `None` when the request is not this policy's
+/// business. The `pods/ephemeralcontainers` subresource (how `kubectl debug` adds containers)
+/// carries a whole Pod; other subresources (status, scale, binding…) cannot change an image.
+/// Built-in kinds first; then the custom kinds the settings name.
+fn target_of<'s>(request: &AdmissionRequest<'_>, settings: &'s Settings) -> Option<Target<'s>> {
     let sub = request.sub_resource.as_deref().unwrap_or("");
     let resource = request
         .resource
@@ -343,10 +419,18 @@ fn shape_of(request: &AdmissionRequest<'_>) -> Option<Shape> {
         .map(|r| r.resource.as_ref())
         .unwrap_or("");
     if !sub.is_empty() {
-        return (resource == "pods" && sub == "ephemeralcontainers").then_some(Shape::Pod);
+        return (resource == "pods" && sub == "ephemeralcontainers")
+            .then_some(Target::Builtin(Shape::Pod));
     }
     let kind = request.kind.as_ref()?;
-    Shape::of(&kind.group, &kind.kind)
+    if let Some(shape) = Shape::of(&kind.group, &kind.kind) {
+        return Some(Target::Builtin(shape));
+    }
+    settings
+        .custom_kinds
+        .iter()
+        .find(|k| k.is(&kind.group, &kind.kind))
+        .map(Target::Custom)
 }
 
 /// A finding's identity across an UPDATE: the same container (by list and name) with the
@@ -354,24 +438,25 @@ fn shape_of(request: &AdmissionRequest<'_>) -> Option<Shape> {
 type Key = (ContainerList, String, Option<String>);
 
 fn key(c: &FoundContainer<'_>) -> Key {
-    let image = match &c.image {
-        ImageField::Str(s) => Some(s.to_string()),
-        _ => None,
-    };
+    let image = matches!(c.image, ImageField::Str(_)).then(|| c.image.as_str().to_owned());
     (c.list, c.name.to_string(), image)
 }
 
-/// The findings the old object already had. An old object that cannot be read grants
-/// nothing: its findings then block as new ones (fail closed).
+/// The findings the old object already had, on an UPDATE under `allowExistingViolations`.
+/// An old object that cannot be read grants nothing: its findings then block as new ones
+/// (fail closed).
 fn existing_violations(
     request: &AdmissionRequest<'_>,
-    shape: Shape,
+    target: Target<'_>,
     settings: &Settings,
 ) -> HashSet<Key> {
+    if !settings.allow_existing_violations || request.operation.as_deref() != Some("UPDATE") {
+        return HashSet::new();
+    }
     let Some(old) = request.old_object else {
         return HashSet::new();
     };
-    let Ok(old) = workload::read(shape, old.get(), "request.oldObject") else {
+    let Ok(old) = target.read(old.get(), "request.oldObject") else {
         return HashSet::new();
     };
     old.containers
@@ -386,7 +471,7 @@ fn existing_violations(
         .collect()
 }
 
-fn finding(c: &FoundContainer<'_>, shape: Shape, verdict: &ImageVerdict) -> Finding {
+fn finding(c: &FoundContainer<'_>, verdict: &ImageVerdict) -> Finding {
     let (image, normalized) = match &c.image {
         ImageField::Str(s) => (
             Some(s.to_string()),
@@ -403,9 +488,9 @@ fn finding(c: &FoundContainer<'_>, shape: Shape, verdict: &ImageVerdict) -> Find
             .join("; "),
         _ => String::new(),
     };
-    let fix = rules::fix(image.as_deref().unwrap_or(""), verdict);
+    let fix = report::fix(image.as_deref().unwrap_or(""), verdict);
     Finding {
-        path: c.path(shape),
+        path: c.path.clone(),
         container: c.name.to_string(),
         image,
         normalized,

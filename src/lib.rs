@@ -9,6 +9,8 @@ pub mod evaluate;
 pub mod exemption;
 pub mod glob;
 pub mod host;
+pub mod kinds;
+pub mod path;
 pub mod reference;
 pub mod report;
 pub mod request;

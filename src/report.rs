@@ -1,7 +1,8 @@
 //! Turning findings into the words a user reads (CONTRACT section 5): one reject message
 //! that lists every finding, capped, and one warning per non-blocking finding.
 
-use crate::reference::truncate;
+use crate::reference::{self, truncate};
+use crate::rules::{self, ImageVerdict};
 
 /// How many findings a reject message lists before it says how many more there were. The
 /// API server shows the whole message to `kubectl`; past a screenful it stops helping.
@@ -99,6 +100,35 @@ pub fn cap_warnings(mut warnings: Vec<String>) -> Vec<String> {
         warnings.push(format!("… and {more} more warnings"));
     }
     warnings
+}
+
+/// How to fix an image: the pinned form it should take, built from what was written.
+pub fn fix(image: &str, verdict: &ImageVerdict) -> String {
+    let parsed = reference::parse(image).ok();
+    let Some(r) = parsed else {
+        return "write it as [registry/]repository:tag@sha256:<64 lowercase hex digits>".into();
+    };
+    let name = match r.domain {
+        Some(d) => format!("{d}/{}", r.path),
+        None => r.path.to_owned(),
+    };
+    let tag = r
+        .tag
+        .filter(|_| !rules::is_drift_only(verdict))
+        .unwrap_or("<tag>");
+    match (verdict, r.digest) {
+        (ImageVerdict::Violates(p), Some(d))
+            if !p
+                .iter()
+                .any(|p| matches!(p, rules::Problem::AlgorithmNotAllowed { .. })) =>
+        {
+            format!("add the tag the digest was built from: {name}:<tag>@{d}")
+        }
+        (ImageVerdict::Violates(_), Some(_)) => {
+            format!("pin it with an allowed algorithm: {name}:{tag}@sha256:<digest>")
+        }
+        _ => format!("pin it as {name}:{tag}@sha256:<digest>"),
+    }
 }
 
 #[cfg(test)]

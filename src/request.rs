@@ -176,6 +176,36 @@ impl<'de: 'a, 'a> Deserialize<'de> for ImageField<'a> {
     }
 }
 
+/// Any object, for its metadata alone (custom resources, whose spec is read by path).
+#[derive(Deserialize, Default)]
+pub struct NamedObject<'a> {
+    #[serde(borrow, default)]
+    pub metadata: Obj<Metadata<'a>>,
+}
+
+impl ImageField<'_> {
+    /// The image as written, or `""` when it is not a string.
+    pub fn as_str(&self) -> &str {
+        match self {
+            ImageField::Str(s) => s,
+            _ => "",
+        }
+    }
+
+    /// A JSON value read as a container's `image`.
+    pub fn of(v: Option<&serde_json::Value>) -> ImageField<'static> {
+        match v {
+            None => ImageField::Missing,
+            Some(serde_json::Value::Null) => ImageField::Null,
+            Some(serde_json::Value::String(s)) => ImageField::Str(Cow::Owned(s.clone())),
+            Some(serde_json::Value::Bool(_)) => ImageField::NotString("a boolean"),
+            Some(serde_json::Value::Number(_)) => ImageField::NotString("a number"),
+            Some(serde_json::Value::Array(_)) => ImageField::NotString("a list"),
+            Some(serde_json::Value::Object(_)) => ImageField::NotString("an object"),
+        }
+    }
+}
+
 /// Objects whose pod spec is at `spec` (Pod).
 #[derive(Deserialize, Default)]
 pub struct PodObject<'a> {

@@ -6,6 +6,7 @@
 //! message, and a typo such as `requireDigests` names the key it was probably meant to be.
 
 use crate::exemption::Exemption;
+use crate::kinds::{self, CustomKind};
 use crate::reference::DIGEST_ALGORITHMS;
 use serde_json::{Map, Value};
 
@@ -23,6 +24,8 @@ pub struct Settings {
     /// Rewrite tag-only images to `tag@digest` through the host (CONTRACT section 6).
     pub pin_digests: bool,
     pub verify_tag_digest: VerifyTagDigest,
+    /// Custom resources to check: the `presets` turned on, then the `customKinds`.
+    pub custom_kinds: Vec<CustomKind>,
 }
 
 /// What to do when a pinned image's tag now points at another digest.
@@ -66,11 +69,12 @@ impl Default for Settings {
             allow_existing_violations: false,
             pin_digests: false,
             verify_tag_digest: VerifyTagDigest::Off,
+            custom_kinds: Vec::new(),
         }
     }
 }
 
-const KEYS: [&str; 10] = [
+const KEYS: [&str; 12] = [
     "requireDigest",
     "requireTag",
     "mutableTags",
@@ -81,6 +85,8 @@ const KEYS: [&str; 10] = [
     "allowExistingViolations",
     "pinDigests",
     "verifyTagDigest",
+    "presets",
+    "customKinds",
 ];
 const NAMESPACE_KEYS: [&str; 2] = ["include", "exclude"];
 
@@ -159,6 +165,7 @@ impl Settings {
                 }
             }
         }
+        read_kinds(map, &r, &mut settings.custom_kinds, &mut problems);
         match map.get("namespaces") {
             None | Some(Value::Null) => {}
             Some(Value::Object(ns)) => {
@@ -195,6 +202,41 @@ impl Settings {
         } else {
             Err(SettingsError(problems))
         }
+    }
+}
+
+/// `presets` (by name) and `customKinds` (entry by entry), in that order.
+fn read_kinds(
+    map: &Map<String, Value>,
+    r: &Reader<'_>,
+    out: &mut Vec<CustomKind>,
+    problems: &mut Vec<String>,
+) {
+    for (i, name) in r
+        .strings("presets", problems)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        match kinds::preset(&name) {
+            Some(k) => out.extend(k),
+            None => problems.push(format!(
+                "presets[{i}] `{name}` is not a preset; known presets: {}",
+                kinds::preset_names()
+            )),
+        }
+    }
+    match map.get("customKinds") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(entries)) => {
+            for (i, v) in entries.iter().enumerate() {
+                out.extend(kinds::custom_kind(i, v, problems));
+            }
+        }
+        Some(other) => problems.push(format!(
+            "customKinds must be a list of {{apiGroup, kind, podSpecs, images}}, found {}",
+            type_name(other)
+        )),
     }
 }
 

@@ -1,9 +1,12 @@
 //! Where the images are: every container of every pod spec of the kinds the policy covers
 //! (CONTRACT section 3), each with the field path a user can find it at.
 
+use crate::kinds::CustomKind;
 use crate::request::{
-    CronJobObject, ImageField, Metadata, Obj, PodObject, PodSpec, TemplateObject, parse_at,
+    CronJobObject, ImageField, Metadata, NamedObject, Obj, PodObject, PodSpec, TemplateObject,
+    parse_at,
 };
+use serde_json::Value;
 use std::borrow::Cow;
 
 /// The kinds that carry a pod spec, and where it is.
@@ -78,27 +81,27 @@ pub struct FoundContainer<'a> {
     pub index: usize,
     pub name: Cow<'a, str>,
     pub image: ImageField<'a>,
+    /// Where a user finds it: `spec.template.spec.initContainers[1]`, or for a custom kind's
+    /// image field the field itself, `spec.templates[2].script.image`.
+    pub path: String,
+    /// The `image` field as a JSON pointer, for rewriting it in place.
+    pub image_pointer: String,
 }
 
-impl FoundContainer<'_> {
-    /// `spec.template.spec.initContainers[1]`
-    pub fn path(&self, shape: Shape) -> String {
-        format!(
-            "{}.{}[{}]",
-            shape.pod_spec_path(),
-            self.list.field(),
-            self.index
-        )
-    }
+/// What to read an object as: a built-in shape, or a custom kind's paths.
+#[derive(Debug, Clone, Copy)]
+pub enum Target<'s> {
+    Builtin(Shape),
+    Custom(&'s CustomKind),
+}
 
-    /// `/spec/template/spec/initContainers/1/image`
-    pub fn image_pointer(&self, shape: Shape) -> String {
-        format!(
-            "{}/{}/{}/image",
-            shape.pod_spec_pointer(),
-            self.list.field(),
-            self.index
-        )
+impl Target<'_> {
+    /// Reads the containers of `object` (raw JSON); `at` prefixes error paths.
+    pub fn read<'a>(&self, object: &'a str, at: &str) -> Result<Workload<'a>, String> {
+        match self {
+            Target::Builtin(shape) => read(*shape, object, at),
+            Target::Custom(kind) => read_custom(kind, object, at),
+        }
     }
 }
 
@@ -131,10 +134,122 @@ pub fn read<'a>(shape: Shape, object: &'a str, at: &str) -> Result<Workload<'a>,
             (o.metadata, spec)
         }
     };
+    let mut containers = spec.map(|s| containers_of(s.0)).unwrap_or_default();
+    for c in &mut containers {
+        c.path = format!("{}.{}[{}]", shape.pod_spec_path(), c.list.field(), c.index);
+        c.image_pointer = format!(
+            "{}/{}/{}/image",
+            shape.pod_spec_pointer(),
+            c.list.field(),
+            c.index
+        );
+    }
     Ok(Workload {
         metadata: metadata.0,
-        containers: spec.map(|s| containers_of(s.0)).unwrap_or_default(),
+        containers,
     })
+}
+
+/// Reads a custom kind: its metadata as any object's, then every pod spec and image field its
+/// paths reach. The object is parsed once into a JSON value; custom kinds are few and small.
+pub fn read_custom<'a>(
+    kind: &CustomKind,
+    object: &'a str,
+    at: &str,
+) -> Result<Workload<'a>, String> {
+    let Obj(named): Obj<NamedObject> = parse_at(object, at)?;
+    let value: Value = serde_json::from_str(object).map_err(|e| format!("{at}: {e}"))?;
+    let mut containers = Vec::new();
+    for path in &kind.pod_specs {
+        for m in path.matches(&value) {
+            pod_spec_containers(&m, at, &mut containers)?;
+        }
+    }
+    for path in &kind.images {
+        for m in path.matches(&value) {
+            containers.push(FoundContainer {
+                list: ContainerList::Regular,
+                index: containers.len(),
+                name: Cow::Owned(nearest_name(&value, &m.pointer)),
+                image: ImageField::of(Some(m.value)),
+                path: m.path,
+                image_pointer: m.pointer,
+            });
+        }
+    }
+    Ok(Workload {
+        metadata: named.metadata.0,
+        containers,
+    })
+}
+
+/// The three container lists of a pod spec a path reached, read as a Pod's would be.
+fn pod_spec_containers(
+    spec: &crate::path::Match<'_>,
+    at: &str,
+    out: &mut Vec<FoundContainer<'static>>,
+) -> Result<(), String> {
+    let Value::Object(map) = spec.value else {
+        return Err(format!(
+            "{at}.{}: invalid type: {}, expected an object",
+            spec.path,
+            crate::settings::type_name(spec.value)
+        ));
+    };
+    for list in [
+        ContainerList::Init,
+        ContainerList::Regular,
+        ContainerList::Ephemeral,
+    ] {
+        let items = match map.get(list.field()) {
+            None | Some(Value::Null) => continue,
+            Some(Value::Array(items)) => items,
+            Some(other) => {
+                return Err(format!(
+                    "{at}.{}.{}: invalid type: {}, expected a sequence",
+                    spec.path,
+                    list.field(),
+                    crate::settings::type_name(other)
+                ));
+            }
+        };
+        for (index, item) in items.iter().enumerate() {
+            let path = format!("{}.{}[{index}]", spec.path, list.field());
+            let Value::Object(c) = item else {
+                return Err(format!(
+                    "{at}.{path}: invalid type: {}, expected an object",
+                    crate::settings::type_name(item)
+                ));
+            };
+            let name = c.get("name").and_then(Value::as_str).unwrap_or("");
+            out.push(FoundContainer {
+                list,
+                index,
+                name: Cow::Owned(name.to_owned()),
+                image: ImageField::of(c.get("image")),
+                image_pointer: format!("{}/{}/{index}/image", spec.pointer, list.field()),
+                path,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The `name` of the closest object around an image field (a Tekton step, an Argo template),
+/// for the message; `""` when none has one.
+fn nearest_name(root: &Value, pointer: &str) -> String {
+    let mut at = pointer;
+    while let Some((parent, _)) = at.rsplit_once('/') {
+        if let Some(name) = root
+            .pointer(parent)
+            .and_then(|v| v.get("name"))
+            .and_then(Value::as_str)
+        {
+            return name.to_owned();
+        }
+        at = parent;
+    }
+    String::new()
 }
 
 fn containers_of(spec: PodSpec<'_>) -> Vec<FoundContainer<'_>> {
@@ -151,6 +266,8 @@ fn containers_of(spec: PodSpec<'_>) -> Vec<FoundContainer<'_>> {
                 index,
                 name: c.name.unwrap_or(Cow::Borrowed("")),
                 image: c.image,
+                path: String::new(),
+                image_pointer: String::new(),
             });
         }
     }
@@ -218,7 +335,7 @@ mod tests {
             let shape = Shape::of(group, kind).unwrap();
             let text = object.to_string();
             let w = read(shape, &text, "object").unwrap();
-            let paths: Vec<String> = w.containers.iter().map(|c| c.path(shape)).collect();
+            let paths: Vec<String> = w.containers.iter().map(|c| c.path.clone()).collect();
             let base = shape.pod_spec_path();
             assert_eq!(
                 paths,

@@ -1,5 +1,6 @@
 //! Turning a manifest into the AdmissionRequest the API server would send for it.
 
+use image_digest_policy::kinds::CustomKind;
 use image_digest_policy::workload::Shape;
 use serde_json::{Value, json};
 
@@ -32,6 +33,7 @@ pub fn request_for(
     object: &Value,
     default_namespace: Option<&str>,
     uid: &str,
+    custom: &[CustomKind],
 ) -> Result<Workload, Skipped> {
     let api_version = object
         .get("apiVersion")
@@ -42,7 +44,7 @@ pub fn request_for(
         Some((g, v)) => (g, v),
         None => ("", api_version),
     };
-    if Shape::of(group, kind).is_none() {
+    if Shape::of(group, kind).is_none() && !custom.iter().any(|k| k.is(group, kind)) {
         let label = match (api_version, kind) {
             ("", "") => "<no apiVersion or kind>".to_owned(),
             (v, k) => format!("{v} {k}").trim().to_owned(),
@@ -104,7 +106,7 @@ mod tests {
     #[test]
     fn workloads_become_create_requests() {
         let d = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "api"}});
-        let w = request_for(&d, Some("prod"), "1").unwrap();
+        let w = request_for(&d, Some("prod"), "1", &[]).unwrap();
         assert_eq!(
             (w.kind.as_str(), w.namespace.as_str(), w.name.as_str()),
             ("Deployment", "prod", "api")
@@ -117,11 +119,11 @@ mod tests {
         assert_eq!(w.request["operation"], "CREATE");
         let own = json!({"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "c", "namespace": "ops"}});
         assert_eq!(
-            request_for(&own, Some("prod"), "2").unwrap().namespace,
+            request_for(&own, Some("prod"), "2", &[]).unwrap().namespace,
             "ops"
         );
         let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"generateName": "web-"}});
-        let w = request_for(&pod, None, "3").unwrap();
+        let w = request_for(&pod, None, "3", &[]).unwrap();
         assert_eq!(
             (w.namespace.as_str(), w.name.as_str()),
             ("default", "web-<generated>")
@@ -140,7 +142,7 @@ mod tests {
             (json!({"kind": "Deployment"}), "Deployment"),
             (json!({"metadata": {}}), "<no apiVersion or kind>"),
         ] {
-            let skipped = request_for(&d, None, "0").err();
+            let skipped = request_for(&d, None, "0", &[]).err();
             assert_eq!(skipped, Some(Skipped(label.to_owned())), "{d}");
         }
     }

@@ -123,10 +123,10 @@ fn run(cli: &Cli) -> Result<u8> {
     let settings = read_settings(cli.settings.as_deref())?;
     let policy = load_policy(cli)?;
     let evaluator = policy.with_settings(settings.clone())?;
-    // The wasm accepted them, so the core reads them the same way; only the scope is used.
-    let scope = Settings::from_json(Some(&settings))
-        .map(|s| s.namespaces)
-        .unwrap_or_default();
+    // The wasm accepted them, so the core reads them the same way: the namespace scope and
+    // the custom kinds.
+    let parsed = Settings::from_json(Some(&settings)).unwrap_or_default();
+    let scope = &parsed.namespaces;
     let recording = cli.replay.as_deref().map(Recording::load).transpose()?;
 
     let (units, mut errors) = read_units(cli);
@@ -134,7 +134,7 @@ fn run(cli: &Cli) -> Result<u8> {
         evaluator: &evaluator,
         recording: recording.as_ref(),
         namespace: cli.namespace.as_deref(),
-        scope: &scope,
+        settings: &parsed,
         jobs: cli.jobs.unwrap_or_else(|| {
             std::thread::available_parallelism()
                 .map(|n| n.get())
@@ -157,7 +157,7 @@ fn run(cli: &Cli) -> Result<u8> {
     }
     results.iter().for_each(|r| summary.count(r));
     summary.input_errors = errors.len();
-    let notes = notes(&summary, &scope, cli.allow_empty);
+    let notes = notes(&summary, scope, cli.allow_empty);
     Ok(print(cli, &results, &errors, &summary, &notes))
 }
 

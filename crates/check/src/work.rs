@@ -4,7 +4,7 @@
 use crate::admission::{self, NamespaceFrom};
 use crate::input::{self, InputError};
 use crate::report;
-use image_digest_policy::settings::NamespaceScope;
+use image_digest_policy::settings::{NamespaceScope, Settings};
 use image_digest_runner::replay::Recording;
 use image_digest_runner::{Evaluator, Instance, NoCapabilities};
 use serde_json::Value;
@@ -47,8 +47,9 @@ pub struct Context<'e, 'p> {
     pub recording: Option<&'e Recording>,
     /// `--namespace`.
     pub namespace: Option<&'e str>,
-    /// The settings' namespace scope, to tell out-of-scope workloads from accepted ones.
-    pub scope: &'e NamespaceScope,
+    /// The settings as the policy reads them: the namespace scope tells out-of-scope
+    /// workloads from accepted ones, the custom kinds which documents are workloads.
+    pub settings: &'e Settings,
     pub jobs: usize,
     pub progress: bool,
 }
@@ -173,20 +174,22 @@ impl Worker<'_, '_, '_> {
     fn document(&mut self, doc: &input::Document, out: &mut UnitOut) {
         out.documents += 1;
         let location = doc.location();
-        let w = match admission::request_for(&doc.value, self.cx.namespace, &location) {
+        let custom = &self.cx.settings.custom_kinds;
+        let w = match admission::request_for(&doc.value, self.cx.namespace, &location, custom) {
             Ok(w) => w,
             Err(admission::Skipped(kind)) => {
                 out.skipped.push(kind);
                 return;
             }
         };
-        if w.namespace_from == NamespaceFrom::Default && is_scoped(self.cx.scope) {
-            out.errors.push(no_namespace(&location, &w, self.cx.scope));
+        let scope = &self.cx.settings.namespaces;
+        if w.namespace_from == NamespaceFrom::Default && is_scoped(scope) {
+            out.errors.push(no_namespace(&location, &w, scope));
             return;
         }
         let mut result = report::Result::new(location, w.kind, w.namespace, w.name);
         result.file = doc.source.clone();
-        result.out_of_scope = !self.cx.scope.covers(&result.namespace);
+        result.out_of_scope = !scope.covers(&result.namespace);
         match serde_json::to_vec(&w.request) {
             Ok(bytes) => self.evaluate(&bytes, &mut result),
             Err(e) => result.error = Some(e.to_string()),

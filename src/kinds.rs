@@ -1,0 +1,337 @@
+//! Custom resources whose images the policy checks: the built-in presets for the projects
+//! people run most, and the kinds users describe in `customKinds`. Each kind names where its
+//! pod specs are (their three container lists are read as a Pod's) and where single image
+//! fields are (a Tekton step, an Argo script).
+//!
+//! The presets are static tables of paths; parsing them is a few dozen short strings, paid on
+//! every request (policy-server makes a fresh instance per request) only when a preset is on.
+
+use crate::path::{FieldPath, PathError};
+use serde_json::{Map, Value};
+
+/// A kind the policy checks beyond the built-in workloads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomKind {
+    pub api_group: String,
+    pub kind: String,
+    pub pod_specs: Vec<FieldPath>,
+    pub images: Vec<FieldPath>,
+}
+
+impl CustomKind {
+    pub fn is(&self, group: &str, kind: &str) -> bool {
+        self.api_group == group && self.kind == kind
+    }
+}
+
+/// One preset kind: group, kind, pod spec paths, image paths.
+type PresetKind = (
+    &'static str,
+    &'static str,
+    &'static [&'static str],
+    &'static [&'static str],
+);
+
+/// Where Argo Workflows keeps images in every template of a workflow spec at `spec`.
+const ARGO_TEMPLATE_IMAGES: &[&str] = &[
+    "spec.templates[*].container.image",
+    "spec.templates[*].script.image",
+    "spec.templates[*].initContainers[*].image",
+    "spec.templates[*].sidecars[*].image",
+    "spec.templates[*].containerSet.containers[*].image",
+];
+
+const ARGO_CRON_IMAGES: &[&str] = &[
+    "spec.workflowSpec.templates[*].container.image",
+    "spec.workflowSpec.templates[*].script.image",
+    "spec.workflowSpec.templates[*].initContainers[*].image",
+    "spec.workflowSpec.templates[*].sidecars[*].image",
+    "spec.workflowSpec.templates[*].containerSet.containers[*].image",
+];
+
+const TEKTON_TASK_IMAGES: &[&str] = &[
+    "spec.steps[*].image",
+    "spec.sidecars[*].image",
+    "spec.stepTemplate.image",
+];
+
+const TEKTON_PIPELINE_IMAGES: &[&str] = &[
+    "spec.tasks[*].taskSpec.steps[*].image",
+    "spec.tasks[*].taskSpec.sidecars[*].image",
+    "spec.tasks[*].taskSpec.stepTemplate.image",
+    "spec.finally[*].taskSpec.steps[*].image",
+    "spec.finally[*].taskSpec.sidecars[*].image",
+    "spec.finally[*].taskSpec.stepTemplate.image",
+];
+
+const TEKTON_PIPELINERUN_IMAGES: &[&str] = &[
+    "spec.pipelineSpec.tasks[*].taskSpec.steps[*].image",
+    "spec.pipelineSpec.tasks[*].taskSpec.sidecars[*].image",
+    "spec.pipelineSpec.tasks[*].taskSpec.stepTemplate.image",
+    "spec.pipelineSpec.finally[*].taskSpec.steps[*].image",
+    "spec.pipelineSpec.finally[*].taskSpec.sidecars[*].image",
+    "spec.pipelineSpec.finally[*].taskSpec.stepTemplate.image",
+];
+
+const TEKTON_TASKRUN_IMAGES: &[&str] = &[
+    "spec.taskSpec.steps[*].image",
+    "spec.taskSpec.sidecars[*].image",
+    "spec.taskSpec.stepTemplate.image",
+];
+
+/// The presets, by the name the `presets` setting takes.
+pub const PRESETS: &[(&str, &[PresetKind])] = &[
+    (
+        "argo-rollouts",
+        // A Rollout with `workloadRef` has no template: no images of its own.
+        &[("argoproj.io", "Rollout", &["spec.template.spec"], &[])],
+    ),
+    (
+        "argo-workflows",
+        &[
+            ("argoproj.io", "Workflow", &[], ARGO_TEMPLATE_IMAGES),
+            ("argoproj.io", "WorkflowTemplate", &[], ARGO_TEMPLATE_IMAGES),
+            (
+                "argoproj.io",
+                "ClusterWorkflowTemplate",
+                &[],
+                ARGO_TEMPLATE_IMAGES,
+            ),
+            ("argoproj.io", "CronWorkflow", &[], ARGO_CRON_IMAGES),
+        ],
+    ),
+    (
+        "knative-serving",
+        &[
+            (
+                "serving.knative.dev",
+                "Service",
+                &["spec.template.spec"],
+                &[],
+            ),
+            (
+                "serving.knative.dev",
+                "Configuration",
+                &["spec.template.spec"],
+                &[],
+            ),
+            ("serving.knative.dev", "Revision", &["spec"], &[]),
+        ],
+    ),
+    (
+        "tekton-pipelines",
+        &[
+            ("tekton.dev", "Task", &[], TEKTON_TASK_IMAGES),
+            ("tekton.dev", "ClusterTask", &[], TEKTON_TASK_IMAGES),
+            ("tekton.dev", "Pipeline", &[], TEKTON_PIPELINE_IMAGES),
+            ("tekton.dev", "PipelineRun", &[], TEKTON_PIPELINERUN_IMAGES),
+            ("tekton.dev", "TaskRun", &[], TEKTON_TASKRUN_IMAGES),
+        ],
+    ),
+    (
+        "keda",
+        &[(
+            "keda.sh",
+            "ScaledJob",
+            &["spec.jobTargetRef.template.spec"],
+            &[],
+        )],
+    ),
+];
+
+/// The preset's kinds, or `None` for a name that is not a preset.
+pub fn preset(name: &str) -> Option<Vec<CustomKind>> {
+    let (_, kinds) = PRESETS.iter().find(|(n, _)| *n == name)?;
+    let parse = |paths: &[&str]| {
+        paths
+            .iter()
+            .filter_map(|p| FieldPath::parse(p).ok())
+            .collect::<Vec<_>>()
+    };
+    Some(
+        kinds
+            .iter()
+            .map(|(group, kind, pod_specs, images)| CustomKind {
+                api_group: (*group).to_owned(),
+                kind: (*kind).to_owned(),
+                pod_specs: parse(pod_specs),
+                images: parse(images),
+            })
+            .collect(),
+    )
+}
+
+pub fn preset_names() -> String {
+    PRESETS
+        .iter()
+        .map(|(n, _)| *n)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+const KIND_KEYS: [&str; 4] = ["apiGroup", "kind", "podSpecs", "images"];
+
+/// Reads one `customKinds` entry; every problem is reported with the entry's index.
+pub fn custom_kind(i: usize, v: &Value, problems: &mut Vec<String>) -> Option<CustomKind> {
+    let at = format!("customKinds[{i}]");
+    let Value::Object(map) = v else {
+        problems.push(format!(
+            "{at} must be an object with apiGroup, kind, podSpecs and images, found {}",
+            crate::settings::type_name(v)
+        ));
+        return None;
+    };
+    let before = problems.len();
+    for key in map.keys().filter(|k| !KIND_KEYS.contains(&k.as_str())) {
+        problems.push(format!(
+            "{at}: unknown key `{key}`; known keys: {}",
+            KIND_KEYS.join(", ")
+        ));
+    }
+    let api_group = string(map, "apiGroup", &at, true, problems);
+    let kind = string(map, "kind", &at, false, problems);
+    let pod_specs = paths(map, "podSpecs", &at, problems);
+    let images = paths(map, "images", &at, problems);
+    if pod_specs.is_empty() && images.is_empty() && problems.len() == before {
+        problems.push(format!(
+            "{at}: give podSpecs or images (or both): where the images are"
+        ));
+    }
+    if crate::workload::Shape::of(&api_group, &kind).is_some() {
+        problems.push(format!(
+            "{at}: {api_group}/{kind} is a built-in kind, already checked"
+        ));
+    }
+    (problems.len() == before).then_some(CustomKind {
+        api_group,
+        kind,
+        pod_specs,
+        images,
+    })
+}
+
+fn string(
+    map: &Map<String, Value>,
+    key: &str,
+    at: &str,
+    may_be_empty: bool,
+    problems: &mut Vec<String>,
+) -> String {
+    match map.get(key) {
+        Some(Value::String(s)) if may_be_empty || !s.is_empty() => s.clone(),
+        Some(Value::String(_)) => {
+            problems.push(format!("{at}.{key} is empty"));
+            String::new()
+        }
+        None => {
+            problems.push(format!("{at}.{key} is missing"));
+            String::new()
+        }
+        Some(other) => {
+            problems.push(format!(
+                "{at}.{key} must be a string, found {}",
+                crate::settings::type_name(other)
+            ));
+            String::new()
+        }
+    }
+}
+
+fn paths(
+    map: &Map<String, Value>,
+    key: &str,
+    at: &str,
+    problems: &mut Vec<String>,
+) -> Vec<FieldPath> {
+    let items = match map.get(key) {
+        None | Some(Value::Null) => return Vec::new(),
+        Some(Value::Array(items)) => items,
+        Some(other) => {
+            problems.push(format!(
+                "{at}.{key} must be a list of paths, found {}",
+                crate::settings::type_name(other)
+            ));
+            return Vec::new();
+        }
+    };
+    let mut out = Vec::new();
+    for (j, item) in items.iter().enumerate() {
+        match item.as_str().map(FieldPath::parse) {
+            Some(Ok(p)) => out.push(p),
+            Some(Err(e)) => problems.push(path_problem(at, key, j, item, &e)),
+            None => problems.push(format!(
+                "{at}.{key}[{j}] must be a path string, found {}",
+                crate::settings::type_name(item)
+            )),
+        }
+    }
+    out
+}
+
+fn path_problem(at: &str, key: &str, j: usize, item: &Value, e: &PathError) -> String {
+    format!(
+        "{at}.{key}[{j}] `{}`: {e} (paths look like `spec.template.spec` or `spec.steps[*].image`)",
+        item.as_str().unwrap_or_default()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn every_preset_parses_completely() {
+        for (name, kinds) in PRESETS {
+            let parsed = preset(name).expect("a preset");
+            assert_eq!(parsed.len(), kinds.len());
+            for ((_, _, pod_specs, images), k) in kinds.iter().zip(&parsed) {
+                assert_eq!(k.pod_specs.len(), pod_specs.len(), "{name} {}", k.kind);
+                assert_eq!(k.images.len(), images.len(), "{name} {}", k.kind);
+            }
+        }
+        assert!(preset("argo").is_none());
+    }
+
+    #[test]
+    fn custom_kinds_are_validated_entry_by_entry() {
+        let mut problems = Vec::new();
+        let ok = custom_kind(
+            0,
+            &json!({"apiGroup": "example.com", "kind": "Job2", "images": ["spec.runner.image"]}),
+            &mut problems,
+        );
+        assert!(ok.is_some() && problems.is_empty(), "{problems:?}");
+        let cases = [
+            (json!("x"), "customKinds[0] must be an object"),
+            (
+                json!({"apiGroup": "a", "kind": "K"}),
+                "give podSpecs or images",
+            ),
+            (
+                json!({"apiGroup": "a", "images": ["x"]}),
+                "customKinds[0].kind is missing",
+            ),
+            (
+                json!({"apiGroup": "a", "kind": "K", "images": ["spec..image"]}),
+                "customKinds[0].images[0] `spec..image`: a key between dots is empty",
+            ),
+            (
+                json!({"apiGroup": "a", "kind": "K", "podSpec": ["spec"]}),
+                "unknown key `podSpec`",
+            ),
+            (
+                json!({"apiGroup": "apps", "kind": "Deployment", "podSpecs": ["spec"]}),
+                "apps/Deployment is a built-in kind",
+            ),
+        ];
+        for (v, want) in cases {
+            let mut problems = Vec::new();
+            assert!(custom_kind(0, &v, &mut problems).is_none(), "{v}");
+            assert!(
+                problems.iter().any(|p| p.contains(want)),
+                "{v}: {problems:?}"
+            );
+        }
+    }
+}

@@ -1,0 +1,208 @@
+//! The small path syntax of `customKinds`: dotted keys, `[N]` for one list item and `[*]` for
+//! every item, as in `spec.template.spec` or `spec.templates[*].script.image`. Keys are
+//! letters, digits, `_` and `-`. A path is matched against a parsed object and yields every
+//! node it reaches with its concrete field path (`spec.templates[2].script.image`) and JSON
+//! pointer, so findings and pins name the exact place.
+
+use serde_json::Value;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Segment {
+    Key(String),
+    Index(usize),
+    Every,
+}
+
+/// A parsed path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldPath {
+    segments: Vec<Segment>,
+}
+
+/// Why a path is not one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PathError {
+    Empty,
+    EmptyKey,
+    BadKeyChar(char),
+    BadIndex(String),
+    Unclosed,
+    StartsWithIndex,
+}
+
+impl std::fmt::Display for PathError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PathError::Empty => f.write_str("the path is empty"),
+            PathError::EmptyKey => f.write_str("a key between dots is empty"),
+            PathError::BadKeyChar(c) => write!(
+                f,
+                "`{}` cannot be in a key (keys are letters, digits, `_` and `-`)",
+                c.escape_debug()
+            ),
+            PathError::BadIndex(i) => {
+                write!(f, "`[{i}]` must be `[*]` or a list index such as `[0]`")
+            }
+            PathError::Unclosed => f.write_str("a `[` is not closed"),
+            PathError::StartsWithIndex => f.write_str("a path starts with a key, not `[…]`"),
+        }
+    }
+}
+
+/// One node a path reached.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Match<'v> {
+    /// `spec.templates[2].script.image`
+    pub path: String,
+    /// `/spec/templates/2/script/image`
+    pub pointer: String,
+    pub value: &'v Value,
+}
+
+impl FieldPath {
+    pub fn parse(text: &str) -> Result<FieldPath, PathError> {
+        if text.is_empty() {
+            return Err(PathError::Empty);
+        }
+        let mut segments = Vec::new();
+        for part in text.split('.') {
+            let (key, mut rest) = part.split_at(part.find('[').unwrap_or(part.len()));
+            if key.is_empty() {
+                return Err(if segments.is_empty() && !rest.is_empty() {
+                    PathError::StartsWithIndex
+                } else {
+                    PathError::EmptyKey
+                });
+            }
+            if let Some(c) = key
+                .chars()
+                .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-')))
+            {
+                return Err(PathError::BadKeyChar(c));
+            }
+            segments.push(Segment::Key(key.to_owned()));
+            while let Some(inner) = rest.strip_prefix('[') {
+                let (index, after) = inner.split_once(']').ok_or(PathError::Unclosed)?;
+                segments.push(match index {
+                    "*" => Segment::Every,
+                    i => Segment::Index(i.parse().map_err(|_| PathError::BadIndex(i.to_owned()))?),
+                });
+                rest = after;
+            }
+            if !rest.is_empty() {
+                return Err(PathError::BadIndex(rest.to_owned()));
+            }
+        }
+        Ok(FieldPath { segments })
+    }
+
+    /// Every node of `root` the path reaches, in document order.
+    pub fn matches<'v>(&self, root: &'v Value) -> Vec<Match<'v>> {
+        let mut current = vec![Match {
+            path: String::new(),
+            pointer: String::new(),
+            value: root,
+        }];
+        for segment in &self.segments {
+            let mut next = Vec::new();
+            for m in current {
+                step(m, segment, &mut next);
+            }
+            current = next;
+        }
+        current
+    }
+}
+
+fn step<'v>(m: Match<'v>, segment: &Segment, out: &mut Vec<Match<'v>>) {
+    match (segment, m.value) {
+        (Segment::Key(k), Value::Object(map)) => {
+            if let Some(v) = map.get(k) {
+                let sep = if m.path.is_empty() { "" } else { "." };
+                out.push(Match {
+                    path: format!("{}{sep}{k}", m.path),
+                    pointer: format!("{}/{}", m.pointer, k),
+                    value: v,
+                });
+            }
+        }
+        (Segment::Index(i), Value::Array(items)) => {
+            if let Some(v) = items.get(*i) {
+                out.push(item(&m, *i, v));
+            }
+        }
+        (Segment::Every, Value::Array(items)) => {
+            out.extend(items.iter().enumerate().map(|(i, v)| item(&m, i, v)));
+        }
+        _ => {}
+    }
+}
+
+fn item<'v>(m: &Match<'v>, i: usize, v: &'v Value) -> Match<'v> {
+    Match {
+        path: format!("{}[{i}]", m.path),
+        pointer: format!("{}/{i}", m.pointer),
+        value: v,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn paths_parse_or_say_why_not() {
+        assert!(FieldPath::parse("spec.template.spec").is_ok());
+        assert!(FieldPath::parse("spec.templates[*].containerSet.containers[*].image").is_ok());
+        assert!(FieldPath::parse("spec.tasks[0].taskSpec.steps[*].image").is_ok());
+        let bad = [
+            ("", PathError::Empty),
+            ("spec..image", PathError::EmptyKey),
+            ("spec.image ", PathError::BadKeyChar(' ')),
+            ("spec.steps[x].image", PathError::BadIndex("x".into())),
+            ("spec.steps[*.image", PathError::Unclosed),
+            ("[0].image", PathError::StartsWithIndex),
+            ("spec.steps[0]x", PathError::BadIndex("x".into())),
+        ];
+        for (text, err) in bad {
+            assert_eq!(FieldPath::parse(text), Err(err), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn matches_name_their_concrete_places() {
+        let v = json!({"spec": {"templates": [
+            {"name": "a", "container": {"image": "x:1"}},
+            {"name": "b", "script": {"image": "y:1"}},
+            {"name": "c", "script": {"image": "z:1"}}
+        ]}});
+        let p = FieldPath::parse("spec.templates[*].script.image").expect("valid");
+        let got: Vec<(String, String)> = p
+            .matches(&v)
+            .into_iter()
+            .map(|m| (m.path, m.pointer))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "spec.templates[1].script.image".to_owned(),
+                    "/spec/templates/1/script/image".to_owned()
+                ),
+                (
+                    "spec.templates[2].script.image".to_owned(),
+                    "/spec/templates/2/script/image".to_owned()
+                ),
+            ]
+        );
+        let one = FieldPath::parse("spec.templates[0].container.image").expect("valid");
+        assert_eq!(one.matches(&v).len(), 1);
+        assert!(
+            FieldPath::parse("spec.nothing[*].image")
+                .expect("valid")
+                .matches(&v)
+                .is_empty()
+        );
+    }
+}
