@@ -1,11 +1,49 @@
-//! Exempt images, matched at reference boundaries (CONTRACT section 4).
+//! Exempt images, matched at reference boundaries (`docs/contract.md` §4).
 //!
 //! Peers have let `registry.example.com.evil.io/x` through an exemption for
 //! `registry.example.com` by comparing raw string prefixes. Here both the entry and the image
 //! are normalised first, and a prefix entry always ends in `/`, so a match can only end at a
 //! path boundary.
 
-use crate::reference::{self, Reference};
+use crate::reference::{self, Reference, ReferenceError};
+use std::fmt;
+
+/// Why an `exemptImages` entry is not one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExemptionError {
+    /// A `*` anywhere but a final `/*`.
+    MisplacedWildcard,
+    /// `/*` alone.
+    Everything,
+    /// A digest in an entry (a pinned image needs no exemption).
+    Digest,
+    /// A tag or digest before `/*`.
+    PrefixWithTag,
+    /// Not a reference at all.
+    Invalid(ReferenceError),
+}
+
+impl fmt::Display for ExemptionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ExemptionError::MisplacedWildcard => f.write_str(
+                "a `*` is only allowed as a final `/*` (e.g. registry.example.com/team/*)",
+            ),
+            ExemptionError::Everything => f.write_str(
+                "`/*` alone would exempt every image; name a registry or repository prefix",
+            ),
+            ExemptionError::Digest => {
+                f.write_str("an exemption names a repository, optionally with a tag, not a digest")
+            }
+            ExemptionError::PrefixWithTag => f.write_str(
+                "a `/*` prefix names a registry or repository path, without tag or digest",
+            ),
+            ExemptionError::Invalid(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for ExemptionError {}
 
 /// One `exemptImages` entry, normalised.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,24 +57,19 @@ pub enum Exemption {
 }
 
 impl Exemption {
-    pub fn parse(entry: &str) -> Result<Exemption, String> {
+    pub fn parse(entry: &str) -> Result<Exemption, ExemptionError> {
         if let Some(base) = entry.strip_suffix("/*") {
             if base.contains('*') {
-                return Err("a `*` is only allowed as a final `/*`".to_owned());
+                return Err(ExemptionError::MisplacedWildcard);
             }
             return below(base).map(Exemption::Below);
         }
         if entry.contains('*') {
-            return Err(
-                "a `*` is only allowed as a final `/*` (e.g. registry.example.com/team/*)"
-                    .to_owned(),
-            );
+            return Err(ExemptionError::MisplacedWildcard);
         }
-        let r = reference::parse(entry).map_err(|e| e.to_string())?;
+        let r = reference::parse(entry).map_err(ExemptionError::Invalid)?;
         if r.digest.is_some() {
-            return Err(
-                "an exemption names a repository, optionally with a tag, not a digest".to_owned(),
-            );
+            return Err(ExemptionError::Digest);
         }
         let repository = r.normalized_repository();
         Ok(match r.tag {
@@ -63,30 +96,22 @@ impl Exemption {
 /// A lone host (`registry.example.com/*`, `localhost:5000/*`) is a registry, not a Docker Hub
 /// repository; a bare path (`mycompany/*`) is on Docker Hub, without the `library/` that only
 /// single-component names get.
-fn below(base: &str) -> Result<String, String> {
+fn below(base: &str) -> Result<String, ExemptionError> {
     if base.is_empty() {
-        return Err(
-            "`/*` alone would exempt every image; name a registry or repository prefix".to_owned(),
-        );
+        return Err(ExemptionError::Everything);
     }
-    let looks_like_host = base.contains('.') || base.contains(':') || base == "localhost";
+    let looks_like_host = reference::is_domain(base);
     let reference = if looks_like_host && !base.contains('/') {
         // Validate the host by giving it a one-component path.
         format!("{base}/x")
     } else {
         base.to_owned()
     };
-    let r = reference::parse(&reference).map_err(|e| e.to_string())?;
+    let r = reference::parse(&reference).map_err(ExemptionError::Invalid)?;
     if r.tag.is_some() || r.digest.is_some() {
-        return Err(
-            "a `/*` prefix names a registry or repository path, without tag or digest".to_owned(),
-        );
+        return Err(ExemptionError::PrefixWithTag);
     }
-    let domain = match r.domain.map(str::to_ascii_lowercase) {
-        None => "docker.io".to_owned(),
-        Some(d) if d == "index.docker.io" => "docker.io".to_owned(),
-        Some(d) => d,
-    };
+    let domain = reference::normalized_domain(r.domain);
     if looks_like_host && !base.contains('/') {
         Ok(format!("{domain}/"))
     } else {

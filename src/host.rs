@@ -1,4 +1,4 @@
-//! Host-resolved digests (CONTRACT section 6): the one question the policy may ask the host,
+//! Host-resolved digests (`docs/contract.md` §6): the one question the policy may ask the host,
 //! behind a trait so the core stays pure and the tests can answer it.
 
 use crate::reference;

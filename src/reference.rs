@@ -1,4 +1,4 @@
-//! A hand-written parser for the distribution reference grammar (CONTRACT section 1).
+//! A hand-written parser for the distribution reference grammar (`docs/contract.md` §1).
 //!
 //! Kubewarden's policy-server makes a fresh wasm instance for every admission request, so
 //! anything built at first use (the regex behind `oci-spec`'s `Reference`) is paid on every
@@ -194,6 +194,22 @@ pub fn parse(image: &str) -> Result<Reference<'_>, ReferenceError> {
     })
 }
 
+/// Whether a name's first `/`-component is a registry domain rather than part of the path:
+/// it holds a `.` or a `:`, or is `localhost` (so `localhost:5000/app` has a port).
+pub fn is_domain(first: &str) -> bool {
+    first.contains('.') || first.contains(':') || first == "localhost"
+}
+
+/// A registry domain as matching compares it: lowercased (host names are case-insensitive),
+/// `index.docker.io` as `docker.io`, and no domain at all as `docker.io`.
+pub fn normalized_domain(domain: Option<&str>) -> String {
+    match domain.map(str::to_ascii_lowercase) {
+        None => "docker.io".to_owned(),
+        Some(d) if d == "index.docker.io" => "docker.io".to_owned(),
+        Some(d) => d,
+    }
+}
+
 /// Parses a name that may carry a tag but no digest: the form exemption entries take.
 pub fn split_name(name: &str) -> Result<(Option<&str>, &str), ReferenceError> {
     if name.is_empty() {
@@ -203,9 +219,7 @@ pub fn split_name(name: &str) -> Result<(Option<&str>, &str), ReferenceError> {
         return Err(ReferenceError::NameTooLong(name.len()));
     }
     let (domain, path) = match name.split_once('/') {
-        Some((first, rest))
-            if first.contains('.') || first.contains(':') || first == "localhost" =>
-        {
+        Some((first, rest)) if is_domain(first) => {
             check_domain(first)?;
             (Some(first), rest)
         }
@@ -374,17 +388,7 @@ impl Reference<'_> {
     /// exemptions and shown next to the image as written. Registry host names are
     /// case-insensitive, so the domain is lowercased; the path already is.
     pub fn normalized_repository(&self) -> String {
-        let domain = match self.domain {
-            None => "docker.io".to_owned(),
-            Some(d) => {
-                let d = d.to_ascii_lowercase();
-                if d == "index.docker.io" {
-                    "docker.io".to_owned()
-                } else {
-                    d
-                }
-            }
-        };
+        let domain = normalized_domain(self.domain);
         if domain == "docker.io" && !self.path.contains('/') {
             format!("docker.io/library/{}", self.path)
         } else {

@@ -1,4 +1,4 @@
-//! Turning findings into the words a user reads (CONTRACT section 5): one reject message
+//! Turning findings into the words a user reads (`docs/contract.md` §5): one reject message
 //! that lists every finding, capped, and one warning per non-blocking finding.
 
 use crate::reference::{self, truncate};

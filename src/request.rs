@@ -117,7 +117,7 @@ pub struct Container<'a> {
 }
 
 /// A container's `image`, whatever JSON type it has: a missing or non-string image is a
-/// finding about that container (CONTRACT section 1), not a malformed request.
+/// finding about that container (`docs/contract.md` §1), not a malformed request.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum ImageField<'a> {
     #[default]

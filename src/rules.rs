@@ -1,4 +1,4 @@
-//! The verdict for one image (CONTRACT section 2): which rules it breaks under the settings,
+//! The verdict for one image (`docs/contract.md` §2): which rules it breaks under the settings,
 //! each with the words that tell the user what to change.
 
 use crate::glob;
@@ -160,7 +160,7 @@ mod tests {
         matches!(v, ImageVerdict::Invalid(r) if r.contains(why))
     }
 
-    /// Every row of CONTRACT section 7.
+    /// Every row of `docs/contract.md` §7.
     #[test]
     fn contract_examples() {
         let d = Settings::default();

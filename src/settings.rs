@@ -1,4 +1,4 @@
-//! The policy's settings (CONTRACT section 4), read from the JSON a ClusterAdmissionPolicy's
+//! The policy's settings (`docs/contract.md` §4), read from the JSON a ClusterAdmissionPolicy's
 //! `settings:` holds.
 //!
 //! Settings are read by hand rather than with `#[serde(deny_unknown_fields)]` so that one
@@ -21,7 +21,7 @@ pub struct Settings {
     pub namespaces: NamespaceScope,
     pub exempt_images: Vec<Exemption>,
     pub allow_existing_violations: bool,
-    /// Rewrite tag-only images to `tag@digest` through the host (CONTRACT section 6).
+    /// Rewrite tag-only images to `tag@digest` through the host (`docs/contract.md` §6).
     pub pin_digests: bool,
     pub verify_tag_digest: VerifyTagDigest,
     /// Custom resources to check: the `presets` turned on, then the `customKinds`.

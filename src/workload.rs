@@ -1,5 +1,5 @@
 //! Where the images are: every container of every pod spec of the kinds the policy covers
-//! (CONTRACT section 3), each with the field path a user can find it at.
+//! (`docs/contract.md` §3), each with the field path a user can find it at.
 
 use crate::kinds::CustomKind;
 use crate::request::{

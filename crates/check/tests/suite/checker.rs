@@ -255,3 +255,49 @@ fn the_ci_examples_are_valid_yaml_and_use_real_options() {
     c.args(["values", "--help"]);
     assert_eq!(run(c, None).status.code(), Some(0));
 }
+
+#[test]
+fn presets_check_custom_resources_next_to_built_in_kinds() {
+    let mut c = checker();
+    c.args([
+        "--output",
+        "json",
+        "--settings",
+        "examples/settings/presets.yaml",
+        "examples/custom-resources.yaml",
+    ]);
+    let out = run(c, None);
+    let report: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(out.status.code(), Some(1), "{report:#}");
+    let kinds: Vec<&str> = report["results"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r["kind"].as_str())
+        .collect();
+    assert_eq!(kinds, ["Deployment", "Rollout", "Task"]);
+    let rollout = &report["results"][1];
+    assert_eq!(
+        rollout["findings"][0]["path"],
+        "spec.template.spec.containers[0]"
+    );
+    assert_eq!(
+        (
+            rollout["findings"][0]["line"].as_u64(),
+            rollout["findings"][0]["column"].as_u64()
+        ),
+        (Some(38), Some(16))
+    );
+    let task = &report["results"][2];
+    assert_eq!(task["warnings"][0]["path"], "spec.steps[0].image");
+    assert_eq!(task["warnings"][0]["line"], 48);
+    assert_eq!(
+        report["summary"]["skippedKinds"]["serving.knative.dev/v1 Service"], 1,
+        "a kind whose preset is off is listed, not silently passed"
+    );
+    // Without the presets the Rollout and the Task are skipped, and say so.
+    let mut c = checker();
+    c.args(["examples/custom-resources.yaml"]);
+    let text = String::from_utf8_lossy(&run(c, None).stdout).into_owned();
+    assert!(text.contains("3 skipped (kinds not checked: argoproj.io/v1alpha1 Rollout 1, serving.knative.dev/v1 Service 1, tekton.dev/v1 Task 1)"), "{text}");
+}
