@@ -316,11 +316,13 @@ fn questions_ui_covers_every_setting_with_valid_defaults() {
         [
             "allowExistingViolations",
             "allowedDigestAlgorithms",
+            "customKinds",
             "exemptImages",
             "mutableTags",
             "namespaces.exclude",
             "namespaces.include",
             "pinDigests",
+            "presets",
             "requireDigest",
             "requireTag",
             "verifyTagDigest",

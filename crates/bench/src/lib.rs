@@ -71,24 +71,49 @@ fn chart_deployment() -> Value {
     )
 }
 
-/// `(name, containers, payload)` for every benchmark request, with the prod settings.
+/// An Argo Rollout with the chart's three pinned containers in its pod template.
+fn rollout() -> Value {
+    let mut r = chart_deployment();
+    r["kind"] = json!({"group": "argoproj.io", "version": "v1alpha1", "kind": "Rollout"});
+    r["resource"] = json!({"group": "argoproj.io", "version": "v1alpha1", "resource": "rollouts"});
+    r["object"]["apiVersion"] = json!("argoproj.io/v1alpha1");
+    r["object"]["kind"] = json!("Rollout");
+    r
+}
+
+/// `(name, containers, payload)` for every benchmark request, with the prod settings (and,
+/// for the preset rows, every preset on: the settings are parsed on every request).
 pub fn requests() -> Vec<(&'static str, usize, Vec<u8>)> {
-    let settings = json!({"requireDigest": true});
+    let prod = json!({"requireDigest": true});
+    let presets = json!({"requireDigest": true, "presets": ["argo-rollouts", "argo-workflows", "knative-serving", "tekton-pipelines", "keda"]});
     let pinned = |i: usize| format!("registry.example.com/team/app{i}:1.{i}@sha256:{H}");
     let cases = [
-        ("Deployment, chart render", 3, chart_deployment()),
-        ("Pod", 1, pod(1, pinned)),
-        ("Pod", 100, pod(100, pinned)),
-        ("Pod", 1000, pod(1000, pinned)),
+        ("Deployment, chart render", 3, chart_deployment(), &prod),
+        (
+            "Deployment, chart render, all presets on",
+            3,
+            chart_deployment(),
+            &presets,
+        ),
+        (
+            "Rollout (argo-rollouts), all presets on",
+            3,
+            rollout(),
+            &presets,
+        ),
+        ("Pod", 1, pod(1, pinned), &prod),
+        ("Pod", 100, pod(100, pinned), &prod),
+        ("Pod", 1000, pod(1000, pinned), &prod),
         (
             "Pod, rejected (all latest)",
             100,
             pod(100, |i| format!("registry.example.com/team/app{i}:latest")),
+            &prod,
         ),
     ];
     cases
         .into_iter()
-        .map(|(name, n, req)| {
+        .map(|(name, n, req, settings)| {
             let payload = serde_json::to_vec(&json!({"request": req, "settings": settings}))
                 .unwrap_or_default();
             (name, n, payload)
