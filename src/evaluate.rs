@@ -121,7 +121,9 @@ pub fn evaluate(
         return Verdict::accept();
     };
     let existing = existing_violations(request, target, settings);
-    let judged = judge_all(&workload.containers, settings, &existing, resolver);
+    let pinning = settings.pin_digests
+        && (!settings.pin_pods_only || matches!(target, Target::Builtin(Shape::Pod)));
+    let judged = judge_all(&workload.containers, settings, pinning, &existing, resolver);
     conclude(request, &workload, namespace, judged, object.get())
 }
 
@@ -181,9 +183,11 @@ struct Judged {
     pins: Vec<(String, String)>,
 }
 
+/// Judges every container; `pinning` says whether this object's tag-only images are pinned.
 fn judge_all(
     containers: &[FoundContainer<'_>],
     settings: &Settings,
+    pinning: bool,
     existing: &HashSet<Key>,
     resolver: &mut dyn DigestResolver,
 ) -> Judged {
@@ -191,7 +195,7 @@ fn judge_all(
     let mut lookups = Lookups::new(resolver);
     for c in containers {
         let verdict = rules::judge(&c.image, settings);
-        if settings.pin_digests && is_pinnable(&verdict) {
+        if pinning && is_pinnable(&verdict) {
             pin(c, &verdict, settings, &mut lookups, &mut judged);
             continue;
         }

@@ -23,6 +23,9 @@ pub struct Settings {
     pub allow_existing_violations: bool,
     /// Rewrite tag-only images to `tag@digest` through the host (`docs/contract.md` §6).
     pub pin_digests: bool,
+    /// `pinDigests: "pods"`: pin only Pods (and `kubectl debug`'s ephemeral containers), the
+    /// objects GitOps tools do not own; Deployments and the rest stay as Git has them.
+    pub pin_pods_only: bool,
     pub verify_tag_digest: VerifyTagDigest,
     /// Custom resources to check: the `presets` turned on, then the `customKinds`.
     pub custom_kinds: Vec<CustomKind>,
@@ -68,6 +71,7 @@ impl Default for Settings {
             exempt_images: Vec::new(),
             allow_existing_violations: false,
             pin_digests: false,
+            pin_pods_only: false,
             verify_tag_digest: VerifyTagDigest::Off,
             custom_kinds: Vec::new(),
         }
@@ -127,7 +131,16 @@ impl Settings {
             &mut settings.allow_existing_violations,
             &mut problems,
         );
-        r.bool("pinDigests", &mut settings.pin_digests, &mut problems);
+        match map.get("pinDigests") {
+            Some(Value::String(s)) if s == "pods" => {
+                settings.pin_digests = true;
+                settings.pin_pods_only = true;
+            }
+            Some(Value::String(s)) => problems.push(format!(
+                "pinDigests must be true or false, or \"pods\" to pin Pods only, found `{s}`"
+            )),
+            _ => r.bool("pinDigests", &mut settings.pin_digests, &mut problems),
+        }
         match map.get("verifyTagDigest") {
             None | Some(Value::Null) => {}
             Some(Value::String(mode)) => match mode.as_str() {
