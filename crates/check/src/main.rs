@@ -237,6 +237,10 @@ fn run_values(cli: &Cli, files: &[PathBuf]) -> Result<u8> {
     errors.extend(outcome.errors);
     let mut summary = report::Summary {
         documents: read.len(),
+        words: report::Words {
+            read: "values files",
+            judged: "images",
+        },
         ..Default::default()
     };
     let mut results = outcome.results;

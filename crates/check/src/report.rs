@@ -188,6 +188,10 @@ pub fn pointer(path: &str) -> String {
 #[derive(Debug, Default, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Summary {
+    /// What was read and what was judged, in the text summary's words: `documents` and
+    /// `workloads` for manifests, `values files` and `images` for Helm values.
+    #[serde(skip)]
+    pub words: Words,
     pub documents: usize,
     /// Workloads the policy checked (in scope, evaluated without an error).
     pub workloads: usize,
@@ -200,6 +204,22 @@ pub struct Summary {
     pub skipped: usize,
     pub skipped_kinds: BTreeMap<String, usize>,
     pub input_errors: usize,
+}
+
+/// The nouns of a summary line.
+#[derive(Debug, Clone, Copy)]
+pub struct Words {
+    pub read: &'static str,
+    pub judged: &'static str,
+}
+
+impl Default for Words {
+    fn default() -> Self {
+        Words {
+            read: "documents",
+            judged: "workloads",
+        }
+    }
 }
 
 impl Summary {
@@ -290,9 +310,11 @@ pub fn text(report: &Report<'_>) -> String {
     }
     let s = report.summary;
     out.push_str(&format!(
-        "{} documents: {} workloads checked, {} accepted ({} with warnings), {} rejected, {} errored; {} out of scope; {}; {} input errors\n",
+        "{} {}: {} {} checked, {} accepted ({} with warnings), {} rejected, {} errored; {} out of scope; {}; {} input errors\n",
         s.documents,
+        s.words.read,
         s.workloads,
+        s.words.judged,
         s.accepted,
         s.with_warnings,
         s.rejected,
