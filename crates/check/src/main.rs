@@ -123,9 +123,7 @@ fn run(cli: &Cli) -> Result<u8> {
     let settings = read_settings(cli.settings.as_deref())?;
     let policy = load_policy(cli)?;
     let evaluator = policy.with_settings(settings.clone())?;
-    // The wasm accepted them, so the core reads them the same way: the namespace scope and
-    // the custom kinds.
-    let parsed = Settings::from_json(Some(&settings)).unwrap_or_default();
+    let parsed = core_settings(&settings)?;
     let scope = &parsed.namespaces;
     let recording = cli.replay.as_deref().map(Recording::load).transpose()?;
 
@@ -187,15 +185,21 @@ fn print(
     exit_code(summary, notes)
 }
 
+/// The settings as the core reads them (the namespace scope, the custom kinds), once the wasm
+/// has accepted them. Both run the same code; should they ever disagree, that is an error,
+/// never a silent fall back to defaults (an empty scope would check nothing it should).
+fn core_settings(settings: &Value) -> Result<Settings> {
+    Settings::from_json(Some(settings)).map_err(|e| {
+        anyhow::anyhow!("the policy accepted the settings, but the checker's core did not: {e}")
+    })
+}
+
 /// `image-digest-check values FILE…`.
 fn run_values(cli: &Cli, files: &[PathBuf]) -> Result<u8> {
     let mut settings = read_settings(cli.settings.as_deref())?;
     let policy = load_policy(cli)?;
-    let scope = policy.with_settings(settings.clone()).map(|_| {
-        Settings::from_json(Some(&settings))
-            .map(|s| s.namespaces)
-            .unwrap_or_default()
-    })?;
+    policy.with_settings(settings.clone())?;
+    let scope = core_settings(&settings)?.namespaces;
     let mut errors = Vec::new();
     let mut read = Vec::new();
     for path in files {
