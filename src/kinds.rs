@@ -3,24 +3,49 @@
 //! pod specs are (their three container lists are read as a Pod's) and where single image
 //! fields are (a Tekton step, an Argo script).
 //!
-//! The presets are static tables of paths; parsing them is a few dozen short strings, paid on
-//! every request (policy-server makes a fresh instance per request) only when a preset is on.
+//! Settings are read on every request (policy-server makes a fresh instance per request), so
+//! a preset stays a static table of path strings until a request of its kind comes: only then
+//! are its few paths parsed. A user's `customKinds` are parsed when the settings are read,
+//! since that is where their mistakes must be reported.
 
 use crate::path::{FieldPath, PathError};
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 
 /// A kind the policy checks beyond the built-in workloads.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CustomKind {
-    pub api_group: String,
-    pub kind: String,
-    pub pod_specs: Vec<FieldPath>,
-    pub images: Vec<FieldPath>,
+    pub api_group: Cow<'static, str>,
+    pub kind: Cow<'static, str>,
+    pub pod_specs: Paths,
+    pub images: Paths,
 }
 
 impl CustomKind {
     pub fn is(&self, group: &str, kind: &str) -> bool {
         self.api_group == group && self.kind == kind
+    }
+}
+
+/// A kind's paths: a preset's, still as written, or a user's, parsed and validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Paths {
+    Preset(&'static [&'static str]),
+    Parsed(Vec<FieldPath>),
+}
+
+impl Paths {
+    /// The paths, parsed. A preset's paths are valid by construction (a test parses them all).
+    pub fn resolve(&self) -> Cow<'_, [FieldPath]> {
+        match self {
+            Paths::Preset(texts) => Cow::Owned(
+                texts
+                    .iter()
+                    .filter_map(|p| FieldPath::parse(p).ok())
+                    .collect(),
+            ),
+            Paths::Parsed(paths) => Cow::Borrowed(paths),
+        }
     }
 }
 
@@ -142,20 +167,14 @@ pub const PRESETS: &[(&str, &[PresetKind])] = &[
 /// The preset's kinds, or `None` for a name that is not a preset.
 pub fn preset(name: &str) -> Option<Vec<CustomKind>> {
     let (_, kinds) = PRESETS.iter().find(|(n, _)| *n == name)?;
-    let parse = |paths: &[&str]| {
-        paths
-            .iter()
-            .filter_map(|p| FieldPath::parse(p).ok())
-            .collect::<Vec<_>>()
-    };
     Some(
         kinds
             .iter()
             .map(|(group, kind, pod_specs, images)| CustomKind {
-                api_group: (*group).to_owned(),
-                kind: (*kind).to_owned(),
-                pod_specs: parse(pod_specs),
-                images: parse(images),
+                api_group: Cow::Borrowed(group),
+                kind: Cow::Borrowed(kind),
+                pod_specs: Paths::Preset(pod_specs),
+                images: Paths::Preset(images),
             })
             .collect(),
     )
@@ -203,10 +222,10 @@ pub fn custom_kind(i: usize, v: &Value, problems: &mut Vec<String>) -> Option<Cu
         ));
     }
     (problems.len() == before).then_some(CustomKind {
-        api_group,
-        kind,
-        pod_specs,
-        images,
+        api_group: Cow::Owned(api_group),
+        kind: Cow::Owned(kind),
+        pod_specs: Paths::Parsed(pod_specs),
+        images: Paths::Parsed(images),
     })
 }
 
@@ -286,8 +305,13 @@ mod tests {
             let parsed = preset(name).expect("a preset");
             assert_eq!(parsed.len(), kinds.len());
             for ((_, _, pod_specs, images), k) in kinds.iter().zip(&parsed) {
-                assert_eq!(k.pod_specs.len(), pod_specs.len(), "{name} {}", k.kind);
-                assert_eq!(k.images.len(), images.len(), "{name} {}", k.kind);
+                assert_eq!(
+                    k.pod_specs.resolve().len(),
+                    pod_specs.len(),
+                    "{name} {}",
+                    k.kind
+                );
+                assert_eq!(k.images.resolve().len(), images.len(), "{name} {}", k.kind);
             }
         }
         assert!(preset("argo").is_none());

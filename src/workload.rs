@@ -160,12 +160,12 @@ pub fn read_custom<'a>(
     let Obj(named): Obj<NamedObject> = parse_at(object, at)?;
     let value: Value = serde_json::from_str(object).map_err(|e| format!("{at}: {e}"))?;
     let mut containers = Vec::new();
-    for path in &kind.pod_specs {
+    for path in kind.pod_specs.resolve().iter() {
         for m in path.matches(&value) {
             pod_spec_containers(&m, at, &mut containers)?;
         }
     }
-    for path in &kind.images {
+    for path in kind.images.resolve().iter() {
         for m in path.matches(&value) {
             containers.push(FoundContainer {
                 list: ContainerList::Regular,
