@@ -1,6 +1,10 @@
-//! Pinning digests into Git (issue #13, in progress): the in-place text edits that write a
-//! resolved digest into a manifest or a Helm values file, touching nothing else. The command
-//! that finds unpinned images (the checker's positions) and resolves them (a registry client)
-//! builds on this.
+//! Pinning digests into Git: tags resolved to digests at their registries (`registry`, with
+//! `credentials` and `platform`), and the minimal in-place edits that write them into
+//! manifests and Helm values files (`edit`), written atomically or shown as a diff (`write`).
+//! Which images need pinning is the checker's business: it knows where every image is.
 
+pub mod credentials;
 pub mod edit;
+pub mod platform;
+pub mod registry;
+pub mod write;
