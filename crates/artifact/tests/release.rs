@@ -4,11 +4,10 @@
 use image_digest_artifact::{annotate, artifacthub, layout, metadata};
 use image_digest_runner::Policy;
 use image_digest_runner::cases;
+use image_digest_testkit::registry::{self, skopeo};
 use serde_json::Value;
-use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -82,74 +81,6 @@ fn the_annotated_module_carries_the_metadata() {
     assert_eq!(policy.protocol_version().unwrap_or_default(), "v1");
 }
 
-/// A `docker-registry` on a free loopback port, stopped by its PID when dropped.
-struct Registry {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn tool(name: &str) -> PathBuf {
-    let found = std::env::var_os("PATH")
-        .into_iter()
-        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
-        .map(|d| d.join(name))
-        .find(|p| p.exists());
-    found.unwrap_or_else(|| panic!("{name} is not installed: `apt-get install -y docker-registry skopeo` (.ci/run does this); this test never skips"))
-}
-
-fn start_registry(dir: &Path) -> Registry {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port");
-    let config = dir.join("registry.yml");
-    std::fs::write(
-        &config,
-        format!(
-            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n",
-            dir.join("storage").display()
-        ),
-    )
-    .expect("config written");
-    let child = Command::new(tool("docker-registry"))
-        .arg("serve")
-        .arg(&config)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("docker-registry starts");
-    let registry = Registry { child, port };
-    let started = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "the registry did not listen on 127.0.0.1:{port}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    registry
-}
-
-fn skopeo(args: &[&str]) -> String {
-    let out = Command::new(tool("skopeo"))
-        .args(args)
-        .output()
-        .expect("skopeo runs");
-    assert!(
-        out.status.success(),
-        "skopeo {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 #[test]
 fn oci_round_trip_through_a_real_registry() {
     let wasm = annotated();
@@ -159,7 +90,7 @@ fn oci_round_trip_through_a_real_registry() {
     let pushed = tmp.path().join("layout");
     let digest = layout::write(&pushed, &wasm, &m, &version).expect("layout written");
 
-    let registry = start_registry(tmp.path());
+    let registry = registry::start(tmp.path(), None);
     let remote = format!("127.0.0.1:{}/kubewarden/image-digest-policy", registry.port);
     skopeo(&[
         "copy",

@@ -5,6 +5,8 @@
 
 mod admission;
 mod input;
+mod pin_plan;
+mod pin_run;
 mod report;
 mod values;
 mod values_run;
@@ -79,6 +81,40 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Pin digests into the files: every image with a tag and no digest in the manifests and
+    /// Helm values files is resolved at its registry and rewritten in place as
+    /// `repository:tag@digest` (values: the block's `digest:` key), touching nothing else.
+    Pin(PinArgs),
+}
+
+#[derive(clap::Args, Debug)]
+#[command(
+    after_help = "Examples:\n  image-digest-check pin deploy/\n  image-digest-check pin --values charts/agents/values.yaml --values gitops/prod.yaml --dry-run\n\nExit codes: 0 done (or nothing to pin), 1 --dry-run found changes, 2 anything not done (nothing is written then).\nCredentials: the docker config.json ($DOCKER_CONFIG or ~/.docker), as `docker login` writes it."
+)]
+struct PinArgs {
+    /// Manifests: files or directories (searched recursively for .yaml, .yml, .json).
+    paths: Vec<PathBuf>,
+    /// A Helm values file; repeat in `helm -f` order (a digest goes where its block's tag is set).
+    #[arg(long = "values", value_name = "FILE")]
+    values: Vec<PathBuf>,
+    /// Print a unified diff instead of writing; exit 1 when anything would change.
+    #[arg(long)]
+    dry_run: bool,
+    /// Pin this platform's manifest (os/arch[/variant]) instead of the multi-arch index.
+    #[arg(long, value_name = "OS/ARCH")]
+    platform: Option<String>,
+    /// Speak plain HTTP to this registry (host[:port]); repeatable.
+    #[arg(long = "insecure-registry", value_name = "HOST")]
+    insecure: Vec<String>,
+    /// Look images of REGISTRY up at MIRROR (same digests); the files keep naming REGISTRY.
+    #[arg(long = "mirror", value_name = "REGISTRY=MIRROR")]
+    mirrors: Vec<String>,
+    /// Registry lookups in flight at once.
+    #[arg(long, default_value_t = 8)]
+    lookups: usize,
+    /// Seconds per registry request before it counts as failed (and is retried).
+    #[arg(long, default_value_t = 30)]
+    timeout: u64,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -114,6 +150,9 @@ fn main() -> ExitCode {
 fn run(cli: &Cli) -> Result<u8> {
     if let Some(Command::Values { files }) = &cli.command {
         return run_values(cli, files);
+    }
+    if let Some(Command::Pin(args)) = &cli.command {
+        return run_pin(cli, args);
     }
     if cli.paths.is_empty() && cli.requests.is_empty() {
         bail!(
@@ -255,6 +294,46 @@ fn run_values(cli: &Cli, files: &[PathBuf]) -> Result<u8> {
     summary.input_errors = errors.len();
     let notes = notes(&summary, &scope, cli.allow_empty);
     Ok(print(cli, &results, &errors, &summary, &notes))
+}
+
+/// `image-digest-check pin`: needs no policy module, only the core's reading of the settings
+/// (exemptions, custom kinds, allowed digest algorithms).
+fn run_pin(cli: &Cli, args: &PinArgs) -> Result<u8> {
+    if !matches!(cli.output, Format::Text) {
+        bail!("pin reports as text and --dry-run prints a unified diff; --output is for checks");
+    }
+    let settings = Settings::from_json(Some(&read_settings(cli.settings.as_deref())?))
+        .map_err(|e| anyhow::anyhow!("invalid settings: {e}"))?;
+    let platform = args
+        .platform
+        .as_deref()
+        .map(str::parse)
+        .transpose()
+        .map_err(|e: String| anyhow::anyhow!(e))?;
+    let mirrors = args
+        .mirrors
+        .iter()
+        .map(|m| {
+            m.split_once('=')
+                .filter(|(a, b)| !a.is_empty() && !b.is_empty())
+                .map(|(a, b)| (a.to_owned(), b.to_owned()))
+                .with_context(|| format!("--mirror {m:?} is not REGISTRY=MIRROR"))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let request = pin_run::Request {
+        manifests: &args.paths,
+        values: &args.values,
+        dry_run: args.dry_run,
+        options: image_digest_pin::registry::Options {
+            platform,
+            insecure: args.insecure.clone(),
+            mirrors,
+            jobs: args.lookups,
+            timeout: std::time::Duration::from_secs(args.timeout.max(1)),
+            ..Default::default()
+        },
+    };
+    pin_run::run(&request, &settings)
 }
 
 fn load_policy(cli: &Cli) -> Result<Policy> {

@@ -4,5 +4,6 @@ mod checker;
 mod fail_closed;
 mod harness;
 mod kwctl;
+mod pin;
 mod positions;
 mod values;

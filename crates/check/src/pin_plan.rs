@@ -1,0 +1,243 @@
+//! What `pin` would change: every image written in the manifests and Helm values files, found
+//! with the same readers as the checks (so the same kinds, custom kinds and positions), and
+//! for each one what to do. Only a valid, non-exempt image with a tag and no digest is looked
+//! up; one that is pinned or exempt is left alone, and one that is invalid or has no tag is
+//! reported, since no lookup can say what the user meant.
+
+use crate::input::{self, Document, InputError};
+use crate::values::{self, Merged};
+use crate::yaml::Pos;
+use image_digest_policy::reference;
+use image_digest_policy::request::ImageField;
+use image_digest_policy::rules::{self, ImageVerdict};
+use image_digest_policy::settings::Settings;
+use image_digest_policy::workload::{Shape, Target};
+use serde_json::Value;
+use std::borrow::Cow;
+use std::path::PathBuf;
+
+/// One place an image is written, and what `pin` does there.
+#[derive(Debug, Clone)]
+pub struct Site {
+    /// The file as the user named it, and where in it.
+    pub source: String,
+    pub pos: Pos,
+    /// `Deployment web, spec.template.spec.containers[0] (container "api")` or
+    /// `values controlPlane.image`.
+    pub label: String,
+    /// The image as written (manifests) or as the chart renders it (values).
+    pub image: String,
+    pub action: Action,
+}
+
+#[derive(Debug, Clone)]
+pub enum Action {
+    /// Look `image` up (as written, or at its mirror) and make this edit with its digest.
+    Pin(Planned),
+    /// Already pinned by a digest.
+    Pinned,
+    /// Matches `exemptImages`.
+    Exempt,
+    /// Cannot be pinned: why, and what to do.
+    Refused(String),
+}
+
+/// An edit to make once the digest is known.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Planned {
+    pub file: PathBuf,
+    pub line: usize,
+    pub column: usize,
+    pub kind: EditKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum EditKind {
+    /// `image: repo:tag` → `image: repo:tag@digest`.
+    Append { image: String },
+    /// A values block's existing `digest:` value.
+    Replace,
+    /// A values block without `digest:`: added under its `tag:` (at `line`).
+    InsertUnderTag,
+}
+
+/// A file read for pinning.
+pub struct Source {
+    pub path: PathBuf,
+    pub name: String,
+    pub text: String,
+}
+
+/// Every image of the manifests in `file`.
+pub fn manifests(file: &Source, settings: &Settings) -> (Vec<Site>, Vec<InputError>) {
+    let (docs, errors) = input::parse(&file.name, &file.text);
+    let mut sites = Vec::new();
+    for doc in &docs {
+        sites.extend(document_sites(file, doc, settings));
+    }
+    (sites, errors)
+}
+
+fn document_sites(file: &Source, doc: &Document, settings: &Settings) -> Vec<Site> {
+    let Some(target) = target_of(&doc.value, settings) else {
+        return Vec::new();
+    };
+    let object = doc.value.to_string();
+    let Ok(workload) = target.read(&object, "") else {
+        // The checks report an object they cannot read; pinning has nothing to edit in it.
+        return Vec::new();
+    };
+    let kind = doc.value.get("kind").and_then(Value::as_str).unwrap_or("");
+    let name = workload.metadata.name.as_deref().unwrap_or("<unnamed>");
+    workload
+        .containers
+        .iter()
+        .filter_map(|c| {
+            let pos = doc.position(&c.image_pointer)?;
+            let label = format!("{kind} {name}, {} (container {:?})", c.path, c.name);
+            let planned = |image: &str| Planned {
+                file: file.path.clone(),
+                line: pos.line,
+                column: pos.column,
+                kind: EditKind::Append {
+                    image: image.to_owned(),
+                },
+            };
+            let image = c.image.as_str().to_owned();
+            let action = decide(&c.image, settings, planned);
+            Some(Site {
+                source: file.name.clone(),
+                pos,
+                label,
+                image,
+                action,
+            })
+        })
+        .collect()
+}
+
+/// The core's reading of an object: a built-in kind, or a custom kind the settings name.
+fn target_of<'s>(object: &Value, settings: &'s Settings) -> Option<Target<'s>> {
+    let api_version = object.get("apiVersion").and_then(Value::as_str)?;
+    let kind = object.get("kind").and_then(Value::as_str)?;
+    let group = api_version.split_once('/').map_or("", |(g, _)| g);
+    if let Some(shape) = Shape::of(group, kind) {
+        return Some(Target::Builtin(shape));
+    }
+    settings
+        .custom_kinds
+        .iter()
+        .find(|k| k.is(group, kind))
+        .map(Target::Custom)
+}
+
+/// What to do with one image, judged by the core's own rules (validity, exemptions).
+fn decide(
+    image: &ImageField<'_>,
+    settings: &Settings,
+    planned: impl Fn(&str) -> Planned,
+) -> Action {
+    let verdict = rules::judge(image, settings);
+    match verdict {
+        ImageVerdict::Exempt => return Action::Exempt,
+        ImageVerdict::Invalid(reason) => {
+            return Action::Refused(format!("{reason}; fix the reference, then pin it"));
+        }
+        _ => {}
+    }
+    let text = image.as_str();
+    match reference::parse(text) {
+        Ok(r) if r.digest.is_some() => Action::Pinned,
+        Ok(r) if r.tag.is_none() => Action::Refused(format!(
+            "no tag, so no lookup can say which version you mean; write it as {}:<tag> (the contract's form is repository:tag@digest), then pin it",
+            r.normalized_repository()
+        )),
+        Ok(_) => Action::Pin(planned(text)),
+        Err(e) => Action::Refused(format!("not a valid image reference: {e}")),
+    }
+}
+
+/// Every image block of the merged values files, with the edit in the file that sets it.
+pub fn values_sites(files: &[Source], merged: &Merged, settings: &Settings) -> Vec<Site> {
+    values::images(&merged.value)
+        .into_iter()
+        .map(|image| value_site(files, merged, settings, &image))
+        .collect()
+}
+
+fn value_site(
+    files: &[Source],
+    merged: &Merged,
+    settings: &Settings,
+    image: &values::Image,
+) -> Site {
+    let tag = image
+        .keys
+        .iter()
+        .find(|(n, _)| *n == "tag")
+        .map(|(_, p)| p.as_str());
+    let origin = |pointer: &str| merged.origin(pointer).map(|(f, pos)| (f.to_owned(), pos));
+    let at = tag.and_then(origin).or_else(|| {
+        let repository = image.keys.iter().find(|(n, _)| *n == "repository")?;
+        origin(&repository.1)
+    });
+    let (source, pos) = at.unwrap_or_else(|| ("<values>".into(), Pos::default()));
+    let field = ImageField::Str(Cow::Borrowed(image.image.as_str()));
+    let action = match tag {
+        Some(tag) => decide(&field, settings, |_| digest_edit(files, merged, tag)),
+        None => match decide(&field, settings, |_| digest_edit(files, merged, "")) {
+            Action::Pin(_) => Action::Refused(format!(
+                "the block has no tag; set {}.tag, then pin it",
+                image.block
+            )),
+            other => other,
+        },
+    };
+    Site {
+        source,
+        pos,
+        label: format!("values {}", image.block),
+        image: image.image.clone(),
+        action,
+    }
+}
+
+/// Where the digest goes: the `digest:` of the block that sets the tag (so a component never
+/// borrows another block's digest), replaced where a file at least as late as the tag's sets
+/// it, else added under the tag in the tag's file (a later file overrides an earlier one).
+fn digest_edit(files: &[Source], merged: &Merged, tag_pointer: &str) -> Planned {
+    let index_of = |name: &str| files.iter().position(|f| f.name == name);
+    let path_of = |name: &str| {
+        index_of(name)
+            .and_then(|i| files.get(i))
+            .map(|f| f.path.clone())
+            .unwrap_or_default()
+    };
+    let block = tag_pointer.rsplit_once('/').map_or("", |(b, _)| b);
+    let tag_at = merged.origin(tag_pointer);
+    let digest_at = merged.origin(&format!("{block}/digest"));
+    match (tag_at, digest_at) {
+        (Some((tag_file, _)), Some((digest_file, p)))
+            if index_of(digest_file) >= index_of(tag_file) =>
+        {
+            Planned {
+                file: path_of(digest_file),
+                line: p.line,
+                column: p.column,
+                kind: EditKind::Replace,
+            }
+        }
+        (Some((tag_file, p)), _) => Planned {
+            file: path_of(tag_file),
+            line: p.line,
+            column: p.column,
+            kind: EditKind::InsertUnderTag,
+        },
+        (None, _) => Planned {
+            file: PathBuf::new(),
+            line: 0,
+            column: 0,
+            kind: EditKind::InsertUnderTag,
+        },
+    }
+}

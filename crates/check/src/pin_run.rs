@@ -1,0 +1,413 @@
+//! `image-digest-check pin`: plan (`pin_plan`), resolve every distinct image once, edit every
+//! file in memory, re-read the edited files to prove each image now reads pinned, and only then
+//! write them (each atomically) or, with `--dry-run`, print the diff. Any lookup or edit that
+//! fails leaves every file exactly as it was.
+
+use crate::input::{self, InputError};
+use crate::pin_plan::{self, Action, EditKind, Planned, Site, Source};
+use crate::{values, walk};
+use anyhow::{Result, bail};
+use image_digest_pin::edit::{self, Edit};
+use image_digest_pin::registry::{self, Options, ResolveError};
+use image_digest_pin::write;
+use image_digest_policy::report::quote;
+use image_digest_policy::settings::Settings;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+/// What the user asked for.
+pub struct Request<'a> {
+    pub manifests: &'a [PathBuf],
+    pub values: &'a [PathBuf],
+    pub dry_run: bool,
+    pub options: Options,
+}
+
+/// Runs `pin`; the exit code: 0 done (or nothing to do), 1 `--dry-run` found changes to make,
+/// 2 anything not done (unreadable input, a failed lookup or edit, an image that cannot be
+/// pinned as written).
+pub fn run(request: &Request<'_>, settings: &Settings) -> Result<u8> {
+    if request.manifests.is_empty() && request.values.is_empty() {
+        bail!(
+            "nothing to pin: give manifest files or directories, and/or --values FILE (see pin --help)"
+        );
+    }
+    if request
+        .manifests
+        .iter()
+        .chain(request.values)
+        .any(|p| p.as_os_str() == "-")
+    {
+        bail!("pin edits files in place, so it cannot read stdin (-): give the files");
+    }
+    let (manifests, values, errors) = read_sources(request);
+    if !errors.is_empty() {
+        errors.iter().for_each(|e| eprintln!("error: {e}"));
+        eprintln!("pin: nothing was written: {} input errors", errors.len());
+        return Ok(2);
+    }
+    let sites = plan(&manifests, &values, settings);
+    let lookups: Vec<String> = sites
+        .iter()
+        .filter(|s| matches!(s.action, Action::Pin(_)))
+        .map(|s| s.image.clone())
+        .collect();
+    let answers = registry::resolve_all(&lookups, &request.options);
+    let mut problems = Vec::new();
+    let edits = edits_by_file(&sites, &answers, settings, &mut problems);
+    let expected: Vec<(Site, String)> = sites
+        .iter()
+        .filter(|s| matches!(s.action, Action::Pin(_)))
+        .filter_map(|s| match answers.get(&s.image) {
+            Some(Ok(d)) => Some((s.clone(), format!("{}@{d}", s.image))),
+            _ => None,
+        })
+        .collect();
+    let changed = if problems.is_empty() {
+        apply(
+            &manifests,
+            &values,
+            &edits,
+            &expected,
+            settings,
+            &mut problems,
+        )
+    } else {
+        Vec::new()
+    };
+    report_sites(&sites, &answers, request.dry_run && problems.is_empty());
+    if !problems.is_empty() {
+        problems.iter().for_each(|p| eprintln!("error: {p}"));
+        eprintln!("pin: nothing was written: {} problems", problems.len());
+        return Ok(2);
+    }
+    finish(request, &sites, &changed)
+}
+
+fn read_sources(request: &Request<'_>) -> (Vec<Source>, Vec<Source>, Vec<InputError>) {
+    let expanded = walk::expand(request.manifests);
+    let mut errors = expanded.errors;
+    let mut read = |paths: &[PathBuf]| -> Vec<Source> {
+        paths
+            .iter()
+            .filter_map(|path| match input::read(path) {
+                Ok(text) => Some(Source {
+                    path: path.clone(),
+                    name: input::source_name(path),
+                    text,
+                }),
+                Err(e) => {
+                    errors.push(e);
+                    None
+                }
+            })
+            .collect()
+    };
+    let manifests = read(&expanded.files);
+    let values = read(request.values);
+    (manifests, values, errors)
+}
+
+/// Every site of every input. Input errors found while planning (YAML that does not parse)
+/// are sites of their own kind: refused, so nothing is written.
+fn plan(manifests: &[Source], values: &[Source], settings: &Settings) -> Vec<Site> {
+    let mut sites = Vec::new();
+    for file in manifests {
+        let (found, errors) = pin_plan::manifests(file, settings);
+        sites.extend(found);
+        sites.extend(errors.into_iter().map(|e| refused_input(&e)));
+    }
+    if values.is_empty() {
+        return sites;
+    }
+    let mut read = Vec::new();
+    for f in values {
+        match values::read(&f.name, &f.text) {
+            Ok(v) => read.push(v),
+            Err(e) => sites.push(refused_input(&e)),
+        }
+    }
+    let merged = values::merge(&read);
+    sites.extend(pin_plan::values_sites(values, &merged, settings));
+    sites
+}
+
+fn refused_input(e: &InputError) -> Site {
+    Site {
+        source: e.source.clone(),
+        pos: Default::default(),
+        label: "input".into(),
+        image: String::new(),
+        action: Action::Refused(e.message.clone()),
+    }
+}
+
+/// The edits to make in each file, one per place (places shared by several images, such as a
+/// chart's root `image` block, are edited once).
+fn edits_by_file(
+    sites: &[Site],
+    answers: &BTreeMap<String, Result<String, ResolveError>>,
+    settings: &Settings,
+    problems: &mut Vec<String>,
+) -> BTreeMap<PathBuf, Vec<Edit>> {
+    let mut places: BTreeMap<&Planned, (&str, &Site)> = BTreeMap::new();
+    for site in sites {
+        let Action::Pin(planned) = &site.action else {
+            if let Action::Refused(why) = &site.action
+                && site.label == "input"
+            {
+                problems.push(format!("{}: {why}", site.source));
+            }
+            continue;
+        };
+        let digest = match answers.get(&site.image) {
+            Some(Ok(d)) => d.as_str(),
+            Some(Err(e)) => {
+                problems.push(format!(
+                    "{}: {}: cannot resolve image {}: {e}; make the tag exist (or fix the image), or check credentials and --insecure-registry",
+                    at(site),
+                    site.label,
+                    quote(&site.image)
+                ));
+                continue;
+            }
+            None => {
+                problems.push(format!(
+                    "{}: image {} was never looked up",
+                    at(site),
+                    quote(&site.image)
+                ));
+                continue;
+            }
+        };
+        if let Err(why) = allowed(digest, settings) {
+            problems.push(format!("{}: image {}: {why}", at(site), quote(&site.image)));
+            continue;
+        }
+        match places.get(planned) {
+            Some((other, first)) if *other != digest => problems.push(format!(
+                "{}: one digest key serves {} ({}) and {} ({}), which resolve to different digests: give each its own digest key",
+                at(site),
+                first.label,
+                quote(&first.image),
+                site.label,
+                quote(&site.image)
+            )),
+            _ => {
+                places.insert(planned, (digest, site));
+            }
+        }
+    }
+    let mut out: BTreeMap<PathBuf, Vec<Edit>> = BTreeMap::new();
+    for (planned, (digest, _)) in places {
+        out.entry(planned.file.clone())
+            .or_default()
+            .push(to_edit(planned, digest));
+    }
+    out
+}
+
+fn allowed(digest: &str, settings: &Settings) -> Result<(), String> {
+    let algorithm = digest.split_once(':').map_or("", |(a, _)| a);
+    if settings
+        .allowed_digest_algorithms
+        .iter()
+        .any(|a| a == algorithm)
+    {
+        Ok(())
+    } else {
+        Err(format!(
+            "the registry's digest {digest} uses {algorithm}, which allowedDigestAlgorithms does not allow"
+        ))
+    }
+}
+
+fn to_edit(planned: &Planned, digest: &str) -> Edit {
+    let (line, column, digest) = (planned.line, planned.column, digest.to_owned());
+    match &planned.kind {
+        EditKind::Append { image } => Edit::AppendDigest {
+            line,
+            column,
+            image: image.clone(),
+            digest,
+        },
+        EditKind::Replace => Edit::ReplaceScalar {
+            line,
+            column,
+            value: digest,
+        },
+        EditKind::InsertUnderTag => Edit::InsertAfterKey {
+            line,
+            key: "tag".into(),
+            digest,
+        },
+    }
+}
+
+/// A file that changes: its path, name, old and new text.
+pub struct Changed {
+    path: PathBuf,
+    name: String,
+    old: String,
+    new: String,
+}
+
+/// Applies the edits in memory, then re-reads the edited inputs: every image that was to be
+/// pinned must now read pinned, or nothing is written.
+fn apply(
+    manifests: &[Source],
+    values: &[Source],
+    edits: &BTreeMap<PathBuf, Vec<Edit>>,
+    expected: &[(Site, String)],
+    settings: &Settings,
+    problems: &mut Vec<String>,
+) -> Vec<Changed> {
+    let mut changed = Vec::new();
+    let edited = |sources: &[Source], problems: &mut Vec<String>, changed: &mut Vec<Changed>| {
+        sources
+            .iter()
+            .map(|s| {
+                let Some(list) = edits.get(&s.path) else {
+                    return Source {
+                        path: s.path.clone(),
+                        name: s.name.clone(),
+                        text: s.text.clone(),
+                    };
+                };
+                match edit::apply(&s.text, list) {
+                    Ok(new) => {
+                        changed.push(Changed {
+                            path: s.path.clone(),
+                            name: s.name.clone(),
+                            old: s.text.clone(),
+                            new: new.clone(),
+                        });
+                        Source {
+                            path: s.path.clone(),
+                            name: s.name.clone(),
+                            text: new,
+                        }
+                    }
+                    Err(e) => {
+                        problems.push(format!("{}: {e}", s.name));
+                        Source {
+                            path: s.path.clone(),
+                            name: s.name.clone(),
+                            text: s.text.clone(),
+                        }
+                    }
+                }
+            })
+            .collect::<Vec<_>>()
+    };
+    let new_manifests = edited(manifests, problems, &mut changed);
+    let new_values = edited(values, problems, &mut changed);
+    let known: BTreeSet<&PathBuf> = manifests.iter().chain(values).map(|s| &s.path).collect();
+    for path in edits.keys().filter(|p| !known.contains(p)) {
+        problems.push(format!("{}: not one of the files given", path.display()));
+    }
+    if problems.is_empty() {
+        let after = plan(&new_manifests, &new_values, settings);
+        problems.extend(unpinned_after(expected, &after));
+    }
+    changed
+}
+
+/// Every image that was to be pinned must, re-read from the edited text, be found at its
+/// place (same file and label) as exactly `image@digest`; anything else is a failed edit.
+fn unpinned_after(expected: &[(Site, String)], after: &[Site]) -> Vec<String> {
+    expected
+        .iter()
+        .filter(|(site, want)| {
+            !after
+                .iter()
+                .any(|a| a.source == site.source && a.label == site.label && &a.image == want)
+        })
+        .map(|(site, want)| {
+            format!(
+                "{}: {}: after the edit the image does not read {}: pin it by hand",
+                at(site),
+                site.label,
+                quote(want)
+            )
+        })
+        .collect()
+}
+
+fn at(site: &Site) -> String {
+    format!("{}:{}:{}", site.source, site.pos.line, site.pos.column)
+}
+
+/// One line per image that was pinned, refused or failed (stderr: stdout carries the diff).
+fn report_sites(
+    sites: &[Site],
+    answers: &BTreeMap<String, Result<String, ResolveError>>,
+    dry_run: bool,
+) {
+    let verb = if dry_run { "would pin" } else { "pinned" };
+    for site in sites {
+        match &site.action {
+            Action::Pin(_) => {
+                if let Some(Ok(digest)) = answers.get(&site.image) {
+                    eprintln!(
+                        "{}: {}: {verb} {} to {digest}",
+                        at(site),
+                        site.label,
+                        quote(&site.image)
+                    );
+                }
+            }
+            Action::Refused(why) if site.label != "input" => {
+                eprintln!(
+                    "{}: {}: not pinned: image {}: {why}",
+                    at(site),
+                    site.label,
+                    quote(&site.image)
+                );
+            }
+            _ => {}
+        }
+    }
+}
+
+fn finish(request: &Request<'_>, sites: &[Site], changed: &[Changed]) -> Result<u8> {
+    let count = |f: fn(&Action) -> bool| sites.iter().filter(|s| f(&s.action)).count();
+    let pinned = count(|a| matches!(a, Action::Pin(_)));
+    let already = count(|a| matches!(a, Action::Pinned));
+    let exempt = count(|a| matches!(a, Action::Exempt));
+    let refused = count(|a| matches!(a, Action::Refused(_)));
+    if request.dry_run {
+        let mut out = std::io::stdout().lock();
+        for c in changed {
+            let _ = std::io::Write::write_all(
+                &mut out,
+                write::unified_diff(&c.name, &c.old, &c.new).as_bytes(),
+            );
+        }
+    } else {
+        for c in changed {
+            write::atomically(&c.path, &c.new).map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot write {}: {e} (the file is unchanged)",
+                    c.path.display()
+                )
+            })?;
+        }
+    }
+    let verb = if request.dry_run {
+        "would pin"
+    } else {
+        "pinned"
+    };
+    eprintln!(
+        "pin: {verb} {pinned} images in {} files; {already} already pinned, {exempt} exempt, {refused} not pinnable as written",
+        changed.len()
+    );
+    Ok(if refused > 0 {
+        2
+    } else if request.dry_run && !changed.is_empty() {
+        1
+    } else {
+        0
+    })
+}

@@ -1,0 +1,435 @@
+//! `image-digest-check pin` against a real registry on 127.0.0.1: images built from oci-spec
+//! types and pushed with skopeo, the fixtures under e2e-tests/pin/ pinned through
+//! `--mirror registry.example.test=127.0.0.1:<port>` (so the expected files can name a fixed
+//! registry), and the results compared with e2e-tests/pin/expected/ byte for byte.
+
+use crate::harness::{run, workspace};
+use image_digest_testkit::images::{Pushed, push};
+use image_digest_testkit::proxy;
+use image_digest_testkit::registry::{Registry, start};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const HOST: &str = "registry.example.test";
+
+/// The images the fixtures name, pushed: `lab/api:1.4.2` single-platform, `lab/web:2.0` for
+/// two platforms, and the chart defaults' `latest` tags.
+fn push_fixture_images(registry: &Registry, work: &Path) -> Vec<(&'static str, Pushed)> {
+    let one = [("linux", "amd64")];
+    let two = [("linux", "amd64"), ("linux", "arm64")];
+    vec![
+        (
+            "lab/api:1.4.2",
+            push(registry, work, "lab/api", "1.4.2", &one),
+        ),
+        ("lab/web:2.0", push(registry, work, "lab/web", "2.0", &two)),
+        (
+            "lab/worker:v7",
+            push(registry, work, "lab/worker", "v7", &one),
+        ),
+    ]
+}
+
+/// A copy of e2e-tests/pin/ in a temp dir, so the fixtures themselves never change.
+fn copy_fixtures(to: &Path) -> PathBuf {
+    let from = workspace().join("e2e-tests/pin");
+    for dir in ["manifests", "values"] {
+        std::fs::create_dir_all(to.join(dir)).expect("dir");
+        for entry in std::fs::read_dir(from.join(dir)).expect("fixtures") {
+            let path = entry.expect("entry").path();
+            let name = path.file_name().expect("a name");
+            std::fs::copy(&path, to.join(dir).join(name)).expect("copied");
+        }
+    }
+    std::fs::copy(from.join("settings.yaml"), to.join("settings.yaml")).expect("copied");
+    to.to_path_buf()
+}
+
+fn pin(dir: &Path, port: u16, args: &[&str]) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_image-digest-check"));
+    let mirror = format!("{HOST}=127.0.0.1:{port}");
+    let insecure = format!("127.0.0.1:{port}");
+    c.current_dir(dir)
+        .env("DOCKER_CONFIG", dir.join("docker"))
+        .args([
+            "pin",
+            "--settings",
+            "settings.yaml",
+            "--mirror",
+            &mirror,
+            "--insecure-registry",
+            &insecure,
+        ])
+        .args(args);
+    run(c, None)
+}
+
+fn text(o: &[u8]) -> String {
+    String::from_utf8_lossy(o).into_owned()
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// An expected file; `PIN_BLESS=1` rewrites it from `actual` instead (review the git diff).
+fn expect(name: &str, actual: &str) {
+    let path = workspace().join("e2e-tests/pin/expected").join(name);
+    if std::env::var_os("PIN_BLESS").is_some() {
+        std::fs::write(&path, actual).expect("blessed");
+    }
+    assert_eq!(
+        actual,
+        read(&path),
+        "{} (PIN_BLESS=1 rewrites it)",
+        path.display()
+    );
+}
+
+const ALL: &[&str] = &[
+    "manifests",
+    "--values",
+    "values/chart-defaults.yaml",
+    "--values",
+    "values/gitops-prod.yaml",
+];
+
+#[test]
+fn pins_manifests_and_values_in_place_byte_for_byte() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let registry = start(&tmp.path().join("registry"), None);
+    push_fixture_images(&registry, tmp.path());
+    let dir = copy_fixtures(&tmp.path().join("work"));
+
+    let dry = pin(&dir, registry.port, &[ALL, &["--dry-run"]].concat());
+    assert_eq!(dry.status.code(), Some(1), "{}", text(&dry.stderr));
+    expect("all.diff", &text(&dry.stdout));
+    let fixtures = workspace().join("e2e-tests/pin");
+    for f in [
+        "manifests/app.yaml",
+        "manifests/pod.json",
+        "values/gitops-prod.yaml",
+        "values/chart-defaults.yaml",
+    ] {
+        assert_eq!(
+            read(&dir.join(f)),
+            read(&fixtures.join(f)),
+            "--dry-run wrote {f}"
+        );
+    }
+
+    let done = pin(&dir, registry.port, ALL);
+    let stderr = text(&done.stderr);
+    assert_eq!(done.status.code(), Some(0), "{stderr}");
+    for (f, want) in [
+        ("manifests/app.yaml", "app.yaml"),
+        ("manifests/pod.json", "pod.json"),
+        ("values/gitops-prod.yaml", "gitops-prod.yaml"),
+    ] {
+        expect(want, &read(&dir.join(f)));
+    }
+    assert_eq!(
+        read(&dir.join("values/chart-defaults.yaml")),
+        read(&fixtures.join("values/chart-defaults.yaml")),
+        "the chart's defaults stay as shipped"
+    );
+    assert!(
+        stderr.contains(
+            "pin: pinned 8 images in 3 files; 1 already pinned, 1 exempt, 0 not pinnable as written"
+        ),
+        "{stderr}"
+    );
+    assert!(stderr.contains("manifests/app.yaml:15:18: Deployment api, spec.template.spec.containers[0] (container \"api\"): pinned \"registry.example.test/lab/api:1.4.2\" to sha256:"), "{stderr}");
+
+    // Pinned files need nothing more: a second run changes nothing and says so.
+    let again = pin(&dir, registry.port, &[ALL, &["--dry-run"]].concat());
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again.stderr));
+    assert_eq!(text(&again.stdout), "");
+}
+
+/// Every fixture file, as it was before any run.
+fn assert_unchanged(dir: &Path) {
+    let fixtures = workspace().join("e2e-tests/pin");
+    for f in [
+        "manifests/app.yaml",
+        "manifests/pod.json",
+        "values/gitops-prod.yaml",
+        "values/chart-defaults.yaml",
+    ] {
+        assert_eq!(
+            read(&dir.join(f)),
+            read(&fixtures.join(f)),
+            "{f} changed although the run failed"
+        );
+    }
+    let stray: Vec<_> = std::fs::read_dir(dir.join("manifests"))
+        .expect("dir")
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with('.'))
+        .collect();
+    assert!(stray.is_empty(), "temporary files left: {stray:?}");
+}
+
+#[test]
+fn basic_auth_credentials_come_from_the_docker_config() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let registry = start(
+        &tmp.path().join("registry"),
+        Some(("pinner", "s3cret-pass")),
+    );
+    push_fixture_images(&registry, tmp.path());
+    let dir = copy_fixtures(&tmp.path().join("work"));
+
+    // No credentials: the registry's refusal, named per image, and nothing written.
+    let refused = pin(&dir, registry.port, ALL);
+    let stderr = text(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(
+            "cannot resolve image \"registry.example.test/lab/api:1.4.2\": registry 127.0.0.1:"
+        ),
+        "{stderr}"
+    );
+    assert!(stderr.contains("answered: Not authorized"), "{stderr}");
+    assert!(stderr.contains("pin: nothing was written"), "{stderr}");
+    assert_unchanged(&dir);
+
+    // `docker login` leaves a base64 `auth` under the registry's host:port.
+    let auth = base64(b"pinner:s3cret-pass");
+    std::fs::create_dir_all(dir.join("docker")).expect("docker dir");
+    std::fs::write(
+        dir.join("docker/config.json"),
+        format!(
+            r#"{{"auths": {{"127.0.0.1:{}": {{"auth": "{auth}"}}}}}}"#,
+            registry.port
+        ),
+    )
+    .expect("config.json");
+    let done = pin(&dir, registry.port, ALL);
+    assert_eq!(done.status.code(), Some(0), "{}", text(&done.stderr));
+    expect("app.yaml", &read(&dir.join("manifests/app.yaml")));
+    expect(
+        "gitops-prod.yaml",
+        &read(&dir.join("values/gitops-prod.yaml")),
+    );
+}
+
+fn base64(bytes: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn an_unknown_tag_names_the_image_and_changes_nothing() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let registry = start(&tmp.path().join("registry"), None);
+    let one = [("linux", "amd64")];
+    push(&registry, tmp.path(), "lab/api", "1.4.2", &one);
+    push(&registry, tmp.path(), "lab/worker", "v7", &one);
+    // lab/web:2.0 is never pushed.
+    let dir = copy_fixtures(&tmp.path().join("work"));
+    let out = pin(&dir, registry.port, ALL);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("manifests/app.yaml:18:18: Deployment api, spec.template.spec.containers[1] (container \"web\"): cannot resolve image \"registry.example.test/lab/web:2.0\": registry 127.0.0.1:"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("MANIFEST_UNKNOWN")
+            || stderr.contains("NAME_UNKNOWN")
+            || stderr.contains("manifest unknown"),
+        "the registry's answer: {stderr}"
+    );
+    assert!(
+        !stderr.contains("lab/api:1.4.2\": registry"),
+        "api resolved: {stderr}"
+    );
+    assert_unchanged(&dir);
+}
+
+#[test]
+fn a_registry_that_stops_mid_run_leaves_every_file_as_it_was() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let registry = start(&tmp.path().join("registry"), None);
+    push_fixture_images(&registry, tmp.path());
+    let dir = copy_fixtures(&tmp.path().join("work"));
+    // Two requests get through (the first lookup: its /v2/ probe and its manifest), then the
+    // registry is gone: open connections cut, the port refusing.
+    let cut = proxy::start(registry.port, 2);
+    let out = pin(
+        &dir,
+        cut.port,
+        &[ALL, &["--lookups", "1", "--timeout", "5"]].concat(),
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("cannot resolve image"), "{stderr}");
+    assert!(
+        stderr.contains("after 3 attempts"),
+        "connection failures are retried: {stderr}"
+    );
+    assert!(stderr.contains("pin: nothing was written"), "{stderr}");
+    assert_unchanged(&dir);
+}
+
+#[test]
+fn a_platform_pins_its_own_manifest_instead_of_the_index() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let registry = start(&tmp.path().join("registry"), None);
+    let images = push_fixture_images(&registry, tmp.path());
+    let web = &images
+        .iter()
+        .find(|(n, _)| *n == "lab/web:2.0")
+        .expect("web")
+        .1;
+    let arm = &web
+        .platforms
+        .iter()
+        .find(|(p, _)| p == "linux/arm64")
+        .expect("arm64")
+        .1;
+    let dir = copy_fixtures(&tmp.path().join("work"));
+    let out = pin(
+        &dir,
+        registry.port,
+        &["manifests/app.yaml", "--platform", "linux/arm64"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let pinned = read(&dir.join("manifests/app.yaml"));
+    assert!(
+        pinned.contains(&format!("'registry.example.test/lab/web:2.0@{arm}'")),
+        "{pinned}"
+    );
+    assert!(
+        !pinned.contains(&web.digest),
+        "the index digest is not used: {pinned}"
+    );
+    // A single-platform image is its own manifest on every platform.
+    let api = &images
+        .iter()
+        .find(|(n, _)| *n == "lab/api:1.4.2")
+        .expect("api")
+        .1;
+    assert!(
+        pinned.contains(&format!("lab/api:1.4.2@{}", api.digest)),
+        "{pinned}"
+    );
+
+    let missing = pin(
+        &dir,
+        registry.port,
+        &[
+            "manifests/pod.json",
+            "--values",
+            "values/gitops-prod.yaml",
+            "--platform",
+            "linux/s390x",
+        ],
+    );
+    // lab/worker is single-platform; nothing in these files is an index: accepted as is.
+    assert_eq!(missing.status.code(), Some(0), "{}", text(&missing.stderr));
+    let copy = copy_fixtures(&tmp.path().join("again"));
+    let none = pin(
+        &copy,
+        registry.port,
+        &["manifests/app.yaml", "--platform", "linux/s390x"],
+    );
+    let stderr = text(&none.stderr);
+    assert_eq!(none.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(
+            "the image index has no linux/s390x manifest (it offers: linux/amd64, linux/arm64)"
+        ),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn images_that_cannot_be_pinned_as_written_are_reported_and_the_rest_pinned() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let registry = start(&tmp.path().join("registry"), None);
+    push_fixture_images(&registry, tmp.path());
+    let dir = tmp.path().join("work");
+    std::fs::create_dir_all(&dir).expect("dir");
+    std::fs::write(dir.join("settings.yaml"), "{}\n").expect("settings");
+    let manifest = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n    - {name: a, image: registry.example.test/lab/api:1.4.2}\n    - {name: b, image: registry.example.test/lab/api}\n    - {name: c, image: \"Registry.Example.Test/API:x\"}\n";
+    std::fs::write(dir.join("pod.yaml"), manifest).expect("pod");
+    let out = pin(&dir, registry.port, &["pod.yaml"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("pod.yaml:7:24: Pod p, spec.containers[1] (container \"b\"): not pinned: image \"registry.example.test/lab/api\": no tag, so no lookup can say which version you mean; write it as registry.example.test/lab/api:<tag>"), "{stderr}");
+    assert!(stderr.contains("pod.yaml:8:24: Pod p, spec.containers[2] (container \"c\"): not pinned: image \"Registry.Example.Test/API:x\": not a valid image reference"), "{stderr}");
+    assert!(
+        stderr.contains(
+            "pin: pinned 1 images in 1 files; 0 already pinned, 0 exempt, 2 not pinnable as written"
+        ),
+        "{stderr}"
+    );
+    let pinned = read(&dir.join("pod.yaml"));
+    assert!(
+        pinned.contains("image: registry.example.test/lab/api:1.4.2@sha256:"),
+        "{pinned}"
+    );
+    assert!(
+        pinned.contains("image: registry.example.test/lab/api}"),
+        "{pinned}"
+    );
+}
+
+/// The closing note's demonstration: the chart's bundled defaults, pinned with --dry-run.
+#[test]
+fn the_bundled_chart_defaults_pin_with_a_dry_run_diff() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let registry = start(&tmp.path().join("registry"), None);
+    let one = [("linux", "amd64")];
+    push(
+        &registry,
+        tmp.path(),
+        "lab/jangar",
+        "latest",
+        &[("linux", "amd64"), ("linux", "arm64")],
+    );
+    push(
+        &registry,
+        tmp.path(),
+        "lab/jangar-control-plane",
+        "latest",
+        &one,
+    );
+    let root = workspace();
+    let mut c = Command::new(env!("CARGO_BIN_EXE_image-digest-check"));
+    let mirror = format!("registry.ide-newton.ts.net=127.0.0.1:{}", registry.port);
+    let insecure = format!("127.0.0.1:{}", registry.port);
+    c.current_dir(&root)
+        .env("DOCKER_CONFIG", tmp.path().join("docker"))
+        .args([
+            "pin",
+            "--values",
+            "examples/values/chart-defaults.yaml",
+            "--dry-run",
+            "--mirror",
+            &mirror,
+            "--insecure-registry",
+            &insecure,
+        ]);
+    let out = run(c, None);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    expect("chart-defaults.diff", &text(&out.stdout));
+}
