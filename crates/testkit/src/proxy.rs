@@ -11,6 +11,14 @@ use std::time::Duration;
 pub struct CuttingProxy {
     pub port: u16,
     stopped: Arc<AtomicBool>,
+    manifests: Arc<AtomicUsize>,
+}
+
+impl CuttingProxy {
+    /// Manifest requests (`GET|HEAD /v2/<name>/manifests/<ref>`) relayed so far.
+    pub fn manifest_requests(&self) -> usize {
+        self.manifests.load(Ordering::SeqCst)
+    }
 }
 
 impl Drop for CuttingProxy {
@@ -26,23 +34,37 @@ pub fn start(target: u16, requests: usize) -> CuttingProxy {
     listener.set_nonblocking(true).expect("nonblocking accept");
     let stopped = Arc::new(AtomicBool::new(false));
     let seen = Arc::new(AtomicUsize::new(0));
-    let flag = stopped.clone();
+    let manifests = Arc::new(AtomicUsize::new(0));
+    let (flag, counted) = (stopped.clone(), manifests.clone());
     std::thread::spawn(move || {
         while !flag.load(Ordering::SeqCst) {
             match listener.accept() {
                 Ok((client, _)) => {
-                    let (flag, seen) = (flag.clone(), seen.clone());
-                    std::thread::spawn(move || relay(client, target, requests, &seen, &flag));
+                    let (flag, seen, counted) = (flag.clone(), seen.clone(), counted.clone());
+                    std::thread::spawn(move || {
+                        relay(client, target, requests, &seen, &counted, &flag)
+                    });
                 }
                 Err(_) => std::thread::sleep(Duration::from_millis(5)),
             }
         }
         // The listener is dropped here: the port now refuses connections.
     });
-    CuttingProxy { port, stopped }
+    CuttingProxy {
+        port,
+        stopped,
+        manifests,
+    }
 }
 
-fn relay(client: TcpStream, target: u16, limit: usize, seen: &AtomicUsize, stopped: &AtomicBool) {
+fn relay(
+    client: TcpStream,
+    target: u16,
+    limit: usize,
+    seen: &AtomicUsize,
+    manifests: &AtomicUsize,
+    stopped: &AtomicBool,
+) {
     let _ = client.set_nonblocking(false);
     let Ok(server) = TcpStream::connect(("127.0.0.1", target)) else {
         return;
@@ -69,6 +91,7 @@ fn relay(client: TcpStream, target: u16, limit: usize, seen: &AtomicUsize, stopp
             stopped.store(true, Ordering::SeqCst);
             break;
         }
+        manifests.fetch_add(count_manifest_requests(chunk), Ordering::SeqCst);
         if s_out.write_all(chunk).is_err() {
             break;
         }
@@ -84,4 +107,13 @@ fn count_requests(chunk: &[u8]) -> usize {
         .iter()
         .map(|m| text.matches(m).count())
         .sum()
+}
+
+fn count_manifest_requests(chunk: &[u8]) -> usize {
+    String::from_utf8_lossy(chunk)
+        .lines()
+        .filter(|l| {
+            (l.starts_with("GET /v2/") || l.starts_with("HEAD /v2/")) && l.contains("/manifests/")
+        })
+        .count()
 }

@@ -118,9 +118,16 @@ fn pins_manifests_and_values_in_place_byte_for_byte() {
         );
     }
 
-    let done = pin(&dir, registry.port, ALL);
+    // Through a counting proxy: 8 places, 3 distinct images, 3 manifest requests.
+    let counting = proxy::start(registry.port, usize::MAX / 2);
+    let done = pin(&dir, counting.port, ALL);
     let stderr = text(&done.stderr);
     assert_eq!(done.status.code(), Some(0), "{stderr}");
+    assert_eq!(
+        counting.manifest_requests(),
+        3,
+        "one lookup per distinct image"
+    );
     for (f, want) in [
         ("manifests/app.yaml", "app.yaml"),
         ("manifests/pod.json", "pod.json"),
