@@ -3,20 +3,17 @@
 //!
 //! Exit codes: 0 every workload accepted, 1 something rejected, 2 usage or input errors.
 
-mod admission;
-mod input;
 mod pin_plan;
 mod pin_run;
-mod report;
-mod values;
-mod values_run;
 mod walk;
 mod work;
-mod yaml;
+
+use image_digest_scan::outcome::{exit_code, notes};
+use image_digest_scan::{document, input, report, values, values_judge, yaml};
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
-use image_digest_policy::settings::{NamespaceScope, Settings};
+use image_digest_policy::settings::Settings;
 use image_digest_runner::Policy;
 use image_digest_runner::replay::Recording;
 use serde_json::Value;
@@ -255,7 +252,7 @@ fn run_values(cli: &Cli, files: &[PathBuf]) -> Result<u8> {
         map.insert("requireDigest".into(), Value::Bool(true));
     }
     let evaluator = policy.with_settings(settings)?;
-    let namespace = match (&cli.namespace, work::is_scoped(&scope)) {
+    let namespace = match (&cli.namespace, document::is_scoped(&scope)) {
         (Some(ns), _) => ns.clone(),
         (None, false) => "default".to_owned(),
         (None, true) => {
@@ -270,9 +267,9 @@ fn run_values(cli: &Cli, files: &[PathBuf]) -> Result<u8> {
         }
     };
     let outcome = if errors.is_empty() {
-        values_run::judge(&evaluator, &merged, &namespace)
+        values_judge::judge(&mut work::Wasm::new(&evaluator), &merged, &namespace)
     } else {
-        values_run::Outcome {
+        values_judge::Outcome {
             results: Vec::new(),
             errors: Vec::new(),
         }
@@ -340,51 +337,6 @@ fn load_policy(cli: &Cli) -> Result<Policy> {
     let policy_path = policy_path(cli.policy.as_deref())?;
     let cache = std::env::var_os("IMAGE_DIGEST_CHECK_CACHE").map(PathBuf::from);
     Policy::load_cached(&policy_path, cache.as_deref())
-}
-
-/// 2 when anything could not be checked (input errors, runner errors, an empty run), else 1
-/// when anything was rejected, else 0.
-fn exit_code(summary: &report::Summary, notes: &[String]) -> u8 {
-    if summary.input_errors > 0 || summary.errored > 0 || !notes.is_empty() {
-        2
-    } else if summary.rejected > 0 {
-        1
-    } else {
-        0
-    }
-}
-
-/// Why a run without rejections is still not a pass.
-fn notes(summary: &report::Summary, scope: &NamespaceScope, allow_empty: bool) -> Vec<String> {
-    if summary.workloads > 0 || summary.errored > 0 || summary.input_errors > 0 || allow_empty {
-        return Vec::new();
-    }
-    let mut why = format!(
-        "nothing was checked: {} documents read, no workload in scope",
-        summary.documents
-    );
-    if summary.skipped > 0 {
-        why.push_str(&format!(
-            "; {} skipped as kinds the policy does not check ({})",
-            summary.skipped,
-            summary
-                .skipped_kinds
-                .keys()
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
-    }
-    if summary.out_of_scope > 0 {
-        why.push_str(&format!(
-            "; {} outside the settings' namespaces (include {:?}, exclude {:?})",
-            summary.out_of_scope, scope.include, scope.exclude
-        ));
-    }
-    why.push_str(
-        ". Check the paths and --namespace, or pass --allow-empty if an empty run is expected",
-    );
-    vec![why]
 }
 
 /// Reads every input into units of work; what cannot be read is an input error.

@@ -1,13 +1,12 @@
 //! Evaluating the documents on worker threads: one policy instance per thread, results in
 //! input order, and a crash in a worker reported against the document it was on, never lost.
 
-use crate::admission::{self, NamespaceFrom};
 use crate::input::{self, InputError};
-use crate::report;
-use image_digest_policy::settings::{NamespaceScope, Settings};
+use image_digest_policy::settings::Settings;
 use image_digest_runner::replay::Recording;
 use image_digest_runner::{Evaluator, Instance, NoCapabilities};
-use serde_json::Value;
+use image_digest_scan::document::{self, Out as UnitOut};
+use image_digest_scan::judge::{Answer, Judge};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -29,16 +28,6 @@ impl Unit {
             Unit::Request { location, .. } => location.clone(),
         }
     }
-}
-
-/// What one unit gave.
-#[derive(Default)]
-pub struct UnitOut {
-    pub documents: usize,
-    /// `apiVersion kind` of every document skipped as not a workload.
-    pub skipped: Vec<String>,
-    pub results: Vec<report::Result>,
-    pub errors: Vec<InputError>,
 }
 
 /// What every worker shares.
@@ -86,7 +75,14 @@ fn worker_loop(
     next: &AtomicUsize,
     done: &AtomicUsize,
 ) -> Vec<(usize, UnitOut)> {
-    let mut worker = Worker { cx, instance: None };
+    let mut worker = Worker {
+        cx,
+        wasm: Wasm {
+            evaluator: cx.evaluator,
+            recording: cx.recording,
+            instance: None,
+        },
+    };
     let mut out = Vec::new();
     loop {
         let i = next.fetch_add(1, Ordering::Relaxed);
@@ -135,72 +131,64 @@ fn guard(unit: &Unit, f: impl FnOnce() -> UnitOut) -> UnitOut {
 
 struct Worker<'c, 'e, 'p> {
     cx: &'c Context<'e, 'p>,
-    instance: Option<Instance>,
+    wasm: Wasm<'e, 'p>,
 }
 
 impl Worker<'_, '_, '_> {
     fn guarded(&mut self, unit: &Unit) -> UnitOut {
         let out = guard(unit, || self.unit(unit));
         if out.errors.iter().any(|e| e.message.starts_with(INTERNAL)) {
-            self.instance = None;
+            self.wasm.instance = None;
         }
         out
     }
 
     fn unit(&mut self, unit: &Unit) -> UnitOut {
         let mut out = UnitOut::default();
+        let cx = document::Context {
+            namespace: self.cx.namespace,
+            settings: self.cx.settings,
+        };
         match unit {
             Unit::Chunk(chunk) => {
                 let (docs, errors) = input::parse_chunk(chunk);
                 out.errors = errors;
                 for doc in &docs {
-                    self.document(doc, &mut out);
+                    document::check(&cx, doc, &mut self.wasm, &mut out);
                 }
             }
-            Unit::Doc(doc) => self.document(doc, &mut out),
+            Unit::Doc(doc) => document::check(&cx, doc, &mut self.wasm, &mut out),
             Unit::Request { location, bytes } => {
-                out.documents += 1;
-                let (kind, ns, name) = describe_request(bytes);
-                // A recorded request is judged as kwctl would: the policy's answer, scope and
-                // all, is the result.
-                let mut result = report::Result::new(location.clone(), kind, ns, name);
-                self.evaluate(bytes, &mut result);
-                out.results.push(result);
+                document::check_request(location, bytes, &mut self.wasm, &mut out)
             }
         }
         out
     }
+}
 
-    fn document(&mut self, doc: &input::Document, out: &mut UnitOut) {
-        out.documents += 1;
-        let location = doc.location();
-        let custom = &self.cx.settings.custom_kinds;
-        let w = match admission::request_for(&doc.value, self.cx.namespace, &location, custom) {
-            Ok(w) => w,
-            Err(admission::Skipped(kind)) => {
-                out.skipped.push(kind);
-                return;
-            }
-        };
-        let scope = &self.cx.settings.namespaces;
-        if w.namespace_from == NamespaceFrom::Default && is_scoped(scope) {
-            out.errors.push(no_namespace(&location, &w, scope));
-            return;
+/// `policy.wasm` in wasmtime: one instance kept per worker (the policy keeps no state between
+/// calls), replaced after a failure; with a recorded session, a fresh instance and a fresh
+/// replay per evaluation, as in a kwctl run.
+pub struct Wasm<'e, 'p> {
+    evaluator: &'e Evaluator<'p>,
+    recording: Option<&'e Recording>,
+    instance: Option<Instance>,
+}
+
+impl<'e, 'p> Wasm<'e, 'p> {
+    pub fn new(evaluator: &'e Evaluator<'p>) -> Self {
+        Wasm {
+            evaluator,
+            recording: None,
+            instance: None,
         }
-        let mut result = report::Result::new(location, w.kind, w.namespace, w.name);
-        result.file = doc.source.clone();
-        result.out_of_scope = !scope.covers(&result.namespace);
-        match serde_json::to_vec(&w.request) {
-            Ok(bytes) => self.evaluate(&bytes, &mut result),
-            Err(e) => result.error = Some(e.to_string()),
-        }
-        place(&mut result, doc);
-        out.results.push(result);
     }
+}
 
-    fn evaluate(&mut self, request: &[u8], result: &mut report::Result) {
-        let evaluator = self.cx.evaluator;
-        let response = match self.cx.recording {
+impl Judge for Wasm<'_, '_> {
+    fn judge(&mut self, request: &[u8]) -> Result<Answer, String> {
+        let evaluator = self.evaluator;
+        let response = match self.recording {
             Some(r) => evaluator.validate_raw(request, Arc::new(r.session())),
             None => {
                 let instance = match self.instance.take() {
@@ -216,70 +204,15 @@ impl Worker<'_, '_, '_> {
                 })
             }
         };
-        match response {
-            Ok(r) => {
-                result.allowed = r.accepted;
-                result.warnings = r.warnings.into_iter().map(report::warning).collect();
-                result.patch = r.patch;
-                if let Some(m) = r.message {
-                    let (summary, findings) = report::split_message(&m);
-                    result.summary = summary;
-                    result.findings = findings;
-                    result.message = Some(m);
-                }
-            }
-            Err(e) => result.error = Some(format!("{e:#}")),
-        }
+        response
+            .map(|r| Answer {
+                accepted: r.accepted,
+                message: r.message,
+                warnings: r.warnings,
+                patch: r.patch,
+            })
+            .map_err(|e| format!("{e:#}"))
     }
-}
-
-/// Puts the result, its findings and its warnings at their places in the document's file.
-fn place(result: &mut report::Result, doc: &input::Document) {
-    let start = doc.start();
-    (result.line, result.column) = (start.line, start.column);
-    let at = |path: &str| {
-        let container = report::pointer(path);
-        doc.position(&format!("{container}/image"))
-            .or_else(|| doc.position(&container))
-            .unwrap_or(start)
-    };
-    for f in &mut result.findings {
-        let pos = at(&f.path);
-        (f.line, f.column) = (pos.line, pos.column);
-    }
-    for w in &mut result.warnings {
-        let pos = w.path.as_deref().map_or(start, at);
-        (w.line, w.column) = (pos.line, pos.column);
-    }
-}
-
-/// Whether the settings check only some namespaces: then `default`, a guess, could put a
-/// workload out of scope that the user meant to check.
-pub fn is_scoped(scope: &NamespaceScope) -> bool {
-    !scope.include.is_empty() || !scope.exclude.is_empty()
-}
-
-fn no_namespace(location: &str, w: &admission::Workload, scope: &NamespaceScope) -> InputError {
-    InputError {
-        source: location.to_owned(),
-        message: format!(
-            "{} {:?} has no metadata.namespace, and the settings check only some namespaces (include {:?}, exclude {:?}): \
-             pass --namespace NAME, the namespace it will be installed in (as `helm template -n NAME`), or set metadata.namespace",
-            w.kind, w.name, scope.include, scope.exclude
-        ),
-    }
-}
-
-fn describe_request(bytes: &[u8]) -> (String, String, String) {
-    let v: Value = serde_json::from_slice(bytes).unwrap_or(Value::Null);
-    let r = v.get("request").unwrap_or(&v);
-    let s = |p: &str| {
-        r.pointer(p)
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_owned()
-    };
-    (s("/kind/kind"), s("/namespace"), s("/name"))
 }
 
 #[cfg(test)]

@@ -2,7 +2,6 @@
 //! `helm template` and `kustomize build` print them.
 
 use crate::yaml::{self, Pos, Positions};
-use anyhow::{Context, Result};
 use serde_json::Value;
 use std::io::Read;
 use std::path::Path;
@@ -69,18 +68,18 @@ pub fn source_name(path: &Path) -> String {
 pub fn read(path: &Path) -> Result<String, InputError> {
     read_text(path).map_err(|e| InputError {
         source: source_name(path),
-        message: format!("{e:#}"),
+        message: e,
     })
 }
 
-fn read_text(path: &Path) -> Result<String> {
+fn read_text(path: &Path) -> Result<String, String> {
     let mut text = String::new();
     if path.as_os_str() == "-" {
         std::io::stdin()
             .read_to_string(&mut text)
-            .context("cannot read stdin")?;
+            .map_err(|e| format!("cannot read stdin: {e}"))?;
     } else {
-        text = std::fs::read_to_string(path).context("cannot read the file")?;
+        text = std::fs::read_to_string(path).map_err(|e| format!("cannot read the file: {e}"))?;
     }
     Ok(text)
 }

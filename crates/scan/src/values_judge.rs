@@ -1,14 +1,13 @@
-//! `image-digest-check values FILE…`: each image the merged values render is judged by the
-//! policy as the one container of a Pod, and every finding is put back on the values key a
-//! user has to change, in the file that set it.
+//! Helm values judged: each image the merged values render is judged by the policy as the one
+//! container of a Pod, and every finding is put back on the values key a user has to change,
+//! in the file that set it.
 
 use crate::input::InputError;
+use crate::judge::Judge;
 use crate::report::{self, Finding, Result};
 use crate::values::{self, Image, Merged};
 use crate::yaml::Pos;
-use image_digest_runner::{Evaluator, NoCapabilities};
 use serde_json::{Value, json};
-use std::sync::Arc;
 
 /// What a values run produced, for the common report.
 pub struct Outcome {
@@ -16,20 +15,20 @@ pub struct Outcome {
     pub errors: Vec<InputError>,
 }
 
-/// Judges every image of `merged` with `evaluator` in `namespace`.
-pub fn judge(evaluator: &Evaluator<'_>, merged: &Merged, namespace: &str) -> Outcome {
+/// Judges every image of `merged` with `judge` in `namespace`.
+pub fn judge(judge: &mut dyn Judge, merged: &Merged, namespace: &str) -> Outcome {
     let mut out = Outcome {
         results: Vec::new(),
         errors: Vec::new(),
     };
     for image in values::images(&merged.value) {
         out.results
-            .push(judge_one(evaluator, merged, &image, namespace));
+            .push(judge_one(judge, merged, &image, namespace));
     }
     out
 }
 
-fn judge_one(evaluator: &Evaluator<'_>, merged: &Merged, image: &Image, namespace: &str) -> Result {
+fn judge_one(judge: &mut dyn Judge, merged: &Merged, image: &Image, namespace: &str) -> Result {
     let (file, pos) = block_origin(merged, image);
     let mut result = Result::new(
         file.clone(),
@@ -40,8 +39,8 @@ fn judge_one(evaluator: &Evaluator<'_>, merged: &Merged, image: &Image, namespac
     (result.file, result.line, result.column) = (file, pos.line, pos.column);
     let request = pod(image, namespace);
     let response = serde_json::to_vec(&request)
-        .map_err(anyhow::Error::from)
-        .and_then(|bytes| evaluator.validate_raw(&bytes, Arc::new(NoCapabilities)));
+        .map_err(|e| e.to_string())
+        .and_then(|bytes| judge.judge(&bytes));
     match response {
         Ok(r) => {
             result.allowed = r.accepted;
@@ -65,7 +64,7 @@ fn judge_one(evaluator: &Evaluator<'_>, merged: &Merged, image: &Image, namespac
                 .map(|w| warning(merged, image, w))
                 .collect();
         }
-        Err(e) => result.error = Some(format!("{e:#}")),
+        Err(e) => result.error = Some(e),
     }
     result
 }

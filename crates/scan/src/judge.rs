@@ -1,0 +1,41 @@
+//! Whoever runs the policy: the native checker runs `policy.wasm` in wasmtime, the web build
+//! runs the same core compiled to the browser's wasm. Everything around a verdict (reading,
+//! requests, positions, reports) is shared; only this call differs.
+
+/// The policy's answer to one request.
+#[derive(Debug, Clone, Default)]
+pub struct Answer {
+    pub accepted: bool,
+    pub message: Option<String>,
+    pub warnings: Vec<String>,
+    /// The JSONPatch a mutating deployment would apply.
+    pub patch: Option<serde_json::Value>,
+}
+
+pub trait Judge {
+    /// Validates one AdmissionRequest (the `request` object, as JSON). An `Err` is a failure
+    /// to run the policy (a trap, a host error), never a rejection.
+    fn judge(&mut self, request: &[u8]) -> Result<Answer, String>;
+}
+
+/// The policy's core, run in this process: what the web build and the tests use.
+pub struct Core {
+    /// The settings, as JSON.
+    pub settings: serde_json::Value,
+}
+
+impl Judge for Core {
+    fn judge(&mut self, request: &[u8]) -> Result<Answer, String> {
+        let request: Box<serde_json::value::RawValue> =
+            serde_json::from_slice(request).map_err(|e| format!("the request is not JSON: {e}"))?;
+        let payload = serde_json::json!({"request": request, "settings": self.settings});
+        let bytes = serde_json::to_vec(&payload).map_err(|e| e.to_string())?;
+        let verdict = image_digest_policy::validate(&bytes);
+        Ok(Answer {
+            accepted: verdict.accepted,
+            message: verdict.message,
+            warnings: verdict.warnings,
+            patch: None,
+        })
+    }
+}
