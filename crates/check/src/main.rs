@@ -8,8 +8,8 @@ mod pin_run;
 mod walk;
 mod work;
 
-use image_digest_scan::outcome::{exit_code, notes};
-use image_digest_scan::{document, input, report, values, values_judge, yaml};
+use image_digest_scan::run::{self, Run};
+use image_digest_scan::{input, report};
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -163,7 +163,7 @@ fn run(cli: &Cli) -> Result<u8> {
     let scope = &parsed.namespaces;
     let recording = cli.replay.as_deref().map(Recording::load).transpose()?;
 
-    let (units, mut errors) = read_units(cli);
+    let (units, errors) = read_units(cli);
     let cx = work::Context {
         evaluator: &evaluator,
         recording: recording.as_ref(),
@@ -178,47 +178,25 @@ fn run(cli: &Cli) -> Result<u8> {
     };
     let started = std::time::Instant::now();
     let outs = work::run(&cx, &units);
-    let mut summary = report::Summary::default();
-    let mut results = Vec::new();
-    for out in outs {
-        summary.documents += out.documents;
-        out.skipped.into_iter().for_each(|k| summary.skip(k));
-        results.extend(out.results);
-        errors.extend(out.errors);
-    }
+    let run = Run::from_documents(outs, errors, scope, cli.allow_empty);
     if cli.stats {
-        print_stats(&summary, started.elapsed());
+        print_stats(&run.summary, started.elapsed());
     }
-    results.iter().for_each(|r| summary.count(r));
-    summary.input_errors = errors.len();
-    let notes = notes(&summary, scope, cli.allow_empty);
-    Ok(print(cli, &results, &errors, &summary, &notes))
+    Ok(print(cli, &run))
 }
 
 /// Writes the report in the chosen format and returns the exit code.
-fn print(
-    cli: &Cli,
-    results: &[report::Result],
-    errors: &[input::InputError],
-    summary: &report::Summary,
-    notes: &[String],
-) -> u8 {
-    let report = report::Report {
-        results,
-        errors,
-        summary,
-        notes,
-    };
-    let out = match cli.output {
-        Format::Text => report::text(&report),
-        Format::Json => report::json(&report),
-        Format::Junit => report::junit::render(&report),
-        Format::Sarif => report::sarif::render(&report),
-        Format::Github => report::github::render(&report),
+fn print(cli: &Cli, run: &Run) -> u8 {
+    let format = match cli.output {
+        Format::Text => run::Format::Text,
+        Format::Json => run::Format::Json,
+        Format::Junit => run::Format::Junit,
+        Format::Sarif => run::Format::Sarif,
+        Format::Github => run::Format::Github,
     };
     // A closed pipe (`| head`) is the reader's choice, not an error worth a panic.
-    let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), out.as_bytes());
-    exit_code(summary, notes)
+    let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), run.render(format).as_bytes());
+    run.exit_code()
 }
 
 /// The settings as the core reads them (the namespace scope, the custom kinds), once the wasm
@@ -232,65 +210,41 @@ fn core_settings(settings: &Value) -> Result<Settings> {
 
 /// `image-digest-check values FILE…`.
 fn run_values(cli: &Cli, files: &[PathBuf]) -> Result<u8> {
-    let mut settings = read_settings(cli.settings.as_deref())?;
+    let settings = read_settings(cli.settings.as_deref())?;
     let policy = load_policy(cli)?;
     policy.with_settings(settings.clone())?;
-    let scope = core_settings(&settings)?.namespaces;
+    let parsed = core_settings(&settings)?;
     let mut errors = Vec::new();
-    let mut read = Vec::new();
+    let mut texts = Vec::new();
     for path in files {
-        let name = input::source_name(path);
-        match input::read(path).and_then(|text| values::read(&name, &text)) {
-            Ok(f) => read.push(f),
+        match input::read(path) {
+            Ok(text) => texts.push((input::source_name(path), text)),
             Err(e) => errors.push(e),
         }
     }
-    let merged = values::merge(&read);
-    if values::require_digest(&merged.value)
-        && let Value::Object(map) = &mut settings
-    {
-        map.insert("requireDigest".into(), Value::Bool(true));
-    }
-    let evaluator = policy.with_settings(settings)?;
-    let namespace = match (&cli.namespace, document::is_scoped(&scope)) {
-        (Some(ns), _) => ns.clone(),
-        (None, false) => "default".to_owned(),
-        (None, true) => {
-            errors.push(input::InputError {
-                source: files.first().map(|f| input::source_name(f)).unwrap_or_default(),
-                message: format!(
-                    "values name no namespace, and the settings check only some namespaces (include {:?}, exclude {:?}): pass --namespace NAME, the namespace of the release (as `helm template -n NAME`)",
-                    scope.include, scope.exclude
-                ),
-            });
+    let (merged, effective, read, read_errors) = run::read_values(&texts, &settings);
+    errors.extend(read_errors);
+    let evaluator = policy.with_settings(effective)?;
+    let first = files
+        .first()
+        .map(|f| input::source_name(f))
+        .unwrap_or_default();
+    let namespace = run::values_namespace(cli.namespace.as_deref(), &parsed, &first)
+        .unwrap_or_else(|e| {
+            errors.push(e);
             "default".to_owned()
-        }
-    };
-    let outcome = if errors.is_empty() {
-        values_judge::judge(&mut work::Wasm::new(&evaluator), &merged, &namespace)
-    } else {
-        values_judge::Outcome {
-            results: Vec::new(),
-            errors: Vec::new(),
-        }
-    };
-    errors.extend(outcome.errors);
-    let mut summary = report::Summary {
-        documents: read.len(),
-        words: report::Words {
-            read: "values files",
-            judged: "images",
-        },
-        ..Default::default()
-    };
-    let mut results = outcome.results;
-    for r in &mut results {
-        r.out_of_scope = !scope.covers(&namespace);
-        summary.count(r);
-    }
-    summary.input_errors = errors.len();
-    let notes = notes(&summary, &scope, cli.allow_empty);
-    Ok(print(cli, &results, &errors, &summary, &notes))
+        });
+    let mut judge = work::Wasm::new(&evaluator);
+    let run = run::values(
+        &merged,
+        errors,
+        read,
+        &parsed,
+        &namespace,
+        &mut judge,
+        cli.allow_empty,
+    );
+    Ok(print(cli, &run))
 }
 
 /// `image-digest-check pin`: needs no policy module, only the core's reading of the settings
@@ -408,25 +362,11 @@ fn read_settings(path: Option<&Path>) -> Result<Value> {
     };
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read settings {}", path.display()))?;
-    let value: Value = yaml::from_str(&text).map_err(|e| {
+    run::settings_from_text(&text).map_err(|e| {
         anyhow::anyhow!(
             "settings {} are not valid YAML or JSON: {e}",
             path.display()
         )
-    })?;
-    let is_policy = matches!(
-        value.get("kind").and_then(Value::as_str),
-        Some("ClusterAdmissionPolicy" | "AdmissionPolicy")
-    );
-    Ok(if is_policy {
-        value
-            .pointer("/spec/settings")
-            .cloned()
-            .unwrap_or(Value::Object(Default::default()))
-    } else if value.is_null() {
-        Value::Object(Default::default())
-    } else {
-        value
     })
 }
 

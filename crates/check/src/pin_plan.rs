@@ -4,14 +4,14 @@
 //! up; one that is pinned or exempt is left alone, and one that is invalid or has no tag is
 //! reported, since no lookup can say what the user meant.
 
-use crate::input::{self, Document, InputError};
-use crate::values::{self, Merged};
-use crate::yaml::Pos;
 use image_digest_policy::reference;
 use image_digest_policy::request::ImageField;
 use image_digest_policy::rules::{self, ImageVerdict};
 use image_digest_policy::settings::Settings;
 use image_digest_policy::workload::{Shape, Target};
+use image_digest_scan::input::{self, Document, InputError};
+use image_digest_scan::values::{self, Merged};
+use image_digest_scan::yaml::Pos;
 use serde_json::Value;
 use std::borrow::Cow;
 use std::path::PathBuf;

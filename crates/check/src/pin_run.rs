@@ -3,15 +3,16 @@
 //! write them (each atomically) or, with `--dry-run`, print the diff. Any lookup or edit that
 //! fails leaves every file exactly as it was.
 
-use crate::input::{self, InputError};
 use crate::pin_plan::{self, Action, EditKind, Planned, Site, Source};
-use crate::{values, walk};
+use crate::walk;
 use anyhow::{Result, bail};
 use image_digest_pin::edit::{self, Edit};
 use image_digest_pin::registry::{self, Options, ResolveError};
 use image_digest_pin::write;
 use image_digest_policy::report::quote;
 use image_digest_policy::settings::Settings;
+use image_digest_scan::input::{self, InputError};
+use image_digest_scan::values;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 

@@ -10,6 +10,7 @@ pub mod input;
 pub mod judge;
 pub mod outcome;
 pub mod report;
+pub mod run;
 pub mod values;
 pub mod values_judge;
 pub mod yaml;

@@ -1,0 +1,246 @@
+//! A whole run, from texts to the report and the exit code: what the native checker does
+//! around its worker threads, and what the web build and the Node command do in one go. The
+//! counting, the notes and every format are here once.
+
+use crate::document::{self, Out};
+use crate::input::{self, InputError};
+use crate::judge::Judge;
+use crate::outcome;
+use crate::report::{self, Result, Summary, Words};
+use crate::values::{self, Merged};
+use crate::values_judge;
+use image_digest_policy::settings::{NamespaceScope, Settings};
+use serde_json::Value;
+
+/// The report formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Json,
+    Junit,
+    Sarif,
+    Github,
+}
+
+impl std::str::FromStr for Format {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Format, String> {
+        Ok(match s {
+            "text" => Format::Text,
+            "json" => Format::Json,
+            "junit" => Format::Junit,
+            "sarif" => Format::Sarif,
+            "github" => Format::Github,
+            other => {
+                return Err(format!(
+                    "unknown output format {other:?}: use text, json, junit, sarif or github"
+                ));
+            }
+        })
+    }
+}
+
+/// What a run found, ready to report.
+pub struct Run {
+    pub results: Vec<Result>,
+    pub errors: Vec<InputError>,
+    pub summary: Summary,
+    pub notes: Vec<String>,
+}
+
+impl Run {
+    /// Counts the documents' outputs, in input order, once each.
+    pub fn from_documents(
+        outs: Vec<Out>,
+        mut errors: Vec<InputError>,
+        scope: &NamespaceScope,
+        allow_empty: bool,
+    ) -> Run {
+        let mut summary = Summary::default();
+        let mut results = Vec::new();
+        for out in outs {
+            summary.documents += out.documents;
+            out.skipped.into_iter().for_each(|k| summary.skip(k));
+            results.extend(out.results);
+            errors.extend(out.errors);
+        }
+        Run::finish(results, errors, summary, scope, allow_empty)
+    }
+
+    /// Counts a values run: `files` values files read, every image judged in `namespace`.
+    pub fn from_values(
+        mut results: Vec<Result>,
+        errors: Vec<InputError>,
+        files: usize,
+        scope: &NamespaceScope,
+        namespace: &str,
+        allow_empty: bool,
+    ) -> Run {
+        let summary = Summary {
+            documents: files,
+            words: Words {
+                read: "values files",
+                judged: "images",
+            },
+            ..Default::default()
+        };
+        for r in &mut results {
+            r.out_of_scope = !scope.covers(namespace);
+        }
+        Run::finish(results, errors, summary, scope, allow_empty)
+    }
+
+    fn finish(
+        results: Vec<Result>,
+        errors: Vec<InputError>,
+        mut summary: Summary,
+        scope: &NamespaceScope,
+        allow_empty: bool,
+    ) -> Run {
+        results.iter().for_each(|r| summary.count(r));
+        summary.input_errors = errors.len();
+        let notes = outcome::notes(&summary, scope, allow_empty);
+        Run {
+            results,
+            errors,
+            summary,
+            notes,
+        }
+    }
+
+    pub fn render(&self, format: Format) -> String {
+        let report = report::Report {
+            results: &self.results,
+            errors: &self.errors,
+            summary: &self.summary,
+            notes: &self.notes,
+        };
+        match format {
+            Format::Text => report::text(&report),
+            Format::Json => report::json(&report),
+            Format::Junit => report::junit::render(&report),
+            Format::Sarif => report::sarif::render(&report),
+            Format::Github => report::github::render(&report),
+        }
+    }
+
+    /// 0 all accepted, 1 something rejected, 2 anything not checked.
+    pub fn exit_code(&self) -> u8 {
+        outcome::exit_code(&self.summary, &self.notes)
+    }
+}
+
+/// Settings as a file holds them: the `settings:` object, YAML or JSON, or a whole
+/// ClusterAdmissionPolicy (its `spec.settings`); empty means the defaults.
+pub fn settings_from_text(text: &str) -> std::result::Result<Value, String> {
+    let value: Value = crate::yaml::from_str(text)?;
+    let is_policy = matches!(
+        value.get("kind").and_then(Value::as_str),
+        Some("ClusterAdmissionPolicy" | "AdmissionPolicy")
+    );
+    Ok(if is_policy {
+        value
+            .pointer("/spec/settings")
+            .cloned()
+            .unwrap_or(Value::Object(Default::default()))
+    } else if value.is_null() {
+        Value::Object(Default::default())
+    } else {
+        value
+    })
+}
+
+/// Checks manifests given as `(name, text)` in this thread: each document in turn.
+pub fn manifests(
+    inputs: &[(String, String)],
+    cx: &document::Context<'_>,
+    judge: &mut dyn Judge,
+) -> Vec<Out> {
+    inputs
+        .iter()
+        .map(|(name, text)| {
+            let (docs, errors) = input::parse(name, text);
+            let mut out = Out {
+                errors,
+                ..Out::default()
+            };
+            for doc in &docs {
+                document::check(cx, doc, judge, &mut out);
+            }
+            out
+        })
+        .collect()
+}
+
+/// Values files read and merged in order, and the settings the chart's own switch implies
+/// (`imagePolicy.requireDigest: true` turns `requireDigest` on).
+pub fn read_values(
+    inputs: &[(String, String)],
+    settings: &Value,
+) -> (Merged, Value, usize, Vec<InputError>) {
+    let mut errors = Vec::new();
+    let mut read = Vec::new();
+    for (name, text) in inputs {
+        match values::read(name, text) {
+            Ok(f) => read.push(f),
+            Err(e) => errors.push(e),
+        }
+    }
+    let merged = values::merge(&read);
+    let mut effective = settings.clone();
+    if values::require_digest(&merged.value)
+        && let Value::Object(map) = &mut effective
+    {
+        map.insert("requireDigest".into(), Value::Bool(true));
+    }
+    (merged, effective, read.len(), errors)
+}
+
+/// The namespace values are judged in: `--namespace`, else `default` unless the settings
+/// scope namespaces (then guessing could skip a check: an input error).
+pub fn values_namespace(
+    given: Option<&str>,
+    settings: &Settings,
+    first_file: &str,
+) -> std::result::Result<String, InputError> {
+    let scope = &settings.namespaces;
+    match (given, document::is_scoped(scope)) {
+        (Some(ns), _) => Ok(ns.to_owned()),
+        (None, false) => Ok("default".to_owned()),
+        (None, true) => Err(InputError {
+            source: first_file.to_owned(),
+            message: format!(
+                "values name no namespace, and the settings check only some namespaces (include {:?}, exclude {:?}): pass --namespace NAME, the namespace of the release (as `helm template -n NAME`)",
+                scope.include, scope.exclude
+            ),
+        }),
+    }
+}
+
+/// Judges the merged values unless reading them failed.
+pub fn values(
+    merged: &Merged,
+    mut errors: Vec<InputError>,
+    files: usize,
+    settings: &Settings,
+    namespace: &str,
+    judge: &mut dyn Judge,
+    allow_empty: bool,
+) -> Run {
+    let results = if errors.is_empty() {
+        let outcome = values_judge::judge(judge, merged, namespace);
+        errors.extend(outcome.errors);
+        outcome.results
+    } else {
+        Vec::new()
+    };
+    Run::from_values(
+        results,
+        errors,
+        files,
+        &settings.namespaces,
+        namespace,
+        allow_empty,
+    )
+}
