@@ -134,7 +134,8 @@ impl Run {
 /// Settings as a file holds them: the `settings:` object, YAML or JSON, or a whole
 /// ClusterAdmissionPolicy (its `spec.settings`); empty means the defaults.
 pub fn settings_from_text(text: &str) -> std::result::Result<Value, String> {
-    let value: Value = crate::yaml::from_str(text)?;
+    // Read like the manifests (one YAML reader instantiated, which keeps the web build small).
+    let (value, _) = crate::yaml::parse(text)?;
     let is_policy = matches!(
         value.get("kind").and_then(Value::as_str),
         Some("ClusterAdmissionPolicy" | "AdmissionPolicy")

@@ -1,0 +1,77 @@
+//! Prints what the web build's Node tests compare against: every e2e and adversarial case
+//! that needs no host capability (the browser has none), and every adversarial image as a
+//! Pod under the default settings, each with the verdict of the native core and of
+//! `policy.wasm` in wasmtime, which must agree (else this exits non-zero). One JSON document.
+
+use anyhow::{Result, bail};
+use image_digest_runner::cases::{self, Outcome};
+use image_digest_runner::testkit;
+use serde_json::{Value, json};
+
+fn outcome(o: &Outcome) -> Value {
+    match o {
+        Outcome::SettingsRefused(m) => json!({"settingsValid": false, "message": m}),
+        Outcome::Evaluated {
+            accepted,
+            message,
+            warnings,
+            ..
+        } => {
+            json!({"settingsValid": true, "accepted": accepted, "message": message, "warnings": warnings})
+        }
+    }
+}
+
+fn main() -> Result<()> {
+    let policy = testkit::load_policy();
+    let root = cases::e2e_dir();
+    let mut table = Vec::new();
+    let mut host_only = 0;
+    for dir in [root.clone(), root.join("adversarial")] {
+        for case in cases::load(&dir)? {
+            if case.replay.is_some() {
+                host_only += 1;
+                continue;
+            }
+            let native = outcome(&cases::native_outcome(&case, &dir)?);
+            let wasm = outcome(&cases::wasm_outcome(&policy, &case, &dir)?);
+            if native != wasm {
+                bail!("case {:?}: native {native} != wasm {wasm}", case.name);
+            }
+            let request = String::from_utf8_lossy(&case.request_bytes(&dir)?).into_owned();
+            table.push(json!({"name": case.name, "request": request, "settings": case.settings, "expected": native}));
+        }
+    }
+    let text = std::fs::read_to_string(root.join("adversarial/images.yaml"))?;
+    let corpus: Value = serde_saphyr::from_str(&text).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut images = Vec::new();
+    for entry in corpus["images"].as_array().into_iter().flatten() {
+        let image = entry["image"].as_str().unwrap_or_default();
+        let request = json!({
+            "uid": "web-table", "operation": "CREATE",
+            "kind": {"group": "", "version": "v1", "kind": "Pod"},
+            "resource": {"group": "", "version": "v1", "resource": "pods"},
+            "namespace": "default", "name": "p",
+            "object": {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "default"},
+                       "spec": {"containers": [{"name": "c", "image": image}]}},
+        });
+        let bytes = serde_json::to_vec(&request)?;
+        let payload = image_digest_runner::payload(&bytes, b"{}");
+        let n = image_digest_policy::validate(&payload);
+        let raw = policy.call(
+            "validate",
+            &payload,
+            std::sync::Arc::new(image_digest_runner::NoCapabilities),
+        )?;
+        let w = image_digest_runner::Response::from_guest(&raw, None)?;
+        let native = json!({"settingsValid": true, "accepted": n.accepted, "message": n.message, "warnings": n.warnings});
+        let wasm = json!({"settingsValid": true, "accepted": w.accepted, "message": w.message, "warnings": w.warnings});
+        if native != wasm {
+            bail!("image {image:?}: native {native} != wasm {wasm}");
+        }
+        images.push(json!({"image": image, "verdict": entry["verdict"], "request": request.to_string(), "expected": native}));
+    }
+    let out = json!({"cases": table, "hostOnlyCasesLeftOut": host_only, "images": images});
+    println!("{out}");
+    Ok(())
+}

@@ -1,0 +1,336 @@
+//! The web build's functions as plain Rust over JSON values, so they are tested natively and
+//! the wasm-bindgen layer (`lib.rs`) only converts. Every check runs the policy's core and the
+//! checker's shared half (`image_digest_scan`): no rule is written twice.
+
+use image_digest_policy::reference;
+use image_digest_policy::report;
+use image_digest_policy::request::ImageField;
+use image_digest_policy::rules::{self, ImageVerdict};
+use image_digest_policy::settings::Settings;
+use image_digest_scan::document;
+use image_digest_scan::judge::Core;
+use image_digest_scan::run::{self, Format};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::borrow::Cow;
+
+/// Options of a manifests or values check; every field is optional.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Options {
+    /// Namespace for workloads that name none (as `--namespace`).
+    pub namespace: Option<String>,
+    /// Exit 0 when nothing was checked.
+    #[serde(default)]
+    pub allow_empty: bool,
+    /// Also render the report in this format (`text`, `json`, `junit`, `sarif`, `github`).
+    pub format: Option<String>,
+    /// Inputs the caller could not read (a missing file, say): reported and counted like the
+    /// native checker's, so the run cannot pass.
+    #[serde(default)]
+    pub input_errors: Vec<InputErrorIn>,
+}
+
+/// An input the caller could not read.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InputErrorIn {
+    pub source: String,
+    pub message: String,
+}
+
+fn input_errors(options: &Options) -> Vec<image_digest_scan::input::InputError> {
+    options
+        .input_errors
+        .iter()
+        .map(|e| image_digest_scan::input::InputError {
+            source: e.source.clone(),
+            message: e.message.clone(),
+        })
+        .collect()
+}
+
+/// A named input text.
+#[derive(Deserialize)]
+pub struct Input {
+    pub name: String,
+    pub text: String,
+}
+
+/// Settings text (YAML, JSON or a whole ClusterAdmissionPolicy), validated by the policy's
+/// own `validate_settings`, and the core's reading of them.
+fn settings(text: &str) -> Result<(Value, Settings), String> {
+    let value = run::settings_from_text(text)
+        .map_err(|e| format!("settings are not valid YAML or JSON: {e}"))?;
+    let payload = serde_json::to_vec(&value).map_err(|e| e.to_string())?;
+    let verdict = image_digest_policy::validate_settings(&payload);
+    if !verdict.valid {
+        return Err(format!(
+            "invalid settings: {}",
+            verdict.message.unwrap_or_default()
+        ));
+    }
+    let parsed = Settings::from_json(Some(&value)).map_err(|e| format!("invalid settings: {e}"))?;
+    Ok((value, parsed))
+}
+
+/// `validateSettings`: every problem, as the policy reports it.
+pub fn validate_settings(text: &str) -> Value {
+    match settings(text) {
+        Ok(_) => json!({"valid": true, "problems": []}),
+        Err(message) => {
+            let problems: Vec<&str> = message
+                .trim_start_matches("invalid settings: ")
+                .split("; ")
+                .collect();
+            json!({"valid": false, "message": message, "problems": problems})
+        }
+    }
+}
+
+/// `checkImage`: one reference under the settings.
+pub fn check_image(image: &str, settings_text: &str) -> Result<Value, String> {
+    let (_, settings) = settings(settings_text)?;
+    let field = ImageField::Str(Cow::Borrowed(image));
+    let verdict = rules::judge(&field, &settings);
+    let normalized = reference::parse(image).ok().map(|r| r.normalized());
+    let (name, allowed, reasons) = match &verdict {
+        ImageVerdict::Accepted => ("accepted", true, Vec::new()),
+        ImageVerdict::Unpinned => (
+            "unpinned",
+            true,
+            vec![
+                "no digest: accepted while requireDigest is off (requireDigest: true rejects it)"
+                    .to_owned(),
+            ],
+        ),
+        ImageVerdict::Exempt => ("exempt", true, Vec::new()),
+        ImageVerdict::Invalid(why) => ("invalid", false, vec![why.clone()]),
+        ImageVerdict::Violates(problems) => (
+            "rejected",
+            false,
+            problems.iter().map(ToString::to_string).collect(),
+        ),
+    };
+    let fix = match verdict {
+        ImageVerdict::Accepted | ImageVerdict::Exempt => None,
+        ref v => Some(report::fix(image, v)),
+    };
+    Ok(json!({
+        "image": image,
+        "verdict": name,
+        "allowed": allowed,
+        "normalized": normalized,
+        "reasons": reasons,
+        "fix": fix,
+    }))
+}
+
+/// `validateRequest`: one AdmissionRequest (the `request` object, as JSON text) as policy-server
+/// would judge it, with no host capabilities: the verdict, the message and the warnings.
+pub fn validate_request(request: &str, settings_text: &str) -> Result<Value, String> {
+    let value = run::settings_from_text(settings_text)
+        .map_err(|e| format!("settings are not valid YAML or JSON: {e}"))?;
+    let settings = serde_json::to_vec(&value).map_err(|e| e.to_string())?;
+    let sv = image_digest_policy::validate_settings(&settings);
+    if !sv.valid {
+        return Ok(json!({"settingsValid": false, "message": sv.message}));
+    }
+    // The payload exactly as the host builds it: the request's bytes as they are, so a
+    // malformed request gets the verdict the cluster would give it.
+    let mut payload = Vec::with_capacity(request.len() + settings.len() + 32);
+    payload.extend_from_slice(b"{\"request\":");
+    payload.extend_from_slice(request.as_bytes());
+    payload.extend_from_slice(b",\"settings\":");
+    payload.extend_from_slice(&settings);
+    payload.push(b'}');
+    let v = image_digest_policy::validate(&payload);
+    Ok(
+        json!({"settingsValid": true, "accepted": v.accepted, "message": v.message, "warnings": v.warnings}),
+    )
+}
+
+fn options(options: Option<&str>) -> Result<Options, String> {
+    match options {
+        None | Some("") => Ok(Options::default()),
+        Some(text) => serde_json::from_str(text).map_err(|e| format!("options: {e}")),
+    }
+}
+
+/// The report as `image-digest-check --output json` writes it, plus the exit code the
+/// command would end with and, when asked, the report rendered in another format.
+fn answer(run: &run::Run, options: &Options) -> Result<Value, String> {
+    let mut report: Value =
+        serde_json::from_str(&run.render(Format::Json)).map_err(|e| e.to_string())?;
+    if let Value::Object(map) = &mut report {
+        map.insert("exitCode".into(), json!(run.exit_code()));
+        if let Some(format) = &options.format {
+            let format: Format = format.parse()?;
+            map.insert("rendered".into(), json!(run.render(format)));
+        }
+    }
+    Ok(report)
+}
+
+/// `checkManifests`: multi-document YAML or JSON texts, as the checker reads files.
+pub fn check_manifests(
+    inputs: &[Input],
+    settings_text: &str,
+    options_json: Option<&str>,
+) -> Result<Value, String> {
+    let options = options(options_json)?;
+    let (value, parsed) = settings(settings_text)?;
+    let texts: Vec<(String, String)> = inputs
+        .iter()
+        .map(|i| (i.name.clone(), i.text.clone()))
+        .collect();
+    let cx = document::Context {
+        namespace: options.namespace.as_deref(),
+        settings: &parsed,
+    };
+    let outs = run::manifests(&texts, &cx, &mut Core { settings: value });
+    let run = run::Run::from_documents(
+        outs,
+        input_errors(&options),
+        &parsed.namespaces,
+        options.allow_empty,
+    );
+    answer(&run, &options)
+}
+
+/// `checkValues`: Helm values texts, merged in order (as `helm -f a -f b`).
+pub fn check_values(
+    inputs: &[Input],
+    settings_text: &str,
+    options_json: Option<&str>,
+) -> Result<Value, String> {
+    let options = options(options_json)?;
+    let (value, parsed) = settings(settings_text)?;
+    let texts: Vec<(String, String)> = inputs
+        .iter()
+        .map(|i| (i.name.clone(), i.text.clone()))
+        .collect();
+    let (merged, effective, read, read_errors) = run::read_values(&texts, &value);
+    let mut errors = input_errors(&options);
+    errors.extend(read_errors);
+    let first = texts.first().map(|(n, _)| n.as_str()).unwrap_or("<values>");
+    let namespace = run::values_namespace(options.namespace.as_deref(), &parsed, first)
+        .unwrap_or_else(|e| {
+            errors.push(e);
+            "default".to_owned()
+        });
+    let mut judge = Core {
+        settings: effective,
+    };
+    let run = run::values(
+        &merged,
+        errors,
+        read,
+        &parsed,
+        &namespace,
+        &mut judge,
+        options.allow_empty,
+    );
+    answer(&run, &options)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PINNED: &str =
+        "nginx:1.27@sha256:96e72f5e649b1738ba4a48f9e786f5cdcb2ad5d63838d4009f5c71c80c2e6809";
+
+    #[test]
+    fn images_get_a_verdict_reasons_and_a_fix() {
+        let cases = [
+            ("nginx:1.27", "", "unpinned", true),
+            ("nginx:1.27", "requireDigest: true", "rejected", false),
+            ("nginx", "", "rejected", false),
+            (PINNED, "requireDigest: true", "accepted", true),
+            ("Nginx:1", "", "invalid", false),
+            (
+                "internal/tool:1",
+                "exemptImages: [internal/*]",
+                "exempt",
+                true,
+            ),
+        ];
+        for (image, settings, verdict, allowed) in cases {
+            let v = check_image(image, settings).unwrap();
+            assert_eq!(
+                (v["verdict"].as_str(), v["allowed"].as_bool()),
+                (Some(verdict), Some(allowed)),
+                "{image} {settings}: {v}"
+            );
+        }
+        let v = check_image("nginx", "").unwrap();
+        assert_eq!(v["normalized"], "docker.io/library/nginx:latest");
+        assert_eq!(v["fix"], "pin it as nginx:<tag>@sha256:<digest>");
+        assert!(v["reasons"][0].as_str().unwrap().contains("latest"), "{v}");
+    }
+
+    #[test]
+    fn bad_settings_are_errors_with_every_problem() {
+        let err = check_image("nginx:1", "requireDigest: maybe").unwrap_err();
+        assert!(err.starts_with("invalid settings: "), "{err}");
+        let v = validate_settings("requireDigest: maybe\nmutableTags: 3");
+        assert_eq!(v["valid"], false);
+        assert_eq!(v["problems"].as_array().unwrap().len(), 2, "{v}");
+        assert_eq!(validate_settings("requireDigest: true")["valid"], true);
+        assert!(
+            check_image("x", "[")
+                .unwrap_err()
+                .contains("not valid YAML")
+        );
+    }
+
+    #[test]
+    fn manifests_report_like_the_checker() {
+        let text = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: api, namespace: prod}\nspec:\n  template:\n    spec:\n      containers:\n        - name: api\n          image: nginx:latest\n";
+        let inputs = [Input {
+            name: "deploy.yaml".into(),
+            text: text.into(),
+        }];
+        let v = check_manifests(&inputs, "", Some(r#"{"format": "github"}"#)).unwrap();
+        assert_eq!(v["schemaVersion"], 1);
+        assert_eq!(v["exitCode"], 1);
+        assert_eq!(v["summary"]["rejected"], 1);
+        let finding = &v["results"][0]["findings"][0];
+        assert_eq!(
+            (finding["line"].as_u64(), finding["column"].as_u64()),
+            (Some(9), Some(18)),
+            "{v}"
+        );
+        assert!(
+            v["rendered"]
+                .as_str()
+                .unwrap()
+                .starts_with("::error file=deploy.yaml,line=9,col=18"),
+            "{v}"
+        );
+        let empty = check_manifests(&[], "", None).unwrap();
+        assert_eq!(
+            empty["exitCode"], 2,
+            "nothing checked is not a pass: {empty}"
+        );
+        assert!(
+            check_manifests(&inputs, "", Some(r#"{"bogus": 1}"#))
+                .unwrap_err()
+                .contains("unknown field")
+        );
+    }
+
+    #[test]
+    fn values_report_the_key_to_set() {
+        let inputs = [Input {
+            name: "values.yaml".into(),
+            text: "image:\n  repository: ghcr.io/acme/api\n  tag: 1.2.3\n  digest: \"\"\nimagePolicy:\n  requireDigest: true\n".into(),
+        }];
+        let v = check_values(&inputs, "", None).unwrap();
+        assert_eq!(v["exitCode"], 1, "{v}");
+        let finding = &v["results"][0]["findings"][0];
+        assert_eq!(finding["path"], "image.digest", "{v}");
+        assert_eq!(finding["line"], 4, "{v}");
+    }
+}

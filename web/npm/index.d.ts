@@ -1,0 +1,1 @@
+export * from "./lib/image_digest_web";
