@@ -135,10 +135,10 @@ function check() {
   summary.textContent = report.exitCode === 1
     ? `Rejected: ${s.rejected} of ${s.workloads} ${what} break the contract.`
     : report.exitCode === 0 ? `Accepted: ${s.accepted} ${what}${s.withWarnings ? `, ${s.withWarnings} with warnings` : ""}.`
-    : `Not checked: ${[...report.notes, ...report.inputErrors.map((e) => `${e.source}: ${e.message}`)].join(" ")}`;
+    : `Not checked: ${[...report.notes, ...report.inputErrors].join(" ")}`;
   const parts = [];
   if (list.length) parts.push(renderTable(list));
-  if (report.inputErrors.length) parts.push(el("ul", { class: "errors" }, ...report.inputErrors.map((e) => el("li", {}, `${e.source}: ${e.message}`))));
+  if (report.inputErrors.length) parts.push(el("ul", { class: "errors" }, ...report.inputErrors.map((e) => el("li", {}, e))));
   const skipped = Object.entries(s.skippedKinds ?? {});
   if (skipped.length) parts.push(el("p", {}, `Not checked (kinds the policy does not read): ${skipped.map(([k, n]) => `${k} ×${n}`).join(", ")}`));
   results.replaceChildren(...parts);
@@ -146,11 +146,15 @@ function check() {
   $("timing").textContent = `checked in ${(performance.now() - started).toFixed(1)} ms`;
 }
 
+// Debounced: the check and the fragment follow typing after a pause (browsers also throttle
+// history updates made on every keystroke).
 let timer;
 function changed() {
-  history.replaceState(null, "", `#s=${encode(state())}`);
   clearTimeout(timer);
-  timer = setTimeout(check, 200);
+  timer = setTimeout(() => {
+    history.replaceState(null, "", `#s=${encode(state())}`);
+    check();
+  }, 200);
 }
 
 async function main() {

@@ -48,7 +48,8 @@ export interface Result extends Position {
 export interface CheckReport {
   schemaVersion: 1;
   results: Result[];
-  inputErrors: { source: string; message: string }[];
+  /** `file#document: message` for every input that could not be read. */
+  inputErrors: string[];
   notes: string[];
   summary: { documents: number; workloads: number; accepted: number; rejected: number;
              errored: number; outOfScope: number; skipped: number; inputErrors: number };
