@@ -5,6 +5,8 @@ BUILT_WASM := target/$(WASM_TARGET)/wasm/image_digest_policy.wasm
 # The native tools come out of the one test build (`tools` below): the same features as the
 # tests, so nothing is compiled twice.
 CHECK := target/debug/image-digest-check
+# The checker embeds this module (crates/check/build.rs) instead of building its own copy.
+export IMAGE_DIGEST_POLICY_WASM := $(CURDIR)/policy.wasm
 ARTIFACT := target/debug/image-digest-artifact
 
 .PHONY: all
@@ -22,7 +24,7 @@ policy.wasm: $(SOURCE_FILES) | wasm-target
 # Every test executable and every native tool, in one cargo invocation with one feature set.
 # nextest's own build then finds all of it fresh.
 .PHONY: tools
-tools:
+tools: policy.wasm
 	cargo test --workspace --no-run -q
 
 # policy.wasm with the Kubewarden metadata embedded, as `kwctl annotate` makes it.
@@ -51,7 +53,7 @@ fmt:
 	cargo fmt --all
 
 .PHONY: lint
-lint: | wasm-target web-tools
+lint: policy.wasm | wasm-target web-tools
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo clippy --target $(WASM_TARGET) -p image-digest-policy -p floor-policy --lib -- -D warnings

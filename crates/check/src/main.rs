@@ -21,10 +21,23 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use work::Unit;
 
+/// The policy module built from this tree, embedded at build time (build.rs).
+const EMBEDDED_POLICY: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/policy.wasm"));
+
+/// `--version`: the checker's and the embedded policy's versions, and the module's sha256.
+const VERSION_TEXT: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (embedded policy ",
+    env!("CARGO_PKG_VERSION"),
+    ", sha256:",
+    env!("EMBEDDED_POLICY_SHA256"),
+    ")"
+);
+
 #[derive(Parser, Debug)]
 #[command(
     name = "image-digest-check",
-    version,
+    version = VERSION_TEXT,
     about = "Check Kubernetes manifests against the image tag/digest contract, offline",
     after_help = "Examples:\n  image-digest-check --settings prod.yaml rendered/\n  helm template agents charts/agents | image-digest-check --settings prod.yaml -\n\nExit codes: 0 all accepted, 1 something rejected, 2 usage or input errors."
 )]
@@ -37,7 +50,7 @@ struct Cli {
     /// ClusterAdmissionPolicy is accepted too).
     #[arg(long, short, global = true)]
     settings: Option<PathBuf>,
-    /// The policy module [default: ./policy.wasm, else the one this project builds].
+    /// A policy module to use instead of the embedded one (built from this checker's tree).
     #[arg(long, global = true)]
     policy: Option<PathBuf>,
     /// Namespace for manifests that name none (as `helm template -n` would install them).
@@ -288,9 +301,12 @@ fn run_pin(cli: &Cli, args: &PinArgs) -> Result<u8> {
 }
 
 fn load_policy(cli: &Cli) -> Result<Policy> {
-    let policy_path = policy_path(cli.policy.as_deref())?;
     let cache = std::env::var_os("IMAGE_DIGEST_CHECK_CACHE").map(PathBuf::from);
-    Policy::load_cached(&policy_path, cache.as_deref())
+    match &cli.policy {
+        Some(path) => Policy::load_cached(path, cache.as_deref()),
+        None => Policy::from_bytes_cached(EMBEDDED_POLICY, cache.as_deref())
+            .context("cannot load the embedded policy module"),
+    }
 }
 
 /// Reads every input into units of work; what cannot be read is an input error.
@@ -368,18 +384,4 @@ fn read_settings(path: Option<&Path>) -> Result<Value> {
             path.display()
         )
     })
-}
-
-fn policy_path(given: Option<&Path>) -> Result<PathBuf> {
-    if let Some(p) = given {
-        return Ok(p.to_path_buf());
-    }
-    let candidates = [
-        PathBuf::from("policy.wasm"),
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policy.wasm"),
-    ];
-    candidates
-        .into_iter()
-        .find(|p| p.exists())
-        .context("no policy module: pass --policy PATH, or build one with `make policy.wasm`")
 }

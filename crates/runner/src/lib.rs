@@ -88,6 +88,12 @@ impl Policy {
         Policy::build(bytes, limits, None)
     }
 
+    /// A module held in memory (the checker's embedded one), its compiled code kept in
+    /// `cache` when a directory is given.
+    pub fn from_bytes_cached(bytes: &[u8], cache: Option<&Path>) -> Result<Policy> {
+        Policy::build(bytes, Limits::default(), cache)
+    }
+
     fn build(bytes: &[u8], limits: Limits, cache: Option<&Path>) -> Result<Policy> {
         let mut config = wasmtime::Config::default();
         config.epoch_interruption(true);

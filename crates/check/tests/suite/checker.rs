@@ -301,3 +301,65 @@ fn presets_check_custom_resources_next_to_built_in_kinds() {
     let text = String::from_utf8_lossy(&run(c, None).stdout).into_owned();
     assert!(text.contains("3 skipped (kinds not checked: argoproj.io/v1alpha1 Rollout 1, serving.knative.dev/v1 Service 1, tekton.dev/v1 Task 1)"), "{text}");
 }
+
+/// The installed binary needs nothing beside it: copied into an empty directory, away from the
+/// source tree, it checks manifests with the policy embedded at build time, and says which.
+#[test]
+fn the_binary_is_self_contained_and_names_its_embedded_policy() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let bin = tmp.path().join("image-digest-check");
+    std::fs::copy(env!("CARGO_BIN_EXE_image-digest-check"), &bin).expect("copied");
+    let manifest = tmp.path().join("deploy.yaml");
+    std::fs::write(
+        &manifest,
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: prod}\nspec:\n  template:\n    spec:\n      containers:\n        - {name: web, image: nginx:latest}\n",
+    )
+    .expect("written");
+    let mut c = std::process::Command::new(&bin);
+    c.current_dir(tmp.path())
+        .env_remove("IMAGE_DIGEST_CHECK_CACHE")
+        .arg("deploy.yaml");
+    let out = crate::harness::run(c, None);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.starts_with("deploy.yaml:8:30: Deployment prod/web: spec.template.spec.containers[0] (container \"web\"): image \"nginx:latest\""), "{stdout}");
+
+    let version = std::process::Command::new(&bin)
+        .arg("--version")
+        .output()
+        .expect("runs");
+    let text = String::from_utf8_lossy(&version.stdout);
+    let wasm = std::fs::read(image_digest_runner::testkit::policy_wasm()).expect("policy.wasm");
+    let sha = sha256_hex(&wasm);
+    assert_eq!(
+        text.trim(),
+        format!(
+            "image-digest-check {v} (embedded policy {v}, sha256:{sha})",
+            v = env!("CARGO_PKG_VERSION")
+        ),
+        "the embedded module is the tree's policy.wasm"
+    );
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    let out = std::process::Command::new("sha256sum")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin.take().expect("stdin").write_all(bytes)?;
+            c.wait_with_output()
+        })
+        .expect("sha256sum runs");
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}
