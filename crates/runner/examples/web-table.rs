@@ -1,7 +1,8 @@
 //! Prints what the web build's Node tests compare against: every e2e and adversarial case
 //! that needs no host capability (the browser has none), and every adversarial image as a
 //! Pod under the default settings, each with the verdict of the native core and of
-//! `policy.wasm` in wasmtime, which must agree (else this exits non-zero). One JSON document.
+//! `policy.wasm` in wasmtime, which must agree (else this exits non-zero), and the Helm values
+//! cases for the npx parity test. One JSON document.
 
 use anyhow::{Result, bail};
 use image_digest_runner::cases::{self, Outcome};
@@ -71,7 +72,10 @@ fn main() -> Result<()> {
         }
         images.push(json!({"image": image, "verdict": entry["verdict"], "request": request.to_string(), "expected": native}));
     }
-    let out = json!({"cases": table, "hostOnlyCasesLeftOut": host_only, "images": images});
+    // The Helm values cases (files, settings, namespace), for the npx parity test.
+    let text = std::fs::read_to_string(root.join("values/cases.yaml"))?;
+    let values: Value = serde_saphyr::from_str(&text).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let out = json!({"cases": table, "hostOnlyCasesLeftOut": host_only, "images": images, "valuesCases": values["cases"]});
     println!("{out}");
     Ok(())
 }
