@@ -116,7 +116,7 @@ playground: web
 .PHONY: web-tests
 web-tests: web policy.wasm | tools
 	target/debug/examples/web-table > target/web-table.json
-	node --test --test-reporter=spec web/test/
+	node web/test/run.mjs
 
 .PHONY: test
 test: lint unit-tests web-tests

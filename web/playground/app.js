@@ -29,6 +29,7 @@ function restore() {
       text.value = String(s.text ?? "");
       settings.value = String(s.settings ?? "");
       namespace.value = String(s.namespace ?? "");
+      preset.value = Object.keys(SETTINGS).find((k) => SETTINGS[k] === settings.value) ?? "";
       return;
     } catch (e) {
       summary.textContent = `The link's state could not be read (${e.message}); showing the example.`;
@@ -164,7 +165,6 @@ async function main() {
   restore();
   mark([]);
   for (const e of [text, settings, namespace]) e.addEventListener("input", changed);
-  text.addEventListener("input", () => { if (preset.value && settings.value !== SETTINGS[preset.value]) preset.value = ""; });
   settings.addEventListener("input", () => { preset.value = ""; });
   mode.addEventListener("change", changed);
   preset.addEventListener("change", () => { if (preset.value) { settings.value = SETTINGS[preset.value]; changed(); } });
