@@ -237,11 +237,29 @@ fn the_ci_examples_are_valid_yaml_and_use_real_options() {
     for (file, wants) in [
         (
             "examples/ci/github-actions.yml",
-            ["--output github", "--output sarif", "upload-sarif"],
+            vec![
+                "uses: image-digest-policy/image-digest-policy@",
+                "values: \"true\"",
+                "upload-sarif",
+                "steps.rendered.outputs.sarif-file",
+            ],
         ),
         (
             "examples/ci/gitlab-ci.yml",
-            ["--output junit", "values", "junit: image-digests.xml"],
+            vec![
+                "npx --yes image-digest-check@",
+                "--output junit",
+                "values",
+                "junit: image-digests.xml",
+            ],
+        ),
+        (
+            "examples/ci/pin-promotion.yml",
+            vec![
+                "image-digest-check pin --dry-run",
+                "image-digest-check pin --settings",
+                "gh pr create",
+            ],
         ),
     ] {
         let text = std::fs::read_to_string(workspace().join(file))
@@ -251,9 +269,41 @@ fn the_ci_examples_are_valid_yaml_and_use_real_options() {
             assert!(text.contains(want), "{file} lacks {want}");
         }
     }
-    let mut c = checker();
-    c.args(["values", "--help"]);
-    assert_eq!(run(c, None).status.code(), Some(0));
+    // Every input the workflow gives the Action is one action.yml declares.
+    let action: Value = serde_saphyr::from_str(
+        &std::fs::read_to_string(workspace().join("action.yml")).expect("action.yml"),
+    )
+    .expect("action.yml is YAML");
+    let workflow: Value = serde_saphyr::from_str(
+        &std::fs::read_to_string(workspace().join("examples/ci/github-actions.yml"))
+            .expect("workflow"),
+    )
+    .expect("YAML");
+    let steps = workflow["jobs"]["check"]["steps"]
+        .as_array()
+        .expect("steps");
+    let ours: Vec<&Value> = steps
+        .iter()
+        .filter(|s| {
+            s["uses"]
+                .as_str()
+                .is_some_and(|u| u.starts_with("image-digest-policy/"))
+        })
+        .collect();
+    assert_eq!(ours.len(), 2);
+    for step in ours {
+        for key in step["with"].as_object().expect("with").keys() {
+            assert!(
+                action["inputs"].get(key).is_some(),
+                "the Action has no input {key:?}"
+            );
+        }
+    }
+    for args in [["values", "--help"], ["pin", "--help"]] {
+        let mut c = checker();
+        c.args(args);
+        assert_eq!(run(c, None).status.code(), Some(0));
+    }
 }
 
 #[test]
