@@ -235,28 +235,11 @@ fn run_values(cli: &Cli, files: &[PathBuf]) -> Result<u8> {
             Err(e) => errors.push(e),
         }
     }
-    let (merged, effective, read, read_errors) = run::read_values(&texts, &settings);
-    errors.extend(read_errors);
-    let evaluator = policy.with_settings(effective)?;
-    let first = files
-        .first()
-        .map(|f| input::source_name(f))
-        .unwrap_or_default();
-    let namespace = run::values_namespace(cli.namespace.as_deref(), &parsed, &first)
-        .unwrap_or_else(|e| {
-            errors.push(e);
-            "default".to_owned()
-        });
+    let prepared =
+        run::prepare_values(&texts, &settings, &parsed, cli.namespace.as_deref(), errors);
+    let evaluator = policy.with_settings(prepared.effective.clone())?;
     let mut judge = work::Wasm::new(&evaluator);
-    let run = run::values(
-        &merged,
-        errors,
-        read,
-        &parsed,
-        &namespace,
-        &mut judge,
-        cli.allow_empty,
-    );
+    let run = run::values(prepared, &parsed, &mut judge, cli.allow_empty);
     Ok(print(cli, &run))
 }
 

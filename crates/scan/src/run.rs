@@ -174,13 +174,27 @@ pub fn manifests(
         .collect()
 }
 
-/// Values files read and merged in order, and the settings the chart's own switch implies
-/// (`imagePolicy.requireDigest: true` turns `requireDigest` on).
-pub fn read_values(
+/// Values files read and merged, ready to judge: the judge must be built with `effective`.
+pub struct Values {
+    pub merged: Merged,
+    /// The settings the chart's own switch implies (`imagePolicy.requireDigest: true` turns
+    /// `requireDigest` on).
+    pub effective: Value,
+    pub namespace: String,
+    files: usize,
+    errors: Vec<InputError>,
+}
+
+/// Reads and merges `inputs` in order (as `helm -f a -f b`) and picks the namespace the images
+/// are judged in: `given`, else `default` unless the settings scope namespaces (guessing could
+/// then skip a check: an input error). `errors` are the caller's own (unreadable files).
+pub fn prepare_values(
     inputs: &[(String, String)],
     settings: &Value,
-) -> (Merged, Value, usize, Vec<InputError>) {
-    let mut errors = Vec::new();
+    parsed: &Settings,
+    given: Option<&str>,
+    mut errors: Vec<InputError>,
+) -> Values {
     let mut read = Vec::new();
     for (name, text) in inputs {
         match values::read(name, text) {
@@ -195,12 +209,21 @@ pub fn read_values(
     {
         map.insert("requireDigest".into(), Value::Bool(true));
     }
-    (merged, effective, read.len(), errors)
+    let first = inputs.first().map_or("<values>", |(n, _)| n.as_str());
+    let namespace = values_namespace(given, parsed, first).unwrap_or_else(|e| {
+        errors.push(e);
+        "default".to_owned()
+    });
+    Values {
+        merged,
+        effective,
+        namespace,
+        files: read.len(),
+        errors,
+    }
 }
 
-/// The namespace values are judged in: `--namespace`, else `default` unless the settings
-/// scope namespaces (then guessing could skip a check: an input error).
-pub fn values_namespace(
+fn values_namespace(
     given: Option<&str>,
     settings: &Settings,
     first_file: &str,
@@ -219,18 +242,22 @@ pub fn values_namespace(
     }
 }
 
-/// Judges the merged values unless reading them failed.
+/// Judges the prepared values unless reading them failed.
 pub fn values(
-    merged: &Merged,
-    mut errors: Vec<InputError>,
-    files: usize,
+    prepared: Values,
     settings: &Settings,
-    namespace: &str,
     judge: &mut dyn Judge,
     allow_empty: bool,
 ) -> Run {
+    let Values {
+        merged,
+        namespace,
+        files,
+        mut errors,
+        ..
+    } = prepared;
     let results = if errors.is_empty() {
-        let outcome = values_judge::judge(judge, merged, namespace);
+        let outcome = values_judge::judge(judge, &merged, &namespace);
         errors.extend(outcome.errors);
         outcome.results
     } else {
@@ -241,7 +268,7 @@ pub fn values(
         errors,
         files,
         &settings.namespaces,
-        namespace,
+        &namespace,
         allow_empty,
     )
 }

@@ -172,30 +172,59 @@ fn answer(run: &run::Run, options: &Options) -> Result<Value, String> {
     Ok(report)
 }
 
+/// What both checks start from: the options, the settings as text and as the core reads
+/// them, and the inputs as `(name, text)`.
+struct Prepared {
+    options: Options,
+    value: Value,
+    parsed: Settings,
+    texts: Vec<(String, String)>,
+}
+
+fn prepare(
+    inputs: &[Input],
+    settings_text: &str,
+    options_json: Option<&str>,
+) -> Result<Prepared, String> {
+    let options = options(options_json)?;
+    let (value, parsed) = settings(settings_text)?;
+    let texts = inputs
+        .iter()
+        .map(|i| (i.name.clone(), i.text.clone()))
+        .collect();
+    Ok(Prepared {
+        options,
+        value,
+        parsed,
+        texts,
+    })
+}
+
 /// `checkManifests`: multi-document YAML or JSON texts, as the checker reads files.
 pub fn check_manifests(
     inputs: &[Input],
     settings_text: &str,
     options_json: Option<&str>,
 ) -> Result<Value, String> {
-    let options = options(options_json)?;
-    let (value, parsed) = settings(settings_text)?;
-    let texts: Vec<(String, String)> = inputs
-        .iter()
-        .map(|i| (i.name.clone(), i.text.clone()))
-        .collect();
+    let p = prepare(inputs, settings_text, options_json)?;
     let cx = document::Context {
-        namespace: options.namespace.as_deref(),
-        settings: &parsed,
+        namespace: p.options.namespace.as_deref(),
+        settings: &p.parsed,
     };
-    let outs = run::manifests(&texts, &cx, &mut Core { settings: value });
+    let outs = run::manifests(
+        &p.texts,
+        &cx,
+        &mut Core {
+            settings: p.value.clone(),
+        },
+    );
     let run = run::Run::from_documents(
         outs,
-        input_errors(&options),
-        &parsed.namespaces,
-        options.allow_empty,
+        input_errors(&p.options),
+        &p.parsed.namespaces,
+        p.options.allow_empty,
     );
-    answer(&run, &options)
+    answer(&run, &p.options)
 }
 
 /// `checkValues`: Helm values texts, merged in order (as `helm -f a -f b`).
@@ -204,34 +233,20 @@ pub fn check_values(
     settings_text: &str,
     options_json: Option<&str>,
 ) -> Result<Value, String> {
-    let options = options(options_json)?;
-    let (value, parsed) = settings(settings_text)?;
-    let texts: Vec<(String, String)> = inputs
-        .iter()
-        .map(|i| (i.name.clone(), i.text.clone()))
-        .collect();
-    let (merged, effective, read, read_errors) = run::read_values(&texts, &value);
-    let mut errors = input_errors(&options);
-    errors.extend(read_errors);
-    let first = texts.first().map(|(n, _)| n.as_str()).unwrap_or("<values>");
-    let namespace = run::values_namespace(options.namespace.as_deref(), &parsed, first)
-        .unwrap_or_else(|e| {
-            errors.push(e);
-            "default".to_owned()
-        });
-    let mut judge = Core {
-        settings: effective,
-    };
-    let run = run::values(
-        &merged,
+    let p = prepare(inputs, settings_text, options_json)?;
+    let errors = input_errors(&p.options);
+    let values = run::prepare_values(
+        &p.texts,
+        &p.value,
+        &p.parsed,
+        p.options.namespace.as_deref(),
         errors,
-        read,
-        &parsed,
-        &namespace,
-        &mut judge,
-        options.allow_empty,
     );
-    answer(&run, &options)
+    let mut judge = Core {
+        settings: values.effective.clone(),
+    };
+    let run = run::values(values, &p.parsed, &mut judge, p.options.allow_empty);
+    answer(&run, &p.options)
 }
 
 #[cfg(test)]

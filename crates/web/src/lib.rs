@@ -117,9 +117,7 @@ pub fn check_manifests(
     settings: &str,
     #[wasm_bindgen(unchecked_param_type = "Options | undefined")] opts: JsValue,
 ) -> Result<JsValue, JsError> {
-    let files = inputs(files)?;
-    let opts = options(opts)?;
-    to_js(&api::check_manifests(&files, settings, opts.as_deref()).map_err(|e| JsError::new(&e))?)
+    check(files, settings, opts, api::check_manifests)
 }
 
 /// Checks Helm values files, merged in order, as `image-digest-check values` does.
@@ -129,7 +127,13 @@ pub fn check_values(
     settings: &str,
     #[wasm_bindgen(unchecked_param_type = "Options | undefined")] opts: JsValue,
 ) -> Result<JsValue, JsError> {
+    check(files, settings, opts, api::check_values)
+}
+
+type Check = fn(&[api::Input], &str, Option<&str>) -> Result<serde_json::Value, String>;
+
+fn check(files: JsValue, settings: &str, opts: JsValue, f: Check) -> Result<JsValue, JsError> {
     let files = inputs(files)?;
     let opts = options(opts)?;
-    to_js(&api::check_values(&files, settings, opts.as_deref()).map_err(|e| JsError::new(&e))?)
+    to_js(&f(&files, settings, opts.as_deref()).map_err(|e| JsError::new(&e))?)
 }
