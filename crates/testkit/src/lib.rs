@@ -7,6 +7,7 @@
 pub mod images;
 pub mod proxy;
 pub mod registry;
+pub mod token_gate;
 
 use std::path::PathBuf;
 

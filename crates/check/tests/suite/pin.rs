@@ -429,3 +429,19 @@ fn the_bundled_chart_defaults_pin_with_a_dry_run_diff() {
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     expect("chart-defaults.diff", &text(&out.stdout));
 }
+
+/// Anonymous pulls through the token flow (`WWW-Authenticate: Bearer`), as public registries
+/// serve them: the client fetches a pull token for each repository and retries with it.
+#[test]
+fn anonymous_bearer_token_auth_is_followed() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let registry = start(&tmp.path().join("registry"), None);
+    push_fixture_images(&registry, tmp.path());
+    let dir = copy_fixtures(&tmp.path().join("work"));
+    let gate = image_digest_testkit::token_gate::start(registry.port);
+    let done = pin(&dir, gate.port, &["manifests/pod.json"]);
+    assert_eq!(done.status.code(), Some(0), "{}", text(&done.stderr));
+    expect("pod.json", &read(&dir.join("manifests/pod.json")));
+    let scopes = gate.scopes.lock().expect("scopes").clone();
+    assert_eq!(scopes, vec!["repository:lab/api:pull".to_owned()]);
+}
