@@ -48,27 +48,52 @@ const el = (tag, attrs = {}, ...children) => {
   return e;
 };
 
-// Rows for the table: one per finding (an image that breaks the contract), one per warning,
-// one per workload without findings (its images accepted), one per runner error.
+// Rows for the table. Manifests: one per image, with its own verdict (`report.images`), a
+// warning's text on its image, and runner errors. Values: one per finding, warning and
+// accepted component (the report is per component there).
 function rows(report) {
   const out = [];
+  const warnings = new Map();
+  for (const r of report.results) for (const w of r.warnings) warnings.set(w.line, w);
   for (const r of report.results) {
-    const who = r.kind === "HelmValues" ? `component ${r.name}` : `${r.kind} ${r.namespace}/${r.name}`;
-    if (r.error) out.push({ cls: "error", verdict: "error", line: r.line, col: r.column, who, path: "", reasons: r.error, fix: "" });
+    if (r.error) out.push({ cls: "error", verdict: "error", line: r.line, col: r.column, who: `${r.kind} ${r.namespace}/${r.name}`, path: "", reasons: r.error, fix: "" });
+  }
+  if (report.images) {
+    for (const i of report.images) {
+      const w = warnings.get(i.line);
+      const cls = w ? "warning" : i.verdict === "out of scope" ? "scope" : i.verdict;
+      out.push({ cls, verdict: w ? "warning" : i.verdict, line: i.line, col: i.column, who: `${i.kind} ${i.namespace}/${i.name}`,
+        path: `${i.path} (${i.container})`, image: i.image, reasons: i.reasons.join("; ") || (i.verdict === "exempt" ? "exempt by the settings" : i.verdict === "out of scope" ? "namespace outside the settings' scope: not checked" : "pinned as the settings require"),
+        fix: i.fix ?? "" });
+    }
+    return out.sort((a, b) => a.line - b.line);
+  }
+  for (const r of report.results) {
+    const who = `component ${r.name}`;
     for (const f of r.findings) {
       const [reasons, fix] = f.detail.split(" Fix: ");
-      out.push({ cls: f.rule === "invalid-ref" ? "invalid" : "rejected", verdict: f.rule === "invalid-ref" ? "invalid" : "rejected",
-        line: f.line, col: f.column, who, path: f.path, reasons, fix: (fix ?? "").replace(/\.$/, "") });
+      const verdict = f.rule === "invalid-ref" ? "invalid" : "rejected";
+      out.push({ cls: verdict, verdict, line: f.line, col: f.column, who, path: f.path, reasons, fix: (fix ?? "").replace(/\.$/, "") });
     }
-    for (const w of r.warnings) {
-      out.push({ cls: "warning", verdict: "warning", line: w.line, col: w.column, who, path: w.path ?? "", reasons: w.message, fix: "" });
-    }
-    if (!r.error && !r.findings.length) {
+    for (const w of r.warnings) out.push({ cls: "warning", verdict: "warning", line: w.line, col: w.column, who, path: w.path ?? "", reasons: w.message, fix: "" });
+    if (!r.error && !r.findings.length && !r.warnings.length) {
       const verdict = r.outOfScope ? "out of scope" : "accepted";
-      out.push({ cls: r.outOfScope ? "scope" : "accepted", verdict, line: r.line, col: r.column, who, path: "", reasons: r.outOfScope ? "namespace outside the settings' scope: not checked" : (r.warnings.length ? "accepted with the warnings above" : "every image pinned as the settings require"), fix: "" });
+      out.push({ cls: r.outOfScope ? "scope" : "accepted", verdict, line: r.line, col: r.column, who, path: "", reasons: r.outOfScope ? "namespace outside the settings' scope: not checked" : "pinned as the settings require", fix: "" });
     }
   }
-  return out;
+  return out.sort((a, b) => a.line - b.line);
+}
+
+// The lines the policy's findings and warnings point at (the marks follow the policy itself).
+function marks(report) {
+  const bad = new Set();
+  const warn = new Set();
+  for (const r of report.results) {
+    if (r.error) bad.add(r.line);
+    for (const f of r.findings) bad.add(f.line);
+    for (const w of r.warnings) warn.add(w.line);
+  }
+  return { bad, warn };
 }
 
 function jump(line) {
@@ -83,29 +108,28 @@ function jump(line) {
 function renderTable(list) {
   const table = el("table", { id: "verdicts" },
     el("caption", {}, "Images"),
-    el("thead", {}, el("tr", {}, ...["Line", "Verdict", "Workload", "Field", "Reasons", "Fix"].map((h) => el("th", { scope: "col" }, h)))));
+    el("colgroup", {}, ...["line", "verdict", "where", "reasons", "fix"].map((c) => el("col", { class: c }))),
+    el("thead", {}, el("tr", {}, ...["Line", "Verdict", "Where", "Reasons", "Fix"].map((h) => el("th", { scope: "col" }, h)))));
   const body = el("tbody");
   for (const r of list) {
     const link = el("a", { href: `#L${r.line}`, "data-line": r.line }, `${r.line}:${r.col}`);
     link.addEventListener("click", (e) => { e.preventDefault(); jump(r.line); });
     body.append(el("tr", { class: r.cls, "data-line": r.line },
-      el("td", {}, link), el("td", { class: "verdict" }, r.verdict), el("td", {}, r.who),
-      el("td", {}, el("code", {}, r.path)), el("td", {}, r.reasons), el("td", {}, r.fix ? el("code", {}, r.fix) : "")));
+      el("td", {}, link), el("td", { class: "verdict" }, r.verdict),
+      el("td", { class: "where" }, el("div", {}, r.who), el("div", {}, el("code", {}, r.path)), r.image ? el("div", { class: "image" }, el("code", {}, r.image)) : ""),
+      el("td", {}, r.reasons), el("td", {}, r.fix ? el("code", {}, r.fix) : "")));
   }
   table.append(body);
   return table;
 }
 
 // Marks offending lines in the gutter and behind the text.
-function mark(list) {
-  const bad = new Set(list.filter((r) => ["rejected", "invalid", "error"].includes(r.cls)).map((r) => r.line));
-  const warn = new Set(list.filter((r) => r.cls === "warning").map((r) => r.line));
+function mark({ bad, warn }) {
   const lines = text.value.split("\n");
   gutter.replaceChildren(...lines.map((_, i) => {
     const n = i + 1;
     const cls = bad.has(n) ? "bad" : warn.has(n) ? "warn" : "";
-    const span = el("span", cls ? { class: cls, "data-line": n, title: cls === "bad" ? "breaks the contract" : "warning" } : {}, `${n}\n`);
-    return span;
+    return el("span", cls ? { class: cls, "data-line": n, title: cls === "bad" ? "breaks the contract" : "warning" } : {}, `${n}\n`);
   }));
   backdrop.replaceChildren(...lines.map((l, i) => {
     const n = i + 1;
@@ -126,12 +150,12 @@ function check() {
     summary.className = "bad";
     summary.textContent = e.message;
     results.replaceChildren();
-    mark([]);
+    mark({ bad: new Set(), warn: new Set() });
     return;
   }
   const list = rows(report);
   const s = report.summary;
-  summary.className = report.exitCode === 0 ? (list.some((r) => r.cls === "warning") ? "warn" : "ok") : "bad";
+  summary.className = report.exitCode === 0 ? (s.withWarnings ? "warn" : "ok") : "bad";
   const what = mode.value === "values" ? "images" : "workloads";
   summary.textContent = report.exitCode === 1
     ? `Rejected: ${s.rejected} of ${s.workloads} ${what} break the contract.`
@@ -143,7 +167,7 @@ function check() {
   const skipped = Object.entries(s.skippedKinds ?? {});
   if (skipped.length) parts.push(el("p", {}, `Not checked (kinds the policy does not read): ${skipped.map(([k, n]) => `${k} ×${n}`).join(", ")}`));
   results.replaceChildren(...parts);
-  mark(list);
+  mark(marks(report));
   $("timing").textContent = `checked in ${(performance.now() - started).toFixed(1)} ms`;
 }
 
@@ -163,7 +187,7 @@ async function main() {
   await init();
   $("version").textContent = `policy v${version()}`;
   restore();
-  mark([]);
+  mark({ bad: new Set(), warn: new Set() });
   for (const e of [text, settings, namespace]) e.addEventListener("input", changed);
   settings.addEventListener("input", () => { preset.value = ""; });
   mode.addEventListener("change", changed);

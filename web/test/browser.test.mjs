@@ -87,7 +87,7 @@ function nativeLines(file) {
 const marked = () => js(`return {
   bad: [...document.querySelectorAll("#gutter .bad")].map((e) => +e.dataset.line),
   warn: [...document.querySelectorAll("#gutter .warn")].map((e) => +e.dataset.line),
-  rows: [...document.querySelectorAll("#verdicts tbody tr")].map((t) => ({ line: +t.dataset.line, verdict: t.querySelector(".verdict").textContent, fix: t.cells[5].textContent })),
+  rows: [...document.querySelectorAll("#verdicts tbody tr")].map((t) => ({ line: +t.dataset.line, verdict: t.querySelector(".verdict").textContent, image: t.querySelector('.image')?.textContent ?? '', fix: t.cells[4].textContent })),
   summary: document.getElementById("summary").textContent,
   text: document.getElementById("text").value,
   hash: location.hash, href: location.href,
@@ -101,6 +101,7 @@ test("the playground checks the drifted chart render in Chromium", async () => {
   assert.equal(first.text, readFileSync(join(root, "examples/agents-render.yaml"), "utf8"), "the chart render is loaded on first visit");
   assert.match(first.summary, /^Accepted: 2 workloads/);
   assert.deepEqual(first.bad, []);
+  assert.ok(first.rows.length >= 2 && first.rows.every((r) => r.verdict === "accepted"), `every image of the pinned render is listed as accepted: ${JSON.stringify(first.rows)}`);
 
   // Paste the drifted render: clear the editor, then type it in.
   const drifted = readFileSync(join(root, "examples/agents-render-drifted.yaml"), "utf8");
@@ -118,9 +119,12 @@ test("the playground checks the drifted chart render in Chromium", async () => {
   const rejected = got.rows.filter((r) => r.verdict === "rejected");
   assert.deepEqual(rejected.map((r) => r.line), want.bad);
   assert.match(rejected[0].fix, /^pin it as .*:<tag>@sha256:<digest>$/);
-  assert.ok(got.rows.some((r) => r.verdict === "accepted"), JSON.stringify(got.rows));
+  assert.deepEqual(got.rows.map((r) => [r.line, r.verdict]), [[46, "rejected"], [94, "warning"]], JSON.stringify(got.rows));
+  assert.match(got.rows[0].image, /jangar-control-plane:latest$/);
   assert.match(got.hash, /^#s=[A-Za-z0-9_-]+$/);
 
+  const wide = await js(`return document.documentElement.scrollWidth - document.documentElement.clientWidth`);
+  assert.ok(wide <= 0, `the page scrolls sideways by ${wide}px at 1280 px`);
   const shot = await call("GET", s("/screenshot"));
   writeFileSync(join(root, "target/playground.png"), Buffer.from(shot, "base64"));
 

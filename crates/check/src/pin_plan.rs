@@ -8,11 +8,10 @@ use image_digest_policy::reference;
 use image_digest_policy::request::ImageField;
 use image_digest_policy::rules::{self, ImageVerdict};
 use image_digest_policy::settings::Settings;
-use image_digest_policy::workload::{Shape, Target};
+use image_digest_scan::images;
 use image_digest_scan::input::{self, Document, InputError};
 use image_digest_scan::values::{self, Merged};
 use image_digest_scan::yaml::Pos;
-use serde_json::Value;
 use std::borrow::Cow;
 use std::path::PathBuf;
 
@@ -79,56 +78,29 @@ pub fn manifests(file: &Source, settings: &Settings) -> (Vec<Site>, Vec<InputErr
 }
 
 fn document_sites(file: &Source, doc: &Document, settings: &Settings) -> Vec<Site> {
-    let Some(target) = target_of(&doc.value, settings) else {
-        return Vec::new();
-    };
-    let object = doc.value.to_string();
-    let Ok(workload) = target.read(&object, "") else {
-        // The checks report an object they cannot read; pinning has nothing to edit in it.
-        return Vec::new();
-    };
-    let kind = doc.value.get("kind").and_then(Value::as_str).unwrap_or("");
-    let name = workload.metadata.name.as_deref().unwrap_or("<unnamed>");
-    workload
-        .containers
-        .iter()
-        .filter_map(|c| {
-            let pos = doc.position(&c.image_pointer)?;
-            let label = format!("{kind} {name}, {} (container {:?})", c.path, c.name);
+    images::of_document(doc, settings)
+        .into_iter()
+        .map(|at| {
             let planned = |image: &str| Planned {
                 file: file.path.clone(),
-                line: pos.line,
-                column: pos.column,
+                line: at.pos.line,
+                column: at.pos.column,
                 kind: EditKind::Append {
                     image: image.to_owned(),
                 },
             };
-            let image = c.image.as_str().to_owned();
-            let action = decide(&c.image, settings, planned);
-            Some(Site {
+            Site {
                 source: file.name.clone(),
-                pos,
-                label,
-                image,
-                action,
-            })
+                pos: at.pos,
+                label: format!(
+                    "{} {}, {} (container {:?})",
+                    at.kind, at.name, at.path, at.container
+                ),
+                image: at.image.as_str().to_owned(),
+                action: decide(&at.image, settings, planned),
+            }
         })
         .collect()
-}
-
-/// The core's reading of an object: a built-in kind, or a custom kind the settings name.
-fn target_of<'s>(object: &Value, settings: &'s Settings) -> Option<Target<'s>> {
-    let api_version = object.get("apiVersion").and_then(Value::as_str)?;
-    let kind = object.get("kind").and_then(Value::as_str)?;
-    let group = api_version.split_once('/').map_or("", |(g, _)| g);
-    if let Some(shape) = Shape::of(group, kind) {
-        return Some(Target::Builtin(shape));
-    }
-    settings
-        .custom_kinds
-        .iter()
-        .find(|k| k.is(group, kind))
-        .map(Target::Custom)
 }
 
 /// What to do with one image, judged by the core's own rules (validity, exemptions).

@@ -6,6 +6,7 @@
 
 pub mod admission;
 pub mod document;
+pub mod images;
 pub mod input;
 pub mod judge;
 pub mod outcome;

@@ -91,8 +91,17 @@ pub fn validate_settings(text: &str) -> Value {
 /// `checkImage`: one reference under the settings.
 pub fn check_image(image: &str, settings_text: &str) -> Result<Value, String> {
     let (_, settings) = settings(settings_text)?;
-    let field = ImageField::Str(Cow::Borrowed(image));
-    let verdict = rules::judge(&field, &settings);
+    Ok(image_verdict(
+        &ImageField::Str(Cow::Borrowed(image)),
+        &settings,
+    ))
+}
+
+/// One image's verdict by the core's rules (the function every container goes through in the
+/// policy), its normalised form, reasons and fix.
+fn image_verdict(field: &ImageField<'_>, settings: &Settings) -> Value {
+    let image = field.as_str();
+    let verdict = rules::judge(field, settings);
     let normalized = reference::parse(image).ok().map(|r| r.normalized());
     let (name, allowed, reasons) = match &verdict {
         ImageVerdict::Accepted => ("accepted", true, Vec::new()),
@@ -116,14 +125,53 @@ pub fn check_image(image: &str, settings_text: &str) -> Result<Value, String> {
         ImageVerdict::Accepted | ImageVerdict::Exempt => None,
         ref v => Some(report::fix(image, v)),
     };
-    Ok(json!({
+    json!({
         "image": image,
         "verdict": name,
         "allowed": allowed,
         "normalized": normalized,
         "reasons": reasons,
         "fix": fix,
-    }))
+    })
+}
+
+/// Every image of the checked documents, where it is written, with its own verdict; images of
+/// workloads outside the settings' namespaces are marked so, and documents the run did not
+/// evaluate (other kinds, input errors) list none.
+fn images(texts: &[(String, String)], run: &run::Run, settings: &Settings) -> Vec<Value> {
+    let mut out = Vec::new();
+    for (name, text) in texts {
+        let (docs, _) = image_digest_scan::input::parse(name, text);
+        for doc in &docs {
+            let location = doc.location();
+            let Some(result) = run.results.iter().find(|r| r.location == location) else {
+                continue;
+            };
+            for at in image_digest_scan::images::of_document(doc, settings) {
+                let mut v = image_verdict(&at.image, settings);
+                if result.out_of_scope {
+                    v["verdict"] = json!("out of scope");
+                    v["allowed"] = json!(true);
+                }
+                if let Value::Object(map) = &mut v {
+                    for (k, x) in [
+                        ("file", json!(doc.source)),
+                        ("line", json!(at.pos.line)),
+                        ("column", json!(at.pos.column)),
+                        ("kind", json!(at.kind)),
+                        ("name", json!(at.name)),
+                        ("namespace", json!(result.namespace)),
+                        ("path", json!(at.path)),
+                        ("container", json!(at.container)),
+                    ] {
+                        map.insert(k.to_owned(), x);
+                    }
+                }
+                out.push(v);
+            }
+        }
+    }
+    out
 }
 
 /// `validateRequest`: one AdmissionRequest (the `request` object, as JSON text) as policy-server
@@ -224,7 +272,14 @@ pub fn check_manifests(
         &p.parsed.namespaces,
         p.options.allow_empty,
     );
-    answer(&run, &p.options)
+    let mut report = answer(&run, &p.options)?;
+    if let Value::Object(map) = &mut report {
+        map.insert(
+            "images".into(),
+            Value::Array(images(&p.texts, &run, &p.parsed)),
+        );
+    }
+    Ok(report)
 }
 
 /// `checkValues`: Helm values texts, merged in order (as `helm -f a -f b`).

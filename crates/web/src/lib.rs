@@ -12,7 +12,7 @@ const TYPES: &'static str = r#"
 /** One image's verdict under the settings. */
 export interface ImageResult {
   image: string;
-  verdict: "accepted" | "unpinned" | "exempt" | "rejected" | "invalid";
+  verdict: "accepted" | "unpinned" | "exempt" | "rejected" | "invalid" | "out of scope";
   allowed: boolean;
   /** The fully qualified form, `docker.io/library/nginx:1.27`; null when invalid. */
   normalized: string | null;
@@ -57,6 +57,13 @@ export interface CheckReport {
   exitCode: 0 | 1 | 2;
   /** The report in `options.format`, when asked. */
   rendered?: string;
+  /** checkManifests only: every image where it is written, with its own verdict. */
+  images?: ImageEntry[];
+}
+export interface ImageEntry extends ImageResult, Position {
+  file: string; kind: string; name: string; namespace: string;
+  /** `spec.template.spec.containers[0]` */
+  path: string; container: string;
 }
 "#;
 

@@ -1,0 +1,76 @@
+//! Every container image a manifest document holds, where it is written: the core's own reading
+//! of the object (built-in kinds, presets and custom kinds), with the line and column of each
+//! `image` value. `pin` edits these places; the playground lists every image, not only the
+//! ones with findings.
+
+use crate::input::Document;
+use crate::yaml::Pos;
+use image_digest_policy::request::ImageField;
+use image_digest_policy::settings::Settings;
+use image_digest_policy::workload::{Shape, Target};
+use serde_json::Value;
+
+/// One image as written in a document.
+#[derive(Debug, Clone)]
+pub struct Located {
+    pub pos: Pos,
+    /// `Deployment`, and the object's name.
+    pub kind: String,
+    pub name: String,
+    /// `spec.template.spec.containers[0]`, and the container's name.
+    pub path: String,
+    pub container: String,
+    pub image: ImageField<'static>,
+}
+
+/// The images of `doc`, or none when it is not a kind the policy reads (or cannot be read: the
+/// checks report that).
+pub fn of_document(doc: &Document, settings: &Settings) -> Vec<Located> {
+    let Some(target) = target_of(&doc.value, settings) else {
+        return Vec::new();
+    };
+    let object = doc.value.to_string();
+    let Ok(workload) = target.read(&object, "") else {
+        return Vec::new();
+    };
+    let kind = doc.value.get("kind").and_then(Value::as_str).unwrap_or("");
+    let name = workload.metadata.name.as_deref().unwrap_or("<unnamed>");
+    workload
+        .containers
+        .iter()
+        .filter_map(|c| {
+            Some(Located {
+                pos: doc.position(&c.image_pointer)?,
+                kind: kind.to_owned(),
+                name: name.to_owned(),
+                path: c.path.clone(),
+                container: c.name.to_string(),
+                image: owned(&c.image),
+            })
+        })
+        .collect()
+}
+
+fn owned(image: &ImageField<'_>) -> ImageField<'static> {
+    match image {
+        ImageField::Missing => ImageField::Missing,
+        ImageField::Null => ImageField::Null,
+        ImageField::Str(s) => ImageField::Str(s.to_string().into()),
+        ImageField::NotString(t) => ImageField::NotString(t),
+    }
+}
+
+/// The core's reading of an object: a built-in kind, or a custom kind the settings name.
+fn target_of<'s>(object: &Value, settings: &'s Settings) -> Option<Target<'s>> {
+    let api_version = object.get("apiVersion").and_then(Value::as_str)?;
+    let kind = object.get("kind").and_then(Value::as_str)?;
+    let group = api_version.split_once('/').map_or("", |(g, _)| g);
+    if let Some(shape) = Shape::of(group, kind) {
+        return Some(Target::Builtin(shape));
+    }
+    settings
+        .custom_kinds
+        .iter()
+        .find(|k| k.is(group, kind))
+        .map(Target::Custom)
+}
