@@ -41,13 +41,14 @@ pub fn run(request: &Request<'_>, settings: &Settings) -> Result<u8> {
     {
         bail!("pin edits files in place, so it cannot read stdin (-): give the files");
     }
-    let (manifests, values, errors) = read_sources(request);
+    let (manifests, values, mut errors) = read_sources(request);
+    let (sites, unreadable) = plan(&manifests, &values, settings);
+    errors.extend(unreadable);
     if !errors.is_empty() {
         errors.iter().for_each(|e| eprintln!("error: {e}"));
         eprintln!("pin: nothing was written: {} input errors", errors.len());
         return Ok(2);
     }
-    let sites = plan(&manifests, &values, settings);
     let lookups: Vec<String> = sites
         .iter()
         .filter(|s| matches!(s.action, Action::Pin(_)))
@@ -109,38 +110,33 @@ fn read_sources(request: &Request<'_>) -> (Vec<Source>, Vec<Source>, Vec<InputEr
     (manifests, values, errors)
 }
 
-/// Every site of every input. Input errors found while planning (YAML that does not parse)
-/// are sites of their own kind: refused, so nothing is written.
-fn plan(manifests: &[Source], values: &[Source], settings: &Settings) -> Vec<Site> {
+/// Every site of every input, and the inputs that could not be read as YAML (nothing is
+/// written while there are any).
+fn plan(
+    manifests: &[Source],
+    values: &[Source],
+    settings: &Settings,
+) -> (Vec<Site>, Vec<InputError>) {
     let mut sites = Vec::new();
+    let mut errors = Vec::new();
     for file in manifests {
-        let (found, errors) = pin_plan::manifests(file, settings);
+        let (found, unreadable) = pin_plan::manifests(file, settings);
         sites.extend(found);
-        sites.extend(errors.into_iter().map(|e| refused_input(&e)));
+        errors.extend(unreadable);
     }
     if values.is_empty() {
-        return sites;
+        return (sites, errors);
     }
     let mut read = Vec::new();
     for f in values {
         match values::read(&f.name, &f.text) {
             Ok(v) => read.push(v),
-            Err(e) => sites.push(refused_input(&e)),
+            Err(e) => errors.push(e),
         }
     }
     let merged = values::merge(&read);
     sites.extend(pin_plan::values_sites(values, &merged, settings));
-    sites
-}
-
-fn refused_input(e: &InputError) -> Site {
-    Site {
-        source: e.source.clone(),
-        pos: Default::default(),
-        label: "input".into(),
-        image: String::new(),
-        action: Action::Refused(e.message.clone()),
-    }
+    (sites, errors)
 }
 
 /// The edits to make in each file, one per place (places shared by several images, such as a
@@ -154,11 +150,6 @@ fn edits_by_file(
     let mut places: BTreeMap<&Planned, (&str, &Site)> = BTreeMap::new();
     for site in sites {
         let Action::Pin(planned) = &site.action else {
-            if let Action::Refused(why) = &site.action
-                && site.label == "input"
-            {
-                problems.push(format!("{}: {why}", site.source));
-            }
             continue;
         };
         let digest = match answers.get(&site.image) {
@@ -308,7 +299,8 @@ fn apply(
         problems.push(format!("{}: not one of the files given", path.display()));
     }
     if problems.is_empty() {
-        let after = plan(&new_manifests, &new_values, settings);
+        let (after, unreadable) = plan(&new_manifests, &new_values, settings);
+        problems.extend(unreadable.iter().map(|e| format!("after the edit, {e}")));
         problems.extend(unpinned_after(expected, &after));
     }
     changed
@@ -358,7 +350,7 @@ fn report_sites(
                     );
                 }
             }
-            Action::Refused(why) if site.label != "input" => {
+            Action::Refused(why) => {
                 eprintln!(
                     "{}: {}: not pinned: image {}: {why}",
                     at(site),

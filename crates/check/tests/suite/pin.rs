@@ -445,3 +445,25 @@ fn anonymous_bearer_token_auth_is_followed() {
     let scopes = gate.scopes.lock().expect("scopes").clone();
     assert_eq!(scopes, vec!["repository:lab/api:pull".to_owned()]);
 }
+
+/// A file that does not parse stops the run before any registry is asked: nothing written.
+#[test]
+fn unreadable_input_stops_pinning_before_any_lookup() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = copy_fixtures(tmp.path());
+    std::fs::write(dir.join("manifests/broken.yaml"), "kind: Pod\nspec: [\n").expect("written");
+    // Port 9 (discard) on loopback: a lookup would fail, but none is made.
+    let out = pin(&dir, 9, &["manifests"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("error: manifests/broken.yaml: document 1: invalid YAML"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("pin: nothing was written: 1 input errors"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("cannot resolve"), "{stderr}");
+    assert_unchanged(&dir);
+}
