@@ -53,11 +53,10 @@ fmt:
 	cargo fmt --all
 
 .PHONY: lint
-lint: policy.wasm | wasm-target web-tools
+lint: policy.wasm | wasm-target
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo clippy --target $(WASM_TARGET) -p image-digest-policy -p floor-policy --lib -- -D warnings
-	cargo clippy --target wasm32-unknown-unknown -p image-digest-web --lib -- -D warnings
 
 # Native unit tests, the e2e table on the wasm and the native core, and the checker's tests.
 # nextest closes with one summary line for the whole workspace; plain cargo test otherwise.

@@ -5,8 +5,11 @@
 use std::io::Write;
 use std::path::Path;
 
-/// Replaces `path` with `text` atomically; the original is untouched on any error.
+/// Replaces `path` with `text` atomically; the original is untouched on any error. A symbolic
+/// link is followed: its target is rewritten and the link stays a link.
 pub fn atomically(path: &Path, text: &str) -> std::io::Result<()> {
+    let resolved = std::fs::canonicalize(path)?;
+    let path = resolved.as_path();
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -49,6 +52,26 @@ mod tests {
         let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(left.len(), 1, "no temporary file is left behind");
         assert!(atomically(&dir.path().join("missing.yaml"), "x").is_err());
+    }
+
+    #[test]
+    fn a_symbolic_link_stays_a_link_and_its_target_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("shared-values.yaml");
+        std::fs::write(&target, "tag: 1\n").unwrap();
+        let link = dir.path().join("values.yaml");
+        std::os::unix::fs::symlink("shared-values.yaml", &link).unwrap();
+        atomically(&link, "tag: 1\ndigest: sha256:ab\n").unwrap();
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(
+            std::fs::read_to_string(&target).unwrap(),
+            "tag: 1\ndigest: sha256:ab\n"
+        );
     }
 
     #[test]
