@@ -271,6 +271,7 @@ fn run_pin(cli: &Cli, args: &PinArgs) -> Result<u8> {
         manifests: &args.paths,
         values: &args.values,
         dry_run: args.dry_run,
+        allow_empty: cli.allow_empty,
         options: image_digest_pin::registry::Options {
             platform,
             insecure: args.insecure.clone(),

@@ -21,6 +21,9 @@ pub struct Request<'a> {
     pub manifests: &'a [PathBuf],
     pub values: &'a [PathBuf],
     pub dry_run: bool,
+    /// Exit 0 when the inputs hold no image at all (by default that is exit 2: a mistyped path
+    /// or a directory of other kinds would otherwise look like "nothing to pin").
+    pub allow_empty: bool,
     pub options: Options,
 }
 
@@ -47,6 +50,14 @@ pub fn run(request: &Request<'_>, settings: &Settings) -> Result<u8> {
     if !errors.is_empty() {
         errors.iter().for_each(|e| eprintln!("error: {e}"));
         eprintln!("pin: nothing was written: {} input errors", errors.len());
+        return Ok(2);
+    }
+    if sites.is_empty() && !request.allow_empty {
+        eprintln!(
+            "pin: no image found in {} manifest files and {} values files: check the paths (only workloads of the kinds the policy reads are searched), or pass --allow-empty if that is expected",
+            manifests.len(),
+            values.len()
+        );
         return Ok(2);
     }
     let lookups: Vec<String> = sites

@@ -467,3 +467,24 @@ fn unreadable_input_stops_pinning_before_any_lookup() {
     assert!(!stderr.contains("cannot resolve"), "{stderr}");
     assert_unchanged(&dir);
 }
+
+/// Inputs without any image are not "nothing to pin": exit 2 unless --allow-empty.
+#[test]
+fn no_image_at_all_is_not_a_pass() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = copy_fixtures(tmp.path());
+    std::fs::write(
+        dir.join("config.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {image: nginx:1}\n",
+    )
+    .expect("written");
+    let out = pin(&dir, 9, &["config.yaml"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("pin: no image found in 1 manifest files and 0 values files"),
+        "{stderr}"
+    );
+    let allowed = pin(&dir, 9, &["config.yaml", "--allow-empty"]);
+    assert_eq!(allowed.status.code(), Some(0), "{}", text(&allowed.stderr));
+}
