@@ -242,7 +242,7 @@ fn pin(
     let image = c.image.as_str();
     match lookups
         .resolve(image)
-        .and_then(|d| allowed_digest(&d, settings))
+        .and_then(|d| settings.allows_digest(&d).map(|()| d))
     {
         Ok(digest) => judged
             .pins
@@ -361,21 +361,6 @@ fn is_pinnable(verdict: &ImageVerdict) -> bool {
     }
 }
 
-fn allowed_digest(digest: &str, settings: &Settings) -> Result<String, String> {
-    let algorithm = digest.split_once(':').map_or("", |(a, _)| a);
-    if settings
-        .allowed_digest_algorithms
-        .iter()
-        .any(|a| a == algorithm)
-    {
-        Ok(digest.to_owned())
-    } else {
-        Err(format!(
-            "the registry's digest {digest} uses {algorithm}, which allowedDigestAlgorithms does not allow"
-        ))
-    }
-}
-
 enum TagCheck {
     Moved(String),
     Unverified(String),
@@ -427,14 +412,7 @@ fn target_of<'s>(request: &AdmissionRequest<'_>, settings: &'s Settings) -> Opti
             .then_some(Target::Builtin(Shape::Pod));
     }
     let kind = request.kind.as_ref()?;
-    if let Some(shape) = Shape::of(&kind.group, &kind.kind) {
-        return Some(Target::Builtin(shape));
-    }
-    settings
-        .custom_kinds
-        .iter()
-        .find(|k| k.is(&kind.group, &kind.kind))
-        .map(Target::Custom)
+    Target::for_kind(&kind.group, &kind.kind, &settings.custom_kinds)
 }
 
 /// A finding's identity across an UPDATE: the same container (by list and name) with the

@@ -11,6 +11,18 @@ use serde_json::value::RawValue;
 use std::borrow::Cow;
 use std::fmt;
 
+/// The `validate` payload policy-server sends: the request's JSON text and the settings'
+/// spliced as they are, without a parse (so a malformed request reaches the policy as written).
+pub fn payload(request: &[u8], settings: &[u8]) -> Vec<u8> {
+    let mut payload = Vec::with_capacity(request.len() + settings.len() + 32);
+    payload.extend_from_slice(b"{\"request\":");
+    payload.extend_from_slice(request);
+    payload.extend_from_slice(b",\"settings\":");
+    payload.extend_from_slice(settings);
+    payload.push(b'}');
+    payload
+}
+
 /// A JSON object read as `T`. serde's derived structs also accept a JSON *array* of their
 /// fields in order; a request is never shaped like that, so accepting it would let a
 /// type-confused document be read as something it is not. `Obj` accepts objects only.

@@ -107,6 +107,23 @@ impl std::fmt::Display for SettingsError {
 impl std::error::Error for SettingsError {}
 
 impl Settings {
+    /// Whether a digest a registry or the host gave (`algorithm:hex`) uses an algorithm
+    /// `allowedDigestAlgorithms` allows; the reason when it does not.
+    pub fn allows_digest(&self, digest: &str) -> Result<(), String> {
+        let algorithm = digest.split_once(':').map_or("", |(a, _)| a);
+        if self
+            .allowed_digest_algorithms
+            .iter()
+            .any(|a| a == algorithm)
+        {
+            Ok(())
+        } else {
+            Err(format!(
+                "the registry's digest {digest} uses {algorithm}, which allowedDigestAlgorithms does not allow"
+            ))
+        }
+    }
+
     /// Reads settings from JSON; `null` (no `settings:` at all) means every default.
     pub fn from_json(value: Option<&Value>) -> Result<Settings, SettingsError> {
         let mut settings = Settings::default();

@@ -95,7 +95,19 @@ pub enum Target<'s> {
     Custom(&'s CustomKind),
 }
 
-impl Target<'_> {
+impl<'s> Target<'s> {
+    /// What to read a `group`/`kind` as: a built-in shape first, then a custom kind of
+    /// `custom` (the settings' presets and `customKinds`); `None` for kinds not checked.
+    pub fn for_kind(group: &str, kind: &str, custom: &'s [CustomKind]) -> Option<Target<'s>> {
+        if let Some(shape) = Shape::of(group, kind) {
+            return Some(Target::Builtin(shape));
+        }
+        custom
+            .iter()
+            .find(|k| k.is(group, kind))
+            .map(Target::Custom)
+    }
+
     /// Reads the containers of `object` (raw JSON); `at` prefixes error paths.
     pub fn read<'a>(&self, object: &'a str, at: &str) -> Result<Workload<'a>, String> {
         match self {

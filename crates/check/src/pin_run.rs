@@ -183,7 +183,7 @@ fn edits_by_file(
                 continue;
             }
         };
-        if let Err(why) = allowed(digest, settings) {
+        if let Err(why) = settings.allows_digest(digest) {
             problems.push(format!("{}: image {}: {why}", at(site), quote(&site.image)));
             continue;
         }
@@ -208,21 +208,6 @@ fn edits_by_file(
             .push(to_edit(planned, digest));
     }
     out
-}
-
-fn allowed(digest: &str, settings: &Settings) -> Result<(), String> {
-    let algorithm = digest.split_once(':').map_or("", |(a, _)| a);
-    if settings
-        .allowed_digest_algorithms
-        .iter()
-        .any(|a| a == algorithm)
-    {
-        Ok(())
-    } else {
-        Err(format!(
-            "the registry's digest {digest} uses {algorithm}, which allowedDigestAlgorithms does not allow"
-        ))
-    }
 }
 
 fn to_edit(planned: &Planned, digest: &str) -> Edit {

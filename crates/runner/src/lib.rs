@@ -301,17 +301,7 @@ impl Evaluator<'_> {
     }
 }
 
-/// The `validate` payload policy-server sends: the request's JSON text and the settings'
-/// spliced as they are, without a parse.
-pub fn payload(request: &[u8], settings: &[u8]) -> Vec<u8> {
-    let mut payload = Vec::with_capacity(request.len() + settings.len() + 32);
-    payload.extend_from_slice(b"{\"request\":");
-    payload.extend_from_slice(request);
-    payload.extend_from_slice(b",\"settings\":");
-    payload.extend_from_slice(settings);
-    payload.push(b'}');
-    payload
-}
+pub use image_digest_policy::request::payload;
 
 /// Reads the guest's answer; the request's object is parsed only when the policy mutated it.
 fn answer(raw: &[u8], request: &[u8]) -> Result<Response> {

@@ -1,7 +1,7 @@
 //! Turning a manifest into the AdmissionRequest the API server would send for it.
 
 use image_digest_policy::kinds::CustomKind;
-use image_digest_policy::workload::Shape;
+use image_digest_policy::workload::Target;
 use serde_json::{Value, json};
 
 /// A workload manifest ready for evaluation.
@@ -44,7 +44,7 @@ pub fn request_for(
         Some((g, v)) => (g, v),
         None => ("", api_version),
     };
-    if Shape::of(group, kind).is_none() && !custom.iter().any(|k| k.is(group, kind)) {
+    if Target::for_kind(group, kind, custom).is_none() {
         let label = match (api_version, kind) {
             ("", "") => "<no apiVersion or kind>".to_owned(),
             (v, k) => format!("{v} {k}").trim().to_owned(),

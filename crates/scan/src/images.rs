@@ -7,7 +7,7 @@ use crate::input::Document;
 use crate::yaml::Pos;
 use image_digest_policy::request::ImageField;
 use image_digest_policy::settings::Settings;
-use image_digest_policy::workload::{Shape, Target};
+use image_digest_policy::workload::Target;
 use serde_json::Value;
 
 /// One image as written in a document.
@@ -26,14 +26,18 @@ pub struct Located {
 /// The images of `doc`, or none when it is not a kind the policy reads (or cannot be read: the
 /// checks report that).
 pub fn of_document(doc: &Document, settings: &Settings) -> Vec<Located> {
-    let Some(target) = target_of(&doc.value, settings) else {
+    let field = |k: &str| doc.value.get(k).and_then(Value::as_str);
+    let (Some(api_version), Some(kind)) = (field("apiVersion"), field("kind")) else {
+        return Vec::new();
+    };
+    let group = api_version.split_once('/').map_or("", |(g, _)| g);
+    let Some(target) = Target::for_kind(group, kind, &settings.custom_kinds) else {
         return Vec::new();
     };
     let object = doc.value.to_string();
     let Ok(workload) = target.read(&object, "") else {
         return Vec::new();
     };
-    let kind = doc.value.get("kind").and_then(Value::as_str).unwrap_or("");
     let name = workload.metadata.name.as_deref().unwrap_or("<unnamed>");
     workload
         .containers
@@ -58,19 +62,4 @@ fn owned(image: &ImageField<'_>) -> ImageField<'static> {
         ImageField::Str(s) => ImageField::Str(s.to_string().into()),
         ImageField::NotString(t) => ImageField::NotString(t),
     }
-}
-
-/// The core's reading of an object: a built-in kind, or a custom kind the settings name.
-fn target_of<'s>(object: &Value, settings: &'s Settings) -> Option<Target<'s>> {
-    let api_version = object.get("apiVersion").and_then(Value::as_str)?;
-    let kind = object.get("kind").and_then(Value::as_str)?;
-    let group = api_version.split_once('/').map_or("", |(g, _)| g);
-    if let Some(shape) = Shape::of(group, kind) {
-        return Some(Target::Builtin(shape));
-    }
-    settings
-        .custom_kinds
-        .iter()
-        .find(|k| k.is(group, kind))
-        .map(Target::Custom)
 }

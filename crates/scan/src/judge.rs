@@ -26,10 +26,8 @@ pub struct Core {
 
 impl Judge for Core {
     fn judge(&mut self, request: &[u8]) -> Result<Answer, String> {
-        let request: Box<serde_json::value::RawValue> =
-            serde_json::from_slice(request).map_err(|e| format!("the request is not JSON: {e}"))?;
-        let payload = serde_json::json!({"request": request, "settings": self.settings});
-        let bytes = serde_json::to_vec(&payload).map_err(|e| e.to_string())?;
+        let settings = serde_json::to_vec(&self.settings).map_err(|e| e.to_string())?;
+        let bytes = image_digest_policy::request::payload(request, &settings);
         let verdict = image_digest_policy::validate(&bytes);
         Ok(Answer {
             accepted: verdict.accepted,

@@ -186,12 +186,7 @@ pub fn validate_request(request: &str, settings_text: &str) -> Result<Value, Str
     }
     // The payload exactly as the host builds it: the request's bytes as they are, so a
     // malformed request gets the verdict the cluster would give it.
-    let mut payload = Vec::with_capacity(request.len() + settings.len() + 32);
-    payload.extend_from_slice(b"{\"request\":");
-    payload.extend_from_slice(request.as_bytes());
-    payload.extend_from_slice(b",\"settings\":");
-    payload.extend_from_slice(&settings);
-    payload.push(b'}');
+    let payload = image_digest_policy::request::payload(request.as_bytes(), &settings);
     let v = image_digest_policy::validate(&payload);
     Ok(
         json!({"settingsValid": true, "accepted": v.accepted, "message": v.message, "warnings": v.warnings}),
