@@ -43,19 +43,9 @@ fn main() -> Result<()> {
             table.push(json!({"name": case.name, "request": request, "settings": case.settings, "expected": native}));
         }
     }
-    let text = std::fs::read_to_string(root.join("adversarial/images.yaml"))?;
-    let corpus: Value = serde_saphyr::from_str(&text).map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut images = Vec::new();
-    for entry in corpus["images"].as_array().into_iter().flatten() {
-        let image = entry["image"].as_str().unwrap_or_default();
-        let request = json!({
-            "uid": "web-table", "operation": "CREATE",
-            "kind": {"group": "", "version": "v1", "kind": "Pod"},
-            "resource": {"group": "", "version": "v1", "resource": "pods"},
-            "namespace": "default", "name": "p",
-            "object": {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "default"},
-                       "spec": {"containers": [{"name": "c", "image": image}]}},
-        });
+    for entry in cases::image_corpus()? {
+        let request = cases::pod_request(vec![json!({"name": "c", "image": entry.image})]);
         let bytes = serde_json::to_vec(&request)?;
         let payload = image_digest_runner::payload(&bytes, b"{}");
         let n = image_digest_policy::validate(&payload);
@@ -68,9 +58,9 @@ fn main() -> Result<()> {
         let native = json!({"settingsValid": true, "accepted": n.accepted, "message": n.message, "warnings": n.warnings});
         let wasm = json!({"settingsValid": true, "accepted": w.accepted, "message": w.message, "warnings": w.warnings});
         if native != wasm {
-            bail!("image {image:?}: native {native} != wasm {wasm}");
+            bail!("image {:?}: native {native} != wasm {wasm}", entry.image);
         }
-        images.push(json!({"image": image, "verdict": entry["verdict"], "request": request.to_string(), "expected": native}));
+        images.push(json!({"image": entry.image, "verdict": entry.verdict, "request": request.to_string(), "expected": native}));
     }
     // The Helm values cases (files, settings, namespace), for the npx parity test.
     let text = std::fs::read_to_string(root.join("values/cases.yaml"))?;

@@ -280,3 +280,39 @@ pub fn native_outcome(case: &Case, dir: &Path) -> Result<Outcome> {
         patch,
     })
 }
+
+/// One entry of the adversarial image corpus (`e2e-tests/adversarial/images.yaml`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CorpusImage {
+    pub image: String,
+    /// `accept` (pinned), `warn` (accepted, not pinned) or `reject`.
+    pub verdict: String,
+    /// A part of the message a rejection must contain.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// The adversarial image corpus, read by the corpus suite and the web build's table.
+pub fn image_corpus() -> Result<Vec<CorpusImage>> {
+    #[derive(Deserialize)]
+    struct Corpus {
+        images: Vec<CorpusImage>,
+    }
+    let path = e2e_dir().join("adversarial/images.yaml");
+    let text = std::fs::read_to_string(&path).with_context(|| format!("{}", path.display()))?;
+    let corpus: Corpus =
+        serde_saphyr::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    Ok(corpus.images)
+}
+
+/// The CREATE request for a Pod in `default` with these containers, as the API server sends it.
+pub fn pod_request(containers: Vec<Value>) -> Value {
+    serde_json::json!({
+        "uid": "corpus", "kind": {"group": "", "version": "v1", "kind": "Pod"},
+        "resource": {"group": "", "version": "v1", "resource": "pods"},
+        "namespace": "default", "operation": "CREATE",
+        "object": {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "corpus", "namespace": "default"},
+                   "spec": {"containers": containers}}
+    })
+}

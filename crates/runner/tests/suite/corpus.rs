@@ -5,34 +5,14 @@
 
 use image_digest_runner::testkit::{TEST_DIGEST, load_policy as policy};
 use image_digest_runner::{NoCapabilities, Policy, cases};
-use serde::Deserialize;
 use serde_json::{Value, json};
 use std::sync::Arc;
 
-#[derive(Deserialize)]
-struct Corpus {
-    images: Vec<Entry>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Entry {
-    image: String,
-    verdict: String,
-    #[serde(default)]
-    reason: Option<String>,
-}
-
 fn pod_payload(containers: Vec<Value>, extra: Option<(&str, Value)>) -> Vec<u8> {
-    let mut object = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "corpus", "namespace": "default"}, "spec": {"containers": containers}});
+    let mut request = cases::pod_request(containers);
     if let Some((k, v)) = extra {
-        object["metadata"]["annotations"] = json!({k: v});
+        request["object"]["metadata"]["annotations"] = json!({k: v});
     }
-    let request = json!({
-        "uid": "corpus", "kind": {"group": "", "version": "v1", "kind": "Pod"},
-        "resource": {"group": "", "version": "v1", "resource": "pods"},
-        "namespace": "default", "operation": "CREATE", "object": object
-    });
     let request = serde_json::to_vec(&request).expect("a request serialises");
     image_digest_runner::payload(&request, b"{}")
 }
@@ -54,13 +34,11 @@ fn native(payload: &[u8]) -> Verdict {
 
 #[test]
 fn adversarial_image_corpus() {
-    let text = std::fs::read_to_string(cases::e2e_dir().join("adversarial/images.yaml"))
-        .expect("the corpus is committed");
-    let corpus: Corpus = serde_saphyr::from_str(&text).expect("the corpus parses");
-    assert!(corpus.images.len() >= 150, "{} images", corpus.images.len());
+    let images = cases::image_corpus().expect("the corpus is committed and parses");
+    assert!(images.len() >= 150, "{} images", images.len());
     let policy = policy();
     let mut failures = Vec::new();
-    for e in &corpus.images {
+    for e in &images {
         let payload = pod_payload(vec![json!({"name": "c", "image": e.image})], None);
         let w = wasm(&policy, &payload);
         let n = native(&payload);
@@ -80,7 +58,7 @@ fn adversarial_image_corpus() {
     }
     eprintln!(
         "image corpus: {} images, {} failures",
-        corpus.images.len(),
+        images.len(),
         failures.len()
     );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
