@@ -61,6 +61,7 @@ pub enum EditKind {
 }
 
 /// A file read for pinning.
+#[derive(Clone)]
 pub struct Source {
     pub path: PathBuf,
     pub name: String,

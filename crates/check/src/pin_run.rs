@@ -232,64 +232,24 @@ fn to_edit(planned: &Planned, digest: &str) -> Edit {
     }
 }
 
-/// A file that changes: its path, name, old and new text.
-pub struct Changed {
-    path: PathBuf,
-    name: String,
-    old: String,
+/// A file that changes: the source as read, and its new text.
+pub struct Changed<'a> {
+    source: &'a Source,
     new: String,
 }
 
 /// Applies the edits in memory, then re-reads the edited inputs: every image that was to be
 /// pinned must now read pinned, or nothing is written.
-fn apply(
-    manifests: &[Source],
-    values: &[Source],
+fn apply<'a>(
+    manifests: &'a [Source],
+    values: &'a [Source],
     edits: &BTreeMap<PathBuf, Vec<Edit>>,
     expected: &[(Site, String)],
     settings: &Settings,
     problems: &mut Vec<String>,
-) -> Vec<Changed> {
-    let mut changed = Vec::new();
-    let edited = |sources: &[Source], problems: &mut Vec<String>, changed: &mut Vec<Changed>| {
-        sources
-            .iter()
-            .map(|s| {
-                let Some(list) = edits.get(&s.path) else {
-                    return Source {
-                        path: s.path.clone(),
-                        name: s.name.clone(),
-                        text: s.text.clone(),
-                    };
-                };
-                match edit::apply(&s.text, list) {
-                    Ok(new) => {
-                        changed.push(Changed {
-                            path: s.path.clone(),
-                            name: s.name.clone(),
-                            old: s.text.clone(),
-                            new: new.clone(),
-                        });
-                        Source {
-                            path: s.path.clone(),
-                            name: s.name.clone(),
-                            text: new,
-                        }
-                    }
-                    Err(e) => {
-                        problems.push(format!("{}: {e}", s.name));
-                        Source {
-                            path: s.path.clone(),
-                            name: s.name.clone(),
-                            text: s.text.clone(),
-                        }
-                    }
-                }
-            })
-            .collect::<Vec<_>>()
-    };
-    let new_manifests = edited(manifests, problems, &mut changed);
-    let new_values = edited(values, problems, &mut changed);
+) -> Vec<Changed<'a>> {
+    let new_manifests = edited(manifests, edits, problems);
+    let new_values = edited(values, edits, problems);
     let known: BTreeSet<&PathBuf> = manifests.iter().chain(values).map(|s| &s.path).collect();
     for path in edits.keys().filter(|p| !known.contains(p)) {
         problems.push(format!("{}: not one of the files given", path.display()));
@@ -299,7 +259,37 @@ fn apply(
         problems.extend(unreadable.iter().map(|e| format!("after the edit, {e}")));
         problems.extend(unpinned_after(expected, &after));
     }
-    changed
+    let old = manifests.iter().chain(values);
+    let new = new_manifests.into_iter().chain(new_values);
+    old.zip(new)
+        .filter(|(o, n)| o.text != n.text)
+        .map(|(source, n)| Changed {
+            source,
+            new: n.text,
+        })
+        .collect()
+}
+
+/// Each source with its edits made; an edit that does not apply is a problem and leaves the
+/// text as it was.
+fn edited(
+    sources: &[Source],
+    edits: &BTreeMap<PathBuf, Vec<Edit>>,
+    problems: &mut Vec<String>,
+) -> Vec<Source> {
+    sources
+        .iter()
+        .map(|s| {
+            let mut out = s.clone();
+            if let Some(list) = edits.get(&s.path) {
+                match edit::apply(&s.text, list) {
+                    Ok(new) => out.text = new,
+                    Err(e) => problems.push(format!("{}: {e}", s.name)),
+                }
+            }
+            out
+        })
+        .collect()
 }
 
 /// Every image that was to be pinned must, re-read from the edited text, be found at its
@@ -370,15 +360,15 @@ fn finish(request: &Request<'_>, sites: &[Site], changed: &[Changed]) -> Result<
         for c in changed {
             let _ = std::io::Write::write_all(
                 &mut out,
-                write::unified_diff(&c.name, &c.old, &c.new).as_bytes(),
+                write::unified_diff(&c.source.name, &c.source.text, &c.new).as_bytes(),
             );
         }
     } else {
         for c in changed {
-            write::atomically(&c.path, &c.new).map_err(|e| {
+            write::atomically(&c.source.path, &c.new).map_err(|e| {
                 anyhow::anyhow!(
                     "cannot write {}: {e} (the file is unchanged)",
-                    c.path.display()
+                    c.source.path.display()
                 )
             })?;
         }
