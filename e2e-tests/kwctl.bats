@@ -50,9 +50,9 @@ missing_parts() {
 @test "every e2e and adversarial case through kwctl run" {
   passed=0; failed=0; skipped=0
   while IFS= read -r case; do
-    eval "$(jq -r '@sh "name=\(.name) request=\(.request) settings=\(.settings | tojson) settings_valid=\(.settings_valid) kwctl_ok=\(.kwctl) replay=\(.replay // "")"' <<<"$case")"
+    eval "$(jq -r '@sh "name=\(.name) request=\(.request) settings=\(.settings | tojson) settings_valid=\(.settings_valid) kwctl_ok=\(.kwctl) refuses=\(.kwctl_refuses // "") replay=\(.replay // "")"' <<<"$case")"
     if [ "$kwctl_ok" = "false" ]; then
-      skipped=$((skipped + 1)); echo "# skipped (kwctl cannot express it): $name" >&3; continue
+      skipped=$((skipped + 1)); echo "# skipped: $name: $refuses" >&3; continue
     fi
     args=(run --request-path "$request" --settings-json "$settings")
     [ -z "$replay" ] || args+=(--replay-host-capabilities-interactions "$replay")
@@ -74,4 +74,45 @@ missing_parts() {
   echo "kwctl: $passed passed, $failed failed, $skipped skipped" >&3
   [ "$failed" -eq 0 ]
   [ "$passed" -gt 0 ]
+}
+
+# kwctl's own behaviour, which the stand-in must copy so that CI can never be greener than a
+# run with the real kwctl (issue 26). These hold for kwctl 1.35 and for the stand-in alike.
+requests="$BATS_TEST_DIRNAME/requests"
+fidelity="$BATS_TEST_DIRNAME/kwctl-stand-in/fidelity"
+
+@test "kwctl replays a session strictly in order: a lookup out of order is its replay error" {
+  status=0
+  out=$(kwctl run --request-path "$requests/agents-controllers.json" --settings-json '{"verifyTagDigest":"reject"}' \
+    --replay-host-capabilities-interactions "$fidelity/registry-down-both.yml" "$POLICY" 2>&1) || status=$?
+  [ "$status" -eq 0 ] || { echo "kwctl exited $status: $out" >&3; return 1; }
+  grep -qF 'Replay error: unexpected request. Was expecting OciManifestDigest { image: \"nginx:1.27\" }' <<<"$out" ||
+    grep -qF 'Replay error: unexpected request. Was expecting OciManifestDigest { image: "nginx:1.27" }' <<<"$out" ||
+    { echo "no replay error: $out" >&3; return 1; }
+}
+
+@test "kwctl reports recorded exchanges left over" {
+  status=0
+  out=$(kwctl run --request-path "$requests/pod-unpinned.json" --settings-json '{"pinDigests":true}' \
+    --replay-host-capabilities-interactions "$BATS_TEST_DIRNAME/sessions/pin-shared.yml" "$POLICY" 2>&1) || status=$?
+  [ "$status" -eq 0 ] || { echo "kwctl exited $status: $out" >&3; return 1; }
+  grep -qF 'Some of the recorded exchanges have not been replayed' <<<"$out" || { echo "no leftover warning: $out" >&3; return 1; }
+}
+
+@test "kwctl refuses a request nested 128 deep before the policy runs" {
+  status=0
+  out=$(kwctl run --request-path "$BATS_TEST_DIRNAME/adversarial/requests/nesting-past-the-parser-limit.json" \
+    --settings-json '{}' "$POLICY" 2>&1) || status=$?
+  [ "$status" -ne 0 ] || { echo "kwctl accepted it: $out" >&3; return 1; }
+  grep -qF 'recursion limit exceeded at line 1 column 596' <<<"$out" || { echo "$out" >&3; return 1; }
+}
+
+@test "kwctl refuses a request without userInfo or operation" {
+  for field in userInfo operation; do
+    jq "del(.$field)" "$requests/pod-pinned.json" > "$BATS_TEST_TMPDIR/no-$field.json"
+    status=0
+    out=$(kwctl run --request-path "$BATS_TEST_TMPDIR/no-$field.json" --settings-json '{}' "$POLICY" 2>&1) || status=$?
+    [ "$status" -ne 0 ] || { echo "kwctl accepted a request without $field: $out" >&3; return 1; }
+    grep -qF "missing field \`$field\`" <<<"$out" || { echo "$out" >&3; return 1; }
+  done
 }

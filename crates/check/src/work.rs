@@ -189,7 +189,16 @@ impl Judge for Wasm<'_, '_> {
     fn judge(&mut self, request: &[u8]) -> Result<Answer, String> {
         let evaluator = self.evaluator;
         let response = match self.recording {
-            Some(r) => evaluator.validate_raw(request, Arc::new(r.session())),
+            Some(r) => {
+                let session = Arc::new(r.session());
+                let response = evaluator.validate_raw(request, session.clone());
+                // kwctl warns, and goes on, when the policy asked for fewer exchanges than
+                // were recorded; so does the checker, with kwctl's words and figures.
+                if let Some(warning) = session.leftover() {
+                    eprintln!("warning: replayed session: {warning}");
+                }
+                response
+            }
             None => {
                 let instance = match self.instance.take() {
                     Some(i) => Ok(i),

@@ -24,9 +24,11 @@ pub struct Case {
     /// Text that must appear in neither the message nor any warning.
     #[serde(default)]
     pub absent: Vec<String>,
-    /// False when kwctl cannot express the case (it refuses the input before the policy runs).
-    #[serde(default = "yes")]
-    pub kwctl: bool,
+    /// Why kwctl cannot express the case, when it refuses the input itself before the policy
+    /// runs (and the kwctl stand-in refuses it the same way); the kwctl suite skips it and
+    /// prints this reason.
+    #[serde(default)]
+    pub kwctl_refuses: Option<String>,
     /// A recorded host-capabilities session (kwctl's replay format) under `e2e-tests/sessions/`.
     #[serde(default)]
     pub replay: Option<String>,
@@ -168,12 +170,32 @@ pub enum Outcome {
     },
 }
 
-/// The host for one evaluation of `case`: its recorded session, or no capabilities at all.
-pub fn host_for(case: &Case, dir: &Path) -> Result<std::sync::Arc<dyn crate::Host>> {
+type Session = std::sync::Arc<crate::replay::Session>;
+
+/// The host for one evaluation of `case`: its recorded session, replayed afresh (also
+/// returned, to check afterwards that it was used up), or no capabilities at all.
+fn host_for(case: &Case, dir: &Path) -> Result<(std::sync::Arc<dyn crate::Host>, Option<Session>)> {
     Ok(match case.replay_path(dir) {
-        Some(path) => std::sync::Arc::new(crate::replay::Recording::load(&path)?.session()),
-        None => std::sync::Arc::new(crate::NoCapabilities),
+        Some(path) => {
+            let session = std::sync::Arc::new(crate::replay::Recording::load(&path)?.session());
+            (session.clone(), Some(session))
+        }
+        None => (std::sync::Arc::new(crate::NoCapabilities), None),
     })
+}
+
+/// A session must be used up: kwctl only warns about exchanges left over, but here a
+/// leftover means the case's session records lookups the policy no longer makes (or makes in
+/// another order), so the case would not test what it says.
+fn used_up(case: &Case, session: Option<&crate::replay::Session>) -> Result<()> {
+    match session.and_then(crate::replay::Session::leftover) {
+        Some(warning) => bail!(
+            "case {:?}: session {}: {warning}",
+            case.name,
+            case.replay.as_deref().unwrap_or("")
+        ),
+        None => Ok(()),
+    }
 }
 
 /// Runs `case` on a compiled policy the way the server would: settings validated first,
@@ -184,9 +206,11 @@ pub fn wasm_outcome(policy: &crate::Policy, case: &Case, dir: &Path) -> Result<O
         Err(e) => return Ok(Outcome::SettingsRefused(e.to_string())),
     };
     let request = case.request_bytes(dir)?;
+    let (host, session) = host_for(case, dir)?;
     let response = evaluator
-        .validate_raw(&request, host_for(case, dir)?)
+        .validate_raw(&request, host)
         .with_context(|| format!("case {:?}: the runner failed", case.name))?;
+    used_up(case, session.as_deref())?;
     Ok(response.into())
 }
 
@@ -219,7 +243,8 @@ pub fn kwctl_table() -> Result<String> {
                 "warnings": case.warnings,
                 "absent": case.absent,
                 "patch": case.patch,
-                "kwctl": case.kwctl,
+                "kwctl": case.kwctl_refuses.is_none(),
+                "kwctl_refuses": case.kwctl_refuses,
                 "replay": case.replay_path(&dir),
             });
             out.push_str(&line.to_string());
@@ -260,8 +285,10 @@ pub fn native_outcome(case: &Case, dir: &Path) -> Result<Outcome> {
     }
     let request = case.request_bytes(dir)?;
     let payload = crate::payload(&request, &settings);
-    let mut resolver = SessionResolver(host_for(case, dir)?);
+    let (host, session) = host_for(case, dir)?;
+    let mut resolver = SessionResolver(host);
     let v = image_digest_policy::validate_with(&payload, &mut resolver);
+    used_up(case, session.as_deref())?;
     let patch = match v.mutated_object {
         Some(mutated) => {
             let original: Value = serde_json::from_slice(&request)

@@ -19,15 +19,20 @@
 //!     message: "manifest unknown"
 //! ```
 //!
-//! Each recorded exchange answers at most one call per evaluation (as in a kwctl run, where a
-//! session is consumed as the policy asks), so a policy that asks twice for the same image
-//! runs out of answers and the test sees it.
+//! The replay follows kwctl's (`CallbackHandlerProxy` in replay mode) exactly, so a session
+//! that passes here passes under kwctl: the exchanges are consumed strictly in order, one per
+//! host call, whatever the call asks. A call that is not the next recorded request fails with
+//! kwctl's "Replay error: unexpected request. Was expecting …, got … instead" (and still uses
+//! up that exchange), a call past the end fails with "the list of recorded responses is empty
+//! or has been exhausted", and exchanges left over after the evaluation are reported as kwctl
+//! warns about them ([`Session::leftover`]). The policy's order of lookups is therefore part
+//! of its contract (`docs/contract.md`, "Host-resolved digests").
 
 use crate::host::{Host, HostCall};
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// A recorded request as kwctl writes it: a YAML tag names the capability.
 #[derive(Deserialize)]
@@ -35,17 +40,11 @@ enum TaggedRequest {
     OciManifestDigest(DigestRequest),
 }
 
+/// A host call as kwctl's `CallbackRequestType` names it; its derived `Debug` is the text
+/// kwctl's replay errors show (`OciManifestDigest { image: "nginx:1.27" }`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Request {
     OciManifestDigest { image: String },
-}
-
-impl std::fmt::Display for Request {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Request::OciManifestDigest { image } => write!(f, "!OciManifestDigest image: {image}"),
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -134,24 +133,50 @@ impl Recording {
     pub fn session(&self) -> Session {
         Session {
             exchanges: self.exchanges.clone(),
-            used: Mutex::new(vec![false; self.exchanges.len()]),
+            cursor: AtomicUsize::new(0),
         }
     }
 }
 
-/// One evaluation's replay: every exchange answers once.
+/// One evaluation's replay: a cursor over the exchanges, advanced by every host call.
 pub struct Session {
     exchanges: Vec<Exchange>,
-    used: Mutex<Vec<bool>>,
+    cursor: AtomicUsize,
 }
 
 impl Session {
-    /// How many recorded exchanges were asked for.
+    /// How many host calls were answered from (or refused against) the recording.
     pub fn used(&self) -> usize {
-        self.used
-            .lock()
-            .map(|u| u.iter().filter(|x| **x).count())
-            .unwrap_or(0)
+        self.cursor.load(Ordering::SeqCst).min(self.exchanges.len())
+    }
+
+    /// kwctl's warning when the evaluation ended before every exchange was replayed, with the
+    /// same figures (`replayed`, `total`); `None` when the session was used up exactly.
+    pub fn leftover(&self) -> Option<String> {
+        let (replayed, total) = (self.used(), self.exchanges.len());
+        (replayed < total).then(|| {
+            format!(
+                "Some of the recorded exchanges have not been replayed replayed={replayed} total={total}"
+            )
+        })
+    }
+
+    /// The answer to `request`: the next exchange's, when it records that request.
+    fn answer(&self, request: &Request) -> Result<Vec<u8>, String> {
+        let index = self.cursor.fetch_add(1, Ordering::SeqCst);
+        let Some(next) = self.exchanges.get(index) else {
+            return Err("the list of recorded responses is empty or has been exhausted".into());
+        };
+        if next.request != *request {
+            return Err(format!(
+                "Replay error: unexpected request. Was expecting {:?}, got {:?} instead",
+                next.request, request
+            ));
+        }
+        match &next.answer {
+            Answer::Success(p) => Ok(p.clone()),
+            Answer::Error(m) => Err(m.clone()),
+        }
     }
 }
 
@@ -173,29 +198,7 @@ impl Host for Session {
                 ));
             }
         };
-        let mut used = self
-            .used
-            .lock()
-            .map_err(|_| "the replay session is poisoned".to_owned())?;
-        let found = self
-            .exchanges
-            .iter()
-            .enumerate()
-            .find(|(i, e)| e.request == request && !used.get(*i).copied().unwrap_or(true));
-        match found {
-            Some((i, e)) => {
-                if let Some(slot) = used.get_mut(i) {
-                    *slot = true;
-                }
-                match &e.answer {
-                    Answer::Success(p) => Ok(p.clone()),
-                    Answer::Error(m) => Err(m.clone()),
-                }
-            }
-            None => Err(format!(
-                "the recorded session has no (unused) answer for {request}"
-            )),
-        }
+        self.answer(&request)
     }
 }
 
@@ -224,28 +227,34 @@ mod tests {
         serde_json::to_vec(image).unwrap_or_default()
     }
 
+    fn call(s: &Session, image: &str) -> Result<Vec<u8>, String> {
+        let payload = digest_call(image);
+        s.call(&HostCall {
+            binding: "kubewarden",
+            namespace: "oci",
+            operation: "v1/manifest_digest",
+            payload: &payload,
+        })
+    }
+
     #[test]
-    fn exchanges_answer_once_each() {
+    fn exchanges_answer_in_order_once_each() {
         let rec = Recording::parse(SESSION).unwrap();
         let s = rec.session();
-        let call = |image: &str| {
-            let payload = digest_call(image);
-            s.call(&HostCall {
-                binding: "kubewarden",
-                namespace: "oci",
-                operation: "v1/manifest_digest",
-                payload: &payload,
-            })
-        };
         assert_eq!(
-            call("nginx:1.27"),
+            call(&s, "nginx:1.27"),
             Ok(br#"{"digest":"sha256:aaaa"}"#.to_vec())
         );
         assert_eq!(
-            call("nginx:1.27"),
-            Err("the recorded session has no (unused) answer for !OciManifestDigest image: nginx:1.27".into())
+            s.leftover().as_deref(),
+            Some("Some of the recorded exchanges have not been replayed replayed=1 total=2")
         );
-        assert_eq!(call("gone:1"), Err("manifest unknown".into()));
+        assert_eq!(call(&s, "gone:1"), Err("manifest unknown".into()));
+        assert_eq!(s.leftover(), None);
+        assert_eq!(
+            call(&s, "nginx:1.27"),
+            Err("the list of recorded responses is empty or has been exhausted".into())
+        );
         assert_eq!(s.used(), 2);
         assert_eq!(rec.session().used(), 0, "every evaluation starts afresh");
         let other = s.call(&HostCall {
@@ -255,6 +264,23 @@ mod tests {
             payload: b"\"x\"",
         });
         assert!(other.is_err());
+    }
+
+    /// kwctl's replay is not a lookup table: asking for the second exchange first is an
+    /// error with kwctl's text, and that call still uses up the first exchange.
+    #[test]
+    fn a_call_out_of_order_is_kwctls_replay_error() {
+        let rec = Recording::parse(SESSION).unwrap();
+        let s = rec.session();
+        assert_eq!(
+            call(&s, "gone:1"),
+            Err("Replay error: unexpected request. Was expecting OciManifestDigest { image: \"nginx:1.27\" }, got OciManifestDigest { image: \"gone:1\" } instead".into())
+        );
+        assert_eq!(
+            call(&s, "nginx:1.27"),
+            Err("Replay error: unexpected request. Was expecting OciManifestDigest { image: \"gone:1\" }, got OciManifestDigest { image: \"nginx:1.27\" } instead".into())
+        );
+        assert_eq!(s.leftover(), None);
     }
 
     #[test]
