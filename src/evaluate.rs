@@ -225,9 +225,10 @@ fn judge_all(
     judged
 }
 
-/// `path (container "name")`, how a warning names its container.
+/// `path (container "name")` or `path (volume "name")`, how a warning names what holds the
+/// image.
 fn at(c: &FoundContainer<'_>) -> String {
-    format!("{} (container {})", c.path, report::quote(&c.name))
+    format!("{} ({} {})", c.path, c.list.noun(), report::quote(&c.name))
 }
 
 /// `pinDigests`: the image rewritten to `image@digest`, or, when the host cannot say, a
@@ -473,6 +474,7 @@ fn finding(c: &FoundContainer<'_>, verdict: &ImageVerdict) -> Finding {
     let fix = report::fix(image.as_deref().unwrap_or(""), verdict);
     Finding {
         path: c.path.clone(),
+        noun: c.list.noun(),
         container: c.name.to_string(),
         image,
         normalized,

@@ -19,6 +19,9 @@ pub struct CustomKind {
     pub kind: Cow<'static, str>,
     pub pod_specs: Paths,
     pub images: Paths,
+    /// Paths to Kubernetes `Volume` objects outside a pod spec (Argo's `spec.volumes[*]`,
+    /// Tekton's `spec.volumes[*]`): their image volumes are images too.
+    pub volumes: Paths,
 }
 
 impl CustomKind {
@@ -49,13 +52,35 @@ impl Paths {
     }
 }
 
-/// One preset kind: group, kind, pod spec paths, image paths.
+/// One preset kind: group, kind, pod spec paths, image paths, volume paths.
 type PresetKind = (
     &'static str,
     &'static str,
     &'static [&'static str],
     &'static [&'static str],
+    &'static [&'static str],
 );
+
+/// Argo Workflows' `spec.volumes` and each template's `volumes` are Kubernetes `Volume`s,
+/// passed to the pods the workflow runs.
+const ARGO_VOLUMES: &[&str] = &["spec.volumes[*]", "spec.templates[*].volumes[*]"];
+const ARGO_CRON_VOLUMES: &[&str] = &[
+    "spec.workflowSpec.volumes[*]",
+    "spec.workflowSpec.templates[*].volumes[*]",
+];
+/// Tekton's `TaskSpec.volumes` and its pod template's `volumes` are Kubernetes `Volume`s.
+const TEKTON_TASK_VOLUMES: &[&str] = &["spec.volumes[*]"];
+const TEKTON_PIPELINE_VOLUMES: &[&str] = &[
+    "spec.tasks[*].taskSpec.volumes[*]",
+    "spec.finally[*].taskSpec.volumes[*]",
+];
+const TEKTON_PIPELINERUN_VOLUMES: &[&str] = &[
+    "spec.pipelineSpec.tasks[*].taskSpec.volumes[*]",
+    "spec.pipelineSpec.finally[*].taskSpec.volumes[*]",
+    "spec.taskRunTemplate.podTemplate.volumes[*]",
+];
+const TEKTON_TASKRUN_VOLUMES: &[&str] =
+    &["spec.taskSpec.volumes[*]", "spec.podTemplate.volumes[*]"];
 
 /// Where Argo Workflows keeps images in every template of a workflow spec at `spec`.
 const ARGO_TEMPLATE_IMAGES: &[&str] = &[
@@ -109,20 +134,39 @@ pub const PRESETS: &[(&str, &[PresetKind])] = &[
     (
         "argo-rollouts",
         // A Rollout with `workloadRef` has no template: no images of its own.
-        &[("argoproj.io", "Rollout", &["spec.template.spec"], &[])],
+        &[("argoproj.io", "Rollout", &["spec.template.spec"], &[], &[])],
     ),
     (
         "argo-workflows",
         &[
-            ("argoproj.io", "Workflow", &[], ARGO_TEMPLATE_IMAGES),
-            ("argoproj.io", "WorkflowTemplate", &[], ARGO_TEMPLATE_IMAGES),
+            (
+                "argoproj.io",
+                "Workflow",
+                &[],
+                ARGO_TEMPLATE_IMAGES,
+                ARGO_VOLUMES,
+            ),
+            (
+                "argoproj.io",
+                "WorkflowTemplate",
+                &[],
+                ARGO_TEMPLATE_IMAGES,
+                ARGO_VOLUMES,
+            ),
             (
                 "argoproj.io",
                 "ClusterWorkflowTemplate",
                 &[],
                 ARGO_TEMPLATE_IMAGES,
+                ARGO_VOLUMES,
             ),
-            ("argoproj.io", "CronWorkflow", &[], ARGO_CRON_IMAGES),
+            (
+                "argoproj.io",
+                "CronWorkflow",
+                &[],
+                ARGO_CRON_IMAGES,
+                ARGO_CRON_VOLUMES,
+            ),
         ],
     ),
     (
@@ -133,24 +177,56 @@ pub const PRESETS: &[(&str, &[PresetKind])] = &[
                 "Service",
                 &["spec.template.spec"],
                 &[],
+                &[],
             ),
             (
                 "serving.knative.dev",
                 "Configuration",
                 &["spec.template.spec"],
                 &[],
+                &[],
             ),
-            ("serving.knative.dev", "Revision", &["spec"], &[]),
+            ("serving.knative.dev", "Revision", &["spec"], &[], &[]),
         ],
     ),
     (
         "tekton-pipelines",
         &[
-            ("tekton.dev", "Task", &[], TEKTON_TASK_IMAGES),
-            ("tekton.dev", "ClusterTask", &[], TEKTON_TASK_IMAGES),
-            ("tekton.dev", "Pipeline", &[], TEKTON_PIPELINE_IMAGES),
-            ("tekton.dev", "PipelineRun", &[], TEKTON_PIPELINERUN_IMAGES),
-            ("tekton.dev", "TaskRun", &[], TEKTON_TASKRUN_IMAGES),
+            (
+                "tekton.dev",
+                "Task",
+                &[],
+                TEKTON_TASK_IMAGES,
+                TEKTON_TASK_VOLUMES,
+            ),
+            (
+                "tekton.dev",
+                "ClusterTask",
+                &[],
+                TEKTON_TASK_IMAGES,
+                TEKTON_TASK_VOLUMES,
+            ),
+            (
+                "tekton.dev",
+                "Pipeline",
+                &[],
+                TEKTON_PIPELINE_IMAGES,
+                TEKTON_PIPELINE_VOLUMES,
+            ),
+            (
+                "tekton.dev",
+                "PipelineRun",
+                &[],
+                TEKTON_PIPELINERUN_IMAGES,
+                TEKTON_PIPELINERUN_VOLUMES,
+            ),
+            (
+                "tekton.dev",
+                "TaskRun",
+                &[],
+                TEKTON_TASKRUN_IMAGES,
+                TEKTON_TASKRUN_VOLUMES,
+            ),
         ],
     ),
     (
@@ -159,6 +235,7 @@ pub const PRESETS: &[(&str, &[PresetKind])] = &[
             "keda.sh",
             "ScaledJob",
             &["spec.jobTargetRef.template.spec"],
+            &[],
             &[],
         )],
     ),
@@ -170,11 +247,12 @@ pub fn preset(name: &str) -> Option<Vec<CustomKind>> {
     Some(
         kinds
             .iter()
-            .map(|(group, kind, pod_specs, images)| CustomKind {
+            .map(|(group, kind, pod_specs, images, volumes)| CustomKind {
                 api_group: Cow::Borrowed(group),
                 kind: Cow::Borrowed(kind),
                 pod_specs: Paths::Preset(pod_specs),
                 images: Paths::Preset(images),
+                volumes: Paths::Preset(volumes),
             })
             .collect(),
     )
@@ -188,14 +266,14 @@ pub fn preset_names() -> String {
         .join(", ")
 }
 
-const KIND_KEYS: [&str; 4] = ["apiGroup", "kind", "podSpecs", "images"];
+const KIND_KEYS: [&str; 5] = ["apiGroup", "kind", "podSpecs", "images", "volumes"];
 
 /// Reads one `customKinds` entry; every problem is reported with the entry's index.
 pub fn custom_kind(i: usize, v: &Value, problems: &mut Vec<String>) -> Option<CustomKind> {
     let at = format!("customKinds[{i}]");
     let Value::Object(map) = v else {
         problems.push(format!(
-            "{at} must be an object with apiGroup, kind, podSpecs and images, found {}",
+            "{at} must be an object with apiGroup, kind and podSpecs, images or volumes, found {}",
             crate::settings::type_name(v)
         ));
         return None;
@@ -211,9 +289,10 @@ pub fn custom_kind(i: usize, v: &Value, problems: &mut Vec<String>) -> Option<Cu
     let kind = string(map, "kind", &at, false, problems);
     let pod_specs = paths(map, "podSpecs", &at, problems);
     let images = paths(map, "images", &at, problems);
-    if pod_specs.is_empty() && images.is_empty() && problems.len() == before {
+    let volumes = paths(map, "volumes", &at, problems);
+    if pod_specs.is_empty() && images.is_empty() && volumes.is_empty() && problems.len() == before {
         problems.push(format!(
-            "{at}: give podSpecs or images (or both): where the images are"
+            "{at}: give podSpecs, images or volumes (any of them): where the images are"
         ));
     }
     if crate::workload::Shape::of(&api_group, &kind).is_some() {
@@ -226,6 +305,7 @@ pub fn custom_kind(i: usize, v: &Value, problems: &mut Vec<String>) -> Option<Cu
         kind: Cow::Owned(kind),
         pod_specs: Paths::Parsed(pod_specs),
         images: Paths::Parsed(images),
+        volumes: Paths::Parsed(volumes),
     })
 }
 
@@ -304,7 +384,7 @@ mod tests {
         for (name, kinds) in PRESETS {
             let parsed = preset(name).expect("a preset");
             assert_eq!(parsed.len(), kinds.len());
-            for ((_, _, pod_specs, images), k) in kinds.iter().zip(&parsed) {
+            for ((_, _, pod_specs, images, volumes), k) in kinds.iter().zip(&parsed) {
                 assert_eq!(
                     k.pod_specs.resolve().len(),
                     pod_specs.len(),
@@ -312,6 +392,12 @@ mod tests {
                     k.kind
                 );
                 assert_eq!(k.images.resolve().len(), images.len(), "{name} {}", k.kind);
+                assert_eq!(
+                    k.volumes.resolve().len(),
+                    volumes.len(),
+                    "{name} {}",
+                    k.kind
+                );
             }
         }
         assert!(preset("argo").is_none());
@@ -326,11 +412,20 @@ mod tests {
             &mut problems,
         );
         assert!(ok.is_some() && problems.is_empty(), "{problems:?}");
+        let volumes_only = custom_kind(
+            1,
+            &json!({"apiGroup": "example.com", "kind": "Batch", "volumes": ["spec.volumes[*]"]}),
+            &mut problems,
+        );
+        assert!(
+            volumes_only.is_some_and(|k| k.volumes.resolve().len() == 1) && problems.is_empty(),
+            "{problems:?}"
+        );
         let cases = [
             (json!("x"), "customKinds[0] must be an object"),
             (
                 json!({"apiGroup": "a", "kind": "K"}),
-                "give podSpecs or images",
+                "give podSpecs, images or volumes",
             ),
             (
                 json!({"apiGroup": "a", "images": ["x"]}),

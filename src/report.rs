@@ -16,8 +16,10 @@ pub const MAX_IMAGE_SHOWN: usize = 256;
 /// One line of a reject message or one warning.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
-    /// `spec.template.spec.initContainers[1]`
+    /// `spec.template.spec.initContainers[1]`, `spec.volumes[0].image.reference`
     pub path: String,
+    /// What holds the image (`container` or `volume`: `ContainerList::noun`), and its name.
+    pub noun: &'static str,
     pub container: String,
     /// The image exactly as written (or a description when it was not a string).
     pub image: Option<String>,
@@ -30,9 +32,9 @@ pub struct Finding {
 impl Finding {
     pub fn render(&self) -> String {
         let container = if self.container.is_empty() {
-            "unnamed container".to_owned()
+            format!("unnamed {}", self.noun)
         } else {
-            format!("container {}", quote(&self.container))
+            format!("{} {}", self.noun, quote(&self.container))
         };
         let image = match &self.image {
             None => String::new(),
@@ -138,6 +140,7 @@ mod tests {
     fn finding(i: usize) -> Finding {
         Finding {
             path: format!("spec.containers[{i}]"),
+            noun: "container",
             container: format!("c{i}"),
             image: Some("nginx".into()),
             normalized: Some("docker.io/library/nginx:latest".into()),
@@ -151,6 +154,32 @@ mod tests {
         assert_eq!(
             finding(0).render(),
             "spec.containers[0] (container \"c0\"): image \"nginx\" (docker.io/library/nginx:latest): no tag and no digest. Fix: pin it as nginx:<tag>@sha256:<digest>."
+        );
+    }
+
+    #[test]
+    fn a_volume_is_named_as_a_volume() {
+        let f = Finding {
+            path: "spec.volumes[1].image.reference".into(),
+            noun: "volume",
+            container: "models".into(),
+            image: Some("quay.io/crio/artifact:latest".into()),
+            normalized: None,
+            reasons: "tag `latest` is mutable and no digest pins it (drift)".into(),
+            fix: "pin it as quay.io/crio/artifact:<tag>@sha256:<digest>".into(),
+        };
+        assert_eq!(
+            f.render(),
+            "spec.volumes[1].image.reference (volume \"models\"): image \"quay.io/crio/artifact:latest\": tag `latest` is mutable and no digest pins it (drift). Fix: pin it as quay.io/crio/artifact:<tag>@sha256:<digest>."
+        );
+        let unnamed = Finding {
+            container: String::new(),
+            ..f
+        };
+        assert!(
+            unnamed
+                .render()
+                .starts_with("spec.volumes[1].image.reference (unnamed volume):")
         );
     }
 

@@ -108,7 +108,10 @@ pub struct Metadata<'a> {
     pub namespace: Option<Cow<'a, str>>,
 }
 
-/// The three container lists of a pod spec.
+/// The three container lists of a pod spec, and its volumes (an image volume is pulled by
+/// the kubelet like a container image). Volumes are kept raw and read only when present
+/// (`workload::volume`, shared with custom kinds): most pods have none or a few, and one
+/// reader for both paths keeps the module small (a typed copy cost 16 KB of policy.wasm).
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct PodSpec<'a> {
@@ -118,6 +121,8 @@ pub struct PodSpec<'a> {
     pub init_containers: Option<Vec<Obj<Container<'a>>>>,
     #[serde(borrow)]
     pub ephemeral_containers: Option<Vec<Obj<Container<'a>>>>,
+    #[serde(borrow)]
+    pub volumes: Option<&'a RawValue>,
 }
 
 #[derive(Deserialize)]

@@ -1,5 +1,7 @@
-//! Where the images are: every container of every pod spec of the kinds the policy covers
-//! (`docs/contract.md` §3), each with the field path a user can find it at.
+//! Where the images are: every container and every image volume of every pod spec of the
+//! kinds the policy covers (`docs/contract.md` §3), each with the field path a user can find
+//! it at. An image volume (`volumes[].image.reference`, Kubernetes 1.31+) is pulled by the
+//! kubelet exactly like a container image, so it is an image here like any other.
 
 use crate::kinds::CustomKind;
 use crate::request::{
@@ -56,12 +58,15 @@ impl Shape {
     }
 }
 
-/// The three container lists, in the order findings are reported.
+/// The lists of a pod spec that hold images, in the order findings are reported and digests
+/// looked up: the three container lists, then the image volumes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ContainerList {
     Init,
     Regular,
     Ephemeral,
+    /// `volumes[i].image.reference`.
+    Volume,
 }
 
 impl ContainerList {
@@ -70,11 +75,39 @@ impl ContainerList {
             ContainerList::Init => "initContainers",
             ContainerList::Regular => "containers",
             ContainerList::Ephemeral => "ephemeralContainers",
+            ContainerList::Volume => "volumes",
+        }
+    }
+
+    /// What holds the image, as messages name it: `container "app"`, `volume "models"`.
+    pub fn noun(self) -> &'static str {
+        match self {
+            ContainerList::Volume => "volume",
+            _ => "container",
+        }
+    }
+
+    /// The field path a user reads and the JSON pointer of the image field of item `index`
+    /// of this list, in a pod spec at `path` / `pointer`: `spec.containers[0]` and
+    /// `/spec/containers/0/image`, or `spec.volumes[1].image.reference` and
+    /// `/spec/volumes/1/image/reference`.
+    pub fn locate(self, path: &str, pointer: &str, index: usize) -> (String, String) {
+        let field = self.field();
+        match self {
+            ContainerList::Volume => (
+                format!("{path}.{field}[{index}].image.reference"),
+                format!("{pointer}/{field}/{index}/image/reference"),
+            ),
+            _ => (
+                format!("{path}.{field}[{index}]"),
+                format!("{pointer}/{field}/{index}/image"),
+            ),
         }
     }
 }
 
-/// One container found in an object.
+/// One image found in an object: a container's (or a custom kind's image field), or an image
+/// volume's.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FoundContainer<'a> {
     pub list: ContainerList,
@@ -146,15 +179,16 @@ pub fn read<'a>(shape: Shape, object: &'a str, at: &str) -> Result<Workload<'a>,
             (o.metadata, spec)
         }
     };
+    let (path, pointer) = (shape.pod_spec_path(), shape.pod_spec_pointer());
+    let volumes = spec.as_ref().and_then(|s| s.0.volumes);
     let mut containers = spec.map(|s| containers_of(s.0)).unwrap_or_default();
     for c in &mut containers {
-        c.path = format!("{}.{}[{}]", shape.pod_spec_path(), c.list.field(), c.index);
-        c.image_pointer = format!(
-            "{}/{}/{}/image",
-            shape.pod_spec_pointer(),
-            c.list.field(),
-            c.index
-        );
+        (c.path, c.image_pointer) = c.list.locate(path, pointer, c.index);
+    }
+    if let Some(raw) = volumes {
+        let value: Value =
+            serde_json::from_str(raw.get()).map_err(|e| format!("{at}.{path}.volumes: {e}"))?;
+        volumes_in(&value, path, pointer, at, &mut containers)?;
     }
     Ok(Workload {
         metadata: metadata.0,
@@ -187,6 +221,14 @@ pub fn read_custom<'a>(
                 path: m.path,
                 image_pointer: m.pointer,
             });
+        }
+    }
+    for path in kind.volumes.resolve().iter() {
+        for m in path.matches(&value) {
+            let index = containers.len();
+            if let Some(found) = volume(m.value, &m.path, &m.pointer, index, at)? {
+                containers.push(found);
+            }
         }
     }
     Ok(Workload {
@@ -244,7 +286,75 @@ fn pod_spec_containers(
             });
         }
     }
+    match map.get("volumes") {
+        Some(volumes) => volumes_in(volumes, &spec.path, &spec.pointer, at, out),
+        None => Ok(()),
+    }
+}
+
+/// The image volumes of a pod spec's `volumes` (the value at `path` / `pointer` + `volumes`).
+fn volumes_in(
+    volumes: &Value,
+    path: &str,
+    pointer: &str,
+    at: &str,
+    out: &mut Vec<FoundContainer<'_>>,
+) -> Result<(), String> {
+    let items = match volumes {
+        Value::Null => return Ok(()),
+        Value::Array(items) => items,
+        other => {
+            return Err(format!(
+                "{at}.{path}.volumes: invalid type: {}, expected a sequence",
+                crate::settings::type_name(other)
+            ));
+        }
+    };
+    for (index, item) in items.iter().enumerate() {
+        let path = format!("{path}.volumes[{index}]");
+        let pointer = format!("{pointer}/volumes/{index}");
+        if let Some(found) = volume(item, &path, &pointer, index, at)? {
+            out.push(found);
+        }
+    }
     Ok(())
+}
+
+/// The image of one volume (a Kubernetes `Volume` at `path` / `pointer`), when it is an image
+/// volume; `None` for every other volume source. A volume or `image` of the wrong type is
+/// malformed, as the API server would also refuse it.
+fn volume(
+    item: &Value,
+    path: &str,
+    pointer: &str,
+    index: usize,
+    at: &str,
+) -> Result<Option<FoundContainer<'static>>, String> {
+    let Value::Object(v) = item else {
+        return Err(format!(
+            "{at}.{path}: invalid type: {}, expected an object",
+            crate::settings::type_name(item)
+        ));
+    };
+    let source = match v.get("image") {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::Object(source)) => source,
+        Some(other) => {
+            return Err(format!(
+                "{at}.{path}.image: invalid type: {}, expected an object",
+                crate::settings::type_name(other)
+            ));
+        }
+    };
+    let name = v.get("name").and_then(Value::as_str).unwrap_or("");
+    Ok(Some(FoundContainer {
+        list: ContainerList::Volume,
+        index,
+        name: Cow::Owned(name.to_owned()),
+        image: ImageField::of(source.get("reference")),
+        path: format!("{path}.image.reference"),
+        image_pointer: format!("{pointer}/image/reference"),
+    }))
 }
 
 /// The `name` of the closest object around an image field (a Tekton step, an Argo template),
@@ -295,7 +405,12 @@ mod tests {
         json!({
             "initContainers": [{"name": "init", "image": "busybox:1"}],
             "containers": [{"name": "app", "image": "nginx:1"}, {"name": "side", "image": 5}],
-            "ephemeralContainers": [{"name": "debug"}]
+            "ephemeralContainers": [{"name": "debug"}],
+            "volumes": [
+                {"name": "config", "configMap": {"name": "app"}},
+                {"name": "models", "image": {"reference": "quay.io/crio/artifact:latest", "pullPolicy": "IfNotPresent"}},
+                {"name": "empty", "image": null}
+            ]
         })
     }
 
@@ -356,8 +471,19 @@ mod tests {
                     format!("{base}.containers[0]"),
                     format!("{base}.containers[1]"),
                     format!("{base}.ephemeralContainers[0]"),
+                    format!("{base}.volumes[1].image.reference"),
                 ],
                 "{kind}"
+            );
+            let pointer = shape.pod_spec_pointer();
+            let volume = w.containers.last().unwrap();
+            assert_eq!(
+                volume.image_pointer,
+                format!("{pointer}/volumes/1/image/reference")
+            );
+            assert_eq!(
+                (volume.list.noun(), volume.name.as_ref()),
+                ("volume", "models")
             );
             let images: Vec<&ImageField> = w.containers.iter().map(|c| &c.image).collect();
             assert_eq!(
@@ -367,6 +493,7 @@ mod tests {
                     &ImageField::Str("nginx:1".into()),
                     &ImageField::NotString("a number"),
                     &ImageField::Missing,
+                    &ImageField::Str("quay.io/crio/artifact:latest".into()),
                 ]
             );
         }
@@ -416,6 +543,14 @@ mod tests {
             (
                 json!({"spec": {"template": {"spec": {"containers": [{"name": 3}]}}}}),
                 "object.spec.template.spec.containers[0].name: invalid type: integer `3`",
+            ),
+            (
+                json!({"spec": {"template": {"spec": {"volumes": [{"name": "v", "image": "nginx"}]}}}}),
+                "object.spec.template.spec.volumes[0].image: invalid type: a string, expected an object",
+            ),
+            (
+                json!({"spec": {"template": {"spec": {"volumes": {"name": "v"}}}}}),
+                "object.spec.template.spec.volumes: invalid type: an object, expected a sequence",
             ),
             (
                 json!({"metadata": []}),

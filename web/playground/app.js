@@ -63,7 +63,7 @@ function rows(report) {
       const w = warnings.get(i.line);
       const cls = w ? "warning" : i.verdict === "out of scope" ? "scope" : i.verdict;
       out.push({ cls, verdict: w ? "warning" : i.verdict, line: i.line, col: i.column, who: `${i.kind} ${i.namespace}/${i.name}`,
-        path: `${i.path} (${i.container})`, image: i.image, reasons: i.reasons.join("; ") || (i.verdict === "exempt" ? "exempt by the settings" : i.verdict === "out of scope" ? "namespace outside the settings' scope: not checked" : "pinned as the settings require"),
+        path: `${i.path} (${i.holder} ${i.container})`, image: i.image, reasons: i.reasons.join("; ") || (i.verdict === "exempt" ? "exempt by the settings" : i.verdict === "out of scope" ? "namespace outside the settings' scope: not checked" : "pinned as the settings require"),
         fix: i.fix ?? "" });
     }
     return out.sort((a, b) => a.line - b.line);

@@ -87,7 +87,7 @@ function nativeLines(file) {
 const marked = () => js(`return {
   bad: [...document.querySelectorAll("#gutter .bad")].map((e) => +e.dataset.line),
   warn: [...document.querySelectorAll("#gutter .warn")].map((e) => +e.dataset.line),
-  rows: [...document.querySelectorAll("#verdicts tbody tr")].map((t) => ({ line: +t.dataset.line, verdict: t.querySelector(".verdict").textContent, image: t.querySelector('.image')?.textContent ?? '', fix: t.cells[4].textContent })),
+  rows: [...document.querySelectorAll("#verdicts tbody tr")].map((t) => ({ line: +t.dataset.line, verdict: t.querySelector(".verdict").textContent, image: t.querySelector('.image')?.textContent ?? '', fix: t.cells[4].textContent, text: t.textContent })),
   summary: document.getElementById("summary").textContent,
   text: document.getElementById("text").value,
   hash: location.hash, href: location.href,
@@ -151,4 +151,16 @@ test("the playground checks the drifted chart render in Chromium", async () => {
   const narrow = await call("GET", s("/screenshot"));
   writeFileSync(join(root, "target/playground-narrow.png"), Buffer.from(narrow, "base64"));
   console.log("screenshots: target/playground.png, target/playground-narrow.png");
+
+  // An image volume is a row of its own, on its `reference:` line.
+  const volumeYaml = readFileSync(join(root, "examples/image-volume.yaml"), "utf8");
+  const editor = await call("POST", s("/element"), { using: "css selector", value: "#text" });
+  await call("POST", s(`/element/${Object.values(editor)[0]}/clear`), {});
+  await call("POST", s(`/element/${Object.values(editor)[0]}/value`), { text: volumeYaml });
+  await until("the image volume's verdict", `return document.getElementById("summary").textContent.startsWith("Rejected")`);
+  const volumes = await marked();
+  assert.deepEqual(volumes.bad, [20], "the reference: line is marked");
+  const row = volumes.rows.find((r) => r.line === 20);
+  assert.ok(row && row.verdict === "rejected" && row.text.includes("spec.volumes[0].image.reference (volume volume)"), JSON.stringify(volumes.rows));
+  assert.match(row.image, /quay\.io\/crio\/artifact:latest$/);
 });

@@ -86,3 +86,20 @@ test("manifests and values report lines, paths and the summary like the checker"
   assert.equal(v.exitCode, 1, JSON.stringify(v));
   assert.ok(v.results.flatMap((x) => x.findings).some((f) => f.path === "controlPlane.image.digest" && f.line === 12));
 });
+
+test("an image volume is a row of its own, judged like a container image", () => {
+  const text = readFileSync(new URL("examples/image-volume.yaml", root), "utf8");
+  const r = pkg.checkManifests([{ name: "image-volume.yaml", text }], "requireDigest: true");
+  assert.equal(r.exitCode, 1, JSON.stringify(r));
+  const volume = r.images.find((i) => i.holder === "volume");
+  assert.ok(volume, JSON.stringify(r.images));
+  assert.equal(volume.path, "spec.volumes[0].image.reference");
+  assert.equal(volume.container, "volume");
+  assert.equal(volume.image, "quay.io/crio/artifact:latest");
+  assert.equal(volume.allowed, false);
+  assert.deepEqual([volume.line, volume.column], [20, 20]);
+  const shell = r.images.find((i) => i.holder === "container");
+  assert.equal(shell.allowed, true);
+  const finding = r.results.flatMap((x) => x.findings).find((f) => f.path === "spec.volumes[0].image.reference");
+  assert.ok(finding && finding.line === 20 && finding.rule === "mutable-tag", JSON.stringify(r.results));
+});

@@ -94,8 +94,8 @@ fn document_sites(file: &Source, doc: &Document, settings: &Settings) -> Vec<Sit
                 source: file.name.clone(),
                 pos: at.pos,
                 label: format!(
-                    "{} {}, {} (container {:?})",
-                    at.kind, at.name, at.path, at.container
+                    "{} {}, {} ({} {:?})",
+                    at.kind, at.name, at.path, at.holder, at.container
                 ),
                 image: at.image.as_str().to_owned(),
                 action: decide(&at.image, settings, planned),

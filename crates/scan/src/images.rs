@@ -1,4 +1,4 @@
-//! Every container image a manifest document holds, where it is written: the core's own reading
+//! Every image a manifest document holds (containers and image volumes), where it is written: the core's own reading
 //! of the object (built-in kinds, presets and custom kinds), with the line and column of each
 //! `image` value. `pin` edits these places; the playground lists every image, not only the
 //! ones with findings.
@@ -17,8 +17,10 @@ pub struct Located {
     /// `Deployment`, and the object's name.
     pub kind: String,
     pub name: String,
-    /// `spec.template.spec.containers[0]`, and the container's name.
+    /// `spec.template.spec.containers[0]` (or `spec.volumes[0].image.reference`), what holds
+    /// the image (`container` or `volume`) and its name.
     pub path: String,
+    pub holder: &'static str,
     pub container: String,
     pub image: ImageField<'static>,
 }
@@ -48,6 +50,7 @@ pub fn of_document(doc: &Document, settings: &Settings) -> Vec<Located> {
                 kind: kind.to_owned(),
                 name: name.to_owned(),
                 path: c.path.clone(),
+                holder: c.list.noun(),
                 container: c.name.to_string(),
                 image: owned(&c.image),
             })

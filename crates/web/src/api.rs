@@ -162,6 +162,7 @@ fn images(texts: &[(String, String)], run: &run::Run, settings: &Settings) -> Ve
                         ("name", json!(at.name)),
                         ("namespace", json!(result.namespace)),
                         ("path", json!(at.path)),
+                        ("holder", json!(at.holder)),
                         ("container", json!(at.container)),
                     ] {
                         map.insert(k.to_owned(), x);

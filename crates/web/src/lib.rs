@@ -62,8 +62,12 @@ export interface CheckReport {
 }
 export interface ImageEntry extends ImageResult, Position {
   file: string; kind: string; name: string; namespace: string;
-  /** `spec.template.spec.containers[0]` */
-  path: string; container: string;
+  /** `spec.template.spec.containers[0]`, or `spec.volumes[0].image.reference` for an image volume */
+  path: string;
+  /** What holds the image: a container (or a custom kind's image field), or an image volume. */
+  holder: "container" | "volume";
+  /** The container's or the volume's name. */
+  container: string;
 }
 "#;
 

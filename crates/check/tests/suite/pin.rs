@@ -107,7 +107,8 @@ fn pins_manifests_and_values_in_place_byte_for_byte() {
     assert_unchanged(&dir);
     let fixtures = workspace().join("e2e-tests/pin");
 
-    // Through a counting proxy: 8 places, 3 distinct images, 3 manifest requests.
+    // Through a counting proxy: 9 places (an image volume among them), 3 distinct images, 3
+    // manifest requests.
     let counting = proxy::start(registry.port, usize::MAX / 2);
     let done = pin(&dir, counting.port, ALL);
     let stderr = text(&done.stderr);
@@ -131,11 +132,12 @@ fn pins_manifests_and_values_in_place_byte_for_byte() {
     );
     assert!(
         stderr.contains(
-            "pin: pinned 8 images in 3 files; 1 already pinned, 1 exempt, 0 not pinnable as written"
+            "pin: pinned 9 images in 3 files; 1 already pinned, 1 exempt, 0 not pinnable as written"
         ),
         "{stderr}"
     );
     assert!(stderr.contains("manifests/app.yaml:15:18: Deployment api, spec.template.spec.containers[0] (container \"api\"): pinned \"registry.example.test/lab/api:1.4.2\" to sha256:"), "{stderr}");
+    assert!(stderr.contains("manifests/app.yaml:28:24: Deployment api, spec.template.spec.volumes[1].image.reference (volume \"models\"): pinned \"registry.example.test/lab/worker:v7\" to sha256:"), "{stderr}");
 
     // Pinned files need nothing more: a second run changes nothing and says so.
     let again = pin(&dir, registry.port, &[ALL, &["--dry-run"]].concat());

@@ -215,3 +215,39 @@ fn github_annotations_carry_file_line_column_and_escape_their_data() {
         "{text}"
     );
 }
+
+/// An image volume on `latest` is a finding at its `reference:` value in every format, named
+/// as a volume; the pinned container beside it is accepted.
+#[test]
+fn an_image_volume_is_found_at_its_reference_in_every_format() {
+    let file = "examples/image-volume.yaml";
+    let report = json_report(&[file], None);
+    assert_eq!(
+        places(&report),
+        [(file.to_owned(), 20, 20, "mutable-tag".to_owned())],
+        "{report}"
+    );
+    let finding = &report["results"][0]["findings"][0];
+    assert_eq!(finding["path"], "spec.volumes[0].image.reference");
+    let text = |format: &str| {
+        let mut c = checker();
+        c.args(["--output", format, file]);
+        let out = run(c, None);
+        assert_eq!(out.status.code(), Some(1), "{format}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert!(text("text").starts_with("examples/image-volume.yaml:20:20: Pod agents/image-volume: spec.volumes[0].image.reference (volume \"volume\"): image \"quay.io/crio/artifact:latest\": tag `latest` is mutable"), "{}", text("text"));
+    assert!(text("github").starts_with("::error file=examples/image-volume.yaml,line=20,col=20,title=image-digest-policy%3A mutable-tag::Pod agents/image-volume: spec.volumes[0].image.reference (volume \"volume\")"), "{}", text("github"));
+    let sarif: Value = serde_json::from_str(&text("sarif")).expect("SARIF is JSON");
+    let region = &sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"];
+    assert_eq!(
+        (region["startLine"].as_u64(), region["startColumn"].as_u64()),
+        (Some(20), Some(20)),
+        "{sarif}"
+    );
+    assert!(
+        text("junit").contains("spec.volumes[0].image.reference (volume &quot;volume&quot;)"),
+        "{}",
+        text("junit")
+    );
+}
