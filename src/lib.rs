@@ -18,7 +18,7 @@ pub mod rules;
 pub mod settings;
 pub mod workload;
 
-#[cfg(all(target_arch = "wasm32", target_os = "wasi"))]
+#[cfg(any(all(target_arch = "wasm32", target_os = "wasi"), test))]
 mod guest;
 
 /// The hex of a digest valid under the contract (the chart's own), for every unit test here.

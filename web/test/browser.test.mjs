@@ -157,7 +157,8 @@ test("the playground checks the drifted chart render in Chromium", async () => {
   const editor = await call("POST", s("/element"), { using: "css selector", value: "#text" });
   await call("POST", s(`/element/${Object.values(editor)[0]}/clear`), {});
   await call("POST", s(`/element/${Object.values(editor)[0]}/value`), { text: volumeYaml });
-  await until("the image volume's verdict", `return document.getElementById("summary").textContent.startsWith("Rejected")`);
+  await until("the image volume's verdict", `return document.getElementById("text").value.includes("quay.io/crio/artifact") && [...document.querySelectorAll("#gutter .bad")].map((e) => e.dataset.line).join() === "20"`)
+    .catch(async (e) => { const m = await marked(); throw new Error(`${e.message}: marked ${JSON.stringify(m.bad)}, rows ${JSON.stringify(m.rows)}`); });
   const volumes = await marked();
   assert.deepEqual(volumes.bad, [20], "the reference: line is marked");
   const row = volumes.rows.find((r) => r.line === 20);
