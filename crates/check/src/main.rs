@@ -14,8 +14,8 @@ use image_digest_scan::{input, report};
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use image_digest_policy::settings::Settings;
-use image_digest_runner::Policy;
 use image_digest_runner::replay::Recording;
+use image_digest_runner::{Cache, Policy, cache};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -79,6 +79,11 @@ struct Cli {
     /// Print timing and peak memory on stderr.
     #[arg(long)]
     stats: bool,
+    /// Compile the policy on every run instead of keeping the compiled module in the per-user
+    /// cache ($XDG_CACHE_HOME or ~/.cache, image-digest-check/); IMAGE_DIGEST_CHECK_CACHE=off
+    /// does the same, IMAGE_DIGEST_CHECK_CACHE=DIR uses DIR.
+    #[arg(long, global = true)]
+    no_cache: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -285,11 +290,33 @@ fn run_pin(cli: &Cli, args: &PinArgs) -> Result<u8> {
 }
 
 fn load_policy(cli: &Cli) -> Result<Policy> {
-    let cache = std::env::var_os("IMAGE_DIGEST_CHECK_CACHE").map(PathBuf::from);
+    let cache = module_cache(cli);
     match &cli.policy {
-        Some(path) => Policy::load_cached(path, cache.as_deref()),
-        None => Policy::from_bytes_cached(EMBEDDED_POLICY, cache.as_deref())
+        Some(path) => Policy::load_cached(path, cache.as_ref()),
+        None => Policy::from_bytes_cached(EMBEDDED_POLICY, cache.as_ref())
             .context("cannot load the embedded policy module"),
+    }
+}
+
+/// The compiled-module cache, on by default: `--no-cache` or `IMAGE_DIGEST_CHECK_CACHE=off`
+/// turn it off, `IMAGE_DIGEST_CHECK_CACHE=DIR` moves it, else the per-user cache directory.
+/// A directory that is not the user's own is not used, and that is said once (compiled code
+/// is native code: see the runner's `cache.rs`).
+fn module_cache(cli: &Cli) -> Option<Cache> {
+    let setting = std::env::var_os("IMAGE_DIGEST_CHECK_CACHE").filter(|v| !v.is_empty());
+    if cli.no_cache || setting.as_deref() == Some(std::ffi::OsStr::new("off")) {
+        return None;
+    }
+    let dir = setting.map(PathBuf::from).or_else(cache::default_dir)?;
+    match Cache::open(&dir) {
+        Ok(cache) => Some(cache),
+        Err(why) => {
+            eprintln!(
+                "image-digest-check: not using the compiled-module cache: {why}; compiling the policy instead \
+                 (make the directory yours and not group- or world-writable, or pass --no-cache)"
+            );
+            None
+        }
     }
 }
 

@@ -1,7 +1,10 @@
-//! Tags resolved to manifest digests over the OCI distribution API, with `oci-client`: one GET
-//! of the manifest per distinct image with the index and manifest media types accepted, the
-//! digest taken from `Docker-Content-Digest` and verified against the bytes (or computed from
-//! them when the header is missing). A bounded number of lookups run at once, each with a
+//! Tags resolved to manifest digests over the OCI distribution API, with `oci-client`: one
+//! `HEAD` of the manifest per distinct image with the index and manifest media types accepted,
+//! the digest taken from `Docker-Content-Digest` (a `HEAD` does not count against Docker
+//! Hub's pull limit; a `GET` does, which is why Renovate resolves digests this way too). A
+//! `GET` only where it is needed: a registry that omits the header (the body's digest is then
+//! computed and checked against any header), and `--platform`, which must read the index (one
+//! `GET`: the chosen entry's digest is in the index, which its own digest covers). A bounded number of lookups run at once, each with a
 //! timeout, and only transient failures (connection errors, timeouts, 429, 5xx) are retried.
 
 use crate::credentials;
@@ -211,13 +214,16 @@ async fn resolve_once(
     auth: &oci_client::secrets::RegistryAuth,
     options: &Options,
 ) -> Result<String, Failure> {
+    let Some(platform) = &options.platform else {
+        return client
+            .fetch_manifest_digest(reference, auth)
+            .await
+            .map_err(classify);
+    };
     let (body, digest) = client
         .pull_manifest_raw(reference, auth, ACCEPT)
         .await
         .map_err(classify)?;
-    let Some(platform) = &options.platform else {
-        return Ok(digest);
-    };
     let media_type = serde_json::from_slice::<serde_json::Value>(&body)
         .ok()
         .and_then(|v| {
@@ -230,17 +236,12 @@ async fn resolve_once(
         // A single-platform image: its manifest is what every node runs.
         return Ok(digest);
     }
-    let chosen = platform::select(&body, platform).map_err(|reason| Failure {
+    // The index was verified against its digest by the client, so the entry it lists for the
+    // platform is the manifest's content address: no second request.
+    platform::select(&body, platform).map_err(|reason| Failure {
         reason,
         transient: false,
-    })?;
-    // Fetch the chosen manifest by digest: it must exist and its bytes must match.
-    let by_digest = reference.clone_with_digest(chosen);
-    client
-        .pull_manifest_raw(&by_digest, auth, ACCEPT)
-        .await
-        .map(|(_, d)| d)
-        .map_err(classify)
+    })
 }
 
 /// The registry's answer in one line, and whether asking again may help.

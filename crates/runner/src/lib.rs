@@ -4,7 +4,8 @@
 //!
 //! The tests, the offline checker and the benchmarks all evaluate the real wasm through it.
 
-mod cache;
+pub mod cache;
+pub use cache::Cache;
 pub mod cases;
 mod host;
 pub mod replay;
@@ -75,9 +76,9 @@ impl Policy {
         Policy::load_cached(path, None)
     }
 
-    /// Loads `path`, its compiled code kept in `cache` when a directory is given (see
-    /// `cache.rs` for when that is safe).
-    pub fn load_cached(path: &Path, cache: Option<&Path>) -> Result<Policy> {
+    /// Loads `path`, its compiled code kept in `cache` when one is given (see `cache.rs` for
+    /// when a directory is trusted).
+    pub fn load_cached(path: &Path, cache: Option<&Cache>) -> Result<Policy> {
         let bytes = std::fs::read(path)
             .with_context(|| format!("cannot read policy module {}", path.display()))?;
         Policy::build(&bytes, Limits::default(), cache)
@@ -90,16 +91,16 @@ impl Policy {
 
     /// A module held in memory (the checker's embedded one), its compiled code kept in
     /// `cache` when a directory is given.
-    pub fn from_bytes_cached(bytes: &[u8], cache: Option<&Path>) -> Result<Policy> {
+    pub fn from_bytes_cached(bytes: &[u8], cache: Option<&Cache>) -> Result<Policy> {
         Policy::build(bytes, Limits::default(), cache)
     }
 
-    fn build(bytes: &[u8], limits: Limits, cache: Option<&Path>) -> Result<Policy> {
+    fn build(bytes: &[u8], limits: Limits, cache: Option<&Cache>) -> Result<Policy> {
         let mut config = wasmtime::Config::default();
         config.epoch_interruption(true);
         let engine = Engine::new(&config).map_err(|e| anyhow!("{e}"))?;
         let module = match cache {
-            Some(dir) => cache::module(&engine, bytes, dir)?,
+            Some(cache) => cache.module(&engine, bytes)?,
             None => wasmtime::Module::new(&engine, bytes).map_err(|e| anyhow!("{e}"))?,
         };
         let mut linker = wasmtime::Linker::new(&engine);

@@ -32,7 +32,8 @@ pub fn load_policy() -> Policy {
         "{} is missing: run `make policy.wasm` first (the tests never skip)",
         path.display()
     );
-    Policy::load_cached(&path, Some(&module_cache())).unwrap_or_else(|e| panic!("{e:#}"))
+    let cache = crate::Cache::open(&module_cache()).unwrap_or_else(|e| panic!("{e}"));
+    Policy::load_cached(&path, Some(&cache)).unwrap_or_else(|e| panic!("{e:#}"))
 }
 
 /// Where the suites keep compiled modules: every test process would otherwise compile the

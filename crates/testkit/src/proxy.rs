@@ -11,13 +11,30 @@ use std::time::Duration;
 pub struct CuttingProxy {
     pub port: u16,
     stopped: Arc<AtomicBool>,
-    manifests: Arc<AtomicUsize>,
+    manifests: Arc<Manifests>,
+}
+
+/// Manifest requests relayed, by method.
+#[derive(Default)]
+struct Manifests {
+    get: AtomicUsize,
+    head: AtomicUsize,
 }
 
 impl CuttingProxy {
     /// Manifest requests (`GET|HEAD /v2/<name>/manifests/<ref>`) relayed so far.
     pub fn manifest_requests(&self) -> usize {
-        self.manifests.load(Ordering::SeqCst)
+        let (get, head) = self.manifest_requests_by_method();
+        get + head
+    }
+
+    /// Manifest requests relayed so far, `(GET, HEAD)`: a `GET` counts against a registry's
+    /// pull limit (Docker Hub's), a `HEAD` does not.
+    pub fn manifest_requests_by_method(&self) -> (usize, usize) {
+        (
+            self.manifests.get.load(Ordering::SeqCst),
+            self.manifests.head.load(Ordering::SeqCst),
+        )
     }
 }
 
@@ -34,7 +51,7 @@ pub fn start(target: u16, requests: usize) -> CuttingProxy {
     listener.set_nonblocking(true).expect("nonblocking accept");
     let stopped = Arc::new(AtomicBool::new(false));
     let seen = Arc::new(AtomicUsize::new(0));
-    let manifests = Arc::new(AtomicUsize::new(0));
+    let manifests = Arc::new(Manifests::default());
     let (flag, counted) = (stopped.clone(), manifests.clone());
     std::thread::spawn(move || {
         while !flag.load(Ordering::SeqCst) {
@@ -62,7 +79,7 @@ fn relay(
     target: u16,
     limit: usize,
     seen: &AtomicUsize,
-    manifests: &AtomicUsize,
+    manifests: &Manifests,
     stopped: &AtomicBool,
 ) {
     let _ = client.set_nonblocking(false);
@@ -91,7 +108,9 @@ fn relay(
             stopped.store(true, Ordering::SeqCst);
             break;
         }
-        manifests.fetch_add(count_manifest_requests(chunk), Ordering::SeqCst);
+        let (get, head) = count_manifest_requests(chunk);
+        manifests.get.fetch_add(get, Ordering::SeqCst);
+        manifests.head.fetch_add(head, Ordering::SeqCst);
         if s_out.write_all(chunk).is_err() {
             break;
         }
@@ -109,11 +128,13 @@ fn count_requests(chunk: &[u8]) -> usize {
         .sum()
 }
 
-fn count_manifest_requests(chunk: &[u8]) -> usize {
-    String::from_utf8_lossy(chunk)
-        .lines()
-        .filter(|l| {
-            (l.starts_with("GET /v2/") || l.starts_with("HEAD /v2/")) && l.contains("/manifests/")
-        })
-        .count()
+/// `(GET, HEAD)` manifest requests in a chunk.
+fn count_manifest_requests(chunk: &[u8]) -> (usize, usize) {
+    let text = String::from_utf8_lossy(chunk);
+    let count = |method: &str| {
+        text.lines()
+            .filter(|l| l.starts_with(method) && l.contains("/manifests/"))
+            .count()
+    };
+    (count("GET /v2/"), count("HEAD /v2/"))
 }

@@ -413,3 +413,84 @@ fn sha256_hex(bytes: &[u8]) -> String {
         .unwrap_or_default()
         .to_owned()
 }
+
+/// The compiled module is kept in the per-user cache without any setting: created `0700`,
+/// reused, the same answers with and without it; `--no-cache` and
+/// `IMAGE_DIGEST_CHECK_CACHE=off` compile instead; a cache writable by others is not read,
+/// and the user is told once.
+#[test]
+fn the_compiled_module_is_cached_per_user_by_default() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let home = tmp.path().join("home");
+    let dir = home.join(".cache/image-digest-check");
+    let check = |args: &[&str], env: &[(&str, &str)]| {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_image-digest-check"));
+        c.current_dir(crate::harness::workspace())
+            .env_remove("IMAGE_DIGEST_CHECK_CACHE")
+            .env_remove("XDG_CACHE_HOME")
+            .env("HOME", &home)
+            .args(["--quiet", "examples/agents-render-drifted.yaml"])
+            .args(args);
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        let out = crate::harness::run(c, None);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let entries = || {
+        std::fs::read_dir(&dir)
+            .map(|r| {
+                r.filter_map(Result::ok)
+                    .map(|e| e.path())
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default()
+    };
+    let (first, _) = check(&[], &[]);
+    let mode = std::fs::metadata(&dir)
+        .expect("the cache exists")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o700);
+    assert_eq!(entries().len(), 1, "{:?}", entries());
+    let entry = entries().into_iter().next().unwrap_or_default();
+    let written = std::fs::metadata(&entry).and_then(|m| m.modified()).ok();
+    let (warm, _) = check(&[], &[]);
+    assert_eq!(warm, first, "the same answers from the cache");
+    for (args, env) in [
+        (&["--no-cache"][..], &[][..]),
+        (&[][..], &[("IMAGE_DIGEST_CHECK_CACHE", "off")][..]),
+    ] {
+        let (uncached, stderr) = check(args, env);
+        assert_eq!(uncached, first, "{args:?} {env:?}");
+        assert!(stderr.is_empty(), "{stderr}");
+    }
+    assert_eq!(
+        std::fs::metadata(&entry).and_then(|m| m.modified()).ok(),
+        written
+    );
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+    let (untrusted, stderr) = check(&[], &[]);
+    assert_eq!(untrusted, first);
+    assert_eq!(
+        stderr
+            .matches("not using the compiled-module cache")
+            .count(),
+        1,
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("is writable by everyone (mode 777)"),
+        "{stderr}"
+    );
+}

@@ -108,15 +108,15 @@ fn pins_manifests_and_values_in_place_byte_for_byte() {
     let fixtures = workspace().join("e2e-tests/pin");
 
     // Through a counting proxy: 9 places (an image volume among them), 3 distinct images, 3
-    // manifest requests.
+    // manifest requests, each a HEAD (no GET: nothing counts against a pull limit).
     let counting = proxy::start(registry.port, usize::MAX / 2);
     let done = pin(&dir, counting.port, ALL);
     let stderr = text(&done.stderr);
     assert_eq!(done.status.code(), Some(0), "{stderr}");
     assert_eq!(
-        counting.manifest_requests(),
-        3,
-        "one lookup per distinct image"
+        counting.manifest_requests_by_method(),
+        (0, 3),
+        "(GET, HEAD): one HEAD per distinct image"
     );
     for (f, want) in [
         ("manifests/app.yaml", "app.yaml"),
@@ -304,12 +304,20 @@ fn a_platform_pins_its_own_manifest_instead_of_the_index() {
         .expect("arm64")
         .1;
     let dir = copy_fixtures(&tmp.path().join("work"));
+    let counting = proxy::start(registry.port, usize::MAX / 2);
     let out = pin(
         &dir,
-        registry.port,
+        counting.port,
         &["manifests/app.yaml", "--platform", "linux/arm64"],
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    // api, web (an index), worker: one GET each (a platform must read the manifest to know
+    // whether it is an index), and no second request for the chosen entry.
+    assert_eq!(
+        counting.manifest_requests_by_method(),
+        (3, 0),
+        "(GET, HEAD)"
+    );
     let pinned = read(&dir.join("manifests/app.yaml"));
     assert!(
         pinned.contains(&format!("'registry.example.test/lab/web:2.0@{arm}'")),
@@ -412,9 +420,10 @@ fn the_bundled_chart_defaults_pin_with_a_dry_run_diff() {
         &one,
     );
     let root = workspace();
+    let counting = proxy::start(registry.port, usize::MAX / 2);
     let mut c = Command::new(env!("CARGO_BIN_EXE_image-digest-check"));
-    let mirror = format!("registry.ide-newton.ts.net=127.0.0.1:{}", registry.port);
-    let insecure = format!("127.0.0.1:{}", registry.port);
+    let mirror = format!("registry.ide-newton.ts.net=127.0.0.1:{}", counting.port);
+    let insecure = format!("127.0.0.1:{}", counting.port);
     c.current_dir(&root)
         .env("DOCKER_CONFIG", tmp.path().join("docker"))
         .args([
@@ -430,6 +439,12 @@ fn the_bundled_chart_defaults_pin_with_a_dry_run_diff() {
     let out = run(c, None);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     expect("chart-defaults.diff", &text(&out.stdout));
+    // Two distinct images (jangar is an index): one HEAD each, no GET.
+    assert_eq!(
+        counting.manifest_requests_by_method(),
+        (0, 2),
+        "(GET, HEAD)"
+    );
 }
 
 /// Anonymous pulls through the token flow (`WWW-Authenticate: Bearer`), as public registries

@@ -124,8 +124,9 @@ fn a_runaway_module_is_interrupted() {
 #[test]
 fn the_module_cache_is_keyed_by_content_and_survives_a_corrupt_entry() {
     let dir = tempfile::tempdir().expect("a temp dir");
+    let cache = image_digest_runner::Cache::open(dir.path()).unwrap_or_else(|e| panic!("{e}"));
     let path = image_digest_runner::testkit::policy_wasm();
-    let first = Policy::load_cached(&path, Some(dir.path())).unwrap_or_else(|e| panic!("{e:#}"));
+    let first = Policy::load_cached(&path, Some(&cache)).unwrap_or_else(|e| panic!("{e:#}"));
     assert_eq!(first.protocol_version().unwrap_or_default(), "v1");
     let entries: Vec<_> = std::fs::read_dir(dir.path())
         .expect("the cache directory exists")
@@ -138,12 +139,10 @@ fn the_module_cache_is_keyed_by_content_and_survives_a_corrupt_entry() {
         "{}",
         entry.display()
     );
-    let from_cache =
-        Policy::load_cached(&path, Some(dir.path())).unwrap_or_else(|e| panic!("{e:#}"));
+    let from_cache = Policy::load_cached(&path, Some(&cache)).unwrap_or_else(|e| panic!("{e:#}"));
     assert_eq!(from_cache.protocol_version().unwrap_or_default(), "v1");
     std::fs::write(entry, b"not compiled code").expect("the entry is overwritten");
-    let recompiled =
-        Policy::load_cached(&path, Some(dir.path())).unwrap_or_else(|e| panic!("{e:#}"));
+    let recompiled = Policy::load_cached(&path, Some(&cache)).unwrap_or_else(|e| panic!("{e:#}"));
     assert_eq!(recompiled.protocol_version().unwrap_or_default(), "v1");
     let size = std::fs::metadata(entry)
         .expect("the entry is rewritten")
