@@ -3,6 +3,8 @@
 //!
 //! Exit codes: 0 every workload accepted, 1 something rejected, 2 usage or input errors.
 
+mod git;
+mod history;
 mod pin_plan;
 mod pin_run;
 mod walk;
@@ -100,6 +102,75 @@ enum Command {
     /// Helm values files is resolved at its registry and rewritten in place as
     /// `repository:tag@digest` (values: the block's `digest:` key), touching nothing else.
     Pin(PinArgs),
+    /// List every image the Git history of the files pinned by digest (the rollback targets),
+    /// and with --verify-registry check that the registry still has each one.
+    History(HistoryArgs),
+}
+
+#[derive(clap::Args, Debug)]
+#[command(
+    after_help = "Examples:\n  image-digest-check history --values charts/agents/values.yaml --values gitops/prod.yaml --verify-registry\n  image-digest-check history deploy/ --since 2026-01-01 --output list > keep.txt\n\nExit codes: 0 listed (with --verify-registry: every digest present), 1 a pinned digest is gone from its registry, 2 anything not read or not checked.\nReads first-parent commits that touched the paths (a merge counts as one commit); needs the full history (not a shallow clone) unless --range names commits you have."
+)]
+struct HistoryArgs {
+    /// Manifests: files or directories in a Git work tree.
+    paths: Vec<PathBuf>,
+    /// A Helm values file; repeat in `helm -f` order.
+    #[arg(long = "values", value_name = "FILE")]
+    values: Vec<PathBuf>,
+    /// Only commits since this date (as `git log --since`: 2026-10-01, "3 months ago").
+    #[arg(long, value_name = "DATE")]
+    since: Option<String>,
+    /// Only the commits of this range (REV..REV).
+    #[arg(long, value_name = "REV..REV")]
+    range: Option<String>,
+    /// Ask the registry for every pinned digest (a HEAD of the manifest by digest).
+    #[arg(long)]
+    verify_registry: bool,
+    #[command(flatten)]
+    registry: RegistryArgs,
+}
+
+/// How registries are asked (`pin`, `history --verify-registry`).
+#[derive(clap::Args, Debug)]
+struct RegistryArgs {
+    /// Speak plain HTTP to this registry (host[:port]); repeatable.
+    #[arg(long = "insecure-registry", value_name = "HOST")]
+    insecure: Vec<String>,
+    /// Look images of REGISTRY up at MIRROR (same digests); the files keep naming REGISTRY.
+    #[arg(long = "mirror", value_name = "REGISTRY=MIRROR")]
+    mirrors: Vec<String>,
+    /// Registry lookups in flight at once.
+    #[arg(long, default_value_t = 8)]
+    lookups: usize,
+    /// Seconds per registry request before it counts as failed (and is retried).
+    #[arg(long, default_value_t = 30)]
+    timeout: u64,
+}
+
+impl RegistryArgs {
+    fn options(
+        &self,
+        platform: Option<image_digest_pin::platform::Platform>,
+    ) -> Result<image_digest_pin::registry::Options> {
+        let mirrors = self
+            .mirrors
+            .iter()
+            .map(|m| {
+                m.split_once('=')
+                    .filter(|(a, b)| !a.is_empty() && !b.is_empty())
+                    .map(|(a, b)| (a.to_owned(), b.to_owned()))
+                    .with_context(|| format!("--mirror {m:?} is not REGISTRY=MIRROR"))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(image_digest_pin::registry::Options {
+            platform,
+            insecure: self.insecure.clone(),
+            mirrors,
+            jobs: self.lookups,
+            timeout: std::time::Duration::from_secs(self.timeout.max(1)),
+            ..Default::default()
+        })
+    }
 }
 
 #[derive(clap::Args, Debug)]
@@ -118,18 +189,8 @@ struct PinArgs {
     /// Pin this platform's manifest (os/arch[/variant]) instead of the multi-arch index.
     #[arg(long, value_name = "OS/ARCH")]
     platform: Option<String>,
-    /// Speak plain HTTP to this registry (host[:port]); repeatable.
-    #[arg(long = "insecure-registry", value_name = "HOST")]
-    insecure: Vec<String>,
-    /// Look images of REGISTRY up at MIRROR (same digests); the files keep naming REGISTRY.
-    #[arg(long = "mirror", value_name = "REGISTRY=MIRROR")]
-    mirrors: Vec<String>,
-    /// Registry lookups in flight at once.
-    #[arg(long, default_value_t = 8)]
-    lookups: usize,
-    /// Seconds per registry request before it counts as failed (and is retried).
-    #[arg(long, default_value_t = 30)]
-    timeout: u64,
+    #[command(flatten)]
+    registry: RegistryArgs,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -139,6 +200,8 @@ enum Format {
     Junit,
     Sarif,
     Github,
+    /// `history` only: one `repository@digest` per line.
+    List,
 }
 
 fn main() -> ExitCode {
@@ -168,6 +231,14 @@ fn run(cli: &Cli) -> Result<u8> {
     }
     if let Some(Command::Pin(args)) = &cli.command {
         return run_pin(cli, args);
+    }
+    if let Some(Command::History(args)) = &cli.command {
+        return run_history(cli, args);
+    }
+    if matches!(cli.output, Format::List) {
+        bail!(
+            "--output list is for history (a keep-list of digests); checks report as text, json, junit, sarif or github"
+        );
     }
     if cli.paths.is_empty() && cli.requests.is_empty() {
         bail!(
@@ -211,6 +282,8 @@ fn print(cli: &Cli, run: &Run) -> u8 {
         Format::Junit => run::Format::Junit,
         Format::Sarif => run::Format::Sarif,
         Format::Github => run::Format::Github,
+        // Refused before any check runs (`run`).
+        Format::List => run::Format::Text,
     };
     // A closed pipe (`| head`) is the reader's choice, not an error worth a panic.
     let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), run.render(format).as_bytes());
@@ -262,31 +335,39 @@ fn run_pin(cli: &Cli, args: &PinArgs) -> Result<u8> {
         .map(str::parse)
         .transpose()
         .map_err(|e: String| anyhow::anyhow!(e))?;
-    let mirrors = args
-        .mirrors
-        .iter()
-        .map(|m| {
-            m.split_once('=')
-                .filter(|(a, b)| !a.is_empty() && !b.is_empty())
-                .map(|(a, b)| (a.to_owned(), b.to_owned()))
-                .with_context(|| format!("--mirror {m:?} is not REGISTRY=MIRROR"))
-        })
-        .collect::<Result<Vec<_>>>()?;
     let request = pin_run::Request {
         manifests: &args.paths,
         values: &args.values,
         dry_run: args.dry_run,
         allow_empty: cli.allow_empty,
-        options: image_digest_pin::registry::Options {
-            platform,
-            insecure: args.insecure.clone(),
-            mirrors,
-            jobs: args.lookups,
-            timeout: std::time::Duration::from_secs(args.timeout.max(1)),
-            ..Default::default()
-        },
+        options: args.registry.options(platform)?,
     };
     pin_run::run(&request, &settings)
+}
+
+/// `image-digest-check history`: the core's reading of the settings (kinds, presets, custom
+/// kinds) and the Git history; no policy module.
+fn run_history(cli: &Cli, args: &HistoryArgs) -> Result<u8> {
+    let output = match cli.output {
+        Format::Text => history::Output::Text,
+        Format::Json => history::Output::Json,
+        Format::List => history::Output::List,
+        Format::Github => history::Output::Github,
+        Format::Sarif => history::Output::Sarif,
+        Format::Junit => bail!("history reports as text, json, list, sarif or github"),
+    };
+    let settings = Settings::from_json(Some(&read_settings(cli.settings.as_deref())?))
+        .map_err(|e| anyhow::anyhow!("invalid settings: {e}"))?;
+    let request = history::Request {
+        paths: &args.paths,
+        values: &args.values,
+        since: args.since.as_deref(),
+        range: args.range.as_deref(),
+        verify: args.verify_registry,
+        output,
+        options: args.registry.options(None)?,
+    };
+    history::run(&request, &settings)
 }
 
 fn load_policy(cli: &Cli) -> Result<Policy> {

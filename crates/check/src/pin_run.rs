@@ -123,7 +123,7 @@ fn read_sources(request: &Request<'_>) -> (Vec<Source>, Vec<Source>, Vec<InputEr
 
 /// Every site of every input, and the inputs that could not be read as YAML (nothing is
 /// written while there are any).
-fn plan(
+pub(crate) fn plan(
     manifests: &[Source],
     values: &[Source],
     settings: &Settings,

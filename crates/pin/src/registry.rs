@@ -64,6 +64,42 @@ impl Default for Options {
 pub struct ResolveError {
     pub registry: String,
     pub reason: String,
+    /// The registry answered that the manifest does not exist (404, `MANIFEST_UNKNOWN`):
+    /// an answer about the image, unlike a refusal or a registry that cannot be reached.
+    pub gone: bool,
+}
+
+/// Whether a `repository@digest` is still in its registry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Presence {
+    Present,
+    /// The registry's answer (`MANIFEST_UNKNOWN`, or the HTTP status).
+    Gone(String),
+}
+
+/// Asks the registry for every distinct `repository@digest` once: a `HEAD` of the manifest by
+/// digest (a registry that omits `Docker-Content-Digest` gets a `GET`), with the same client,
+/// credentials, mirrors, limits and retries as [`resolve_all`]. A manifest the registry says
+/// it does not have is [`Presence::Gone`]; any other failure is an error (not checked).
+pub fn verify_all(
+    references: &[String],
+    options: &Options,
+) -> BTreeMap<String, Result<Presence, ResolveError>> {
+    let options = Options {
+        platform: None,
+        ..options.clone()
+    };
+    resolve_all(references, &options)
+        .into_iter()
+        .map(|(reference, answer)| {
+            let presence = match answer {
+                Ok(_) => Ok(Presence::Present),
+                Err(e) if e.gone => Ok(Presence::Gone(e.reason)),
+                Err(e) => Err(e),
+            };
+            (reference, presence)
+        })
+        .collect()
 }
 
 impl fmt::Display for ResolveError {
@@ -88,6 +124,7 @@ pub fn resolve_all(
             let error = ResolveError {
                 registry: "-".into(),
                 reason: format!("cannot start the network runtime: {e}"),
+                gone: false,
             };
             return distinct
                 .into_iter()
@@ -143,6 +180,7 @@ async fn resolve_with_retries(
     let auth = credentials::for_registry(&registry).map_err(|reason| ResolveError {
         registry: registry.clone(),
         reason,
+        gone: false,
     })?;
     let mut attempt = 1;
     loop {
@@ -172,6 +210,7 @@ async fn resolve_with_retries(
                 return Err(ResolveError {
                     registry,
                     reason: format!("{}{tries}", f.reason),
+                    gone: f.gone,
                 });
             }
         }
@@ -183,6 +222,7 @@ fn reference_for(image: &str, options: &Options) -> Result<Reference, ResolveErr
     let mut reference: Reference = image.parse().map_err(|e| ResolveError {
         registry: "-".into(),
         reason: format!("not a reference the registry client understands: {e}"),
+        gone: false,
     })?;
     if let Some((_, mirror)) = options
         .mirrors
@@ -197,6 +237,8 @@ fn reference_for(image: &str, options: &Options) -> Result<Reference, ResolveErr
 struct Failure {
     reason: String,
     transient: bool,
+    /// The registry said the manifest does not exist.
+    gone: bool,
 }
 
 impl Failure {
@@ -204,6 +246,7 @@ impl Failure {
         Failure {
             reason,
             transient: true,
+            gone: false,
         }
     }
 }
@@ -241,6 +284,7 @@ async fn resolve_once(
     platform::select(&body, platform).map_err(|reason| Failure {
         reason,
         transient: false,
+        gone: false,
     })
 }
 
@@ -255,9 +299,19 @@ fn classify(e: OciDistributionError) -> Failure {
             .any(|x| x.code == OciErrorCode::Toomanyrequests),
         _ => false,
     };
+    let gone = match &e {
+        OciDistributionError::ServerError { code, .. } => *code == 404,
+        OciDistributionError::ImageManifestNotFoundError(_) => true,
+        OciDistributionError::RegistryError { envelope, .. } => envelope
+            .errors
+            .iter()
+            .any(|x| x.code == OciErrorCode::ManifestUnknown),
+        _ => false,
+    };
     Failure {
         reason: one_line(&e),
         transient,
+        gone,
     }
 }
 

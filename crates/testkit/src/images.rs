@@ -160,7 +160,9 @@ pub fn layout(dir: &Path, seed: &str, tag: &str, platforms: &[(&str, &str)]) -> 
 }
 
 /// Builds the image in a fresh layout under `work` and pushes it to `registry` as
-/// `repository:tag` with skopeo, digests preserved.
+/// `repository:tag` with skopeo, digests preserved. The content depends on the repository
+/// only, so every tag of one repository is the same image ([`push_release`] makes each tag
+/// an image of its own).
 pub fn push(
     registry: &Registry,
     work: &Path,
@@ -168,8 +170,31 @@ pub fn push(
     tag: &str,
     platforms: &[(&str, &str)],
 ) -> Pushed {
+    push_seeded(registry, work, repository, tag, repository, platforms)
+}
+
+/// Like [`push`], but the image differs per tag, as releases of one repository do.
+pub fn push_release(
+    registry: &Registry,
+    work: &Path,
+    repository: &str,
+    tag: &str,
+    platforms: &[(&str, &str)],
+) -> Pushed {
+    let seed = format!("{repository}:{tag}");
+    push_seeded(registry, work, repository, tag, &seed, platforms)
+}
+
+fn push_seeded(
+    registry: &Registry,
+    work: &Path,
+    repository: &str,
+    tag: &str,
+    seed: &str,
+    platforms: &[(&str, &str)],
+) -> Pushed {
     let dir = work.join(format!("layout-{}-{tag}", repository.replace('/', "_")));
-    let pushed = layout(&dir, repository, tag, platforms);
+    let pushed = layout(&dir, seed, tag, platforms);
     let source = format!("oci:{}:{tag}", dir.display());
     let dest = format!("docker://{}/{repository}:{tag}", registry.host());
     let creds = registry.creds_args("--dest-creds");

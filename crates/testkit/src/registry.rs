@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 
 pub struct Registry {
     child: Child,
+    /// The configuration file it runs with (for `garbage-collect` and restarts).
+    config: std::path::PathBuf,
     pub port: u16,
     /// `user:password` when the registry asks for basic auth.
     pub credentials: Option<(String, String)>,
@@ -44,11 +46,26 @@ fn free_port() -> u16 {
 
 /// Starts a registry storing under `dir`; with `basic`, behind htpasswd basic auth.
 pub fn start(dir: &Path, basic: Option<(&str, &str)>) -> Registry {
+    start_with(dir, basic, false)
+}
+
+/// Starts a registry under `dir` that accepts `DELETE` of manifests (storage deletion on), as
+/// a registry with retention rules or garbage collection behaves.
+pub fn start_deletable(dir: &Path) -> Registry {
+    start_with(dir, None, true)
+}
+
+fn start_with(dir: &Path, basic: Option<(&str, &str)>, delete: bool) -> Registry {
     std::fs::create_dir_all(dir).expect("registry dir");
     let port = free_port();
     let mut config = format!(
-        "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n",
-        dir.join("storage").display()
+        "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\n{}http:\n  addr: 127.0.0.1:{port}\n",
+        dir.join("storage").display(),
+        if delete {
+            "  delete:\n    enabled: true\n"
+        } else {
+            ""
+        }
     );
     if let Some((user, password)) = basic {
         let htpasswd = dir.join("htpasswd");
@@ -69,18 +86,23 @@ pub fn start(dir: &Path, basic: Option<(&str, &str)>) -> Registry {
     }
     let file = dir.join("registry.yml");
     std::fs::write(&file, config).expect("config written");
+    Registry {
+        child: serve(&file, port),
+        config: file,
+        port,
+        credentials: basic.map(|(u, p)| (u.to_owned(), p.to_owned())),
+    }
+}
+
+/// `docker-registry serve CONFIG`, once it listens on `port`.
+fn serve(config: &Path, port: u16) -> Child {
     let child = Command::new(tool("docker-registry"))
         .arg("serve")
-        .arg(&file)
+        .arg(config)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .expect("docker-registry starts");
-    let registry = Registry {
-        child,
-        port,
-        credentials: basic.map(|(u, p)| (u.to_owned(), p.to_owned())),
-    };
     let started = Instant::now();
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(
@@ -89,7 +111,56 @@ pub fn start(dir: &Path, basic: Option<(&str, &str)>) -> Registry {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    registry
+    child
+}
+
+impl Registry {
+    /// Stops the registry (the port then refuses connections).
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts it again on the same port and storage.
+    pub fn restart(&mut self) {
+        self.stop();
+        self.child = serve(&self.config, self.port);
+    }
+
+    /// `docker-registry garbage-collect CONFIG`, the registry's own collector: blobs no
+    /// manifest references are removed. Run it while the registry is stopped.
+    pub fn garbage_collect(&self) -> String {
+        let out = Command::new(tool("docker-registry"))
+            .arg("garbage-collect")
+            .arg(&self.config)
+            .output()
+            .expect("docker-registry garbage-collect runs");
+        assert!(
+            out.status.success(),
+            "garbage-collect: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// `DELETE /v2/<repository>/manifests/<digest>` through the registry API; the status code.
+    pub fn delete_manifest(&self, repository: &str, digest: &str) -> u16 {
+        use std::io::{Read, Write};
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).expect("connected");
+        write!(
+            stream,
+            "DELETE /v2/{repository}/manifests/{digest} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n",
+            self.port
+        )
+        .expect("request sent");
+        let mut answer = String::new();
+        let _ = stream.read_to_string(&mut answer);
+        answer
+            .split_whitespace()
+            .nth(1)
+            .and_then(|code| code.parse().ok())
+            .unwrap_or(0)
+    }
 }
 
 /// Runs skopeo; its stdout, or a panic with its stderr.

@@ -3,6 +3,7 @@
 mod checker;
 mod fail_closed;
 mod harness;
+mod history;
 mod kwctl;
 mod pin;
 mod positions;

@@ -1,0 +1,303 @@
+//! The Git history `history` reads, through the `git` command: no library to build (gix adds
+//! some 200 crates to a build this project keeps short; libgit2 is a C build), and `git` is
+//! where the repository is anyway. Two processes per run however long the history: one
+//! `git log --raw` for the commits that touched the paths and the blobs they left, one
+//! `git cat-file --batch` for the contents, each blob read once.
+
+use anyhow::{Context, Result, bail};
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+
+/// A Git work tree.
+pub struct Repo {
+    root: PathBuf,
+}
+
+/// One commit of the first-parent history, with the files under the paths it changed.
+#[derive(Debug, Clone)]
+pub struct Commit {
+    pub sha: String,
+    pub short: String,
+    /// `2026-10-02` (committer date).
+    pub date: String,
+    pub subject: String,
+    /// Path (from the repository's root) → the blob it holds after this commit, `None` when
+    /// the commit deleted it.
+    pub changes: Vec<(String, Option<String>)>,
+}
+
+/// Which commits to read.
+pub enum Span<'a> {
+    /// Every commit reachable from `HEAD`.
+    All,
+    /// `git log --since=DATE`.
+    Since(&'a str),
+    /// `A..B`.
+    Range(&'a str),
+}
+
+impl Repo {
+    /// The repository holding `path` (a file or directory, existing or not).
+    pub fn discover(path: &Path) -> Result<Repo> {
+        let dir = if path.is_dir() {
+            path.to_path_buf()
+        } else {
+            match path.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+                _ => PathBuf::from("."),
+            }
+        };
+        let out = Command::new("git")
+            .arg("-C")
+            .arg(&dir)
+            .args(["rev-parse", "--show-toplevel"])
+            .output()
+            .context("cannot run git (history reads the Git history with the git command)")?;
+        if !out.status.success() {
+            bail!(
+                "{} is not inside a Git work tree: history reads the Git history of the files, so run it in a clone ({})",
+                path.display(),
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        let root = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+        Ok(Repo { root })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn git(&self) -> Command {
+        let mut c = Command::new("git");
+        c.arg("-C")
+            .arg(&self.root)
+            .args(["-c", "core.quotePath=false"]);
+        c
+    }
+
+    fn run(&self, args: &[&str]) -> Result<String> {
+        let out = self
+            .git()
+            .args(args)
+            .output()
+            .with_context(|| format!("cannot run git {}", args.join(" ")))?;
+        if !out.status.success() {
+            bail!(
+                "git {} failed: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    /// `path` as a pathspec from the repository's root.
+    pub fn relative(&self, path: &Path) -> Result<String> {
+        let absolute = if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            std::env::current_dir()?.join(path)
+        };
+        // Canonical where it exists (symbolic links, `..`), else its parent's.
+        let canonical = absolute.canonicalize().or_else(|_| {
+            let parent = absolute.parent().map(Path::canonicalize).transpose()?;
+            Ok::<_, std::io::Error>(match (parent, absolute.file_name()) {
+                (Some(p), Some(name)) => p.join(name),
+                _ => absolute.clone(),
+            })
+        })?;
+        let root = self.root.canonicalize()?;
+        let rel = canonical.strip_prefix(&root).with_context(|| {
+            format!(
+                "{} is not in the repository at {}",
+                path.display(),
+                root.display()
+            )
+        })?;
+        Ok(rel.to_string_lossy().replace('\\', "/"))
+    }
+
+    /// Checks that the history asked for is all there: a shallow clone cuts it off.
+    pub fn check_span(&self, span: &Span<'_>) -> Result<()> {
+        if let Span::Range(range) = span {
+            let (from, to) = range
+                .split_once("..")
+                .with_context(|| format!("--range {range:?} is not REV..REV"))?;
+            for rev in [from, to].into_iter().filter(|r| !r.is_empty()) {
+                self.run(&["rev-parse", "--verify", "--quiet", &format!("{rev}^{{commit}}")])
+                    .with_context(|| {
+                        format!("--range {range:?}: {rev} is not a commit in this repository (a shallow clone may lack it: git fetch --unshallow)")
+                    })?;
+            }
+        }
+        if self.run(&["rev-parse", "--is-shallow-repository"])?.trim() == "true"
+            && !matches!(span, Span::Range(_))
+        {
+            bail!(
+                "{} is a shallow clone: its history is cut off, so digests pinned before the cut would be missing from the list. Fetch the history (git fetch --unshallow; in CI, a full checkout such as actions/checkout with fetch-depth: 0) or pass --range for commits you have",
+                self.root.display()
+            );
+        }
+        Ok(())
+    }
+
+    /// The first-parent commits that touched `pathspecs`, oldest first, with their changes.
+    pub fn commits(&self, span: &Span<'_>, pathspecs: &[String]) -> Result<Vec<Commit>> {
+        let mut args = vec![
+            "log".to_owned(),
+            "--first-parent".into(),
+            "--diff-merges=first-parent".into(),
+            "--reverse".into(),
+            "--no-renames".into(),
+            "--raw".into(),
+            "--no-abbrev".into(),
+            "--format=%x00%H%x1f%h%x1f%cs%x1f%s".into(),
+        ];
+        match span {
+            Span::All => args.push("HEAD".into()),
+            Span::Since(date) => {
+                args.push(format!("--since={date}"));
+                args.push("HEAD".into());
+            }
+            Span::Range(range) => args.push((*range).to_owned()),
+        }
+        args.push("--".into());
+        args.extend(pathspecs.iter().cloned());
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        let text = self.run(&refs)?;
+        Ok(parse_log(&text))
+    }
+
+    /// The blobs under `pathspecs` in the parent of `sha` (the state before the first commit
+    /// read), or nothing when `sha` has no parent.
+    pub fn tree_before(&self, sha: &str, pathspecs: &[String]) -> Result<BTreeMap<String, String>> {
+        let parent = format!("{sha}^");
+        if self
+            .run(&[
+                "rev-parse",
+                "--verify",
+                "--quiet",
+                &format!("{parent}^{{commit}}"),
+            ])
+            .is_err()
+        {
+            return Ok(BTreeMap::new());
+        }
+        let mut args = vec!["ls-tree", "-r", "--full-tree", &parent, "--"];
+        args.extend(pathspecs.iter().map(String::as_str));
+        let text = self.run(&args)?;
+        Ok(text
+            .lines()
+            .filter_map(|l| {
+                let (meta, path) = l.split_once('\t')?;
+                let blob = meta.split_whitespace().nth(2)?;
+                Some((path.to_owned(), blob.to_owned()))
+            })
+            .collect())
+    }
+
+    /// A reader of blob contents (`git cat-file --batch`).
+    pub fn blobs(&self) -> Result<Blobs> {
+        let mut child = self
+            .git()
+            .args(["cat-file", "--batch"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("cannot run git cat-file")?;
+        let input = child.stdin.take().context("git cat-file: no stdin")?;
+        let output = child.stdout.take().context("git cat-file: no stdout")?;
+        Ok(Blobs {
+            child,
+            input,
+            output: BufReader::new(output),
+        })
+    }
+}
+
+/// `git log --raw` with `%x00` before each commit's header.
+fn parse_log(text: &str) -> Vec<Commit> {
+    let mut commits = Vec::new();
+    for record in text.split('\0').filter(|r| !r.trim().is_empty()) {
+        let mut lines = record.lines();
+        let header = lines.next().unwrap_or_default();
+        let mut fields = header.split('\x1f');
+        let (Some(sha), Some(short), Some(date), subject) =
+            (fields.next(), fields.next(), fields.next(), fields.next())
+        else {
+            continue;
+        };
+        let changes = lines
+            .filter_map(|l| {
+                let (meta, path) = l.strip_prefix(':')?.split_once('\t')?;
+                let parts: Vec<&str> = meta.split_whitespace().collect();
+                let (blob, status) = (parts.get(3)?, parts.get(4)?);
+                let blob = (!status.starts_with('D')).then(|| (*blob).to_owned());
+                Some((path.to_owned(), blob))
+            })
+            .collect();
+        commits.push(Commit {
+            sha: sha.to_owned(),
+            short: short.get(..7).unwrap_or(short).to_owned(),
+            date: date.to_owned(),
+            subject: subject.unwrap_or_default().to_owned(),
+            changes,
+        });
+    }
+    commits
+}
+
+/// A running `git cat-file --batch`.
+pub struct Blobs {
+    child: Child,
+    input: ChildStdin,
+    output: BufReader<ChildStdout>,
+}
+
+impl Blobs {
+    /// The content of blob `sha` as text.
+    pub fn read(&mut self, sha: &str) -> Result<String> {
+        writeln!(self.input, "{sha}").context("git cat-file stopped")?;
+        self.input.flush()?;
+        let mut header = String::new();
+        self.output.read_line(&mut header)?;
+        let mut parts = header.split_whitespace();
+        let size: usize = match (parts.next(), parts.next(), parts.next()) {
+            (Some(_), Some("blob"), Some(size)) => size.parse()?,
+            _ => bail!("git cat-file cannot read blob {sha}: {}", header.trim()),
+        };
+        let mut content = vec![0; size + 1];
+        self.output.read_exact(&mut content)?;
+        content.pop();
+        String::from_utf8(content).with_context(|| format!("blob {sha} is not UTF-8 text"))
+    }
+}
+
+impl Drop for Blobs {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_raw_log_is_read_commit_by_commit() {
+        let text = "\0aaaa\x1faa\x1f2026-10-02\x1fpromote 1\n\n:000000 100644 0000 bbbb A\tvalues/prod.yaml\n\0cccc\x1fcc\x1f2026-10-03\x1fdrop\n\n:100644 000000 bbbb 0000 D\tvalues/prod.yaml\n";
+        let commits = parse_log(text);
+        assert_eq!(commits.len(), 2);
+        assert_eq!(commits[0].subject, "promote 1");
+        assert_eq!(
+            commits[0].changes,
+            [("values/prod.yaml".to_owned(), Some("bbbb".to_owned()))]
+        );
+        assert_eq!(commits[1].changes, [("values/prod.yaml".to_owned(), None)]);
+    }
+}

@@ -1,0 +1,541 @@
+//! `image-digest-check history`: which digests the GitOps history depends on, and whether the
+//! registry still has them (the chart note's rollback plan, "roll back values to prior
+//! digests", fails if garbage collection removed them).
+//!
+//! Every first-parent commit that touched the paths is read with the readers `pin` uses (every
+//! kind, preset and custom kind of the settings; values files layered in `helm -f` order, with
+//! the chart's component blocks), each blob parsed once. Per distinct `repository@digest`: the
+//! first and last commit that pinned it, and where it was last written.
+
+use crate::git::{Commit, Repo, Span};
+use crate::pin_plan::{Site, Source};
+use crate::pin_run;
+use anyhow::{Result, bail};
+use image_digest_pin::registry::{self, Options, Presence, ResolveError};
+use image_digest_policy::reference;
+use image_digest_policy::settings::Settings;
+use image_digest_scan::input::InputError;
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+
+/// What the user asked for.
+pub struct Request<'a> {
+    pub paths: &'a [PathBuf],
+    pub values: &'a [PathBuf],
+    pub since: Option<&'a str>,
+    pub range: Option<&'a str>,
+    pub verify: bool,
+    pub output: Output,
+    pub options: Options,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Output {
+    Text,
+    Json,
+    List,
+    Github,
+    Sarif,
+}
+
+/// A commit as the report names it.
+#[derive(Debug, Clone)]
+struct At {
+    short: String,
+    date: String,
+    subject: String,
+}
+
+impl At {
+    fn of(c: &Commit) -> At {
+        At {
+            short: c.short.clone(),
+            date: c.date.clone(),
+            subject: c.subject.clone(),
+        }
+    }
+
+    fn json(&self) -> Value {
+        json!({"commit": self.short, "date": self.date, "subject": self.subject})
+    }
+}
+
+/// One image the history referenced.
+#[derive(Debug, Clone)]
+struct Referenced {
+    /// `repository@digest`, or the image as written when it has no digest.
+    key: String,
+    /// The image as last written.
+    image: String,
+    pinned: bool,
+    first: At,
+    last: At,
+    /// Where it was last written: file, line, column, and the workload or values key.
+    file: String,
+    line: usize,
+    column: usize,
+    label: String,
+}
+
+/// What the registry said about a pinned reference.
+enum Check {
+    Present,
+    Gone(String),
+    Unchecked(String),
+}
+
+/// Runs `history`; the exit code: 0 (listed; with `--verify-registry`, every digest present),
+/// 1 a digest is gone, 2 anything not read or not checked.
+pub fn run(request: &Request<'_>, settings: &Settings) -> Result<u8> {
+    let Some(first) = request.paths.iter().chain(request.values).next() else {
+        bail!(
+            "nothing to read: give manifest files or directories, and/or --values FILE (see history --help)"
+        );
+    };
+    let repo = Repo::discover(first)?;
+    let span = match (request.since, request.range) {
+        (Some(_), Some(_)) => bail!("give --since or --range, not both"),
+        (Some(d), None) => Span::Since(d),
+        (None, Some(r)) => Span::Range(r),
+        (None, None) => Span::All,
+    };
+    repo.check_span(&span)?;
+    let manifests = request
+        .paths
+        .iter()
+        .map(|p| repo.relative(p))
+        .collect::<Result<Vec<_>>>()?;
+    let values = request
+        .values
+        .iter()
+        .map(|p| repo.relative(p))
+        .collect::<Result<Vec<_>>>()?;
+    let pathspecs: Vec<String> = manifests.iter().chain(&values).cloned().collect();
+    let commits = repo.commits(&span, &pathspecs)?;
+    if commits.is_empty() {
+        eprintln!(
+            "history: no commit in {} touched {}: nothing to list (check the paths and the range)",
+            repo.root().display(),
+            pathspecs.join(", ")
+        );
+        return Ok(2);
+    }
+    let mut reader = Reader::new(&repo, settings, &manifests, &values)?;
+    if let Some(oldest) = commits.first() {
+        reader.state = repo.tree_before(&oldest.sha, &pathspecs)?;
+    }
+    let mut found: BTreeMap<String, Referenced> = BTreeMap::new();
+    let mut errors: Vec<String> = Vec::new();
+    for commit in &commits {
+        for (path, blob) in &commit.changes {
+            match blob {
+                Some(b) => reader.state.insert(path.clone(), b.clone()),
+                None => reader.state.remove(path),
+            };
+        }
+        let (sites, unreadable) = reader.sites()?;
+        errors.extend(
+            unreadable
+                .into_iter()
+                .map(|e| format!("{} ({} {}): {e}", commit.short, commit.date, commit.subject)),
+        );
+        for site in sites {
+            record(&mut found, commit, site);
+        }
+    }
+    let checks = if request.verify {
+        verify(&found, &request.options)
+    } else {
+        HashMap::new()
+    };
+    Ok(report(request, &commits, &found, &checks, &errors))
+}
+
+/// Reads the state of the paths at each commit, every blob parsed once.
+struct Reader<'a> {
+    repo_blobs: crate::git::Blobs,
+    settings: &'a Settings,
+    manifests: &'a [String],
+    values: &'a [String],
+    /// Path → blob, as of the commit being read.
+    state: BTreeMap<String, String>,
+    texts: HashMap<String, String>,
+    manifest_sites: HashMap<String, (Vec<Site>, Vec<InputError>)>,
+    values_sites: HashMap<Vec<String>, (Vec<Site>, Vec<InputError>)>,
+}
+
+impl<'a> Reader<'a> {
+    fn new(
+        repo: &Repo,
+        settings: &'a Settings,
+        manifests: &'a [String],
+        values: &'a [String],
+    ) -> Result<Reader<'a>> {
+        Ok(Reader {
+            repo_blobs: repo.blobs()?,
+            settings,
+            manifests,
+            values,
+            state: BTreeMap::new(),
+            texts: HashMap::new(),
+            manifest_sites: HashMap::new(),
+            values_sites: HashMap::new(),
+        })
+    }
+
+    fn source(&mut self, path: &str, blob: &str) -> Result<Source> {
+        if !self.texts.contains_key(blob) {
+            let text = self.repo_blobs.read(blob)?;
+            self.texts.insert(blob.to_owned(), text);
+        }
+        Ok(Source {
+            path: PathBuf::from(path),
+            name: path.to_owned(),
+            text: self.texts.get(blob).cloned().unwrap_or_default(),
+        })
+    }
+
+    /// Every image site at the current state, and what could not be read.
+    fn sites(&mut self) -> Result<(Vec<Site>, Vec<InputError>)> {
+        let mut sites = Vec::new();
+        let mut errors = Vec::new();
+        let manifest_files: Vec<(String, String)> = self
+            .state
+            .iter()
+            .filter(|(path, _)| self.is_manifest(path))
+            .map(|(p, b)| (p.clone(), b.clone()))
+            .collect();
+        for (path, blob) in manifest_files {
+            let key = format!("{blob}:{path}");
+            if !self.manifest_sites.contains_key(&key) {
+                let source = self.source(&path, &blob)?;
+                let planned = pin_run::plan(&[source], &[], self.settings);
+                self.manifest_sites.insert(key.clone(), planned);
+            }
+            if let Some((s, e)) = self.manifest_sites.get(&key) {
+                sites.extend(s.iter().cloned());
+                errors.extend(e.iter().cloned());
+            }
+        }
+        let layered: Vec<(String, String)> = self
+            .values
+            .iter()
+            .filter_map(|v| self.state.get(v).map(|b| (v.clone(), b.clone())))
+            .collect();
+        if !layered.is_empty() {
+            let key: Vec<String> = layered.iter().map(|(p, b)| format!("{b}:{p}")).collect();
+            if !self.values_sites.contains_key(&key) {
+                let sources = layered
+                    .iter()
+                    .map(|(p, b)| self.source(p, b))
+                    .collect::<Result<Vec<_>>>()?;
+                let planned = pin_run::plan(&[], &sources, self.settings);
+                self.values_sites.insert(key.clone(), planned);
+            }
+            if let Some((s, e)) = self.values_sites.get(&key) {
+                sites.extend(s.iter().cloned());
+                errors.extend(e.iter().cloned());
+            }
+        }
+        Ok((sites, errors))
+    }
+
+    /// A file under a manifest path that the checker would read (`.yaml`, `.yml`, `.json`).
+    fn is_manifest(&self, path: &str) -> bool {
+        let under = self.manifests.iter().any(|m| {
+            path == m || m.is_empty() || path.starts_with(&format!("{}/", m.trim_end_matches('/')))
+        });
+        let exact = self.manifests.iter().any(|m| path == m);
+        under
+            && (exact
+                || [".yaml", ".yml", ".json"]
+                    .iter()
+                    .any(|ext| path.ends_with(ext)))
+    }
+}
+
+/// Records one place an image was written at `commit`.
+fn record(found: &mut BTreeMap<String, Referenced>, commit: &Commit, site: Site) {
+    let parsed = reference::parse(&site.image).ok();
+    let (key, pinned) = match parsed.as_ref().and_then(|r| r.digest.map(|d| (r, d))) {
+        Some((r, d)) => {
+            let name = match r.domain {
+                Some(domain) => format!("{domain}/{}", r.path),
+                None => r.path.to_owned(),
+            };
+            (format!("{name}@{d}"), true)
+        }
+        None => (site.image.clone(), false),
+    };
+    let at = At::of(commit);
+    let entry = found.entry(key.clone()).or_insert_with(|| Referenced {
+        key,
+        image: site.image.clone(),
+        pinned,
+        first: at.clone(),
+        last: at.clone(),
+        file: String::new(),
+        line: 0,
+        column: 0,
+        label: String::new(),
+    });
+    entry.last = at;
+    entry.image = site.image;
+    entry.file = site.source;
+    entry.line = site.pos.line;
+    entry.column = site.pos.column;
+    entry.label = site.label;
+}
+
+/// Asks the registry for every pinned reference.
+fn verify(found: &BTreeMap<String, Referenced>, options: &Options) -> HashMap<String, Check> {
+    let keys: Vec<String> = found
+        .values()
+        .filter(|r| r.pinned)
+        .map(|r| r.key.clone())
+        .collect();
+    registry::verify_all(&keys, options)
+        .into_iter()
+        .map(|(k, answer)| {
+            let check = match answer {
+                Ok(Presence::Present) => Check::Present,
+                Ok(Presence::Gone(why)) => Check::Gone(why),
+                Err(ResolveError {
+                    registry, reason, ..
+                }) => Check::Unchecked(format!("registry {registry}: {reason}")),
+            };
+            (k, check)
+        })
+        .collect()
+}
+
+/// Prints the report and returns the exit code.
+fn report(
+    request: &Request<'_>,
+    commits: &[Commit],
+    found: &BTreeMap<String, Referenced>,
+    checks: &HashMap<String, Check>,
+    errors: &[String],
+) -> u8 {
+    let pinned: Vec<&Referenced> = found.values().filter(|r| r.pinned).collect();
+    let unpinned: Vec<&Referenced> = found.values().filter(|r| !r.pinned).collect();
+    let gone = pinned
+        .iter()
+        .filter(|r| matches!(checks.get(&r.key), Some(Check::Gone(_))))
+        .count();
+    let unchecked = pinned
+        .iter()
+        .filter(|r| {
+            request.verify && !matches!(checks.get(&r.key), Some(Check::Present | Check::Gone(_)))
+        })
+        .count();
+    let span = match (commits.first(), commits.last()) {
+        (Some(a), Some(b)) => format!("{}..{}", a.short, b.short),
+        _ => String::new(),
+    };
+    let mut out = String::new();
+    match request.output {
+        Output::List => {
+            for r in &pinned {
+                out.push_str(&r.key);
+                out.push('\n');
+            }
+        }
+        Output::Sarif => {
+            let results: Vec<Value> = pinned
+                .iter()
+                .filter_map(|r| match checks.get(&r.key) {
+                    Some(Check::Gone(why)) => Some(("digest-gone", "error", gone_text(r, why), *r)),
+                    Some(Check::Unchecked(why)) => Some((
+                        "digest-unchecked",
+                        "error",
+                        format!("{} could not be checked: {why}", r.key),
+                        *r,
+                    )),
+                    _ => None,
+                })
+                .chain(unpinned.iter().map(|r| {
+                    let text = format!("not rollback-safe: no digest: {}", r.image);
+                    ("no-digest", "warning", text, *r)
+                }))
+                .map(|(rule, level, text, r)| {
+                    json!({
+                        "ruleId": rule, "level": level, "message": {"text": text},
+                        "locations": [{"physicalLocation": {
+                            "artifactLocation": {"uri": r.file},
+                            "region": {"startLine": r.line.max(1), "startColumn": r.column.max(1)}
+                        }}]
+                    })
+                })
+                .collect();
+            let rule = |id: &str, text: &str| json!({"id": id, "shortDescription": {"text": text}});
+            let doc = json!({
+                "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+                "version": "2.1.0",
+                "runs": [{
+                    "tool": {"driver": {"name": "image-digest-check history", "rules": [
+                        rule("digest-gone", "A digest the Git history pinned is gone from its registry: rolling back to it would fail."),
+                        rule("digest-unchecked", "The registry could not be asked whether a pinned digest is still there."),
+                        rule("no-digest", "An image in the history without a digest: not rollback-safe."),
+                    ]}},
+                    "results": results,
+                }],
+            });
+            out.push_str(&serde_json::to_string_pretty(&doc).unwrap_or_default());
+            out.push('\n');
+        }
+        Output::Json => {
+            let image = |r: &Referenced| {
+                let mut v = json!({
+                    "reference": r.key, "image": r.image, "pinned": r.pinned,
+                    "first": r.first.json(), "last": r.last.json(),
+                    "file": r.file, "line": r.line, "column": r.column, "where": r.label,
+                });
+                if let Some(check) = checks.get(&r.key) {
+                    let (state, reason) = match check {
+                        Check::Present => ("present", None),
+                        Check::Gone(why) => ("gone", Some(why)),
+                        Check::Unchecked(why) => ("unchecked", Some(why)),
+                    };
+                    v["registry"] = json!(state);
+                    v["reason"] = json!(reason);
+                }
+                v
+            };
+            let doc = json!({
+                "schemaVersion": 1,
+                "commits": commits.len(),
+                "span": span,
+                "pinned": pinned.iter().map(|r| image(r)).collect::<Vec<_>>(),
+                "notRollbackSafe": unpinned.iter().map(|r| image(r)).collect::<Vec<_>>(),
+                "errors": errors,
+                "summary": {"digests": pinned.len(), "withoutDigest": unpinned.len(), "gone": gone, "unchecked": unchecked},
+            });
+            out.push_str(&serde_json::to_string_pretty(&doc).unwrap_or_default());
+            out.push('\n');
+        }
+        Output::Text | Output::Github => {
+            for r in &pinned {
+                let line = match checks.get(&r.key) {
+                    Some(Check::Gone(why)) => gone_line(request.output, r, why),
+                    Some(Check::Unchecked(why)) if request.output == Output::Github => format!(
+                        "::error file={},line={},col={},title=image-digest-check%3A digest-unchecked::{}\n",
+                        r.file,
+                        r.line,
+                        r.column,
+                        github_escape(&format!("{} could not be checked: {why}", r.key))
+                    ),
+                    Some(Check::Unchecked(why)) => format!(
+                        "{}:{}:{}: {} could not be checked: {why}\n",
+                        r.file, r.line, r.column, r.key
+                    ),
+                    // GitHub shows annotations; the list of what is fine is for the text report.
+                    _ if request.output == Output::Github => String::new(),
+                    Some(Check::Present) => format!("{}: present in the registry\n", describe(r)),
+                    None => format!("{}\n", describe(r)),
+                };
+                out.push_str(&line);
+            }
+            for r in &unpinned {
+                let text = format!(
+                    "not rollback-safe: no digest: {} ({}, first {}, last {})",
+                    image_digest_policy::report::quote(&r.image),
+                    r.label,
+                    commit_words(&r.first),
+                    commit_words(&r.last)
+                );
+                out.push_str(&match request.output {
+                    Output::Github => format!(
+                        "::warning file={},line={},col={},title=image-digest-check%3A no-digest::{}\n",
+                        r.file,
+                        r.line,
+                        r.column,
+                        github_escape(&text)
+                    ),
+                    _ => format!("{}:{}:{}: {text}\n", r.file, r.line, r.column),
+                });
+            }
+            out.push_str(&format!(
+                "history: {} commits read ({span}): {} digests pinned, {} images without a digest{}\n",
+                commits.len(),
+                pinned.len(),
+                unpinned.len(),
+                if request.verify {
+                    format!("; registry: {} present, {gone} gone, {unchecked} not checked", pinned.len() - gone - unchecked)
+                } else {
+                    String::new()
+                }
+            ));
+        }
+    }
+    let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), out.as_bytes());
+    for e in errors {
+        eprintln!("error: {e}: its images are not in the list");
+    }
+    if !errors.is_empty() || unchecked > 0 {
+        2
+    } else if gone > 0 {
+        1
+    } else {
+        0
+    }
+}
+
+fn commit_words(at: &At) -> String {
+    format!("{} {} {:?}", at.short, at.date, at.subject)
+}
+
+fn describe(r: &Referenced) -> String {
+    format!(
+        "{}:{}:{}: {} ({}): first {}, last {}",
+        r.file,
+        r.line,
+        r.column,
+        r.key,
+        r.label,
+        commit_words(&r.first),
+        commit_words(&r.last)
+    )
+}
+
+/// What the user reads about a digest the registry no longer has.
+fn gone_text(r: &Referenced, why: &str) -> String {
+    let lower = why.to_ascii_lowercase();
+    let code = if ["manifest unknown", "manifest_unknown", "manifestunknown"]
+        .iter()
+        .any(|c| lower.contains(c))
+    {
+        "MANIFEST_UNKNOWN".to_owned()
+    } else if lower.contains("404") {
+        "HTTP 404".to_owned()
+    } else {
+        why.to_owned()
+    };
+    format!(
+        "{} is gone ({code}): rolling back to {} ({}, {:?}) would fail to pull it",
+        r.key, r.last.short, r.last.date, r.last.subject
+    )
+}
+
+/// The finding line for a digest the registry no longer has.
+fn gone_line(output: Output, r: &Referenced, why: &str) -> String {
+    let text = gone_text(r, why);
+    match output {
+        Output::Github => format!(
+            "::error file={},line={},col={},title=image-digest-check%3A digest-gone::{}\n",
+            r.file,
+            r.line,
+            r.column,
+            github_escape(&text)
+        ),
+        _ => format!("{}:{}:{}: {text}\n", r.file, r.line, r.column),
+    }
+}
+
+/// A workflow command's data: `%`, CR and LF escaped.
+fn github_escape(text: &str) -> String {
+    text.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
