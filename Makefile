@@ -138,6 +138,7 @@ bench: policy.wasm annotated-policy.wasm
 	cargo build --target $(WASM_TARGET) --profile wasm -p floor-policy
 	cargo build --release -p image-digest-check -p image-digest-bench
 	target/release/image-digest-bench
+	bash crates/bench/scripts/history.sh
 	cargo bench -p image-digest-bench --bench core -- --noplot
 
 # Coverage-guided fuzzing (cargo fuzz, libFuzzer) of the reference parser, settings
