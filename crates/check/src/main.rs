@@ -5,6 +5,7 @@
 
 mod git;
 mod history;
+mod live;
 mod pin_plan;
 mod pin_run;
 mod walk;
@@ -105,6 +106,15 @@ enum Command {
     /// List every image the Git history of the files pinned by digest (the rollback targets),
     /// and with --verify-registry check that the registry still has each one.
     History(HistoryArgs),
+    /// What runs: Pods as `kubectl get pods -A -o json` prints them (a List, Pods, a stream;
+    /// YAML too), grouped by workload: drift (pods of one workload running different digests
+    /// of one image), the running digest of tag-only images (--output pins), a pinned spec
+    /// running another digest; and the contract judged on every pod's spec.
+    Live {
+        /// Files of Pods, or - for stdin.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
 }
 
 #[derive(clap::Args, Debug)]
@@ -189,6 +199,10 @@ struct PinArgs {
     /// Pin this platform's manifest (os/arch[/variant]) instead of the multi-arch index.
     #[arg(long, value_name = "OS/ARCH")]
     platform: Option<String>,
+    /// Take each digest from the running pods in PODS (`kubectl get pods -A -o json`) instead of
+    /// the registry: the digest the cluster runs now, so the pin changes nothing that runs.
+    #[arg(long, value_name = "PODS", conflicts_with = "platform")]
+    from_live: Option<PathBuf>,
     #[command(flatten)]
     registry: RegistryArgs,
 }
@@ -202,6 +216,10 @@ enum Format {
     Github,
     /// `history` only: one `repository@digest` per line.
     List,
+    /// OpenReports `Report`/`ClusterReport` documents (a YAML stream for `kubectl apply -f -`).
+    Openreports,
+    /// `live` only: the running digest of each tag-only container, `repository:tag@digest`.
+    Pins,
 }
 
 fn main() -> ExitCode {
@@ -235,9 +253,12 @@ fn run(cli: &Cli) -> Result<u8> {
     if let Some(Command::History(args)) = &cli.command {
         return run_history(cli, args);
     }
-    if matches!(cli.output, Format::List) {
+    if let Some(Command::Live { files }) = &cli.command {
+        return live::run(cli, files);
+    }
+    if matches!(cli.output, Format::List | Format::Pins) {
         bail!(
-            "--output list is for history (a keep-list of digests); checks report as text, json, junit, sarif or github"
+            "--output list is for history and --output pins for live; checks report as text, json, junit, sarif, github or openreports"
         );
     }
     if cli.paths.is_empty() && cli.requests.is_empty() {
@@ -282,8 +303,9 @@ fn print(cli: &Cli, run: &Run) -> u8 {
         Format::Junit => run::Format::Junit,
         Format::Sarif => run::Format::Sarif,
         Format::Github => run::Format::Github,
+        Format::Openreports => run::Format::OpenReports,
         // Refused before any check runs (`run`).
-        Format::List => run::Format::Text,
+        Format::List | Format::Pins => run::Format::Text,
     };
     // A closed pipe (`| head`) is the reader's choice, not an error worth a panic.
     let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), run.render(format).as_bytes());
@@ -341,6 +363,11 @@ fn run_pin(cli: &Cli, args: &PinArgs) -> Result<u8> {
         dry_run: args.dry_run,
         allow_empty: cli.allow_empty,
         options: args.registry.options(platform)?,
+        from_live: args
+            .from_live
+            .as_deref()
+            .map(|pods| live::running(pods, &settings))
+            .transpose()?,
     };
     pin_run::run(&request, &settings)
 }
@@ -354,7 +381,9 @@ fn run_history(cli: &Cli, args: &HistoryArgs) -> Result<u8> {
         Format::List => history::Output::List,
         Format::Github => history::Output::Github,
         Format::Sarif => history::Output::Sarif,
-        Format::Junit => bail!("history reports as text, json, list, sarif or github"),
+        Format::Junit | Format::Openreports | Format::Pins => {
+            bail!("history reports as text, json, list, sarif or github")
+        }
     };
     let settings = Settings::from_json(Some(&read_settings(cli.settings.as_deref())?))
         .map_err(|e| anyhow::anyhow!("invalid settings: {e}"))?;

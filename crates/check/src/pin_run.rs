@@ -25,6 +25,8 @@ pub struct Request<'a> {
     /// or a directory of other kinds would otherwise look like "nothing to pin").
     pub allow_empty: bool,
     pub options: Options,
+    /// `--from-live`: the running digests by image (`live::running`) instead of the registry.
+    pub from_live: Option<crate::live::Running>,
 }
 
 /// Runs `pin`; the exit code: 0 done (or nothing to do), 1 `--dry-run` found changes to make,
@@ -65,7 +67,10 @@ pub fn run(request: &Request<'_>, settings: &Settings) -> Result<u8> {
         .filter(|s| matches!(s.action, Action::Pin(_)))
         .map(|s| s.image.clone())
         .collect();
-    let answers = registry::resolve_all(&lookups, &request.options);
+    let answers = match &request.from_live {
+        Some(running) => crate::live::answers(&lookups, running),
+        None => registry::resolve_all(&lookups, &request.options),
+    };
     let mut problems = Vec::new();
     let edits = edits_by_file(&sites, &answers, settings, &mut problems);
     let expected: Vec<(Site, String)> = sites
@@ -167,10 +172,15 @@ fn edits_by_file(
             Some(Ok(d)) => d.as_str(),
             Some(Err(e)) => {
                 problems.push(format!(
-                    "{}: {}: cannot resolve image {}: {e}; make the tag exist (or fix the image), or check credentials and --insecure-registry",
+                    "{}: {}: cannot resolve image {}: {e}; {}",
                     at(site),
                     site.label,
-                    quote(&site.image)
+                    quote(&site.image),
+                    if e.registry == registry::CLUSTER {
+                        "run it at one digest in the cluster (finish the rollout), or pin it from the registry without --from-live"
+                    } else {
+                        "make the tag exist (or fix the image), or check credentials and --insecure-registry"
+                    }
                 ));
                 continue;
             }

@@ -102,9 +102,16 @@ pub fn verify_all(
         .collect()
 }
 
+/// The `registry` of an answer taken from running pods (`pin --from-live`), not a registry.
+pub const CLUSTER: &str = "the cluster";
+
 impl fmt::Display for ResolveError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "registry {} answered: {}", self.registry, self.reason)
+        if self.registry == CLUSTER {
+            write!(f, "the running pods say: {}", self.reason)
+        } else {
+            write!(f, "registry {} answered: {}", self.registry, self.reason)
+        }
     }
 }
 

@@ -9,6 +9,7 @@ pub mod document;
 pub mod images;
 pub mod input;
 pub mod judge;
+pub mod live;
 pub mod outcome;
 pub mod report;
 pub mod run;

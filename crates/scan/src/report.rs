@@ -2,6 +2,7 @@
 
 pub mod github;
 pub mod junit;
+pub mod openreports;
 pub mod rules;
 pub mod sarif;
 

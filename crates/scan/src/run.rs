@@ -20,6 +20,8 @@ pub enum Format {
     Junit,
     Sarif,
     Github,
+    /// OpenReports `Report`/`ClusterReport` documents, a YAML stream.
+    OpenReports,
 }
 
 impl std::str::FromStr for Format {
@@ -32,9 +34,10 @@ impl std::str::FromStr for Format {
             "junit" => Format::Junit,
             "sarif" => Format::Sarif,
             "github" => Format::Github,
+            "openreports" => Format::OpenReports,
             other => {
                 return Err(format!(
-                    "unknown output format {other:?}: use text, json, junit, sarif or github"
+                    "unknown output format {other:?}: use text, json, junit, sarif, github or openreports"
                 ));
             }
         })
@@ -122,6 +125,9 @@ impl Run {
             Format::Junit => report::junit::render(&report),
             Format::Sarif => report::sarif::render(&report),
             Format::Github => report::github::render(&report),
+            Format::OpenReports => {
+                report::openreports::render(&report::openreports::entries(&self.results))
+            }
         }
     }
 

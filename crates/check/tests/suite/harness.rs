@@ -69,6 +69,21 @@ pub fn python(script: &str, stdin: &str) -> Output {
 
 /// Fails the test unless `json` is valid against the schema at `schema` (relative to the
 /// workspace).
+/// Validates `doc` against a JSON schema given as a value (a CRD's `openAPIV3Schema`).
+pub fn assert_schema_value_valid(schema: &Value, doc: &Value) {
+    let script = "import json, sys, jsonschema\n\
+         pair = json.load(sys.stdin)\n\
+         jsonschema.validate(pair['doc'], pair['schema'])\n\
+         print('valid')";
+    let pair = serde_json::json!({"schema": schema, "doc": doc});
+    let out = python(script, &pair.to_string());
+    assert!(
+        out.status.success(),
+        "not valid: {}\n{doc}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 pub fn assert_schema_valid(schema: &str, json: &str) {
     let path = workspace().join(schema);
     let script = format!(

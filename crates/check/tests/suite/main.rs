@@ -5,6 +5,7 @@ mod fail_closed;
 mod harness;
 mod history;
 mod kwctl;
+mod live;
 mod pin;
 mod positions;
 mod values;

@@ -1,0 +1,348 @@
+//! `image-digest-check live` and `pin --from-live`: what runs, read from the Pods' status
+//! (`scan::live`), next to the contract judged on their specs.
+
+use crate::work::{self, Unit};
+use crate::{Cli, Format};
+use anyhow::{Result, bail};
+use image_digest_pin::registry::ResolveError;
+use image_digest_policy::reference;
+use image_digest_policy::report::quote;
+use image_digest_policy::settings::Settings;
+use image_digest_scan::input::{self, Document, InputError};
+use image_digest_scan::live::{self, Container, Observation};
+use image_digest_scan::report::openreports::{self, Entry};
+use image_digest_scan::run::{self, Run};
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// Image as the specs write it → running digest → the workloads that run it so.
+pub type Running = BTreeMap<String, BTreeMap<String, BTreeSet<String>>>;
+
+/// Reads the Pods of `files` (stdin for `-`).
+fn read_pods(files: &[PathBuf]) -> (Vec<Document>, Vec<InputError>) {
+    let expanded = crate::walk::expand(files);
+    let mut errors = expanded.errors;
+    let mut docs = Vec::new();
+    for file in &expanded.files {
+        match input::read(file) {
+            Ok(text) => {
+                let (d, e) = input::parse(&input::source_name(file), &text);
+                docs.extend(d);
+                errors.extend(e);
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    (docs, errors)
+}
+
+/// The running digests of the Pods in `pods`, for `pin --from-live`.
+pub fn running(pods: &Path, settings: &Settings) -> Result<Running> {
+    let (docs, errors) = read_pods(&[pods.to_path_buf()]);
+    if let Some(e) = errors.first() {
+        bail!("--from-live {}: {e}", pods.display());
+    }
+    let containers = live::containers(&docs, |ns| settings.namespaces.covers(ns));
+    if containers.is_empty() {
+        bail!(
+            "--from-live {}: no Pod in it (in the settings' namespaces): give the output of `kubectl get pods -A -o json`",
+            pods.display()
+        );
+    }
+    Ok(live::running_digests(&containers))
+}
+
+/// `pin`'s answers from the cluster: the one digest the pods run for each image (matched as
+/// written, or as the same normalised reference), or why there is not one.
+pub fn answers(
+    lookups: &[String],
+    running: &Running,
+) -> BTreeMap<String, Result<String, ResolveError>> {
+    let normal = |image: &str| reference::parse(image).ok().map(|r| r.normalized());
+    lookups
+        .iter()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .map(|image| {
+            let wanted = normal(image);
+            let mut digests: BTreeMap<&String, BTreeSet<&String>> = BTreeMap::new();
+            for (written, by_digest) in running {
+                if written == image || (wanted.is_some() && normal(written) == wanted) {
+                    for (digest, workloads) in by_digest {
+                        digests.entry(digest).or_default().extend(workloads);
+                    }
+                }
+            }
+            let error = |reason: String| ResolveError {
+                registry: image_digest_pin::registry::CLUSTER.into(),
+                reason,
+                gone: false,
+            };
+            let answer = match digests.len() {
+                0 => Err(error(
+                    "no running pod runs it (none in the pods given, or none started)".into(),
+                )),
+                1 => Ok(digests
+                    .keys()
+                    .next()
+                    .map(|d| (*d).clone())
+                    .unwrap_or_default()),
+                n => Err(error(format!(
+                    "the pods run it at {n} digests: {}",
+                    digests
+                        .iter()
+                        .map(|(d, w)| format!(
+                            "{d} ({})",
+                            w.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                        ))
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                ))),
+            };
+            (image.clone(), answer)
+        })
+        .collect()
+}
+
+/// `image-digest-check live FILE…`: the contract on the pods' specs, then what runs.
+pub fn run(cli: &Cli, files: &[PathBuf]) -> Result<u8> {
+    if matches!(cli.output, Format::Junit | Format::Sarif | Format::List) {
+        bail!("live reports as text, json, github, pins or openreports");
+    }
+    let settings = crate::read_settings(cli.settings.as_deref())?;
+    let policy = crate::load_policy(cli)?;
+    let evaluator = policy.with_settings(settings.clone())?;
+    let parsed = crate::core_settings(&settings)?;
+    let (docs, errors) = read_pods(files);
+    let containers = live::containers(&docs, |ns| parsed.namespaces.covers(ns));
+    let units: Vec<Unit> = docs.iter().cloned().map(Unit::Doc).collect();
+    let cx = work::Context {
+        evaluator: &evaluator,
+        recording: None,
+        namespace: cli.namespace.as_deref(),
+        settings: &parsed,
+        jobs: cli.jobs.unwrap_or(1).max(1),
+        progress: false,
+    };
+    let outs = work::run(&cx, &units);
+    let checked = Run::from_documents(outs, errors, &parsed.namespaces, cli.allow_empty);
+    let drift = containers.iter().any(|c| {
+        c.observe()
+            .iter()
+            .any(|o| matches!(o, Observation::Drift(_)))
+    });
+    let text = match cli.output {
+        Format::Pins => pins(&containers),
+        Format::Json => {
+            let check: Value =
+                serde_json::from_str(&checked.render(run::Format::Json)).unwrap_or(Value::Null);
+            let doc = json!({"check": check, "live": containers.iter().map(container_json).collect::<Vec<_>>()});
+            serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
+        }
+        Format::Openreports => {
+            let mut entries = openreports::entries(&checked.results);
+            entries.extend(containers.iter().flat_map(report_entries));
+            openreports::render(&entries)
+        }
+        Format::Github => {
+            let mut out = checked.render(run::Format::Github);
+            for c in &containers {
+                for line in lines(c) {
+                    let level = if line.0 { "error" } else { "warning" };
+                    out.push_str(&format!(
+                        "::{level} title=image-digest-check%3A live::{}\n",
+                        line.1.replace('%', "%25").replace('\n', "%0A")
+                    ));
+                }
+            }
+            out
+        }
+        _ => {
+            let mut out = checked.render(run::Format::Text);
+            let mut counts = (0, 0, 0);
+            for c in &containers {
+                for (blocking, line) in lines(c) {
+                    if blocking {
+                        counts.0 += 1;
+                    } else {
+                        counts.1 += 1;
+                    }
+                    out.push_str(&line);
+                    out.push('\n');
+                }
+                counts.2 += 1;
+            }
+            out.push_str(&format!(
+                "live: {} containers of running workloads: {} drifted, {} notes\n",
+                counts.2, counts.0, counts.1
+            ));
+            out
+        }
+    };
+    let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes());
+    let code = checked.exit_code();
+    Ok(if drift { code.max(1) } else { code })
+}
+
+/// `Deployment agents/web container "web"`
+fn who(c: &Container) -> String {
+    format!("{} {} {:?}", c.workload, container_noun(c), c.name)
+}
+
+fn container_noun(c: &Container) -> &'static str {
+    match c.list {
+        "initContainers" => "init container",
+        "ephemeralContainers" => "ephemeral container",
+        _ => "container",
+    }
+}
+
+/// The lines `live` prints for a container: (blocking, text).
+fn lines(c: &Container) -> Vec<(bool, String)> {
+    c.observe().iter().filter_map(|o| line(c, o)).collect()
+}
+
+/// What `live` says about one observation: (blocking, text); nothing when the pods agree.
+fn line(c: &Container, o: &Observation) -> Option<(bool, String)> {
+    match o {
+        Observation::Drift(digests) => Some((
+            true,
+            format!(
+                "{}: drift: image {} runs {} digests: {}. Fix: pin it to the digest you mean, then roll the workload out",
+                who(c),
+                quote(&c.image),
+                digests.len(),
+                digests
+                    .iter()
+                    .map(|(d, pods)| format!("{d} (pods {})", pods.join(", ")))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+        )),
+        Observation::RunningDigest { pinned } => Some((
+            false,
+            format!(
+                "{}: runs {pinned} (image {} has no digest: pin it to this one to change nothing that runs)",
+                who(c),
+                quote(&c.image)
+            ),
+        )),
+        Observation::Mismatch { running } => Some((
+            false,
+            format!(
+                "{}: warning: image {} is pinned, but its pods run {running} (a mirror or the runtime rewrote it)",
+                who(c),
+                quote(&c.image)
+            ),
+        )),
+        Observation::Local(pods) => Some((
+            false,
+            format!(
+                "{}: image {} runs a locally loaded image (a bare image ID, no registry digest) in pods {}: cannot be pinned from the cluster",
+                who(c),
+                quote(&c.image),
+                pods.join(", ")
+            ),
+        )),
+        Observation::Unknown(pods) => Some((
+            false,
+            format!(
+                "{}: image {}: unknown in pods {}: {}",
+                who(c),
+                quote(&c.image),
+                pods.join(", "),
+                reasons(c, pods)
+            ),
+        )),
+        Observation::Agrees => None,
+    }
+}
+
+fn reasons(c: &Container, pods: &[String]) -> String {
+    let set: BTreeSet<String> = pods
+        .iter()
+        .filter_map(|p| match c.pods.get(p) {
+            Some(live::Running::Unknown(r)) => Some(r.clone()),
+            _ => None,
+        })
+        .collect();
+    set.into_iter().collect::<Vec<_>>().join(", ")
+}
+
+/// `--output pins`: the running digest of every tag-only container whose pods agree.
+fn pins(containers: &[Container]) -> String {
+    let mut out = String::new();
+    for c in containers {
+        for o in c.observe() {
+            if let Observation::RunningDigest { pinned } = o {
+                out.push_str(&format!(
+                    "{}/{}/{}\t{}\t{pinned}\n",
+                    c.workload.namespace, c.workload.kind, c.workload.name, c.name
+                ));
+            }
+        }
+    }
+    out
+}
+
+fn container_json(c: &Container) -> Value {
+    let observations: Vec<Value> = c
+        .observe()
+        .into_iter()
+        .map(|o| match o {
+            Observation::Drift(d) => json!({"drift": d}),
+            Observation::RunningDigest { pinned } => json!({"runningDigest": pinned}),
+            Observation::Mismatch { running } => json!({"mismatch": running}),
+            Observation::Local(p) => json!({"localImage": p}),
+            Observation::Unknown(p) => json!({"unknown": p}),
+            Observation::Agrees => json!({"agrees": true}),
+        })
+        .collect();
+    let pods: BTreeMap<&String, String> = c
+        .pods
+        .iter()
+        .map(|(p, r)| {
+            let text = match r {
+                live::Running::Digest { repository, digest } => format!("{repository}@{digest}"),
+                live::Running::Local(id) => format!("local {id}"),
+                live::Running::Unknown(why) => format!("unknown: {why}"),
+            };
+            (p, text)
+        })
+        .collect();
+    json!({
+        "namespace": c.workload.namespace, "kind": c.workload.kind, "name": c.workload.name,
+        "list": c.list, "container": c.name, "image": c.image,
+        "pods": pods, "observations": observations,
+    })
+}
+
+/// The OpenReports results of what runs: drift fails, a mismatch or a local image warns, a
+/// container whose pods agree passes, one not started is skipped.
+fn report_entries(c: &Container) -> Vec<Entry> {
+    let entry = |rule: &'static str, result: &'static str, message: String| Entry {
+        namespace: c.workload.namespace.clone(),
+        kind: c.workload.kind.clone(),
+        name: c.workload.name.clone(),
+        rule,
+        result,
+        message,
+    };
+    c.observe()
+        .iter()
+        .map(|o| {
+            let text = line(c, o)
+                .map(|(_, l)| l)
+                .unwrap_or_else(|| format!("{}: runs the pinned digest", who(c)));
+            match o {
+                Observation::Drift(_) => entry("drift", "fail", text),
+                Observation::RunningDigest { .. } => entry("running-digest", "pass", text),
+                Observation::Mismatch { .. } => entry("digest-mismatch", "warn", text),
+                Observation::Local(_) => entry("local-image", "warn", text),
+                Observation::Unknown(_) => entry("not-started", "skip", text),
+                Observation::Agrees => entry("running-digest", "pass", text),
+            }
+        })
+        .collect()
+}

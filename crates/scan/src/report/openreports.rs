@@ -1,0 +1,247 @@
+//! `--output openreports`: the results as OpenReports (`openreports.io/v1alpha1`), the format
+//! Kubewarden's audit-scanner (1.33+) and `kyverno apply --policy-report` write and Policy
+//! Reporter shows, so CI results and audit results land in one place.
+//!
+//! Shaped like the audit-scanner's: one `Report` per resource in its namespace, `scope` naming
+//! the resource (a `ClusterReport` for what is not in a namespace: Helm values), one
+//! result per finding (`fail`), warning (`warn`), runner error (`error`) or clean workload
+//! (`pass`), each with `source: image-digest-policy`, the policy, the rule id, the message,
+//! and the severity and category of `metadata.yml`; `summary` counts the results. Printed as
+//! a YAML stream that `kubectl apply -f -` accepts. No timestamps: the same input gives the
+//! same bytes (and the browser build has no clock to ask).
+
+use super::Result;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+
+/// The policy's metadata, read once from the file Kubewarden reads it from.
+const METADATA: &str = include_str!("../../../../metadata.yml");
+
+/// `source` and `policy` of every result.
+pub const SOURCE: &str = "image-digest-policy";
+
+/// One result of a report, before it is grouped by resource.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub namespace: String,
+    pub kind: String,
+    pub name: String,
+    pub rule: &'static str,
+    /// `pass`, `fail`, `warn`, `error` or `skip`.
+    pub result: &'static str,
+    pub message: String,
+}
+
+/// The entries of a check run: every workload, with its findings, warnings or error.
+pub fn entries(results: &[Result]) -> Vec<Entry> {
+    let mut out = Vec::new();
+    for r in results {
+        // A values file is not an object in a namespace (its "namespace" is the one the chart
+        // would be installed in, often a guess): its results go to a ClusterReport.
+        let namespace = if r.kind == "HelmValues" {
+            String::new()
+        } else {
+            r.namespace.clone()
+        };
+        let entry = |rule: &'static str, result: &'static str, message: String| Entry {
+            namespace: namespace.clone(),
+            kind: r.kind.clone(),
+            name: r.name.clone(),
+            rule,
+            result,
+            message,
+        };
+        if let Some(e) = &r.error {
+            out.push(entry("runner-error", "error", e.clone()));
+            continue;
+        }
+        if r.out_of_scope {
+            out.push(entry(
+                "namespace-scope",
+                "skip",
+                "the namespace is outside the settings' scope: not checked".into(),
+            ));
+            continue;
+        }
+        for f in &r.findings {
+            out.push(entry(f.rule, "fail", format!("{} {}", f.path, f.detail)));
+        }
+        for w in &r.warnings {
+            out.push(entry(w.rule, "warn", w.message.clone()));
+        }
+        if r.findings.is_empty() && r.warnings.is_empty() {
+            let message = if r.allowed {
+                "every image is pinned as the contract and the settings require"
+            } else {
+                "rejected"
+            };
+            out.push(entry(
+                "image-digest-contract",
+                if r.allowed { "pass" } else { "fail" },
+                r.summary.clone().unwrap_or_else(|| message.to_owned()),
+            ));
+        }
+    }
+    out
+}
+
+fn annotation(key: &str) -> String {
+    let metadata: Value = serde_saphyr::from_str(METADATA).unwrap_or(Value::Null);
+    metadata
+        .pointer(&format!("/annotations/{}", key.replace('/', "~1")))
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// OpenReports' severities: `critical`, `high`, `medium`, `low`, `info`.
+fn severity() -> String {
+    let s = annotation("io.kubewarden.policy.severity").to_ascii_lowercase();
+    if ["critical", "high", "medium", "low", "info"].contains(&s.as_str()) {
+        s
+    } else {
+        "medium".to_owned()
+    }
+}
+
+/// A name Kubernetes accepts (DNS-1123 subdomain): lowercase, `[a-z0-9.-]`, at most 253.
+fn object_name(parts: &[&str]) -> String {
+    let raw = parts.join("-").to_ascii_lowercase();
+    let mut name: String = raw
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    name.truncate(253);
+    let name = name
+        .trim_matches(|c: char| !c.is_ascii_alphanumeric())
+        .to_owned();
+    if name.is_empty() {
+        "report".to_owned()
+    } else {
+        name
+    }
+}
+
+/// The reports as documents: one per resource, in a stable order.
+pub fn documents(entries: &[Entry]) -> Vec<Value> {
+    let (severity, category) = (severity(), annotation("io.kubewarden.policy.category"));
+    let mut by_resource: BTreeMap<(String, String, String), Vec<&Entry>> = BTreeMap::new();
+    for e in entries {
+        by_resource
+            .entry((e.namespace.clone(), e.kind.clone(), e.name.clone()))
+            .or_default()
+            .push(e);
+    }
+    by_resource
+        .into_iter()
+        .map(|((namespace, kind, name), entries)| {
+            let mut summary = BTreeMap::from([
+                ("pass", 0),
+                ("fail", 0),
+                ("warn", 0),
+                ("error", 0),
+                ("skip", 0),
+            ]);
+            let results: Vec<Value> = entries
+                .iter()
+                .map(|e| {
+                    *summary.entry(e.result).or_default() += 1;
+                    let mut resource = json!({"kind": kind, "name": name});
+                    if !namespace.is_empty() {
+                        resource["namespace"] = json!(namespace);
+                    }
+                    json!({
+                        "source": SOURCE, "policy": SOURCE, "rule": e.rule, "result": e.result,
+                        "message": e.message, "severity": severity, "category": category,
+                        "scored": true, "resources": [resource],
+                    })
+                })
+                .collect();
+            let mut scope = json!({"kind": kind, "name": name});
+            let mut metadata = json!({
+                "name": object_name(&[SOURCE, &kind, &name]),
+                "labels": {"app.kubernetes.io/managed-by": "image-digest-check"},
+            });
+            let report_kind = if namespace.is_empty() {
+                "ClusterReport"
+            } else {
+                scope["namespace"] = json!(namespace);
+                metadata["namespace"] = json!(namespace);
+                "Report"
+            };
+            json!({
+                "apiVersion": "openreports.io/v1alpha1",
+                "kind": report_kind,
+                "metadata": metadata,
+                "source": SOURCE,
+                "scope": scope,
+                "summary": summary,
+                "results": results,
+            })
+        })
+        .collect()
+}
+
+/// The reports as a YAML stream.
+pub fn render(entries: &[Entry]) -> String {
+    documents(entries)
+        .iter()
+        .map(|d| {
+            let text = serde_saphyr::to_string(d).unwrap_or_default();
+            format!("---\n{}", text.trim_start_matches("---\n"))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_metadata_gives_severity_and_category() {
+        assert_eq!(severity(), "medium");
+        assert_eq!(annotation("io.kubewarden.policy.category"), "Supply chain");
+    }
+
+    #[test]
+    fn what_has_no_namespace_goes_to_a_cluster_report_with_a_true_summary() {
+        let entry = |namespace: &str, result: &'static str| Entry {
+            namespace: namespace.into(),
+            kind: "HelmValues".into(),
+            name: "controlPlane".into(),
+            rule: "mutable-tag",
+            result,
+            message: "m".into(),
+        };
+        let docs = documents(&[
+            entry("", "fail"),
+            entry("", "warn"),
+            entry("agents", "pass"),
+        ]);
+        assert_eq!(docs.len(), 2);
+        let cluster = docs
+            .iter()
+            .find(|d| d["kind"] == "ClusterReport")
+            .expect("cluster");
+        assert!(cluster["metadata"].get("namespace").is_none());
+        assert_eq!(cluster["summary"]["fail"], 1);
+        assert_eq!(cluster["summary"]["warn"], 1);
+        assert_eq!(cluster["summary"]["pass"], 0);
+        let report = docs.iter().find(|d| d["kind"] == "Report").expect("report");
+        assert_eq!(report["scope"]["namespace"], "agents");
+    }
+
+    #[test]
+    fn names_are_valid_kubernetes_names() {
+        assert_eq!(
+            object_name(&[SOURCE, "Deployment", "Agents_Web"]),
+            "image-digest-policy-deployment-agents-web"
+        );
+    }
+}
