@@ -31,7 +31,7 @@ export interface Options {
   namespace?: string;
   /** Exit 0 when nothing was checked. */
   allowEmpty?: boolean;
-  /** Also render the report: "text" | "json" | "junit" | "sarif" | "github". */
+  /** Also render the report: "text" | "json" | "junit" | "sarif" | "github" | "openreports". */
   format?: string;
   /** Inputs the caller could not read: reported and counted, so the run cannot pass. */
   inputErrors?: { source: string; message: string }[];

@@ -16,7 +16,7 @@ or Helm values files (merged in order, as helm -f) against the image tag/digest 
 Options:
   -s, --settings FILE    policy settings, YAML or JSON (a whole ClusterAdmissionPolicy too)
   -n, --namespace NAME   namespace for manifests that name none (as helm template -n)
-  -o, --output FORMAT    text (default), json, junit, sarif or github
+  -o, --output FORMAT    text (default), json, junit, sarif, github or openreports
       --allow-empty      exit 0 when nothing was checked
   -q, --quiet            accepted for compatibility (this command prints no progress)
   -V, --version          print the version
@@ -54,8 +54,8 @@ function parse(argv) {
         else o.paths.push(a);
     }
   }
-  if (!["text", "json", "junit", "sarif", "github"].includes(o.output)) {
-    fail(`invalid value '${o.output}' for '--output': use text, json, junit, sarif or github`);
+  if (!["text", "json", "junit", "sarif", "github", "openreports"].includes(o.output)) {
+    fail(`invalid value '${o.output}' for '--output': use text, json, junit, sarif, github or openreports`);
   }
   return o;
 }
