@@ -208,8 +208,8 @@ fn openreports_validate_against_the_crds() {
             kinds.insert(kind);
         }
         if args[0] == "live" {
-            assert!(text.contains("rule: drift"), "{text}");
-            assert!(text.contains("result: fail"), "{text}");
+            assert!(text.contains("\"rule\": \"drift\""), "{text}");
+            assert!(text.contains("\"result\": \"fail\""), "{text}");
         }
     }
     assert_eq!(

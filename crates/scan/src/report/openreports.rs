@@ -7,15 +7,18 @@
 //! result per finding (`fail`), warning (`warn`), runner error (`error`) or clean workload
 //! (`pass`), each with `source: image-digest-policy`, the policy, the rule id, the message,
 //! and the severity and category of `metadata.yml`; `summary` counts the results. Printed as
-//! a YAML stream that `kubectl apply -f -` accepts. No timestamps: the same input gives the
+//! a YAML stream that `kubectl apply -f -` accepts (each document in JSON form). No timestamps: the same input gives the
 //! same bytes (and the browser build has no clock to ask).
 
 use super::Result;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
-/// The policy's metadata, read once from the file Kubewarden reads it from.
-const METADATA: &str = include_str!("../../../../metadata.yml");
+/// `io.kubewarden.policy.severity` and `io.kubewarden.policy.category` of `metadata.yml`
+/// (a test holds them equal): parsing the YAML at run time would add some 50 KB of YAML-to-JSON
+/// code to the web module for two strings.
+pub const SEVERITY: &str = "medium";
+pub const CATEGORY: &str = "Supply chain";
 
 /// `source` and `policy` of every result.
 pub const SOURCE: &str = "image-digest-policy";
@@ -85,25 +88,6 @@ pub fn entries(results: &[Result]) -> Vec<Entry> {
     out
 }
 
-fn annotation(key: &str) -> String {
-    let metadata: Value = serde_saphyr::from_str(METADATA).unwrap_or(Value::Null);
-    metadata
-        .pointer(&format!("/annotations/{}", key.replace('/', "~1")))
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned()
-}
-
-/// OpenReports' severities: `critical`, `high`, `medium`, `low`, `info`.
-fn severity() -> String {
-    let s = annotation("io.kubewarden.policy.severity").to_ascii_lowercase();
-    if ["critical", "high", "medium", "low", "info"].contains(&s.as_str()) {
-        s
-    } else {
-        "medium".to_owned()
-    }
-}
-
 /// A name Kubernetes accepts (DNS-1123 subdomain): lowercase, `[a-z0-9.-]`, at most 253.
 fn object_name(parts: &[&str]) -> String {
     let raw = parts.join("-").to_ascii_lowercase();
@@ -130,7 +114,7 @@ fn object_name(parts: &[&str]) -> String {
 
 /// The reports as documents: one per resource, in a stable order.
 pub fn documents(entries: &[Entry]) -> Vec<Value> {
-    let (severity, category) = (severity(), annotation("io.kubewarden.policy.category"));
+    let (severity, category) = (SEVERITY, CATEGORY);
     let mut by_resource: BTreeMap<(String, String, String), Vec<&Entry>> = BTreeMap::new();
     for e in entries {
         by_resource
@@ -188,13 +172,17 @@ pub fn documents(entries: &[Entry]) -> Vec<Value> {
         .collect()
 }
 
-/// The reports as a YAML stream.
+/// The reports as a YAML stream: each document written as JSON (which is YAML), after `---`.
+/// A YAML serializer would add 40 KB to the web module (its budget is 1,100,000 bytes) for
+/// the same documents; `kubectl apply -f -` and every YAML reader take these as they are.
 pub fn render(entries: &[Entry]) -> String {
     documents(entries)
         .iter()
         .map(|d| {
-            let text = serde_saphyr::to_string(d).unwrap_or_default();
-            format!("---\n{}", text.trim_start_matches("---\n"))
+            format!(
+                "---\n{}\n",
+                serde_json::to_string_pretty(d).unwrap_or_default()
+            )
         })
         .collect()
 }
@@ -204,9 +192,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_metadata_gives_severity_and_category() {
-        assert_eq!(severity(), "medium");
-        assert_eq!(annotation("io.kubewarden.policy.category"), "Supply chain");
+    fn severity_and_category_are_the_metadatas() {
+        let text = include_str!("../../../../metadata.yml");
+        let metadata: Value = serde_saphyr::from_str(text).expect("metadata.yml");
+        let annotation = |k: &str| {
+            metadata["annotations"][k]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        };
+        assert_eq!(
+            annotation("io.kubewarden.policy.severity").to_ascii_lowercase(),
+            SEVERITY
+        );
+        assert_eq!(annotation("io.kubewarden.policy.category"), CATEGORY);
+        // OpenReports' severities.
+        assert!(["critical", "high", "medium", "low", "info"].contains(&SEVERITY));
     }
 
     #[test]
