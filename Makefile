@@ -111,10 +111,16 @@ web-tools:
 .PHONY: web
 web: web-tools
 	cargo build -p image-digest-web --target wasm32-unknown-unknown --profile web
+	@$(MAKE) --no-print-directory $(WEB_DIR)/.built
+
+# The bindings and the package are made again only when the module or the package's own files
+# changed (cargo leaves an unchanged module's time alone).
+$(WEB_DIR)/.built: $(WEB_WASM) web/build.mjs $(shell find web/npm web/playground -type f) Cargo.toml
 	rm -rf $(WEB_DIR)
 	wasm-bindgen $(BINDGEN_FLAGS) --target web --out-dir $(WEB_DIR)/playground/pkg $(WEB_WASM)
 	wasm-bindgen $(BINDGEN_FLAGS) --target nodejs --out-dir $(WEB_DIR)/npm/lib $(WEB_WASM)
 	node web/build.mjs $(WEB_DIR) $(VERSION)
+	touch $@
 
 # Serves the playground on http://127.0.0.1:8080/ (any static file server does).
 .PHONY: playground
@@ -125,10 +131,19 @@ playground: web
 # The web build's tests (node --test): the e2e table and the image corpus through the package
 # against the native core and policy.wasm, the npx command against the native checker, and the
 # playground in real headless Chromium.
+# A no-op rerun does not run them again on a tree and build they already passed on
+# (e2e-tests/unchanged.sh: the commit, every change, every untracked file, these artefacts);
+# CI and FORCE_TESTS=1 always run them.
+WEB_TEST_INPUTS := $(WEB_DIR) policy.wasm target/debug/image-digest-check target/debug/examples/web-table
 .PHONY: web-tests
 web-tests: web policy.wasm | tools
-	target/debug/examples/web-table > target/web-table.json
-	node web/test/run.mjs
+	@if bash e2e-tests/unchanged.sh check web-tests $(WEB_TEST_INPUTS); then \
+		echo "web tests: not run again: they passed on this very tree and build (FORCE_TESTS=1 runs them)"; \
+	else \
+		target/debug/examples/web-table > target/web-table.json && \
+		node web/test/run.mjs && \
+		bash e2e-tests/unchanged.sh record web-tests $(WEB_TEST_INPUTS); \
+	fi
 
 .PHONY: test
 test: lint unit-tests web-tests
