@@ -62,10 +62,22 @@ artifacthub-pkg.yml: | tools
 fmt:
 	cargo fmt --all
 
-# rustfmt, then clippy through the builds (above): the policy and the floor for the wasm target,
-# every native crate's lib, bins, tests and examples in the test build.
+# The distinct crates (name and version) compiled for the workspace, ours excepted: natively, for
+# the policy's wasm and for the web build. It may not grow past build-budget.txt's ceiling.
+.PHONY: build-budget
+build-budget:
+	@n=$$( { cargo tree --workspace -e normal,build,dev --prefix none --format '{p}' --target x86_64-unknown-linux-gnu; \
+		cargo tree -p image-digest-policy -p floor-policy -e normal,build --prefix none --format '{p}' --target $(WASM_TARGET); \
+		cargo tree -p image-digest-web -e normal,build --prefix none --format '{p}' --target wasm32-unknown-unknown; } \
+		| sed 's/ (\*)//; s/ (proc-macro)//' | grep -v '^image-digest\|^floor-policy' | awk '{print $$1" "$$2}' | sort -u | wc -l ); \
+	max=$$(sed -n 's/^ceiling: //p' build-budget.txt); \
+	echo "build budget: $$n crates compiled for the workspace (ceiling $$max, build-budget.txt)"; \
+	test "$$n" -le "$$max" || { echo "the build grew past its budget: name the new dependency and its build cost, then raise the ceiling in build-budget.txt"; exit 1; }
+
+# rustfmt, the build budget, then clippy through the builds (above): the policy and the floor for
+# the wasm target, every native crate's lib, bins, tests and examples in the test build.
 .PHONY: lint
-lint: policy.wasm | wasm-target
+lint: policy.wasm build-budget | wasm-target
 	@test -n "$(CLIPPY_DRIVER)" || { echo "clippy-driver is missing: rustup component add clippy"; exit 1; }
 	cargo fmt --all -- --check
 	cargo build --target $(WASM_TARGET) --profile wasm -p floor-policy
