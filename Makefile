@@ -65,7 +65,10 @@ fmt:
 # The distinct crates (name and version) compiled for the workspace, ours excepted: natively, for
 # the policy's wasm and for the web build. It may not grow past build-budget.txt's ceiling.
 .PHONY: build-budget
-build-budget:
+build-budget: target/build-budget.ok
+
+# Counted again only when a manifest, the lock file or the budget changed.
+target/build-budget.ok: Cargo.lock Cargo.toml $(wildcard crates/*/Cargo.toml) build-budget.txt
 	@n=$$( { cargo tree --workspace -e normal,build,dev --prefix none --format '{p}' --target x86_64-unknown-linux-gnu; \
 		cargo tree -p image-digest-policy -p floor-policy -e normal,build --prefix none --format '{p}' --target $(WASM_TARGET); \
 		cargo tree -p image-digest-web -e normal,build --prefix none --format '{p}' --target wasm32-unknown-unknown; } \
@@ -73,6 +76,7 @@ build-budget:
 	max=$$(sed -n 's/^ceiling: //p' build-budget.txt); \
 	echo "build budget: $$n crates compiled for the workspace (ceiling $$max, build-budget.txt)"; \
 	test "$$n" -le "$$max" || { echo "the build grew past its budget: name the new dependency and its build cost, then raise the ceiling in build-budget.txt"; exit 1; }
+	@mkdir -p target && touch $@
 
 # rustfmt, the build budget, then clippy through the builds (above): the policy and the floor for
 # the wasm target, every native crate's lib, bins, tests and examples in the test build.
