@@ -71,7 +71,7 @@ pub const RULES: &[Rule] = &[
         level: "error",
         short: "The pinned tag now points at another digest.",
         help: "Re-pin the image to the digest the tag means now, or keep the old digest on purpose.",
-        phrases: &["now points at", "could not be verified"],
+        phrases: &["now points to", "could not be verified"],
     },
     Rule {
         id: "unpinned",
@@ -136,6 +136,15 @@ mod tests {
                 "invalid-ref",
             ),
             ("image \"a:1\" is not pinned by a digest", "unpinned"),
+            // The policy's own words for a moved tag and a failed lookup (src/evaluate.rs).
+            (
+                "tag `5b72ee1e` now points to sha256:3a0a…, not to the pinned sha256:96e7…",
+                "tag-moved",
+            ),
+            (
+                "image \"nginx:1.27\": no digest, and the host could not resolve one to pin it: registry unreachable",
+                "host-lookup",
+            ),
         ];
         for (text, id) in cases {
             assert_eq!(classify(text, "invalid-ref").id, id, "{text}");
