@@ -121,7 +121,7 @@ BINDGEN_FLAGS := --remove-name-section --remove-producers-section
 web-tools:
 	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
 	@wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $(BINDGEN_VERSION)" || \
-		cargo install wasm-bindgen-cli --version $(BINDGEN_VERSION)
+		env -u RUSTC_WORKSPACE_WRAPPER -u CLIPPY_ARGS cargo install wasm-bindgen-cli --version $(BINDGEN_VERSION)
 	@command -v node >/dev/null || { echo "node is missing: Node.js 18 or later builds and tests the web package"; exit 1; }
 
 .PHONY: web
@@ -192,9 +192,9 @@ bench: policy.wasm annotated-policy.wasm
 FUZZ_SECONDS ?= 60
 .PHONY: fuzz
 fuzz:
-	cargo fuzz --version >/dev/null 2>&1 || cargo install cargo-fuzz --locked
+	cargo fuzz --version >/dev/null 2>&1 || env -u RUSTC_WORKSPACE_WRAPPER -u CLIPPY_ARGS cargo install cargo-fuzz --locked
 	cd fuzz && for t in reference settings validate; do \
-		RUSTC_BOOTSTRAP=1 cargo fuzz run --sanitizer none $$t corpus/$$t -- \
+		env -u RUSTC_WORKSPACE_WRAPPER -u CLIPPY_ARGS RUSTC_BOOTSTRAP=1 cargo fuzz run --sanitizer none $$t corpus/$$t -- \
 			-max_total_time=$(FUZZ_SECONDS) -max_len=65536 || exit 1; \
 	done
 
