@@ -268,7 +268,7 @@ fn pod_spec_containers(
             }
         };
         for (index, item) in items.iter().enumerate() {
-            let path = format!("{}.{}[{index}]", spec.path, list.field());
+            let (path, image_pointer) = list.locate(&spec.path, &spec.pointer, index);
             let Value::Object(c) = item else {
                 return Err(format!(
                     "{at}.{path}: invalid type: {}, expected an object",
@@ -281,7 +281,7 @@ fn pod_spec_containers(
                 index,
                 name: Cow::Owned(name.to_owned()),
                 image: ImageField::of(c.get("image")),
-                image_pointer: format!("{}/{}/{index}/image", spec.pointer, list.field()),
+                image_pointer,
                 path,
             });
         }
