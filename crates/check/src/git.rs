@@ -1,6 +1,6 @@
-//! The Git history `history` reads, through the `git` command: no library to build (gix adds
-//! some 200 crates to a build this project keeps short; libgit2 is a C build), and `git` is
-//! where the repository is anyway. Two processes per run however long the history: one
+//! The Git history `history` reads, through the `git` command: no library to build (a Git
+//! crate would add its whole dependency tree to a build this project keeps short; libgit2 is a
+//! C build), and `git` is where the repository is anyway. Two processes per run however long the history: one
 //! `git log --raw` for the commits that touched the paths and the blobs they left, one
 //! `git cat-file --batch` for the contents, each blob read once.
 
