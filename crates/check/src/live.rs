@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// Image as the specs write it → running digest → the workloads that run it so.
-pub type Running = BTreeMap<String, BTreeMap<String, BTreeSet<String>>>;
+pub type RunningDigests = BTreeMap<String, BTreeMap<String, BTreeSet<String>>>;
 
 /// Reads the Pods of `files` (stdin for `-`).
 fn read_pods(files: &[PathBuf]) -> (Vec<Document>, Vec<InputError>) {
@@ -38,7 +38,7 @@ fn read_pods(files: &[PathBuf]) -> (Vec<Document>, Vec<InputError>) {
 }
 
 /// The running digests of the Pods in `pods`, for `pin --from-live`.
-pub fn running(pods: &Path, settings: &Settings) -> Result<Running> {
+pub fn running(pods: &Path, settings: &Settings) -> Result<RunningDigests> {
     let (docs, errors) = read_pods(&[pods.to_path_buf()]);
     if let Some(e) = errors.first() {
         bail!("--from-live {}: {e}", pods.display());
@@ -57,7 +57,7 @@ pub fn running(pods: &Path, settings: &Settings) -> Result<Running> {
 /// written, or as the same normalised reference), or why there is not one.
 pub fn answers(
     lookups: &[String],
-    running: &Running,
+    running: &RunningDigests,
 ) -> BTreeMap<String, Result<String, ResolveError>> {
     let normal = |image: &str| reference::parse(image).ok().map(|r| r.normalized());
     lookups

@@ -26,7 +26,7 @@ pub struct Request<'a> {
     pub allow_empty: bool,
     pub options: Options,
     /// `--from-live`: the running digests by image (`live::running`) instead of the registry.
-    pub from_live: Option<crate::live::Running>,
+    pub from_live: Option<crate::live::RunningDigests>,
 }
 
 /// Runs `pin`; the exit code: 0 done (or nothing to do), 1 `--dry-run` found changes to make,
