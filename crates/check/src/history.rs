@@ -26,6 +26,9 @@ pub struct Request<'a> {
     pub since: Option<&'a str>,
     pub range: Option<&'a str>,
     pub verify: bool,
+    /// Exit 0 when the commits read hold no image at all (by default exit 2: a mistyped path
+    /// or a layout the readers do not know would otherwise list nothing, green).
+    pub allow_empty: bool,
     pub output: Output,
     pub options: Options,
 }
@@ -143,6 +146,13 @@ pub fn run(request: &Request<'_>, settings: &Settings) -> Result<u8> {
         for site in sites {
             record(&mut found, commit, site);
         }
+    }
+    if found.is_empty() && errors.is_empty() && !request.allow_empty {
+        eprintln!(
+            "history: {} commits read, but no image found in them: check the paths (only workloads of the kinds the policy reads, and values files in the chart layouts `values` reads, are searched), or pass --allow-empty if that is expected",
+            commits.len()
+        );
+        return Ok(2);
     }
     let checks = if request.verify {
         verify(&found, &request.options)

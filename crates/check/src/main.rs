@@ -393,6 +393,7 @@ fn run_history(cli: &Cli, args: &HistoryArgs) -> Result<u8> {
         since: args.since.as_deref(),
         range: args.range.as_deref(),
         verify: args.verify_registry,
+        allow_empty: cli.allow_empty,
         output,
         options: args.registry.options(None)?,
     };

@@ -344,6 +344,29 @@ fn history_outside_a_repository_or_in_a_shallow_clone_is_an_error() {
         .output()
         .expect("git clone");
     assert!(out.status.success(), "{}", text(&out.stderr));
+    // Commits that hold no image a reader knows: exit 2, not an empty green list.
+    std::fs::write(origin.join("notes.yaml"), "just: text\n").expect("written");
+    git(&origin, &["add", "-A"], "2026-10-04T10:00:00Z");
+    git(
+        &origin,
+        &["commit", "-q", "-m", "notes"],
+        "2026-10-04T10:00:00Z",
+    );
+    for (args, want) in [(&[][..], Some(2)), (&["--allow-empty"][..], Some(0))] {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_image-digest-check"));
+        c.current_dir(&origin)
+            .args(["history", "notes.yaml"])
+            .args(args);
+        let out = run(c, None);
+        assert_eq!(out.status.code(), want, "{args:?}: {}", text(&out.stderr));
+        if want == Some(2) {
+            assert!(
+                text(&out.stderr).contains("no image found"),
+                "{}",
+                text(&out.stderr)
+            );
+        }
+    }
     let mut c = Command::new(env!("CARGO_BIN_EXE_image-digest-check"));
     c.current_dir(&shallow)
         .args(["history", "--values", "values.yaml"]);
