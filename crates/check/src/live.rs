@@ -182,6 +182,13 @@ pub fn run(cli: &Cli, files: &[PathBuf]) -> Result<u8> {
     };
     let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes());
     let code = checked.exit_code();
+    if containers.is_empty() && !cli.allow_empty {
+        // Nothing about what runs was read: no Pod (in the settings' namespaces) in the input.
+        eprintln!(
+            "live: no Pod in the input (in the settings' namespaces): give the output of `kubectl get pods -A -o json`, or pass --allow-empty if that is expected"
+        );
+        return Ok(code.max(2));
+    }
     Ok(if drift { code.max(1) } else { code })
 }
 

@@ -84,9 +84,10 @@ fn live_finds_drift_running_digests_mismatches_and_unknowns() {
     let tmp = tempfile::tempdir().expect("tmp");
     let settings = tmp.path().join("s.yaml");
     std::fs::write(&settings, "namespaces: {include: [prod]}\n").expect("written");
-    let (code, out, _) = live(&["--settings", settings.to_str().unwrap_or_default()]);
-    assert_ne!(code, Some(1), "{out}");
+    let (code, out, err) = live(&["--settings", settings.to_str().unwrap_or_default()]);
+    assert_eq!(code, Some(2), "nothing about what runs was read: {out}");
     assert!(out.contains("live: 0 containers"), "{out}");
+    assert!(err.contains("no Pod in the input"), "{err}");
 }
 
 fn copy(from: &str, to: &Path) {
