@@ -164,6 +164,10 @@ fn write_private(path: &Path, content: &[u8]) -> std::io::Result<()> {
 fn trusted(path: &Path) -> Result<(), String> {
     use std::os::unix::fs::MetadataExt;
     let meta = std::fs::symlink_metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    // First: a link's own mode is always 777, which would be the wrong reason to give.
+    if meta.file_type().is_symlink() {
+        return Err(format!("{} is a symbolic link", path.display()));
+    }
     // SAFETY: geteuid has no preconditions and cannot fail.
     let me = unsafe { libc::geteuid() };
     if meta.uid() != me {
@@ -184,9 +188,6 @@ fn trusted(path: &Path) -> Result<(), String> {
             },
             meta.mode() & 0o777
         ));
-    }
-    if meta.file_type().is_symlink() {
-        return Err(format!("{} is a symbolic link", path.display()));
     }
     Ok(())
 }
@@ -239,6 +240,17 @@ mod tests {
             before,
             "read, not rewritten"
         );
+    }
+
+    #[test]
+    fn a_linked_cache_is_refused_as_a_link() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let real = tmp.path().join("real");
+        std::fs::create_dir(&real).expect("dir");
+        let link = tmp.path().join("link");
+        std::os::unix::fs::symlink(&real, &link).expect("link");
+        let err = Cache::open(&link).err().unwrap_or_default();
+        assert!(err.ends_with("is a symbolic link"), "{err}");
     }
 
     #[test]
