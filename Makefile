@@ -1,5 +1,5 @@
 # image-digest-policy: build, test and package targets (Kubewarden policy conventions).
-SOURCE_FILES := $(shell find src -type f -name '*.rs') Cargo.toml Cargo.lock
+SOURCE_FILES := $(shell find src -type f -name '*.rs') Cargo.toml Cargo.lock build.rs
 WASM_TARGET := wasm32-wasip1
 BUILT_WASM := target/$(WASM_TARGET)/wasm/image_digest_policy.wasm
 # The native tools come out of the one test build (`tools` below): the same features as the

@@ -47,6 +47,28 @@ fn pod(n: usize, image: impl Fn(usize) -> String) -> Value {
     )
 }
 
+/// A one-container Pod as the API server stores it: the service account's projected
+/// `kube-api-access-*` volume (admission adds it to nearly every Pod), so the row measures
+/// the reading of `spec.volumes` that image volumes brought to every real request.
+fn stored_pod() -> Value {
+    let mut r = pod(1, |i| {
+        format!("registry.example.com/team/app{i}:1.{i}@sha256:{H}")
+    });
+    r["object"]["spec"]["volumes"] = json!([{
+        "name": "kube-api-access-9xk2p",
+        "projected": {"defaultMode": 420, "sources": [
+            {"serviceAccountToken": {"expirationSeconds": 3607, "path": "token"}},
+            {"configMap": {"name": "kube-root-ca.crt", "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
+            {"downwardAPI": {"items": [{"path": "namespace", "fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.namespace"}}]}}
+        ]}
+    }]);
+    r["object"]["spec"]["containers"][0]["volumeMounts"] = json!([{
+        "name": "kube-api-access-9xk2p", "readOnly": true,
+        "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount"
+    }]);
+    r
+}
+
 /// The chart's control plane with two sidecars, every image pinned.
 fn chart_deployment() -> Value {
     let images = [
@@ -102,6 +124,12 @@ pub fn requests() -> Vec<(&'static str, usize, Vec<u8>)> {
             &presets,
         ),
         ("Pod", 1, pod(1, pinned), &prod),
+        (
+            "Pod as stored (kube-api-access volume)",
+            1,
+            stored_pod(),
+            &prod,
+        ),
         ("Pod", 100, pod(100, pinned), &prod),
         ("Pod", 1000, pod(1000, pinned), &prod),
         (
@@ -136,4 +164,37 @@ pub fn manifests(n: usize) -> String {
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::requests;
+    use image_digest_runner::{NoCapabilities, Policy, testkit};
+    use std::sync::Arc;
+
+    /// Memory is deterministic where time is not: the ordinary requests (everything up to a
+    /// 100-container Pod) must run in the module's initial memory, without a `memory.grow` on
+    /// the fresh instance policy-server makes per request (`build.rs` sets the figure).
+    #[test]
+    fn ordinary_requests_run_in_the_initial_memory() {
+        let policy = Policy::load(&testkit::policy_wasm()).expect("run `make policy.wasm`");
+        let mut ordinary = 0;
+        for (name, n, payload) in requests() {
+            if n > 100 || name.contains("rejected") {
+                continue;
+            }
+            ordinary += 1;
+            let instance = policy
+                .instantiate(Arc::new(NoCapabilities))
+                .expect("instantiates");
+            let start = instance.memory_bytes().expect("exports its memory");
+            instance.call("validate", &payload).expect("validates");
+            let end = instance.memory_bytes().expect("exports its memory");
+            assert_eq!(
+                start, end,
+                "{name} ({n} containers) grew the memory from {start} to {end} bytes: raise the initial memory in build.rs"
+            );
+        }
+        assert_eq!(ordinary, 6, "the rows this budget covers");
+    }
 }

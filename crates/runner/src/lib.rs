@@ -168,7 +168,9 @@ impl Policy {
         let guest_call = instance
             .get_typed_func::<(i32, i32), i32>(&mut store, "__guest_call")
             .map_err(|_| anyhow!("the module is not a waPC guest: it exports no `__guest_call`"))?;
+        let memory = instance.get_memory(&mut store, "memory");
         Ok(Instance {
+            memory,
             store: std::cell::RefCell::new(store),
             guest_call,
             ticks,
@@ -231,9 +233,18 @@ pub struct Instance {
     store: std::cell::RefCell<Store<State>>,
     guest_call: TypedFunc<(i32, i32), i32>,
     ticks: u64,
+    memory: Option<wasmtime::Memory>,
 }
 
 impl Instance {
+    /// The guest's linear memory in bytes, `None` when it exports none. A fresh instance
+    /// starts with the module's initial memory; a request that needs more pays a
+    /// `memory.grow`, which the benchmarks' budget test watches (`build.rs`).
+    pub fn memory_bytes(&self) -> Option<usize> {
+        let store = self.store.try_borrow().ok()?;
+        self.memory.map(|m| m.data_size(&*store))
+    }
+
     /// One waPC guest call; a trap, a deadline or a guest error is an `Err`, never an answer.
     pub fn call(&self, operation: &str, payload: &[u8]) -> Result<Vec<u8>> {
         let failed = |why: String| anyhow!("the policy failed in `{operation}`: {why}");
