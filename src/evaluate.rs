@@ -3,25 +3,36 @@
 
 use crate::host::{DigestResolver, Lookups, NoHost};
 use crate::reference;
-use crate::report::{self, Finding};
+use crate::report::{self, Finding, Warning};
 use crate::request::{AdmissionRequest, ImageField, Obj, ValidatePayload, parse_at};
-use crate::rules::{self, ImageVerdict};
-use crate::settings::{Settings, VerifyTagDigest};
+use crate::rules::{self, ImageVerdict, Problem};
+use crate::settings::{PinDigests, Settings, VerifyTagDigest};
 use crate::workload::{ContainerList, FoundContainer, Shape, Target, Workload};
 use serde_json::value::RawValue;
 use std::collections::HashSet;
 
-/// What `validate` answers, before it is serialised for the host.
+/// What `validate` answers, before it is serialised for the host; the native tools also read
+/// its findings and warnings as data.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Verdict {
+    /// Whether the request may go on.
     pub accepted: bool,
+    /// The reject message: the subject, then every blocking finding up to the cap.
     pub message: Option<String>,
-    pub warnings: Vec<String>,
+    /// Every blocking finding (the message lists the first [`report::MAX_LISTED`]).
+    pub findings: Vec<Finding>,
+    /// Every warning, uncapped; the response carries [`Verdict::warning_texts`].
+    pub warnings: Vec<Warning>,
     /// The object with tag-only images pinned (`pinDigests`), when anything was pinned.
     pub mutated_object: Option<serde_json::Value>,
 }
 
 impl Verdict {
+    /// The warnings as the response carries them: capped, with a count of the rest.
+    pub fn warning_texts(&self) -> Vec<String> {
+        report::cap_warnings(self.warnings.iter().map(|w| w.text.clone()).collect())
+    }
+
     fn accept() -> Verdict {
         Verdict {
             accepted: true,
@@ -121,8 +132,11 @@ pub fn evaluate(
         return Verdict::accept();
     };
     let existing = existing_violations(request, target, settings);
-    let pinning = settings.pin_digests
-        && (!settings.pin_pods_only || matches!(target, Target::Builtin(Shape::Pod)));
+    let pinning = match settings.pin_digests {
+        PinDigests::Off => false,
+        PinDigests::All => true,
+        PinDigests::PodsOnly => matches!(target, Target::Builtin(Shape::Pod)),
+    };
     let judged = judge_all(&workload.containers, settings, pinning, &existing, resolver);
     conclude(request, &workload, namespace, judged, object.get())
 }
@@ -178,7 +192,7 @@ fn namespace_in_scope<'w>(
 #[derive(Default)]
 struct Judged {
     blocking: Vec<Finding>,
-    warnings: Vec<String>,
+    warnings: Vec<Warning>,
     /// (JSON pointer of an image field, the pinned image)
     pins: Vec<(String, String)>,
 }
@@ -202,20 +216,32 @@ fn judge_all(
         match &verdict {
             ImageVerdict::Exempt => {}
             ImageVerdict::Accepted => verify(c, &verdict, settings, &mut lookups, &mut judged),
-            ImageVerdict::Unpinned if settings.warn_unpinned => judged.warnings.push(format!(
-                "{}: image {} is not pinned by a digest; {} (requireDigest: true will reject it)",
-                at(c),
-                report::quote(c.image.as_str()),
-                report::fix(c.image.as_str(), &verdict),
+            ImageVerdict::Unpinned if settings.warn_unpinned => judged.warnings.push(warning(
+                c,
+                Problem::Unpinned,
+                format!(
+                    "image {} {}; {} (requireDigest: true will reject it)",
+                    report::quote(c.image.as_str()),
+                    Problem::Unpinned,
+                    report::fix(c.image.as_str(), &verdict),
+                ),
             )),
             ImageVerdict::Unpinned => {}
             ImageVerdict::Invalid(_) | ImageVerdict::Violates(_) => {
                 let finding = finding(c, &verdict);
                 if existing.contains(&key(c)) {
-                    judged.warnings.push(format!(
-                        "existing violation kept by allowExistingViolations: {}",
-                        finding.render()
-                    ));
+                    let detail = finding.detail();
+                    let rule = finding.rule();
+                    judged.warnings.push(Warning {
+                        text: format!(
+                            "existing violation kept by allowExistingViolations: {}",
+                            finding.render()
+                        ),
+                        path: finding.path,
+                        rule,
+                        problems: finding.problems,
+                        detail,
+                    });
                 } else {
                     judged.blocking.push(finding);
                 }
@@ -229,6 +255,17 @@ fn judge_all(
 /// image.
 fn at(c: &FoundContainer<'_>) -> String {
     format!("{} ({} {})", c.path, c.list.noun(), report::quote(&c.name))
+}
+
+/// A warning about `c`'s image: `detail` after where it is.
+fn warning(c: &FoundContainer<'_>, problem: Problem, detail: String) -> Warning {
+    Warning {
+        text: format!("{}: {detail}", at(c)),
+        path: c.path.clone(),
+        rule: problem.rule(),
+        problems: vec![problem],
+        detail,
+    }
 }
 
 /// `pinDigests`: the image rewritten to `image@digest`, or, when the host cannot say, a
@@ -250,19 +287,18 @@ fn pin(
             .push((c.image_pointer.clone(), format!("{image}@{digest}"))),
         Err(reason) if settings.require_digest => {
             let mut f = finding(c, verdict);
-            f.reasons =
-                format!("no digest, and the host could not resolve one to pin it: {reason}");
+            f.problems = vec![Problem::LookupFailed { reason }];
             f.fix = format!(
                 "make the image resolvable, or {}",
                 report::fix(image, verdict)
             );
             judged.blocking.push(f);
         }
-        Err(reason) => judged.warnings.push(format!(
-            "{}: image {} was not pinned: the host could not resolve its digest: {reason}",
-            at(c),
-            report::quote(image)
-        )),
+        Err(reason) => {
+            let problem = Problem::NotPinned { reason };
+            let detail = format!("image {} {problem}", report::quote(image));
+            judged.warnings.push(warning(c, problem, detail));
+        }
     }
 }
 
@@ -279,19 +315,19 @@ fn verify(
     }
     match verify_tag(c.image.as_str(), lookups) {
         None => {}
-        Some(TagCheck::Moved(reason)) if settings.verify_tag_digest == VerifyTagDigest::Reject => {
+        Some(problem @ Problem::TagMoved { .. })
+            if settings.verify_tag_digest == VerifyTagDigest::Reject =>
+        {
             let mut f = finding(c, verdict);
-            f.reasons = reason;
+            f.problems = vec![problem];
             f.fix =
                 "re-pin the image to the digest you mean to run, with the tag it was built from"
                     .to_owned();
             judged.blocking.push(f);
         }
-        Some(TagCheck::Moved(reason) | TagCheck::Unverified(reason)) => {
-            let image = report::quote(c.image.as_str());
-            judged
-                .warnings
-                .push(format!("{}: image {image}: {reason}", at(c)));
+        Some(problem) => {
+            let detail = format!("image {}: {problem}", report::quote(c.image.as_str()));
+            judged.warnings.push(warning(c, problem, detail));
         }
     }
 }
@@ -305,13 +341,14 @@ fn conclude(
     judged: Judged,
     object: &str,
 ) -> Verdict {
-    let warnings = report::cap_warnings(judged.warnings);
+    let warnings = judged.warnings;
     if !judged.blocking.is_empty() {
         let kind = request.kind.as_ref().map(|k| k.kind.as_ref()).unwrap_or("");
         let subject = report::subject(kind, namespace, &object_name(request, workload));
         return Verdict {
             accepted: false,
             message: Some(report::reject_message(&subject, &judged.blocking)),
+            findings: judged.blocking,
             warnings,
             mutated_object: None,
         };
@@ -327,6 +364,7 @@ fn conclude(
     Verdict {
         accepted: true,
         message: None,
+        findings: Vec::new(),
         warnings,
         mutated_object,
     }
@@ -357,30 +395,31 @@ fn object_name(request: &AdmissionRequest<'_>, workload: &Workload<'_>) -> Strin
 fn is_pinnable(verdict: &ImageVerdict) -> bool {
     match verdict {
         ImageVerdict::Unpinned => true,
-        ImageVerdict::Violates(p) => p.iter().all(|p| *p == rules::Problem::NoDigest),
+        ImageVerdict::Violates(p) => p.iter().all(|p| *p == Problem::NoDigest),
         _ => false,
     }
 }
 
-enum TagCheck {
-    Moved(String),
-    Unverified(String),
-}
-
-/// `repo:tag@digest`: does `repo:tag` still resolve to `digest`?
-fn verify_tag(image: &str, lookups: &mut Lookups<'_>) -> Option<TagCheck> {
+/// `repo:tag@digest`: does `repo:tag` still resolve to `digest`? `None` when it does;
+/// [`Problem::TagMoved`] or [`Problem::TagUnverified`] otherwise.
+fn verify_tag(image: &str, lookups: &mut Lookups<'_>) -> Option<Problem> {
     let r = reference::parse(image).ok()?;
     let (tag, pinned) = (r.tag?, r.digest?);
     let tagged = image.split_once('@').map_or(image, |(t, _)| t);
     let pinned = pinned.to_string();
+    let tag = tag.to_owned();
     match lookups.resolve(tagged) {
         Ok(current) if current == pinned => None,
-        Ok(current) => Some(TagCheck::Moved(format!(
-            "tag `{tag}` now points to {current}, not to the pinned {pinned}: the digest decides what runs, so the tag no longer describes it"
-        ))),
-        Err(reason) => Some(TagCheck::Unverified(format!(
-            "tag `{tag}` could not be verified against the pinned {pinned}: {reason}"
-        ))),
+        Ok(current) => Some(Problem::TagMoved {
+            tag,
+            current,
+            pinned,
+        }),
+        Err(reason) => Some(Problem::TagUnverified {
+            tag,
+            pinned,
+            reason,
+        }),
     }
 }
 
@@ -462,14 +501,10 @@ fn finding(c: &FoundContainer<'_>, verdict: &ImageVerdict) -> Finding {
         ),
         _ => (None, None),
     };
-    let reasons = match verdict {
-        ImageVerdict::Invalid(why) => why.clone(),
-        ImageVerdict::Violates(problems) => problems
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join("; "),
-        _ => String::new(),
+    let problems = match verdict {
+        ImageVerdict::Invalid(problem) => vec![problem.clone()],
+        ImageVerdict::Violates(problems) => problems.clone(),
+        _ => Vec::new(),
     };
     let fix = report::fix(image.as_deref().unwrap_or(""), verdict);
     Finding {
@@ -478,7 +513,7 @@ fn finding(c: &FoundContainer<'_>, verdict: &ImageVerdict) -> Finding {
         container: c.name.to_string(),
         image,
         normalized,
-        reasons,
+        problems,
         fix,
     }
 }

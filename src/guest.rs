@@ -58,7 +58,7 @@ impl crate::host::DigestResolver for Host {
 /// `ValidationResponse`, built field by field.
 pub(crate) fn validate(payload: &[u8]) -> CallResult {
     let v = evaluate::validate_with(payload, &mut Host);
-    let warnings = (!v.warnings.is_empty()).then_some(v.warnings);
+    let warnings = (!v.warnings.is_empty()).then(|| v.warning_texts());
     match (v.accepted, v.mutated_object, warnings) {
         (false, _, warnings) => reject_request(v.message, None, None, warnings),
         (true, None, None) => accept_request(),

@@ -86,6 +86,51 @@ pub enum ReferenceError {
     PathSeparator,
 }
 
+/// A part of an image reference: what a tool points at when it names the key to change
+/// (Helm values: `image.repository`, `image.tag`, `image.digest`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    /// Registry and repository.
+    Repository,
+    /// The tag.
+    Tag,
+    /// The digest.
+    Digest,
+}
+
+impl ReferenceError {
+    /// The part of the reference the error is in: what a user edits to fix it.
+    pub fn part(&self) -> Part {
+        use ReferenceError::*;
+        match self {
+            MultipleDigests
+            | EmptyDigest
+            | DigestWithoutAlgorithm
+            | UnsupportedDigestAlgorithm(_)
+            | DigestLength { .. }
+            | DigestUppercase { .. }
+            | DigestNotHex { .. } => Part::Digest,
+            EmptyTag | TagTooLong(_) | TagFirstChar(_) | TagChar(_) => Part::Tag,
+            Empty
+            | Whitespace { .. }
+            | Control { .. }
+            | NonAscii { .. }
+            | EmptyName
+            | NameTooLong(_)
+            | EmptyDomainLabel
+            | DomainChar(_)
+            | DomainHyphen
+            | Ipv6Domain
+            | EmptyPort
+            | PortNotNumeric
+            | EmptyPathComponent
+            | PathUppercase
+            | PathChar(_)
+            | PathSeparator => Part::Repository,
+        }
+    }
+}
+
 impl fmt::Display for ReferenceError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         use ReferenceError::*;

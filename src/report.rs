@@ -2,7 +2,7 @@
 //! that lists every finding, capped, and one warning per non-blocking finding.
 
 use crate::reference::{self, truncate};
-use crate::rules::{self, ImageVerdict};
+use crate::rules::{self, ImageVerdict, Problem, Rule};
 
 /// How many findings a reject message lists before it says how many more there were. The
 /// API server shows the whole message to `kubectl`; past a screenful it stops helping.
@@ -13,24 +13,47 @@ pub const MAX_WARNINGS: usize = 20;
 /// cannot blow up the message.
 pub const MAX_IMAGE_SHOWN: usize = 256;
 
-/// One line of a reject message or one warning.
+/// One line of a reject message: where, what, which rules it breaks and the fix. The native
+/// tools read it as data (`Verdict::findings`); the wasm's response carries its `render()`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
     /// `spec.template.spec.initContainers[1]`, `spec.volumes[0].image.reference`
     pub path: String,
-    /// What holds the image (`container` or `volume`: `ContainerList::noun`), and its name.
+    /// What holds the image (`container` or `volume`: `ContainerList::noun`).
     pub noun: &'static str,
+    /// The container's (or volume's) name as written.
     pub container: String,
     /// The image exactly as written (or a description when it was not a string).
     pub image: Option<String>,
     /// The normalised form, shown next to the original when it adds information.
     pub normalized: Option<String>,
-    pub reasons: String,
+    /// Every reason, in the order the rules found them (never empty).
+    pub problems: Vec<Problem>,
+    /// How to fix it, in one step.
     pub fix: String,
 }
 
 impl Finding {
-    pub fn render(&self) -> String {
+    /// The rule the finding is filed under: the most fundamental of its problems'.
+    pub fn rule(&self) -> Rule {
+        self.problems
+            .iter()
+            .map(Problem::rule)
+            .min()
+            .unwrap_or(Rule::InvalidRef)
+    }
+
+    /// The reasons as one clause, `; `-separated.
+    pub fn reasons(&self) -> String {
+        self.problems
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    /// The line without its path: `(container "app"): image "nginx": … Fix: ….`
+    pub fn detail(&self) -> String {
         let container = if self.container.is_empty() {
             format!("unnamed {}", self.noun)
         } else {
@@ -48,10 +71,32 @@ impl Finding {
             }
         };
         format!(
-            "{} ({container}):{image} {}. Fix: {}.",
-            self.path, self.reasons, self.fix
+            "({container}):{image} {}. Fix: {}.",
+            self.reasons(),
+            self.fix
         )
     }
+
+    /// The line as the reject message lists it.
+    pub fn render(&self) -> String {
+        format!("{} {}", self.path, self.detail())
+    }
+}
+
+/// One warning of an accepted (or rejected) request, as data: where, which rule, and the
+/// text the response carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Warning {
+    /// The field path of the container or volume.
+    pub path: String,
+    /// The rule it is filed under.
+    pub rule: Rule,
+    /// The reasons behind it.
+    pub problems: Vec<Problem>,
+    /// What is said about the image, after where it is (`image "nginx:1" is not pinned…`).
+    pub detail: String,
+    /// The whole warning, as the response carries it.
+    pub text: String,
 }
 
 /// Quotes an untrusted string for a message, cut to a readable length.
@@ -144,7 +189,7 @@ mod tests {
             container: format!("c{i}"),
             image: Some("nginx".into()),
             normalized: Some("docker.io/library/nginx:latest".into()),
-            reasons: "no tag and no digest".into(),
+            problems: vec![Problem::Drift { tag: None }],
             fix: "pin it as nginx:<tag>@sha256:<digest>".into(),
         }
     }
@@ -153,7 +198,7 @@ mod tests {
     fn a_finding_names_path_container_image_reason_and_fix() {
         assert_eq!(
             finding(0).render(),
-            "spec.containers[0] (container \"c0\"): image \"nginx\" (docker.io/library/nginx:latest): no tag and no digest. Fix: pin it as nginx:<tag>@sha256:<digest>."
+            "spec.containers[0] (container \"c0\"): image \"nginx\" (docker.io/library/nginx:latest): no tag and no digest: it runs `latest` implicitly, which drifts. Fix: pin it as nginx:<tag>@sha256:<digest>."
         );
     }
 
@@ -165,7 +210,9 @@ mod tests {
             container: "models".into(),
             image: Some("quay.io/crio/artifact:latest".into()),
             normalized: None,
-            reasons: "tag `latest` is mutable and no digest pins it (drift)".into(),
+            problems: vec![Problem::Drift {
+                tag: Some("latest".into()),
+            }],
             fix: "pin it as quay.io/crio/artifact:<tag>@sha256:<digest>".into(),
         };
         assert_eq!(

@@ -2,29 +2,246 @@
 //! each with the words that tell the user what to change.
 
 use crate::glob;
-use crate::reference::{self, Reference, ReferenceError};
+use crate::reference::{self, Part, Reference, ReferenceError};
 use crate::request::ImageField;
 use crate::settings::Settings;
 
-/// What one rule found wrong with a valid reference.
+/// Every kind of finding the policy reports, in one place: the formats that name a rule per
+/// result (SARIF, GitHub annotations, JSON `rule`, OpenReports, the web build) read these, and
+/// every [`Problem`] names its rule through [`Problem::rule`], an exhaustive match, so a new
+/// reason cannot be reported without one. The declaration order is the priority: a finding
+/// that breaks several rules is filed under the earliest (the most fundamental).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Rule {
+    /// Not a valid image reference (or not a string at all).
+    InvalidRef,
+    /// The digest's algorithm is not allowed by the settings.
+    DisallowedAlgorithm,
+    /// A mutable tag (or none, which means `latest`) without a digest.
+    MutableTag,
+    /// A digest without a tag.
+    MissingTag,
+    /// No digest where one is required.
+    NoDigest,
+    /// The host could not resolve a digest.
+    HostLookup,
+    /// The pinned tag now points elsewhere, or could not be checked.
+    TagMoved,
+    /// A tag without a digest, accepted with a warning.
+    Unpinned,
+    /// The tools could not check a document or input at all (never the policy's own verdict).
+    NotChecked,
+}
+
+/// What a CI system shows next to a finding of one [`Rule`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RuleInfo {
+    /// The stable id (`mutable-tag`), in every machine-readable output.
+    pub id: &'static str,
+    /// SARIF's rule name (`MutableTagWithoutDigest`).
+    pub name: &'static str,
+    /// `error` or `warning`: how a finding of this rule is shown when it blocks.
+    pub level: &'static str,
+    /// One sentence: what is wrong.
+    pub short: &'static str,
+    /// What to do about it.
+    pub help: &'static str,
+}
+
+impl Rule {
+    /// Every rule, in priority order.
+    pub const ALL: [Rule; 9] = [
+        Rule::InvalidRef,
+        Rule::DisallowedAlgorithm,
+        Rule::MutableTag,
+        Rule::MissingTag,
+        Rule::NoDigest,
+        Rule::HostLookup,
+        Rule::TagMoved,
+        Rule::Unpinned,
+        Rule::NotChecked,
+    ];
+
+    /// The rule's id (`tag-moved`).
+    pub fn id(self) -> &'static str {
+        self.info().id
+    }
+
+    /// The rule's words for reports.
+    pub fn info(self) -> RuleInfo {
+        let (id, name, level, short, help) = match self {
+            Rule::InvalidRef => (
+                "invalid-ref",
+                "InvalidReference",
+                "error",
+                "The image is not a valid image reference.",
+                "Write the image as repository:tag@sha256:<64 lowercase hex>: a lowercase repository, a tag of letters, digits, '.', '_' or '-', and one digest.",
+            ),
+            Rule::DisallowedAlgorithm => (
+                "disallowed-algorithm",
+                "DisallowedDigestAlgorithm",
+                "error",
+                "The digest uses an algorithm the settings do not allow.",
+                "Pin the image with a digest of an allowed algorithm (allowedDigestAlgorithms; sha256 by default).",
+            ),
+            Rule::MutableTag => (
+                "mutable-tag",
+                "MutableTagWithoutDigest",
+                "error",
+                "A mutable tag (such as latest, or no tag at all) without a digest: what runs drifts.",
+                "Pick a version and pin it: repository:<tag>@sha256:<digest> (image-digest-check pin does it).",
+            ),
+            Rule::MissingTag => (
+                "missing-tag",
+                "MissingTag",
+                "error",
+                "A digest without a tag: the contract keeps a readable tag next to the digest.",
+                "Add the tag the digest was built as: repository:<tag>@sha256:<digest>.",
+            ),
+            Rule::NoDigest => (
+                "no-digest",
+                "NoDigest",
+                "error",
+                "No digest, and the settings (or imagePolicy.requireDigest) require one.",
+                "Pin the image by its digest: repository:tag@sha256:<digest> (image-digest-check pin does it).",
+            ),
+            Rule::HostLookup => (
+                "host-lookup",
+                "DigestLookupFailed",
+                "error",
+                "The registry could not be asked for the image's digest.",
+                "Check that the image exists and the registry is reachable, or pin the digest yourself.",
+            ),
+            Rule::TagMoved => (
+                "tag-moved",
+                "TagMoved",
+                "error",
+                "The pinned tag now points at another digest (or could not be checked).",
+                "Re-pin the image to the digest the tag means now, or keep the old digest on purpose.",
+            ),
+            Rule::Unpinned => (
+                "unpinned",
+                "UnpinnedImage",
+                "warning",
+                "A tag without a digest: accepted here, rejected where digests are required.",
+                "Pin the image by its digest: repository:tag@sha256:<digest>.",
+            ),
+            Rule::NotChecked => (
+                "runner-error",
+                "NotChecked",
+                "error",
+                "The policy could not check this document or input.",
+                "Fix the input the message names; nothing in it was checked.",
+            ),
+        };
+        RuleInfo {
+            id,
+            name,
+            level,
+            short,
+            help,
+        }
+    }
+}
+
+/// Every reason the policy gives about one image: the judgement of the reference
+/// ([`judge`]) and of the host's answers (`pinDigests`, `verifyTagDigest`). Its `Display` is
+/// the text of the reject message and the warnings; [`Problem::rule`] files it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Problem {
+    /// The container (or volume) has no image at all.
+    NoImage,
+    /// The image is `null`.
+    NullImage,
+    /// The image is another JSON type (`a number`, `a boolean`…).
+    NotAString(&'static str),
+    /// The image is not a valid reference.
+    Invalid(ReferenceError),
     /// `requireDigest` is on and there is no digest.
     NoDigest,
     /// A mutable tag (`latest`, or no tag at all, which means `latest`) and no digest.
-    Drift { tag: Option<String> },
+    Drift {
+        /// The tag as written; `None` when there is none.
+        tag: Option<String>,
+    },
     /// `requireTag` is on and the pinned image has no readable tag.
     NoTag,
     /// The digest's algorithm is not in `allowedDigestAlgorithms`.
     AlgorithmNotAllowed {
+        /// The digest's algorithm.
         algorithm: String,
+        /// The settings' list.
         allowed: Vec<String>,
     },
+    /// `pinDigests` under `requireDigest`: the host could not resolve the digest to pin.
+    LookupFailed {
+        /// The host's reason, quoted on one line.
+        reason: String,
+    },
+    /// `pinDigests` without `requireDigest`: the image stays unpinned (a warning).
+    NotPinned {
+        /// The host's reason, quoted on one line.
+        reason: String,
+    },
+    /// `verifyTagDigest`: the tag resolves to another digest now.
+    TagMoved {
+        /// The tag as written.
+        tag: String,
+        /// What the tag resolves to now.
+        current: String,
+        /// The digest written next to it.
+        pinned: String,
+    },
+    /// `verifyTagDigest`: the host could not say what the tag points to.
+    TagUnverified {
+        /// The tag as written.
+        tag: String,
+        /// The digest written next to it.
+        pinned: String,
+        /// The host's reason, quoted on one line.
+        reason: String,
+    },
+    /// A tag and no digest, accepted under the settings (a warning while `warnUnpinned`).
+    Unpinned,
+}
+
+impl Problem {
+    /// The rule this reason breaks.
+    pub fn rule(&self) -> Rule {
+        match self {
+            Problem::NoImage
+            | Problem::NullImage
+            | Problem::NotAString(_)
+            | Problem::Invalid(_) => Rule::InvalidRef,
+            Problem::NoDigest => Rule::NoDigest,
+            Problem::Drift { .. } => Rule::MutableTag,
+            Problem::NoTag => Rule::MissingTag,
+            Problem::AlgorithmNotAllowed { .. } => Rule::DisallowedAlgorithm,
+            Problem::LookupFailed { .. } | Problem::NotPinned { .. } => Rule::HostLookup,
+            Problem::TagMoved { .. } | Problem::TagUnverified { .. } => Rule::TagMoved,
+            Problem::Unpinned => Rule::Unpinned,
+        }
+    }
+
+    /// The part of the reference a user changes to fix it, for tools that point at a key
+    /// (Helm values: `image.tag`, `image.digest`, `image.repository`).
+    pub fn part(&self) -> Part {
+        match self {
+            Problem::NoTag => Part::Tag,
+            Problem::Invalid(e) => e.part(),
+            Problem::NoImage | Problem::NullImage | Problem::NotAString(_) => Part::Repository,
+            _ => Part::Digest,
+        }
+    }
 }
 
 impl std::fmt::Display for Problem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
+            Problem::NoImage => f.write_str("the container has no image"),
+            Problem::NullImage => f.write_str("the image is null"),
+            Problem::NotAString(t) => write!(f, "the image must be a string, found {t}"),
+            Problem::Invalid(e) => write!(f, "not a valid image reference: {e}"),
             Problem::NoDigest => f.write_str("no digest, and requireDigest is on"),
             Problem::Drift { tag: None } => {
                 f.write_str("no tag and no digest: it runs `latest` implicitly, which drifts")
@@ -40,6 +257,31 @@ impl std::fmt::Display for Problem {
                 "digest algorithm {algorithm} is not allowed here (allowed: {})",
                 allowed.join(", ")
             ),
+            Problem::LookupFailed { reason } => write!(
+                f,
+                "no digest, and the host could not resolve one to pin it: {reason}"
+            ),
+            Problem::NotPinned { reason } => write!(
+                f,
+                "was not pinned: the host could not resolve its digest: {reason}"
+            ),
+            Problem::TagMoved {
+                tag,
+                current,
+                pinned,
+            } => write!(
+                f,
+                "tag `{tag}` now points to {current}, not to the pinned {pinned}: the digest decides what runs, so the tag no longer describes it"
+            ),
+            Problem::TagUnverified {
+                tag,
+                pinned,
+                reason,
+            } => write!(
+                f,
+                "tag `{tag}` could not be verified against the pinned {pinned}: {reason}"
+            ),
+            Problem::Unpinned => f.write_str("is not pinned by a digest"),
         }
     }
 }
@@ -48,7 +290,7 @@ impl std::fmt::Display for Problem {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ImageVerdict {
     /// Not a valid reference, or not a string at all: always rejected.
-    Invalid(String),
+    Invalid(Problem),
     /// Matched an `exemptImages` entry: only validity was checked.
     Exempt,
     /// Valid, but breaks these rules.
@@ -63,20 +305,14 @@ pub enum ImageVerdict {
 pub fn judge(image: &ImageField<'_>, settings: &Settings) -> ImageVerdict {
     let text = match image {
         ImageField::Str(s) => s.as_ref(),
-        ImageField::Missing => return ImageVerdict::Invalid("the container has no image".into()),
-        ImageField::Null => return ImageVerdict::Invalid("the image is null".into()),
-        ImageField::NotString(t) => {
-            return ImageVerdict::Invalid(format!("the image must be a string, found {t}"));
-        }
+        ImageField::Missing => return ImageVerdict::Invalid(Problem::NoImage),
+        ImageField::Null => return ImageVerdict::Invalid(Problem::NullImage),
+        ImageField::NotString(t) => return ImageVerdict::Invalid(Problem::NotAString(t)),
     };
     match reference::parse(text) {
-        Err(e) => ImageVerdict::Invalid(invalid_reason(&e)),
+        Err(e) => ImageVerdict::Invalid(Problem::Invalid(e)),
         Ok(r) => judge_reference(&r, settings),
     }
-}
-
-fn invalid_reason(e: &ReferenceError) -> String {
-    format!("not a valid image reference: {e}")
 }
 
 pub fn judge_reference(r: &Reference<'_>, settings: &Settings) -> ImageVerdict {
@@ -157,7 +393,7 @@ mod tests {
     }
 
     fn is_invalid(v: &ImageVerdict, why: &str) -> bool {
-        matches!(v, ImageVerdict::Invalid(r) if r.contains(why))
+        matches!(v, ImageVerdict::Invalid(r) if r.to_string().contains(why))
     }
 
     /// Every row of `docs/contract.md` §7.

@@ -22,13 +22,23 @@ pub struct Settings {
     pub exempt_images: Vec<Exemption>,
     pub allow_existing_violations: bool,
     /// Rewrite tag-only images to `tag@digest` through the host (`docs/contract.md` §6).
-    pub pin_digests: bool,
-    /// `pinDigests: "pods"`: pin only Pods (and `kubectl debug`'s ephemeral containers), the
-    /// objects GitOps tools do not own; Deployments and the rest stay as Git has them.
-    pub pin_pods_only: bool,
+    pub pin_digests: PinDigests,
     pub verify_tag_digest: VerifyTagDigest,
     /// Custom resources to check: the `presets` turned on, then the `customKinds`.
     pub custom_kinds: Vec<CustomKind>,
+}
+
+/// `pinDigests`: which objects get their tag-only images rewritten to `tag@digest`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PinDigests {
+    /// `false`: nothing is rewritten.
+    #[default]
+    Off,
+    /// `true`: every object the policy checks.
+    All,
+    /// `"pods"`: only Pods (and `kubectl debug`'s ephemeral containers), the objects GitOps
+    /// tools do not own; Deployments and the rest stay as Git has them.
+    PodsOnly,
 }
 
 /// What to do when a pinned image's tag now points at another digest.
@@ -70,8 +80,7 @@ impl Default for Settings {
             namespaces: NamespaceScope::default(),
             exempt_images: Vec::new(),
             allow_existing_violations: false,
-            pin_digests: false,
-            pin_pods_only: false,
+            pin_digests: PinDigests::Off,
             verify_tag_digest: VerifyTagDigest::Off,
             custom_kinds: Vec::new(),
         }
@@ -94,13 +103,45 @@ const KEYS: [&str; 12] = [
 ];
 const NAMESPACE_KEYS: [&str; 2] = ["include", "exclude"];
 
-/// Every problem found in a settings object, in the order the keys were read.
+/// One problem with the settings: the key it is about (`requireDigest`, `namespaces.include`,
+/// `customKinds[0]`; empty for the settings as a whole) and what is wrong, in words that name
+/// the key.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SettingsError(pub Vec<String>);
+pub struct SettingsProblem {
+    /// The key (a path for nested keys) the problem is about.
+    pub key: String,
+    /// The whole sentence a user reads.
+    pub message: String,
+}
+
+/// Every problem found in a settings object, in the order the keys were read. Tools that show
+/// problems one by one read the list; its `Display` is the one-line answer the host shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingsError(pub Vec<SettingsProblem>);
 
 impl std::fmt::Display for SettingsError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "invalid settings: {}", self.0.join("; "))
+        f.write_str("invalid settings: ")?;
+        for (i, p) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            f.write_str(&p.message)?;
+        }
+        Ok(())
+    }
+}
+
+/// The problems found so far, each with its key.
+#[derive(Default)]
+struct Problems(Vec<SettingsProblem>);
+
+impl Problems {
+    fn add(&mut self, key: impl Into<String>, message: String) {
+        self.0.push(SettingsProblem {
+            key: key.into(),
+            message,
+        });
     }
 }
 
@@ -124,18 +165,20 @@ impl Settings {
         }
     }
 
-    /// Reads settings from JSON; `null` (no `settings:` at all) means every default.
+    /// Reads settings from JSON; `null` (no `settings:` at all) means every default. One
+    /// reader per key, each recording its problems, so every problem is reported at once.
     pub fn from_json(value: Option<&Value>) -> Result<Settings, SettingsError> {
         let mut settings = Settings::default();
-        let mut problems = Vec::new();
+        let mut problems = Problems::default();
         let map = match value {
             None | Some(Value::Null) => return Ok(settings),
             Some(Value::Object(map)) => map,
             Some(other) => {
-                return Err(SettingsError(vec![format!(
-                    "settings must be an object, found {}",
-                    type_name(other)
-                )]));
+                problems.add(
+                    "",
+                    format!("settings must be an object, found {}", type_name(other)),
+                );
+                return Err(SettingsError(problems.0));
             }
         };
         reject_unknown_keys(map, &KEYS, "", &mut problems);
@@ -148,90 +191,142 @@ impl Settings {
             &mut settings.allow_existing_violations,
             &mut problems,
         );
-        match map.get("pinDigests") {
-            Some(Value::String(s)) if s == "pods" => {
-                settings.pin_digests = true;
-                settings.pin_pods_only = true;
-            }
-            Some(Value::String(s)) => problems.push(format!(
-                "pinDigests must be true or false, or \"pods\" to pin Pods only, found `{s}`"
-            )),
-            _ => r.bool("pinDigests", &mut settings.pin_digests, &mut problems),
-        }
-        match map.get("verifyTagDigest") {
-            None | Some(Value::Null) => {}
-            Some(Value::String(mode)) => match mode.as_str() {
-                "off" => settings.verify_tag_digest = VerifyTagDigest::Off,
-                "warn" => settings.verify_tag_digest = VerifyTagDigest::Warn,
-                "reject" => settings.verify_tag_digest = VerifyTagDigest::Reject,
-                other => problems.push(format!(
-                    "verifyTagDigest must be off, warn or reject, found `{other}`"
-                )),
-            },
-            Some(other) => problems.push(format!(
-                "verifyTagDigest must be off, warn or reject, found {}",
-                type_name(other)
-            )),
-        }
-        if let Some(tags) = r.strings("mutableTags", &mut problems) {
-            settings.mutable_tags = tags;
-            check_patterns(
-                &settings.mutable_tags,
-                "mutableTags",
-                is_tag_pattern_char,
-                "letters, digits, `_`, `.`, `-` and `*`",
-                &mut problems,
-            );
-        }
-        if let Some(algorithms) = r.strings("allowedDigestAlgorithms", &mut problems) {
-            check_algorithms(&algorithms, &mut problems);
-            settings.allowed_digest_algorithms = algorithms;
-        }
-        if let Some(entries) = r.strings("exemptImages", &mut problems) {
-            for (i, entry) in entries.iter().enumerate() {
-                match Exemption::parse(entry) {
-                    Ok(e) => settings.exempt_images.push(e),
-                    Err(why) => problems.push(format!("exemptImages[{i}] `{entry}`: {why}")),
-                }
-            }
-        }
+        read_pin_digests(&r, &mut settings.pin_digests, &mut problems);
+        read_verify_tag_digest(map, &mut settings.verify_tag_digest, &mut problems);
+        read_mutable_tags(&r, &mut settings.mutable_tags, &mut problems);
+        read_algorithms(&r, &mut settings.allowed_digest_algorithms, &mut problems);
+        read_exemptions(&r, &mut settings.exempt_images, &mut problems);
         read_kinds(map, &r, &mut settings.custom_kinds, &mut problems);
-        match map.get("namespaces") {
-            None | Some(Value::Null) => {}
-            Some(Value::Object(ns)) => {
-                reject_unknown_keys(ns, &NAMESPACE_KEYS, "namespaces.", &mut problems);
-                let r = Reader {
-                    map: ns,
-                    prefix: "namespaces.",
-                };
-                let include = r.strings("include", &mut problems);
-                let exclude = r.strings("exclude", &mut problems);
-                for (key, list) in [("include", include), ("exclude", exclude)] {
-                    let Some(list) = list else { continue };
-                    check_patterns(
-                        &list,
-                        &format!("namespaces.{key}"),
-                        is_namespace_pattern_char,
-                        "lowercase letters, digits, `-` and `*`",
-                        &mut problems,
-                    );
-                    if key == "include" {
-                        settings.namespaces.include = list;
-                    } else {
-                        settings.namespaces.exclude = list;
-                    }
-                }
-            }
-            Some(other) => problems.push(format!(
-                "namespaces must be an object with `include` and `exclude` lists, found {}",
-                type_name(other)
-            )),
-        }
-        if problems.is_empty() {
+        read_namespaces(map, &mut settings.namespaces, &mut problems);
+        if problems.0.is_empty() {
             Ok(settings)
         } else {
-            Err(SettingsError(problems))
+            Err(SettingsError(problems.0))
         }
+    }
+}
+
+/// `pinDigests`: `true`, `false` or `"pods"`.
+fn read_pin_digests(r: &Reader<'_>, out: &mut PinDigests, problems: &mut Problems) {
+    match r.map.get("pinDigests") {
+        Some(Value::String(s)) if s == "pods" => *out = PinDigests::PodsOnly,
+        Some(Value::String(s)) => problems.add(
+            "pinDigests",
+            format!("pinDigests must be true or false, or \"pods\" to pin Pods only, found `{s}`"),
+        ),
+        _ => {
+            let mut on = false;
+            r.bool("pinDigests", &mut on, problems);
+            if on {
+                *out = PinDigests::All;
+            }
+        }
+    }
+}
+
+/// `verifyTagDigest`: `off`, `warn` or `reject`.
+fn read_verify_tag_digest(
+    map: &Map<String, Value>,
+    out: &mut VerifyTagDigest,
+    problems: &mut Problems,
+) {
+    const KEY: &str = "verifyTagDigest";
+    match map.get(KEY) {
+        None | Some(Value::Null) => {}
+        Some(Value::String(mode)) => match mode.as_str() {
+            "off" => *out = VerifyTagDigest::Off,
+            "warn" => *out = VerifyTagDigest::Warn,
+            "reject" => *out = VerifyTagDigest::Reject,
+            other => problems.add(
+                KEY,
+                format!("verifyTagDigest must be off, warn or reject, found `{other}`"),
+            ),
+        },
+        Some(other) => problems.add(
+            KEY,
+            format!(
+                "verifyTagDigest must be off, warn or reject, found {}",
+                type_name(other)
+            ),
+        ),
+    }
+}
+
+/// `mutableTags`: tag patterns.
+fn read_mutable_tags(r: &Reader<'_>, out: &mut Vec<String>, problems: &mut Problems) {
+    if let Some(tags) = r.strings("mutableTags", problems) {
+        check_patterns(
+            &tags,
+            "mutableTags",
+            is_tag_pattern_char,
+            "letters, digits, `_`, `.`, `-` and `*`",
+            problems,
+        );
+        *out = tags;
+    }
+}
+
+/// `allowedDigestAlgorithms`: registered algorithms, at least one.
+fn read_algorithms(r: &Reader<'_>, out: &mut Vec<String>, problems: &mut Problems) {
+    if let Some(algorithms) = r.strings("allowedDigestAlgorithms", problems) {
+        check_algorithms(&algorithms, problems);
+        *out = algorithms;
+    }
+}
+
+/// `exemptImages`: exemption patterns, each parsed.
+fn read_exemptions(r: &Reader<'_>, out: &mut Vec<Exemption>, problems: &mut Problems) {
+    for (i, entry) in r
+        .strings("exemptImages", problems)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        match Exemption::parse(&entry) {
+            Ok(e) => out.push(e),
+            Err(why) => problems.add(
+                format!("exemptImages[{i}]"),
+                format!("exemptImages[{i}] `{entry}`: {why}"),
+            ),
+        }
+    }
+}
+
+/// `namespaces`: `include` and `exclude` lists of namespace patterns.
+fn read_namespaces(map: &Map<String, Value>, out: &mut NamespaceScope, problems: &mut Problems) {
+    match map.get("namespaces") {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(ns)) => {
+            reject_unknown_keys(ns, &NAMESPACE_KEYS, "namespaces.", problems);
+            let r = Reader {
+                map: ns,
+                prefix: "namespaces.",
+            };
+            for key in NAMESPACE_KEYS {
+                let Some(list) = r.strings(key, problems) else {
+                    continue;
+                };
+                check_patterns(
+                    &list,
+                    &format!("namespaces.{key}"),
+                    is_namespace_pattern_char,
+                    "lowercase letters, digits, `-` and `*`",
+                    problems,
+                );
+                if key == "include" {
+                    out.include = list;
+                } else {
+                    out.exclude = list;
+                }
+            }
+        }
+        Some(other) => problems.add(
+            "namespaces",
+            format!(
+                "namespaces must be an object with `include` and `exclude` lists, found {}",
+                type_name(other)
+            ),
+        ),
     }
 }
 
@@ -240,7 +335,7 @@ fn read_kinds(
     map: &Map<String, Value>,
     r: &Reader<'_>,
     out: &mut Vec<CustomKind>,
-    problems: &mut Vec<String>,
+    problems: &mut Problems,
 ) {
     for (i, name) in r
         .strings("presets", problems)
@@ -250,23 +345,33 @@ fn read_kinds(
     {
         match kinds::preset(&name) {
             Some(k) => out.extend(k),
-            None => problems.push(format!(
-                "presets[{i}] `{name}` is not a preset; known presets: {}",
-                kinds::preset_names()
-            )),
+            None => problems.add(
+                format!("presets[{i}]"),
+                format!(
+                    "presets[{i}] `{name}` is not a preset; known presets: {}",
+                    kinds::preset_names()
+                ),
+            ),
         }
     }
     match map.get("customKinds") {
         None | Some(Value::Null) => {}
         Some(Value::Array(entries)) => {
             for (i, v) in entries.iter().enumerate() {
-                out.extend(kinds::custom_kind(i, v, problems));
+                let mut found = Vec::new();
+                out.extend(kinds::custom_kind(i, v, &mut found));
+                for message in found {
+                    problems.add(format!("customKinds[{i}]"), message);
+                }
             }
         }
-        Some(other) => problems.push(format!(
-            "customKinds must be a list of {{apiGroup, kind, podSpecs, images}}, found {}",
-            type_name(other)
-        )),
+        Some(other) => problems.add(
+            "customKinds",
+            format!(
+                "customKinds must be a list of {{apiGroup, kind, podSpecs, images}}, found {}",
+                type_name(other)
+            ),
+        ),
     }
 }
 
@@ -277,19 +382,22 @@ struct Reader<'m> {
 }
 
 impl Reader<'_> {
-    fn bool(&self, key: &str, out: &mut bool, problems: &mut Vec<String>) {
+    fn bool(&self, key: &str, out: &mut bool, problems: &mut Problems) {
         match self.map.get(key) {
             None | Some(Value::Null) => {}
             Some(Value::Bool(b)) => *out = *b,
-            Some(other) => problems.push(format!(
-                "{}{key} must be true or false, found {}",
-                self.prefix,
-                type_name(other)
-            )),
+            Some(other) => problems.add(
+                format!("{}{key}", self.prefix),
+                format!(
+                    "{}{key} must be true or false, found {}",
+                    self.prefix,
+                    type_name(other)
+                ),
+            ),
         }
     }
 
-    fn strings(&self, key: &str, problems: &mut Vec<String>) -> Option<Vec<String>> {
+    fn strings(&self, key: &str, problems: &mut Problems) -> Option<Vec<String>> {
         match self.map.get(key) {
             None | Some(Value::Null) => None,
             Some(Value::Array(items)) => {
@@ -300,11 +408,14 @@ impl Reader<'_> {
                         Value::String(s) => out.push(s.clone()),
                         other => {
                             well_typed = false;
-                            problems.push(format!(
-                                "{}{key}[{i}] must be a string, found {}",
-                                self.prefix,
-                                type_name(other)
-                            ));
+                            problems.add(
+                                format!("{}{key}[{i}]", self.prefix),
+                                format!(
+                                    "{}{key}[{i}] must be a string, found {}",
+                                    self.prefix,
+                                    type_name(other)
+                                ),
+                            );
                         }
                     }
                 }
@@ -312,11 +423,14 @@ impl Reader<'_> {
                 well_typed.then_some(out)
             }
             Some(other) => {
-                problems.push(format!(
-                    "{}{key} must be a list of strings, found {}",
-                    self.prefix,
-                    type_name(other)
-                ));
+                problems.add(
+                    format!("{}{key}", self.prefix),
+                    format!(
+                        "{}{key} must be a list of strings, found {}",
+                        self.prefix,
+                        type_name(other)
+                    ),
+                );
                 None
             }
         }
@@ -327,7 +441,7 @@ fn reject_unknown_keys(
     map: &Map<String, Value>,
     known: &[&str],
     prefix: &str,
-    problems: &mut Vec<String>,
+    problems: &mut Problems,
 ) {
     for key in map.keys() {
         if known.contains(&key.as_str()) {
@@ -336,14 +450,17 @@ fn reject_unknown_keys(
         let hint = closest(key, known)
             .map(|k| format!(" (did you mean `{prefix}{k}`?)"))
             .unwrap_or_default();
-        problems.push(format!(
-            "unknown key `{prefix}{key}`{hint}; known keys: {}",
-            known
-                .iter()
-                .map(|k| format!("{prefix}{k}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
+        problems.add(
+            format!("{prefix}{key}"),
+            format!(
+                "unknown key `{prefix}{key}`{hint}; known keys: {}",
+                known
+                    .iter()
+                    .map(|k| format!("{prefix}{k}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        );
     }
 }
 
@@ -384,16 +501,19 @@ fn check_patterns(
     key: &str,
     allowed: fn(char) -> bool,
     allowed_text: &str,
-    problems: &mut Vec<String>,
+    problems: &mut Problems,
 ) {
     for (i, p) in patterns.iter().enumerate() {
         if p.is_empty() {
-            problems.push(format!("{key}[{i}] is empty"));
+            problems.add(format!("{key}[{i}]"), format!("{key}[{i}] is empty"));
         } else if let Some(c) = p.chars().find(|c| !allowed(*c)) {
-            problems.push(format!(
-                "{key}[{i}] `{p}` contains `{}`; patterns may use {allowed_text}",
-                c.escape_debug()
-            ));
+            problems.add(
+                format!("{key}[{i}]"),
+                format!(
+                    "{key}[{i}] `{p}` contains `{}`; patterns may use {allowed_text}",
+                    c.escape_debug()
+                ),
+            );
         }
     }
 }
@@ -406,17 +526,21 @@ fn is_namespace_pattern_char(c: char) -> bool {
     c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '*')
 }
 
-fn check_algorithms(algorithms: &[String], problems: &mut Vec<String>) {
+fn check_algorithms(algorithms: &[String], problems: &mut Problems) {
     if algorithms.is_empty() {
-        problems.push(
+        problems.add(
+            "allowedDigestAlgorithms",
             "allowedDigestAlgorithms must not be empty: it would reject every pinned image; list sha256 and/or sha512".to_owned(),
         );
     }
     for (i, a) in algorithms.iter().enumerate() {
         if !DIGEST_ALGORITHMS.iter().any(|(known, _)| known == a) {
-            problems.push(format!(
-                "allowedDigestAlgorithms[{i}] `{a}` is not a registered digest algorithm (sha256, sha512)"
-            ));
+            problems.add(
+                format!("allowedDigestAlgorithms[{i}]"),
+                format!(
+                    "allowedDigestAlgorithms[{i}] `{a}` is not a registered digest algorithm (sha256, sha512)"
+                ),
+            );
         }
     }
 }
@@ -472,7 +596,11 @@ mod tests {
             "verifyTagDigest": "reject"
         }))
         .unwrap();
-        assert!(s.pin_digests);
+        assert_eq!(s.pin_digests, PinDigests::All);
+        assert_eq!(
+            parse(json!({"pinDigests": "pods"})).unwrap().pin_digests,
+            PinDigests::PodsOnly
+        );
         assert_eq!(s.verify_tag_digest, VerifyTagDigest::Reject);
         assert_eq!(
             parse(json!({"verifyTagDigest": "warn"}))

@@ -75,7 +75,7 @@ fn assert_verdict(
             "{ctx}: message {message:?} lacks {part:?}"
         );
     }
-    let warnings = v.warnings.join("\n");
+    let warnings = v.warning_texts().join("\n");
     for part in warning_parts {
         assert!(
             warnings.contains(part),

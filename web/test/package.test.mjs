@@ -64,6 +64,7 @@ test("errors cross as exceptions, and the module keeps working after them", () =
   const v = pkg.validateSettings("requireDigest: maybe\nmutableTags: 3");
   assert.equal(v.valid, false);
   assert.equal(v.problems.length, 2);
+  assert.deepEqual(v.problems.map((p) => p.key), ["requireDigest", "mutableTags"]);
   // Hostile input gives verdicts, never a trap.
   for (const text of ["\u0000", "{".repeat(10000), "- ".repeat(5000), "a: &a [*a]", "\uFFFF"]) {
     const r = pkg.checkManifests([{ name: "x.yaml", text }], "");

@@ -185,7 +185,7 @@ impl RegistryArgs {
 
 #[derive(clap::Args, Debug)]
 #[command(
-    after_help = "Examples:\n  image-digest-check pin deploy/\n  image-digest-check pin --values charts/agents/values.yaml --values gitops/prod.yaml --dry-run\n\nExit codes: 0 done (or nothing to pin), 1 --dry-run found changes, 2 anything not done (nothing is written then).\nCredentials: the docker config.json ($DOCKER_CONFIG or ~/.docker), as `docker login` writes it."
+    after_help = "Examples:\n  image-digest-check pin deploy/\n  image-digest-check pin --values charts/agents/values.yaml --values gitops/prod.yaml --dry-run\n\nWrites: every file or none. Every lookup and edit is made and checked first; the new texts are then staged beside their files and renamed into place, and if one rename fails the files already replaced get their old text back (the error says which).\nExit codes: 0 done (or nothing to pin), 1 --dry-run found changes, 2 anything not done (nothing is written then).\nCredentials: the docker config.json ($DOCKER_CONFIG or ~/.docker), as `docker login` writes it; a config that exists but cannot be read or is not JSON stops pin before any lookup (exit 2)."
 )]
 struct PinArgs {
     /// Manifests: files or directories (searched recursively for .yaml, .yml, .json).
@@ -350,7 +350,7 @@ fn run_pin(cli: &Cli, args: &PinArgs) -> Result<u8> {
         bail!("pin reports as text and --dry-run prints a unified diff; --output is for checks");
     }
     let settings = Settings::from_json(Some(&read_settings(cli.settings.as_deref())?))
-        .map_err(|e| anyhow::anyhow!("invalid settings: {e}"))?;
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let platform = args
         .platform
         .as_deref()
@@ -386,7 +386,7 @@ fn run_history(cli: &Cli, args: &HistoryArgs) -> Result<u8> {
         }
     };
     let settings = Settings::from_json(Some(&read_settings(cli.settings.as_deref())?))
-        .map_err(|e| anyhow::anyhow!("invalid settings: {e}"))?;
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let request = history::Request {
         paths: &args.paths,
         values: &args.values,

@@ -69,7 +69,18 @@ pub fn run(request: &Request<'_>, settings: &Settings) -> Result<u8> {
         .collect();
     let answers = match &request.from_live {
         Some(running) => crate::live::answers(&lookups, running),
-        None => registry::resolve_all(&lookups, &request.options),
+        None => {
+            // A docker config that cannot be used stops the run before any lookup, once,
+            // naming the file: it must never mean anonymous access, nor one error per image.
+            if !lookups.is_empty()
+                && let Err(e) = image_digest_pin::credentials::check_config()
+            {
+                eprintln!("error: {e}");
+                eprintln!("pin: nothing was written: the registry credentials cannot be read");
+                return Ok(2);
+            }
+            registry::resolve_all(&lookups, &request.options)
+        }
     };
     let mut problems = Vec::new();
     let edits = edits_by_file(&sites, &answers, settings, &mut problems);
@@ -374,13 +385,18 @@ fn finish(request: &Request<'_>, sites: &[Site], changed: &[Changed]) -> Result<
             );
         }
     } else {
-        for c in changed {
-            write::atomically(&c.source.path, &c.new).map_err(|e| {
-                anyhow::anyhow!(
-                    "cannot write {}: {e} (the file is unchanged)",
-                    c.source.path.display()
-                )
-            })?;
+        let changes: Vec<write::Change<'_>> = changed
+            .iter()
+            .map(|c| write::Change {
+                path: &c.source.path,
+                old: &c.source.text,
+                new: &c.new,
+            })
+            .collect();
+        if let Err(e) = write::all_or_none(&changes) {
+            eprintln!("error: {e}");
+            eprintln!("pin: nothing was written");
+            return Ok(2);
         }
     }
     let verb = if request.dry_run {

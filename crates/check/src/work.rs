@@ -4,7 +4,7 @@
 use crate::input::{self, InputError};
 use image_digest_policy::settings::Settings;
 use image_digest_runner::replay::Recording;
-use image_digest_runner::{Evaluator, Instance, NoCapabilities};
+use image_digest_runner::{Evaluator, Host, HostResolver, Instance, NoCapabilities, Response};
 use image_digest_scan::document::{self, Out as UnitOut};
 use image_digest_scan::judge::{Answer, Judge};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -110,10 +110,10 @@ fn lost_worker() -> UnitOut {
 
 const INTERNAL: &str = "internal error while checking this document";
 
-/// Runs `f` for `unit`, a crash turned into an error naming the unit: the run then exits 2
-/// instead of losing the unit's results.
-fn guard(unit: &Unit, f: impl FnOnce() -> UnitOut) -> UnitOut {
-    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|panic| {
+/// Runs `f` for `unit`, a crash turned into an error naming the unit (`Err`): the run then
+/// exits 2 instead of losing the unit's results.
+fn guard(unit: &Unit, f: impl FnOnce() -> UnitOut) -> Result<UnitOut, UnitOut> {
+    catch_unwind(AssertUnwindSafe(f)).map_err(|panic| {
         let why = panic
             .downcast_ref::<&str>()
             .map(|s| (*s).to_owned())
@@ -136,11 +136,11 @@ struct Worker<'c, 'e, 'p> {
 
 impl Worker<'_, '_, '_> {
     fn guarded(&mut self, unit: &Unit) -> UnitOut {
-        let out = guard(unit, || self.unit(unit));
-        if out.errors.iter().any(|e| e.message.starts_with(INTERNAL)) {
+        guard(unit, || self.unit(unit)).unwrap_or_else(|crashed| {
+            // The instance may be in any state after a crash: the next unit gets a fresh one.
             self.wasm.instance = None;
-        }
-        out
+            crashed
+        })
     }
 
     fn unit(&mut self, unit: &Unit) -> UnitOut {
@@ -188,6 +188,12 @@ impl<'e, 'p> Wasm<'e, 'p> {
 impl Judge for Wasm<'_, '_> {
     fn judge(&mut self, request: &[u8]) -> Result<Answer, String> {
         let evaluator = self.evaluator;
+        // The same answers for the native core: a second replay of the recorded session, or
+        // the same host without capabilities.
+        let native_host: Arc<dyn Host> = match self.recording {
+            Some(r) => Arc::new(r.session()),
+            None => Arc::new(NoCapabilities),
+        };
         let response = match self.recording {
             Some(r) => {
                 let session = Arc::new(r.session());
@@ -213,15 +219,51 @@ impl Judge for Wasm<'_, '_> {
                 })
             }
         };
-        response
-            .map(|r| Answer {
-                accepted: r.accepted,
-                message: r.message,
-                warnings: r.warnings,
-                patch: r.patch,
-            })
-            .map_err(|e| format!("{e:#}"))
+        let response = response.map_err(|e| format!("{e:#}"))?;
+        let native = image_digest_policy::validate_with(
+            &evaluator.payload_for(request),
+            &mut HostResolver(native_host),
+        );
+        agree(response, native)
     }
+}
+
+/// The verdict and message are the wasm's, what the cluster would say; the findings and
+/// warnings, with their rules, are the native core's on the same payload and host answers.
+/// The two must say the same, word for word: a module from another release (`--policy`) can
+/// word or decide things differently, and guessing which finding is which would be a lie.
+fn agree(wasm: Response, native: image_digest_policy::Verdict) -> Result<Answer, String> {
+    let native_warnings = native.warning_texts();
+    let same = wasm.accepted == native.accepted
+        && wasm.message == native.message
+        && wasm.warnings == native_warnings;
+    if !same {
+        let say = |accepted: bool, message: &Option<String>, warnings: &[String]| {
+            let verdict = if accepted { "accepted" } else { "rejected" };
+            let first = message
+                .as_deref()
+                .and_then(|m| m.lines().next())
+                .unwrap_or("");
+            match (first, warnings.len()) {
+                ("", 0) => verdict.to_owned(),
+                ("", n) => format!("{verdict} ({n} warnings)"),
+                (first, n) => format!("{verdict} ({first:?}, {n} warnings)"),
+            }
+        };
+        return Err(format!(
+            "the policy module and this checker's own core (image-digest-policy {}) disagree on this document: the module {}, the core {}. Run the checker without --policy (its embedded module), or the checker of the module's release",
+            image_digest_policy::VERSION,
+            say(wasm.accepted, &wasm.message, &wasm.warnings),
+            say(native.accepted, &native.message, &native_warnings),
+        ));
+    }
+    Ok(Answer {
+        accepted: wasm.accepted,
+        message: wasm.message,
+        findings: native.findings,
+        warnings: native.warnings,
+        patch: wasm.patch,
+    })
 }
 
 #[cfg(test)]
@@ -234,7 +276,9 @@ mod tests {
             location: "requests/pod.json".into(),
             bytes: Vec::new(),
         };
-        let out = guard(&unit, || panic!("index out of bounds"));
+        let out = guard(&unit, || panic!("index out of bounds"))
+            .err()
+            .expect("a crash");
         assert!(out.results.is_empty());
         assert_eq!(out.errors.len(), 1);
         assert_eq!(
@@ -244,7 +288,9 @@ mod tests {
         let fine = guard(&unit, || UnitOut {
             documents: 1,
             ..UnitOut::default()
-        });
+        })
+        .ok()
+        .expect("no crash");
         assert_eq!((fine.documents, fine.errors.len()), (1, 0));
     }
 }

@@ -6,6 +6,16 @@
 
 use docker_credential::{CredentialRetrievalError, DockerCredential};
 use oci_client::secrets::RegistryAuth;
+use std::path::PathBuf;
+
+/// Where `docker login` keeps the config: `$DOCKER_CONFIG/config.json`, else
+/// `~/.docker/config.json` (the rule the `docker_credential` crate and docker itself use).
+fn config_path() -> Option<PathBuf> {
+    std::env::var_os("DOCKER_CONFIG")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".docker")))
+        .map(|dir| dir.join("config.json"))
+}
 
 /// Docker Hub's credentials are stored under its v1 address, whatever the image says.
 fn server_key(registry: &str) -> &str {
@@ -15,22 +25,48 @@ fn server_key(registry: &str) -> &str {
     }
 }
 
-/// The credentials for `registry` (a host, with its port when it has one).
+/// Checks the docker config once, before any lookup: `Err` names the file and the fix when it
+/// exists but cannot be read or is not JSON (no file at all is fine: anonymous access).
+pub fn check_config() -> Result<(), String> {
+    for_registry("docker.io").map(drop)
+}
+
+/// The credentials for `registry` (a host, with its port when it has one). No config file means
+/// anonymous; a config file that cannot be read or parsed is an error naming it (the crate's
+/// own reader reports both as "unable to read config", which must not mean anonymous).
 pub fn for_registry(registry: &str) -> Result<RegistryAuth, String> {
-    match docker_credential::get_credential(server_key(registry)) {
+    let Some(path) = config_path() else {
+        return Ok(RegistryAuth::Anonymous);
+    };
+    let bytes = match std::fs::read(&path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(RegistryAuth::Anonymous),
+        Err(e) => {
+            return Err(format!(
+                "{}: the docker config cannot be read: {e}; make it readable, or set DOCKER_CONFIG to a directory whose config.json is",
+                path.display()
+            ));
+        }
+    };
+    if let Err(e) = serde_json::from_slice::<serde_json::Value>(&bytes) {
+        return Err(format!(
+            "{}: the docker config is not valid JSON: {e}; fix it (or log in again with `docker login {registry}`), or set DOCKER_CONFIG to another directory",
+            path.display()
+        ));
+    }
+    let credential =
+        docker_credential::get_credential_from_reader(bytes.as_slice(), server_key(registry));
+    match credential {
         Ok(DockerCredential::UsernamePassword(user, password)) => {
             Ok(RegistryAuth::Basic(user, password))
         }
         Ok(DockerCredential::IdentityToken(_)) => Err(format!(
             "the docker config holds an identity token for {registry}, which this tool cannot exchange: log in with a username and password (or an access token as the password)"
         )),
-        Err(
-            CredentialRetrievalError::NoCredentialConfigured
-            | CredentialRetrievalError::ConfigNotFound
-            | CredentialRetrievalError::ConfigReadError,
-        ) => Ok(RegistryAuth::Anonymous),
+        Err(CredentialRetrievalError::NoCredentialConfigured) => Ok(RegistryAuth::Anonymous),
         Err(e) => Err(format!(
-            "the docker config's credentials for {registry} cannot be used: {e} (check $DOCKER_CONFIG/config.json or ~/.docker/config.json)"
+            "{}: the docker config's credentials for {registry} cannot be used: {e}",
+            path.display()
         )),
     }
 }

@@ -3,25 +3,89 @@
 //! permissions, then replaces it. `--dry-run` shows the same change as a unified diff.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use tempfile::NamedTempFile;
 
 /// Replaces `path` with `text` atomically; the original is untouched on any error. A symbolic
 /// link is followed: its target is rewritten and the link stays a link.
 pub fn atomically(path: &Path, text: &str) -> std::io::Result<()> {
-    let resolved = std::fs::canonicalize(path)?;
-    let path = resolved.as_path();
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
+    let (tmp, target) = stage(path, text)?;
+    tmp.persist(&target).map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// The new text in a temporary file beside the file it will replace (its link target), with
+/// its permissions, synced: all that can fail before anything is replaced.
+fn stage(path: &Path, text: &str) -> std::io::Result<(NamedTempFile, PathBuf)> {
+    let target = std::fs::canonicalize(path)?;
+    let dir = match target.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
     };
-    let permissions = std::fs::metadata(path)?.permissions();
+    let permissions = std::fs::metadata(&target)?.permissions();
     let mut tmp = tempfile::Builder::new()
         .prefix(".image-digest-pin.")
         .tempfile_in(dir)?;
     tmp.write_all(text.as_bytes())?;
     tmp.as_file().sync_all()?;
     tmp.as_file().set_permissions(permissions)?;
-    tmp.persist(path).map_err(|e| e.error)?;
+    Ok((tmp, target))
+}
+
+/// One file to replace: where, the text it has now, the text it gets.
+pub struct Change<'a> {
+    /// The file as given (a link is followed).
+    pub path: &'a Path,
+    /// Its text as read, to restore it if a later replacement fails.
+    pub old: &'a str,
+    /// Its new text.
+    pub new: &'a str,
+}
+
+/// Replaces every file or none. Every new text is staged first (anything that can fail
+/// usually fails there, and then no file is touched); the renames follow, and if one fails
+/// the files already replaced get their old text back. The error says what happened to each.
+pub fn all_or_none(changes: &[Change<'_>]) -> Result<(), String> {
+    let mut staged = Vec::with_capacity(changes.len());
+    for c in changes {
+        match stage(c.path, c.new) {
+            Ok(s) => staged.push((c, s)),
+            Err(e) => {
+                return Err(format!(
+                    "cannot write {}: {e}; no file was changed",
+                    c.path.display()
+                ));
+            }
+        }
+    }
+    let mut replaced: Vec<&Change<'_>> = Vec::new();
+    for (c, (tmp, target)) in staged {
+        if let Err(e) = tmp.persist(&target) {
+            let mut restored = Vec::new();
+            let mut lost = Vec::new();
+            for r in &replaced {
+                match atomically(r.path, r.old) {
+                    Ok(()) => restored.push(r.path.display().to_string()),
+                    Err(e2) => lost.push(format!(
+                        "{} ({e2}: it holds the new text)",
+                        r.path.display()
+                    )),
+                }
+            }
+            let outcome = if lost.is_empty() {
+                "no file was changed".to_owned()
+            } else {
+                format!("could not restore {}", lost.join(", "))
+            };
+            return Err(format!(
+                "cannot replace {}: {}; {} replaced before it restored; {outcome}",
+                c.path.display(),
+                e.error,
+                restored.len()
+            ));
+        }
+        replaced.push(c);
+    }
     Ok(())
 }
 
@@ -52,6 +116,38 @@ mod tests {
         let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(left.len(), 1, "no temporary file is left behind");
         assert!(atomically(&dir.path().join("missing.yaml"), "x").is_err());
+    }
+
+    #[test]
+    fn every_file_is_written_or_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = dir.path().join("a.yaml");
+        std::fs::write(&first, "a: 1\n").unwrap();
+        let gone = dir.path().join("b.yaml");
+        let changes = [
+            Change {
+                path: &first,
+                old: "a: 1\n",
+                new: "a: 2\n",
+            },
+            Change {
+                path: &gone,
+                old: "b: 1\n",
+                new: "b: 2\n",
+            },
+        ];
+        let err = all_or_none(&changes).unwrap_err();
+        assert!(
+            err.contains("b.yaml") && err.ends_with("no file was changed"),
+            "{err}"
+        );
+        assert_eq!(std::fs::read_to_string(&first).unwrap(), "a: 1\n");
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(left.len(), 1, "no temporary file is left behind");
+        std::fs::write(&gone, "b: 1\n").unwrap();
+        all_or_none(&changes).unwrap();
+        assert_eq!(std::fs::read_to_string(&first).unwrap(), "a: 2\n");
+        assert_eq!(std::fs::read_to_string(&gone).unwrap(), "b: 2\n");
     }
 
     #[test]

@@ -55,7 +55,7 @@ fn main() -> Result<()> {
             std::sync::Arc::new(image_digest_runner::NoCapabilities),
         )?;
         let w = image_digest_runner::Response::from_guest(&raw, None)?;
-        let native = json!({"settingsValid": true, "accepted": n.accepted, "message": n.message, "warnings": n.warnings});
+        let native = json!({"settingsValid": true, "accepted": n.accepted, "message": n.message, "warnings": n.warning_texts()});
         let wasm = json!({"settingsValid": true, "accepted": w.accepted, "message": w.message, "warnings": w.warnings});
         if native != wasm {
             bail!("image {:?}: native {native} != wasm {wasm}", entry.image);

@@ -254,27 +254,6 @@ pub fn kwctl_table() -> Result<String> {
     Ok(out)
 }
 
-/// The native core asks its digests from the same recorded session the wasm gets.
-struct SessionResolver(std::sync::Arc<dyn crate::Host>);
-
-impl image_digest_policy::DigestResolver for SessionResolver {
-    fn manifest_digest(&mut self, image: &str) -> Result<String, String> {
-        let payload = serde_json::to_vec(image).map_err(|e| e.to_string())?;
-        let call = crate::HostCall {
-            binding: "kubewarden",
-            namespace: "oci",
-            operation: "v1/manifest_digest",
-            payload: &payload,
-        };
-        let answer = self.0.call(&call)?;
-        let v: Value = serde_json::from_slice(&answer)
-            .map_err(|e| format!("the host's answer is not a digest response: {e}"))?;
-        v["digest"].as_str().map(str::to_owned).ok_or_else(|| {
-            "the host's answer is not a digest response: missing field `digest`".to_owned()
-        })
-    }
-}
-
 /// Runs `case` on the native core with the same settings, request and recorded session, for
 /// the parity every suite requires.
 pub fn native_outcome(case: &Case, dir: &Path) -> Result<Outcome> {
@@ -286,9 +265,10 @@ pub fn native_outcome(case: &Case, dir: &Path) -> Result<Outcome> {
     let request = case.request_bytes(dir)?;
     let payload = crate::payload(&request, &settings);
     let (host, session) = host_for(case, dir)?;
-    let mut resolver = SessionResolver(host);
+    let mut resolver = crate::HostResolver(host);
     let v = image_digest_policy::validate_with(&payload, &mut resolver);
     used_up(case, session.as_deref())?;
+    let warnings = v.warning_texts();
     let patch = match v.mutated_object {
         Some(mutated) => {
             let original: Value = serde_json::from_slice(&request)
@@ -303,7 +283,7 @@ pub fn native_outcome(case: &Case, dir: &Path) -> Result<Outcome> {
     Ok(Outcome::Evaluated {
         accepted: v.accepted,
         message: v.message,
-        warnings: v.warnings,
+        warnings,
         patch,
     })
 }

@@ -40,3 +40,29 @@ impl Host for NoCapabilities {
         ))
     }
 }
+
+/// The native core's digest lookups answered by a waPC host, as the guest's would be: the same
+/// `oci/v1/manifest_digest` call, the same answer. The checker runs the core next to the wasm
+/// with it (a second replay of the same recorded session), so both see the same answers.
+pub struct HostResolver(pub std::sync::Arc<dyn Host>);
+
+impl image_digest_policy::DigestResolver for HostResolver {
+    fn manifest_digest(&mut self, image: &str) -> Result<String, String> {
+        let payload = serde_json::to_vec(image).map_err(|e| e.to_string())?;
+        let call = HostCall {
+            binding: "kubewarden",
+            namespace: "oci",
+            operation: "v1/manifest_digest",
+            payload: &payload,
+        };
+        let answer = self.0.call(&call)?;
+        let v: serde_json::Value = serde_json::from_slice(&answer)
+            .map_err(|e| format!("the host's answer is not a digest response: {e}"))?;
+        v.get("digest")
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned)
+            .ok_or_else(|| {
+                "the host's answer is not a digest response: missing field `digest`".to_owned()
+            })
+    }
+}

@@ -14,7 +14,7 @@ pub mod testkit;
 mod wapc;
 mod wasi;
 
-pub use host::{Host, HostCall, NoCapabilities};
+pub use host::{Host, HostCall, HostResolver, NoCapabilities};
 pub use response::{Response, SettingsResponse};
 pub use wapc::CALLBACK_FAILURE;
 
@@ -310,6 +310,12 @@ impl Evaluator<'_> {
 
     fn payload(&self, request: &[u8]) -> Result<Vec<u8>> {
         Ok(payload(request, &self.settings))
+    }
+
+    /// The payload `validate` receives for `request` (an `AdmissionReview` unwrapped), for a
+    /// caller that runs the native core on exactly what the wasm got.
+    pub fn payload_for(&self, request: &[u8]) -> Vec<u8> {
+        payload(&unwrap_review(request), &self.settings)
     }
 }
 

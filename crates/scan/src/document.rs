@@ -69,12 +69,11 @@ pub fn fill(result: &mut report::Result, answer: Result<Answer, String>) {
     match answer {
         Ok(r) => {
             result.allowed = r.accepted;
-            result.warnings = r.warnings.into_iter().map(report::warning).collect();
+            result.warnings = r.warnings.iter().map(report::warning).collect();
+            result.findings = r.findings.iter().map(report::finding).collect();
             result.patch = r.patch;
             if let Some(m) = r.message {
-                let (summary, findings) = report::split_message(&m);
-                result.summary = summary;
-                result.findings = findings;
+                result.summary = m.lines().next().map(str::to_owned);
                 result.message = Some(m);
             }
         }

@@ -2,12 +2,20 @@
 //! runs the same core compiled to the browser's wasm. Everything around a verdict (reading,
 //! requests, positions, reports) is shared; only this call differs.
 
-/// The policy's answer to one request.
+use image_digest_policy::report::{Finding, Warning};
+
+/// The policy's answer to one request: its verdict and message as the host receives them, and
+/// its findings and warnings as data (with their rules), for every output format.
 #[derive(Debug, Clone, Default)]
 pub struct Answer {
+    /// Whether the request may go on.
     pub accepted: bool,
+    /// The reject message as the API server shows it.
     pub message: Option<String>,
-    pub warnings: Vec<String>,
+    /// Every blocking finding.
+    pub findings: Vec<Finding>,
+    /// Every warning.
+    pub warnings: Vec<Warning>,
     /// The JSONPatch a mutating deployment would apply.
     pub patch: Option<serde_json::Value>,
 }
@@ -32,6 +40,7 @@ impl Judge for Core {
         Ok(Answer {
             accepted: verdict.accepted,
             message: verdict.message,
+            findings: verdict.findings,
             warnings: verdict.warnings,
             patch: None,
         })

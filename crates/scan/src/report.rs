@@ -3,10 +3,11 @@
 pub mod github;
 pub mod junit;
 pub mod openreports;
-pub mod rules;
 pub mod sarif;
 
 use crate::input::InputError;
+use image_digest_policy::report as policy;
+use image_digest_policy::rules::Rule;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -94,8 +95,9 @@ pub struct Finding {
     pub path: String,
     /// The rest of the policy's line: container, image, reasons and fix.
     pub detail: String,
-    /// The kind of finding (`mutable-tag`, `no-digest`, …: `report::rules`).
-    pub rule: &'static str,
+    /// The kind of finding (`mutable-tag`, `no-digest`, …: the policy's `Rule`).
+    #[serde(serialize_with = "rule_id")]
+    pub rule: Rule,
     /// The `image:` value's position (the container's, or the document's, when it has none).
     pub line: usize,
     pub column: usize,
@@ -105,7 +107,8 @@ pub struct Finding {
 #[derive(Debug, Clone, Serialize)]
 pub struct Warning {
     pub message: String,
-    pub rule: &'static str,
+    #[serde(serialize_with = "rule_id")]
+    pub rule: Rule,
     pub path: Option<String>,
     pub line: usize,
     pub column: usize,
@@ -129,38 +132,28 @@ impl Warning {
     }
 }
 
-/// Splits the policy's reject message into its first line and one finding per `- ` line.
-pub fn split_message(message: &str) -> (Option<String>, Vec<Finding>) {
-    let mut lines = message.lines();
-    let summary = lines.next().map(str::to_owned);
-    let findings = lines
-        .filter_map(|l| l.strip_prefix("- "))
-        .map(|l| {
-            let (path, detail) = l.split_once(' ').unwrap_or((l, ""));
-            Finding {
-                path: path.to_owned(),
-                detail: detail.to_owned(),
-                rule: rules::classify(detail, "invalid-ref").id,
-                line: 1,
-                column: 1,
-            }
-        })
-        .collect();
-    (summary, findings)
+/// Rules are written by their id in every machine-readable output.
+fn rule_id<S: serde::Serializer>(rule: &Rule, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(rule.id())
 }
 
-/// A warning with the field path it starts with, when it starts with one
-/// (`spec.containers[0] (container "x"): image …`).
-pub fn warning(message: String) -> Warning {
-    let path = message
-        .split_once(" (")
-        .map(|(p, _)| p)
-        .filter(|p| p.starts_with("spec.") && !p.contains(' '))
-        .map(str::to_owned);
+/// The policy's finding, placed at the document's start until `place` finds its field.
+pub fn finding(f: &policy::Finding) -> Finding {
+    Finding {
+        path: f.path.clone(),
+        detail: f.detail(),
+        rule: f.rule(),
+        line: 1,
+        column: 1,
+    }
+}
+
+/// The policy's warning, placed like a finding.
+pub fn warning(w: &policy::Warning) -> Warning {
     Warning {
-        rule: rules::classify(&message, "unpinned").id,
-        message,
-        path,
+        message: w.text.clone(),
+        rule: w.rule,
+        path: Some(w.path.clone()),
         line: 1,
         column: 1,
     }
@@ -346,43 +339,33 @@ mod tests {
     use super::*;
 
     #[test]
-    fn messages_split_into_findings() {
-        let (summary, findings) = split_message(
-            "Pod a/b: 2 container images break the contract:\n- spec.containers[0] (container \"x\"): bad.\n- spec.containers[1] (container \"y\"): worse.",
-        );
-        assert_eq!(
-            summary.as_deref(),
-            Some("Pod a/b: 2 container images break the contract:")
-        );
-        assert_eq!(findings.len(), 2);
-        assert_eq!(findings[1].path, "spec.containers[1]");
-        assert_eq!(findings[1].detail, "(container \"y\"): worse.");
-    }
-
-    #[test]
-    fn field_paths_become_pointers_and_warnings_keep_theirs() {
+    fn field_paths_become_pointers() {
         assert_eq!(
             pointer("spec.template.spec.containers[0]"),
             "/spec/template/spec/containers/0"
         );
         assert_eq!(pointer("spec.a[1][2].b"), "/spec/a/1/2/b");
-        let w = warning("spec.containers[1] (container \"x\"): image \"a:1\" is not pinned".into());
-        assert_eq!(w.path.as_deref(), Some("spec.containers[1]"));
-        assert_eq!(warning("… and 3 more warnings".into()).path, None);
     }
 
     #[test]
     fn every_result_is_counted_once() {
+        let warning = |m: &str| Warning {
+            message: m.into(),
+            rule: Rule::Unpinned,
+            path: None,
+            line: 1,
+            column: 1,
+        };
         let mut s = Summary::default();
         let base = Result::new("f#1".into(), "Pod".into(), "ns".into(), "p".into());
         let errored = Result {
             error: Some("trap".into()),
-            warnings: vec![warning("w".into())],
+            warnings: vec![warning("w")],
             ..base.clone()
         };
         let accepted = Result {
             allowed: true,
-            warnings: vec![warning("w".into())],
+            warnings: vec![warning("w")],
             ..base.clone()
         };
         let out = Result {

@@ -7,6 +7,9 @@ use crate::judge::Judge;
 use crate::report::{self, Finding, Result};
 use crate::values::{self, Image, Merged};
 use crate::yaml::Pos;
+use image_digest_policy::reference::Part;
+use image_digest_policy::report as policy;
+use image_digest_policy::rules::Rule;
 use serde_json::{Value, json};
 
 /// What a values run produced, for the common report.
@@ -45,22 +48,20 @@ fn judge_one(judge: &mut dyn Judge, merged: &Merged, image: &Image, namespace: &
         Ok(r) => {
             result.allowed = r.accepted;
             if let Some(m) = r.message {
-                let (summary, findings) = report::split_message(&m);
-                result.summary = summary.map(|_| {
-                    format!(
-                        "component {:?}: its image breaks the image tag/digest contract",
-                        image.component
-                    )
-                });
-                result.findings = findings
-                    .into_iter()
+                result.summary = Some(format!(
+                    "component {:?}: its image breaks the image tag/digest contract",
+                    image.component
+                ));
+                result.findings = r
+                    .findings
+                    .iter()
                     .map(|f| place(merged, image, f, &mut result.file))
                     .collect();
                 result.message = Some(m);
             }
             result.warnings = r
                 .warnings
-                .into_iter()
+                .iter()
                 .map(|w| warning(merged, image, w))
                 .collect();
         }
@@ -86,36 +87,39 @@ fn pod(image: &Image, namespace: &str) -> Value {
     })
 }
 
-/// The key a finding is about: the digest for a missing or mutable pin, the tag for a missing
-/// tag, the repository for an invalid reference.
-fn key_for(detail: &str) -> &'static str {
-    match report::rules::classify(detail, "invalid-ref").id {
-        "missing-tag" => "tag",
-        "invalid-ref" if detail.contains("digest") => "digest",
-        "invalid-ref" if detail.contains("tag") => "tag",
-        "invalid-ref" => "repository",
-        _ => "digest",
+/// The key a finding is about: the tag for a missing tag, the part of the reference an invalid
+/// one is wrong in, else the digest (a missing or mutable pin, an algorithm, a lookup).
+fn key_for(f: &policy::Finding) -> &'static str {
+    let part = match f.rule() {
+        Rule::MissingTag => Part::Tag,
+        Rule::InvalidRef => f
+            .problems
+            .iter()
+            .find(|p| p.rule() == Rule::InvalidRef)
+            .map_or(Part::Repository, |p| p.part()),
+        _ => Part::Digest,
+    };
+    match part {
+        Part::Repository => "repository",
+        Part::Tag => "tag",
+        Part::Digest => "digest",
     }
 }
 
 /// A policy finding on the values: the YAML path of the key to set, its file and line, and a
 /// fix that names it.
-fn place(merged: &Merged, image: &Image, f: Finding, file: &mut String) -> Finding {
-    let key = key_for(&f.detail);
+fn place(merged: &Merged, image: &Image, f: &policy::Finding, file: &mut String) -> Finding {
+    let key = key_for(f);
     let path = format!("{}.{key}", image.block);
     let (origin_file, pos) = key_origin(merged, image, key);
     *file = origin_file;
-    let reasons = f
-        .detail
-        .split_once("): ")
-        .map_or(f.detail.as_str(), |(_, rest)| rest);
-    let reasons = reasons.split(" Fix: ").next().unwrap_or(reasons);
     Finding {
         path,
-        rule: f.rule,
+        rule: f.rule(),
         detail: format!(
-            "(component {:?}): {reasons} Fix: set {}.{key}{}.",
+            "(component {:?}): {}. Fix: set {}.{key}{}.",
             image.component,
+            f.reasons(),
             image.block,
             if key == "digest" {
                 " to the image's sha256 digest"
@@ -128,17 +132,13 @@ fn place(merged: &Merged, image: &Image, f: Finding, file: &mut String) -> Findi
     }
 }
 
-fn warning(merged: &Merged, image: &Image, message: String) -> report::Warning {
+fn warning(merged: &Merged, image: &Image, w: &policy::Warning) -> report::Warning {
     let (_, pos) = key_origin(merged, image, "digest");
-    let text = message
-        .split_once("): ")
-        .map_or(message.as_str(), |(_, rest)| rest)
-        .to_owned();
     report::Warning {
-        rule: report::rules::classify(&message, "unpinned").id,
+        rule: w.rule,
         message: format!(
-            "{}.digest (component {:?}): {text}; set {}.digest to pin it",
-            image.block, image.component, image.block
+            "{}.digest (component {:?}): {}; set {}.digest to pin it",
+            image.block, image.component, w.detail, image.block
         ),
         path: Some(format!("{}.digest", image.block)),
         line: pos.line,

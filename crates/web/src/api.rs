@@ -6,7 +6,7 @@ use image_digest_policy::reference;
 use image_digest_policy::report;
 use image_digest_policy::request::ImageField;
 use image_digest_policy::rules::{self, ImageVerdict};
-use image_digest_policy::settings::Settings;
+use image_digest_policy::settings::{Settings, SettingsError};
 use image_digest_scan::document;
 use image_digest_scan::judge::Core;
 use image_digest_scan::run::{self, Format};
@@ -57,33 +57,48 @@ pub struct Input {
     pub text: String,
 }
 
-/// Settings text (YAML, JSON or a whole ClusterAdmissionPolicy), validated by the policy's
-/// own `validate_settings`, and the core's reading of them.
-fn settings(text: &str) -> Result<(Value, Settings), String> {
-    let value = run::settings_from_text(text)
-        .map_err(|e| format!("settings are not valid YAML or JSON: {e}"))?;
-    let payload = serde_json::to_vec(&value).map_err(|e| e.to_string())?;
-    let verdict = image_digest_policy::validate_settings(&payload);
-    if !verdict.valid {
-        return Err(format!(
-            "invalid settings: {}",
-            verdict.message.unwrap_or_default()
-        ));
+/// Why settings text cannot be used: not YAML or JSON at all, or the policy's problems with
+/// it, kept as the list the core reports (never recovered by splitting its message).
+enum SettingsFailure {
+    Text(String),
+    Invalid(SettingsError),
+}
+
+impl std::fmt::Display for SettingsFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SettingsFailure::Text(e) => write!(f, "settings are not valid YAML or JSON: {e}"),
+            SettingsFailure::Invalid(e) => e.fmt(f),
+        }
     }
-    let parsed = Settings::from_json(Some(&value)).map_err(|e| format!("invalid settings: {e}"))?;
+}
+
+/// Settings text (YAML, JSON or a whole ClusterAdmissionPolicy) read by the core's reader, the
+/// one the policy's `validate_settings` answers with.
+fn read_settings(text: &str) -> Result<(Value, Settings), SettingsFailure> {
+    let value = run::settings_from_text(text).map_err(|e| SettingsFailure::Text(e.to_string()))?;
+    let parsed = Settings::from_json(Some(&value)).map_err(SettingsFailure::Invalid)?;
     Ok((value, parsed))
 }
 
-/// `validateSettings`: every problem, as the policy reports it.
+fn settings(text: &str) -> Result<(Value, Settings), String> {
+    read_settings(text).map_err(|e| e.to_string())
+}
+
+/// `validateSettings`: every problem, as the policy reports it, each with its key.
 pub fn validate_settings(text: &str) -> Value {
-    match settings(text) {
+    match read_settings(text) {
         Ok(_) => json!({"valid": true, "problems": []}),
-        Err(message) => {
-            let problems: Vec<&str> = message
-                .trim_start_matches("invalid settings: ")
-                .split("; ")
-                .collect();
-            json!({"valid": false, "message": message, "problems": problems})
+        Err(failure) => {
+            let problems: Vec<Value> = match &failure {
+                SettingsFailure::Text(e) => vec![json!({"key": "", "message": e})],
+                SettingsFailure::Invalid(e) => {
+                    e.0.iter()
+                        .map(|p| json!({"key": p.key, "message": p.message}))
+                        .collect()
+                }
+            };
+            json!({"valid": false, "message": failure.to_string(), "problems": problems})
         }
     }
 }
@@ -114,7 +129,7 @@ fn image_verdict(field: &ImageField<'_>, settings: &Settings) -> Value {
             ],
         ),
         ImageVerdict::Exempt => ("exempt", true, Vec::new()),
-        ImageVerdict::Invalid(why) => ("invalid", false, vec![why.clone()]),
+        ImageVerdict::Invalid(why) => ("invalid", false, vec![why.to_string()]),
         ImageVerdict::Violates(problems) => (
             "rejected",
             false,
@@ -190,7 +205,7 @@ pub fn validate_request(request: &str, settings_text: &str) -> Result<Value, Str
     let payload = image_digest_policy::request::payload(request.as_bytes(), &settings);
     let v = image_digest_policy::validate(&payload);
     Ok(
-        json!({"settingsValid": true, "accepted": v.accepted, "message": v.message, "warnings": v.warnings}),
+        json!({"settingsValid": true, "accepted": v.accepted, "message": v.message, "warnings": v.warning_texts()}),
     )
 }
 
@@ -343,6 +358,14 @@ mod tests {
         let v = validate_settings("requireDigest: maybe\nmutableTags: 3");
         assert_eq!(v["valid"], false);
         assert_eq!(v["problems"].as_array().unwrap().len(), 2, "{v}");
+        assert_eq!(v["problems"][0]["key"], "requireDigest", "{v}");
+        // A problem whose own words hold "; " (the known keys) stays one problem, and the
+        // message says "invalid settings" once.
+        let v = validate_settings("requireDigests: true");
+        assert_eq!(v["problems"].as_array().unwrap().len(), 1, "{v}");
+        assert_eq!(v["problems"][0]["key"], "requireDigests", "{v}");
+        let message = v["message"].as_str().unwrap();
+        assert_eq!(message.matches("invalid settings").count(), 1, "{message}");
         assert_eq!(validate_settings("requireDigest: true")["valid"], true);
         assert!(
             check_image("x", "[")

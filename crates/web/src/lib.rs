@@ -24,7 +24,8 @@ export interface ImageResult {
 export interface RequestResult {
   settingsValid: boolean; accepted?: boolean; message?: string | null; warnings?: string[];
 }
-export interface SettingsResult { valid: boolean; message?: string; problems: string[]; }
+export interface SettingsProblem { key: string; message: string; }
+export interface SettingsResult { valid: boolean; message?: string; problems: SettingsProblem[]; }
 export interface Input { name: string; text: string; }
 export interface Options {
   /** Namespace for workloads that name none (`--namespace`). */

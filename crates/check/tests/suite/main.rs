@@ -8,4 +8,5 @@ mod kwctl;
 mod live;
 mod pin;
 mod positions;
+mod rules;
 mod values;

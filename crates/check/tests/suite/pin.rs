@@ -485,6 +485,35 @@ fn unreadable_input_stops_pinning_before_any_lookup() {
     assert_unchanged(&dir);
 }
 
+/// A docker config that exists but is not JSON is an error naming the file, before any
+/// lookup; it never means anonymous access (the credentials crate reports a malformed file and
+/// a missing one alike).
+#[test]
+fn a_malformed_docker_config_stops_pin_naming_the_file() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = copy_fixtures(tmp.path());
+    std::fs::create_dir_all(dir.join("docker")).expect("docker dir");
+    std::fs::write(dir.join("docker/config.json"), "{\"auths\": {\n").expect("written");
+    let out = pin(&dir, 9, ALL);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr
+            .contains("docker/config.json: the docker config is not valid JSON: EOF while parsing"),
+        "{stderr}"
+    );
+    assert_eq!(
+        stderr.matches("error:").count(),
+        1,
+        "once, not per image: {stderr}"
+    );
+    assert!(
+        !stderr.contains("cannot resolve"),
+        "no lookup was made: {stderr}"
+    );
+    assert_unchanged(&dir);
+}
+
 /// Inputs without any image are not "nothing to pin": exit 2 unless --allow-empty.
 #[test]
 fn no_image_at_all_is_not_a_pass() {

@@ -29,7 +29,8 @@ fn wasm(policy: &Policy, payload: &[u8]) -> Verdict {
 
 fn native(payload: &[u8]) -> Verdict {
     let v = image_digest_policy::validate(payload);
-    (v.accepted, v.message.unwrap_or_default(), v.warnings)
+    let warnings = v.warning_texts();
+    (v.accepted, v.message.unwrap_or_default(), warnings)
 }
 
 #[test]

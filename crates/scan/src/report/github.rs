@@ -2,7 +2,6 @@
 //! finding, `::warning` per warning, so findings appear on the pull request's lines without an
 //! upload step. The summary line follows as plain text.
 
-use super::rules;
 use super::{Report, Result};
 
 pub fn render(report: &Report<'_>) -> String {
@@ -49,9 +48,8 @@ fn annotations(r: &Result, out: &mut String) {
         ));
     } else if !r.allowed && !r.out_of_scope {
         for f in &r.findings {
-            let rule = rules::classify(&f.detail, "invalid-ref");
             let at = Some((r.file.as_str(), f.line, f.column));
-            let title = format!("image-digest-policy: {}", rule.id);
+            let title = format!("image-digest-policy: {}", f.rule.id());
             out.push_str(&command(
                 "error",
                 at,
@@ -61,9 +59,8 @@ fn annotations(r: &Result, out: &mut String) {
         }
     }
     for w in &r.warnings {
-        let rule = rules::classify(&w.message, "unpinned");
         let at = Some((r.file.as_str(), w.line, w.column));
-        let title = format!("image-digest-policy: {}", rule.id);
+        let title = format!("image-digest-policy: {}", w.rule.id());
         out.push_str(&command(
             "warning",
             at,

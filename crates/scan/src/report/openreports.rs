@@ -67,10 +67,14 @@ pub fn entries(results: &[Result]) -> Vec<Entry> {
             continue;
         }
         for f in &r.findings {
-            out.push(entry(f.rule, "fail", format!("{} {}", f.path, f.detail)));
+            out.push(entry(
+                f.rule.id(),
+                "fail",
+                format!("{} {}", f.path, f.detail),
+            ));
         }
         for w in &r.warnings {
-            out.push(entry(w.rule, "warn", w.message.clone()));
+            out.push(entry(w.rule.id(), "warn", w.message.clone()));
         }
         if r.findings.is_empty() && r.warnings.is_empty() {
             let message = if r.allowed {

@@ -2,8 +2,8 @@
 //! its help and fix), one result per finding and warning with its file, line and column, and
 //! every input error as an error result on its file, so an upload never hides one.
 
-use super::rules::{self, Rule};
 use super::{Report, Result};
+use image_digest_policy::rules::Rule;
 use serde_json::{Value, json};
 
 const SCHEMA: &str =
@@ -16,18 +16,12 @@ pub fn render(report: &Report<'_>) -> String {
     }
     for e in report.errors {
         let (uri, line) = file_and_line(&e.source, &e.message);
-        results.push(result(
-            &rules::RULES[rules::RULES.len() - 1],
-            &e.message,
-            &uri,
-            line,
-            1,
-        ));
+        results.push(result(Rule::NotChecked, &e.message, &uri, line, 1));
     }
     for n in report.notes {
         results.push(json!({
-            "ruleId": "runner-error",
-            "ruleIndex": rules::RULES.len() - 1,
+            "ruleId": Rule::NotChecked.id(),
+            "ruleIndex": index_of(Rule::NotChecked),
             "level": "error",
             "message": {"text": n},
         }));
@@ -40,7 +34,7 @@ pub fn render(report: &Report<'_>) -> String {
                 "name": "image-digest-check",
                 "version": env!("CARGO_PKG_VERSION"),
                 "informationUri": "https://github.com/image-digest-policy/image-digest-policy",
-                "rules": rules::RULES.iter().map(rule).collect::<Vec<_>>(),
+                "rules": Rule::ALL.into_iter().map(rule).collect::<Vec<_>>(),
             }},
             "results": results,
             "columnKind": "unicodeCodePoints",
@@ -53,9 +47,8 @@ fn results_of(r: &Result) -> Vec<Value> {
     let subject = r.subject();
     let mut out = Vec::new();
     if let Some(e) = &r.error {
-        let rule = &rules::RULES[rules::RULES.len() - 1];
         out.push(result(
-            rule,
+            Rule::NotChecked,
             &format!("{subject}: {e}"),
             &r.file,
             r.line,
@@ -63,19 +56,17 @@ fn results_of(r: &Result) -> Vec<Value> {
         ));
     } else if !r.allowed && !r.out_of_scope {
         for f in &r.findings {
-            let rule = rules::classify(&f.detail, "invalid-ref");
             let text = format!("{subject}: {} {}", f.path, f.detail);
-            out.push(result(rule, &text, &r.file, f.line, f.column));
+            out.push(result(f.rule, &text, &r.file, f.line, f.column));
         }
         if r.findings.is_empty() {
             let text = format!("{subject}: {}", r.summary.as_deref().unwrap_or("rejected"));
-            out.push(result(&rules::RULES[0], &text, &r.file, r.line, r.column));
+            out.push(result(Rule::InvalidRef, &text, &r.file, r.line, r.column));
         }
     }
     for w in &r.warnings {
-        let rule = rules::classify(&w.message, "unpinned");
         let mut v = result(
-            rule,
+            w.rule,
             &format!("{subject}: {}", w.message),
             &r.file,
             w.line,
@@ -87,7 +78,8 @@ fn results_of(r: &Result) -> Vec<Value> {
     out
 }
 
-fn rule(r: &Rule) -> Value {
+fn rule(r: Rule) -> Value {
+    let r = r.info();
     json!({
         "id": r.id,
         "name": r.name,
@@ -99,11 +91,16 @@ fn rule(r: &Rule) -> Value {
     })
 }
 
-fn result(rule: &Rule, text: &str, file: &str, line: usize, column: usize) -> Value {
+/// The rule's index in the driver's `rules`, which lists `Rule::ALL` in order.
+fn index_of(rule: Rule) -> usize {
+    Rule::ALL.iter().position(|r| *r == rule).unwrap_or(0)
+}
+
+fn result(rule: Rule, text: &str, file: &str, line: usize, column: usize) -> Value {
     json!({
-        "ruleId": rule.id,
-        "ruleIndex": rules::index_of(rule),
-        "level": rule.level,
+        "ruleId": rule.id(),
+        "ruleIndex": index_of(rule),
+        "level": rule.info().level,
         "message": {"text": text},
         "locations": [{"physicalLocation": {
             "artifactLocation": {"uri": uri(file)},

@@ -1,0 +1,298 @@
+//! Every reason the policy gives, through every output format, with its rule: the rule is
+//! data (`image_digest_policy::rules::Problem::rule`), never a phrase searched for in the
+//! message. One row per `Problem` variant; host lookups come from recorded sessions.
+
+use crate::harness::{checker, run, settings_file, write};
+use image_digest_policy::rules::Problem;
+use serde_json::{Value, json};
+
+/// The row that produces each variant. Exhaustive on purpose: a new `Problem` does not
+/// compile until it has a row below.
+fn row_name(p: &Problem) -> &'static str {
+    match p {
+        Problem::NoImage => "no image",
+        Problem::NullImage => "null image",
+        Problem::NotAString(_) => "not a string",
+        Problem::Invalid(_) => "invalid reference",
+        Problem::NoDigest => "no digest",
+        Problem::Drift { .. } => "drift",
+        Problem::NoTag => "no tag",
+        Problem::AlgorithmNotAllowed { .. } => "algorithm not allowed",
+        Problem::LookupFailed { .. } => "lookup failed",
+        Problem::NotPinned { .. } => "not pinned",
+        Problem::TagMoved { .. } => "tag moved",
+        Problem::TagUnverified { .. } => "tag unverified",
+        Problem::Unpinned => "unpinned",
+    }
+}
+
+const H: &str = "96e72f5e649b1738ba4a48f9e786f5cdcb2ad5d63838d4009f5c71c80c2e6809";
+
+struct Row {
+    name: &'static str,
+    /// The container's `image:` as YAML (a string, `null`, a number), or `None` for no key.
+    image: Option<String>,
+    settings: Value,
+    replay: Option<&'static str>,
+    rule: &'static str,
+    /// A blocking finding, or a warning of an accepted Pod.
+    blocks: bool,
+}
+
+fn rows() -> Vec<Row> {
+    let jangar = format!("\"registry.ide-newton.ts.net/lab/jangar:5b72ee1e@sha256:{H}\"");
+    let row = |name, image: Option<&str>, settings: Value, replay, rule, blocks| Row {
+        name,
+        image: image.map(str::to_owned),
+        settings,
+        replay,
+        rule,
+        blocks,
+    };
+    vec![
+        row("no image", None, json!({}), None, "invalid-ref", true),
+        row(
+            "null image",
+            Some("null"),
+            json!({}),
+            None,
+            "invalid-ref",
+            true,
+        ),
+        row(
+            "not a string",
+            Some("42"),
+            json!({}),
+            None,
+            "invalid-ref",
+            true,
+        ),
+        row(
+            "invalid reference",
+            Some("Nginx:1.27"),
+            json!({}),
+            None,
+            "invalid-ref",
+            true,
+        ),
+        row(
+            "no digest",
+            Some("nginx:1.27"),
+            json!({"requireDigest": true}),
+            None,
+            "no-digest",
+            true,
+        ),
+        row(
+            "drift",
+            Some("nginx:latest"),
+            json!({}),
+            None,
+            "mutable-tag",
+            true,
+        ),
+        row(
+            "no tag",
+            Some(&format!("nginx@sha256:{H}")),
+            json!({}),
+            None,
+            "missing-tag",
+            true,
+        ),
+        row(
+            "algorithm not allowed",
+            Some(&format!("nginx:1.27@sha512:{H}{H}")),
+            json!({"allowedDigestAlgorithms": ["sha256"]}),
+            None,
+            "disallowed-algorithm",
+            true,
+        ),
+        row(
+            "lookup failed",
+            Some("nginx:1.27"),
+            json!({"pinDigests": true, "requireDigest": true}),
+            Some("registry-down.yml"),
+            "host-lookup",
+            true,
+        ),
+        row(
+            "not pinned",
+            Some("nginx:1.27"),
+            json!({"pinDigests": true}),
+            Some("registry-down.yml"),
+            "host-lookup",
+            false,
+        ),
+        row(
+            "tag moved",
+            Some(&jangar),
+            json!({"verifyTagDigest": "reject"}),
+            Some("jangar-tag-moved.yml"),
+            "tag-moved",
+            true,
+        ),
+        row(
+            "tag unverified",
+            Some(&jangar),
+            json!({"verifyTagDigest": "warn"}),
+            Some("registry-down-controllers.yml"),
+            "tag-moved",
+            false,
+        ),
+        row(
+            "unpinned",
+            Some("nginx:1.27"),
+            json!({}),
+            None,
+            "unpinned",
+            false,
+        ),
+    ]
+}
+
+fn pod(image: Option<&str>) -> String {
+    let image = image.map_or(String::new(), |i| format!("\n      image: {i}"));
+    format!(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  namespace: agents\nspec:\n  containers:\n    - name: app{image}\n"
+    )
+}
+
+/// The checker's output in `format` on the row's Pod, with its exit code.
+fn check(row: &Row, dir: &std::path::Path, format: &str) -> (Option<i32>, String) {
+    let file = dir.join("pod.yaml");
+    write(&file, &pod(row.image.as_deref()));
+    let mut c = checker();
+    if let Some(session) = row.replay {
+        c.arg("--replay-host-capabilities-interactions")
+            .arg(format!("e2e-tests/sessions/{session}"));
+    }
+    c.arg("--settings")
+        .arg(settings_file(dir, &row.settings))
+        .args(["--output", format])
+        .arg(&file);
+    let out = run(c, None);
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn every_problem_reaches_every_format_with_its_rule() {
+    // The variants the rows must cover, each named by the exhaustive match above.
+    let variants = [
+        Problem::NoImage,
+        Problem::NullImage,
+        Problem::NotAString("a number"),
+        Problem::Invalid(image_digest_policy::reference::ReferenceError::Empty),
+        Problem::NoDigest,
+        Problem::Drift { tag: None },
+        Problem::NoTag,
+        Problem::AlgorithmNotAllowed {
+            algorithm: String::new(),
+            allowed: Vec::new(),
+        },
+        Problem::LookupFailed {
+            reason: String::new(),
+        },
+        Problem::NotPinned {
+            reason: String::new(),
+        },
+        Problem::TagMoved {
+            tag: String::new(),
+            current: String::new(),
+            pinned: String::new(),
+        },
+        Problem::TagUnverified {
+            tag: String::new(),
+            pinned: String::new(),
+            reason: String::new(),
+        },
+        Problem::Unpinned,
+    ];
+    let rows = rows();
+    for v in &variants {
+        assert!(
+            rows.iter().any(|r| r.name == row_name(v)),
+            "no row produces {v:?}"
+        );
+        let row = rows.iter().find(|r| r.name == row_name(v));
+        assert_eq!(row.map(|r| r.rule), Some(v.rule().id()), "{v:?}");
+    }
+    assert_eq!(rows.len(), variants.len());
+
+    let tmp = tempfile::tempdir().expect("a temp dir");
+    let mut failures = Vec::new();
+    for row in &rows {
+        let dir = tmp.path().join(row.name.replace(' ', "-"));
+        std::fs::create_dir_all(&dir).expect("a row dir");
+        let want_exit = Some(if row.blocks { 1 } else { 0 });
+        let field = if row.blocks { "findings" } else { "warnings" };
+
+        let (code, out) = check(row, &dir, "json");
+        let report: Value = serde_json::from_str(&out).unwrap_or(Value::Null);
+        let rules: Vec<&str> = report["results"][0][field]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|f| f["rule"].as_str())
+            .collect();
+        if code != want_exit || rules != [row.rule] {
+            failures.push(format!(
+                "{}: json: exit {code:?}, {field} rules {rules:?}, want {:?} and [{}]\n{out}",
+                row.name, want_exit, row.rule
+            ));
+        }
+
+        let (_, out) = check(row, &dir, "sarif");
+        let sarif: Value = serde_json::from_str(&out).unwrap_or(Value::Null);
+        let ids: Vec<&str> = sarif["runs"][0]["results"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|r| r["ruleId"].as_str())
+            .collect();
+        if ids != [row.rule] {
+            failures.push(format!("{}: sarif ruleIds {ids:?}", row.name));
+        }
+
+        let (_, out) = check(row, &dir, "github");
+        let level = if row.blocks { "::error " } else { "::warning " };
+        let title = format!("title=image-digest-policy%3A {}::", row.rule);
+        if !out
+            .lines()
+            .any(|l| l.starts_with(level) && l.contains(&title))
+        {
+            failures.push(format!("{}: github: no {level}{title} in\n{out}", row.name));
+        }
+
+        let (_, out) = check(row, &dir, "openreports");
+        let want = format!("\"rule\": \"{}\"", row.rule);
+        if !out.contains(&want) {
+            failures.push(format!("{}: openreports: no {want} in\n{out}", row.name));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// The module's verdict and the core's findings must agree word for word: a module that words
+/// things otherwise (here the benchmark floor, a different policy) is an error naming both,
+/// never findings filed under guessed rules.
+#[test]
+fn a_module_that_disagrees_with_the_core_is_an_error_not_a_guess() {
+    let floor = crate::harness::workspace().join("target/wasm32-wasip1/wasm/floor_policy.wasm");
+    assert!(floor.exists(), "{}: run `make lint`", floor.display());
+    let tmp = tempfile::tempdir().expect("a temp dir");
+    let file = tmp.path().join("pod.yaml");
+    write(&file, &pod(Some("nginx:latest")));
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_image-digest-check"));
+    c.arg("--policy").arg(&floor).arg("--no-cache").arg(&file);
+    let out = run(c, None);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{stdout}");
+    assert!(
+        stdout.contains("disagree on this document: the module accepted")
+            && stdout.contains("the core rejected (\"Pod agents/p: 1 container image breaks"),
+        "{stdout}"
+    );
+}
