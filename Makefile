@@ -100,7 +100,7 @@ unit-tests: policy.wasm annotated-policy.wasm
 # The e2e table against the built policy.wasm through the wasmtime runner (never skipped).
 .PHONY: e2e-tests
 e2e-tests: policy.wasm
-	cargo test -p image-digest-runner --test suite e2e -- --nocapture
+	cargo test -p image-digest-testkit --test suite e2e -- --nocapture
 
 # The same table through kwctl, for those who have it; fails plainly when kwctl is missing.
 .PHONY: e2e-tests-kwctl

@@ -4,7 +4,7 @@
 # Without kwctl this suite FAILS with a plain message: a suite that did not run is not a pass.
 # `make test` runs it with e2e-tests/kwctl-stand-in/kwctl on PATH, so its logic is checked in
 # CI too. CASES may name a ready table (one JSON case per line); else it is printed by the
-# runner's cases-json example.
+# test kit's cases-json example.
 
 setup_file() {
   if ! command -v kwctl >/dev/null 2>&1; then
@@ -17,7 +17,7 @@ setup_file() {
   [ -f "$POLICY" ] || { echo "no policy module: run 'make policy.wasm'" >&3; return 1; }
   if [ -z "${CASES:-}" ]; then
     export CASES="$BATS_FILE_TMPDIR/cases.jsonl"
-    (cd "$BATS_TEST_DIRNAME/.." && cargo run -q -p image-digest-runner --example cases-json) > "$CASES"
+    (cd "$BATS_TEST_DIRNAME/.." && cargo run -q -p image-digest-testkit --example cases-json) > "$CASES"
   fi
   [ -s "$CASES" ] || { echo "no cases in $CASES" >&3; return 1; }
 }

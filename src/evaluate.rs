@@ -2,12 +2,13 @@
 //! I/O), so the wasm entry points, the native tests and the benchmarks all run this same code.
 
 use crate::host::{DigestResolver, Lookups, NoHost};
+use crate::kinds::{Shape, Target};
 use crate::reference;
 use crate::report::{self, Finding, Warning};
 use crate::request::{AdmissionRequest, ImageField, Obj, ValidatePayload, parse_at};
 use crate::rules::{self, ImageVerdict, Problem};
 use crate::settings::{PinDigests, Settings, VerifyTagDigest};
-use crate::workload::{ContainerList, FoundContainer, Shape, Target, Workload};
+use crate::workload::{self, ContainerList, FoundContainer, ObjectImages};
 use serde_json::value::RawValue;
 use std::collections::HashSet;
 
@@ -124,7 +125,7 @@ pub fn evaluate(
         Ok(None) => return Verdict::accept(),
         Err(e) => return Verdict::malformed(e),
     };
-    let workload = match target.read(object.get(), "request.object") {
+    let workload = match workload::read_target(target, object.get(), "request.object") {
         Ok(w) => w,
         Err(e) => return Verdict::malformed(e),
     };
@@ -175,7 +176,7 @@ fn request_namespace<'r>(request: &'r AdmissionRequest<'_>) -> Option<&'r str> {
 /// the settings check it.
 fn namespace_in_scope<'w>(
     request: &'w AdmissionRequest<'_>,
-    workload: &'w Workload<'_>,
+    workload: &'w ObjectImages<'_>,
     settings: &Settings,
 ) -> Option<&'w str> {
     let from_request = request_namespace(request);
@@ -336,7 +337,7 @@ fn verify(
 /// acceptance with the warnings and, when anything was pinned, the pinned object.
 fn conclude(
     request: &AdmissionRequest<'_>,
-    workload: &Workload<'_>,
+    workload: &ObjectImages<'_>,
     namespace: &str,
     judged: Judged,
     object: &str,
@@ -372,7 +373,7 @@ fn conclude(
 
 /// The object's name as a message shows it: its own, the request's, a generated one's
 /// prefix, or `<unnamed>`.
-fn object_name(request: &AdmissionRequest<'_>, workload: &Workload<'_>) -> String {
+fn object_name(request: &AdmissionRequest<'_>, workload: &ObjectImages<'_>) -> String {
     workload
         .metadata
         .name
@@ -478,7 +479,7 @@ fn existing_violations(
     let Some(old) = request.old_object else {
         return HashSet::new();
     };
-    let Ok(old) = target.read(old.get(), "request.oldObject") else {
+    let Ok(old) = workload::read_target(target, old.get(), "request.oldObject") else {
         return HashSet::new();
     };
     old.containers

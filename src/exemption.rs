@@ -142,7 +142,7 @@ mod tests {
             ("busybox:1.36", "busybox", false),
             (
                 "busybox:1.36",
-                "busybox:1.36@sha256:96e72f5e649b1738ba4a48f9e786f5cdcb2ad5d63838d4009f5c71c80c2e6809",
+                &format!("busybox:1.36@sha256:{}", crate::TEST_H64),
                 true,
             ),
             (

@@ -1,4 +1,5 @@
-//! Custom resources whose images the policy checks: the built-in presets for the projects
+//! Every kind the policy reads: the built-in workloads (`Shape`), and custom resources
+//! whose images the policy checks: the built-in presets for the projects
 //! people run most, and the kinds users describe in `customKinds`. Each kind names where its
 //! pod specs are (their three container lists are read as a Pod's) and where single image
 //! fields are (a Tekton step, an Argo script).
@@ -8,9 +9,78 @@
 //! are its few paths parsed. A user's `customKinds` are parsed when the settings are read,
 //! since that is where their mistakes must be reported.
 
+use crate::json::type_name;
 use crate::path::{FieldPath, PathError};
 use serde_json::{Map, Value};
 use std::borrow::Cow;
+
+/// The kinds that carry a pod spec, and where it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// Pod: `spec`.
+    Pod,
+    /// Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, ReplicationController:
+    /// `spec.template.spec`.
+    Template,
+    /// CronJob: `spec.jobTemplate.spec.template.spec`.
+    CronJob,
+}
+
+impl Shape {
+    /// The shape of a `group`/`kind`, or `None` for kinds that are not this policy's business.
+    /// The group is checked so that a custom resource that happens to be called `Deployment`
+    /// is not read as one.
+    pub fn of(group: &str, kind: &str) -> Option<Shape> {
+        match (group, kind) {
+            ("", "Pod") => Some(Shape::Pod),
+            ("", "ReplicationController") => Some(Shape::Template),
+            ("apps" | "extensions", "Deployment" | "ReplicaSet" | "DaemonSet") => {
+                Some(Shape::Template)
+            }
+            ("apps", "StatefulSet") | ("batch", "Job") => Some(Shape::Template),
+            ("batch", "CronJob") => Some(Shape::CronJob),
+            _ => None,
+        }
+    }
+
+    /// The pod spec as a JSON pointer, for rewriting images in place.
+    pub fn pod_spec_pointer(self) -> &'static str {
+        match self {
+            Shape::Pod => "/spec",
+            Shape::Template => "/spec/template/spec",
+            Shape::CronJob => "/spec/jobTemplate/spec/template/spec",
+        }
+    }
+
+    pub fn pod_spec_path(self) -> &'static str {
+        match self {
+            Shape::Pod => "spec",
+            Shape::Template => "spec.template.spec",
+            Shape::CronJob => "spec.jobTemplate.spec.template.spec",
+        }
+    }
+}
+
+/// What to read an object as: a built-in shape, or a custom kind's paths.
+#[derive(Debug, Clone, Copy)]
+pub enum Target<'s> {
+    Builtin(Shape),
+    Custom(&'s CustomKind),
+}
+
+impl<'s> Target<'s> {
+    /// What to read a `group`/`kind` as: a built-in shape first, then a custom kind of
+    /// `custom` (the settings' presets and `customKinds`); `None` for kinds not checked.
+    pub fn for_kind(group: &str, kind: &str, custom: &'s [CustomKind]) -> Option<Target<'s>> {
+        if let Some(shape) = Shape::of(group, kind) {
+            return Some(Target::Builtin(shape));
+        }
+        custom
+            .iter()
+            .find(|k| k.is(group, kind))
+            .map(Target::Custom)
+    }
+}
 
 /// A kind the policy checks beyond the built-in workloads.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -274,7 +344,7 @@ pub fn custom_kind(i: usize, v: &Value, problems: &mut Vec<String>) -> Option<Cu
     let Value::Object(map) = v else {
         problems.push(format!(
             "{at} must be an object with apiGroup, kind and podSpecs, images or volumes, found {}",
-            crate::settings::type_name(v)
+            type_name(v)
         ));
         return None;
     };
@@ -295,7 +365,7 @@ pub fn custom_kind(i: usize, v: &Value, problems: &mut Vec<String>) -> Option<Cu
             "{at}: give podSpecs, images or volumes (any of them): where the images are"
         ));
     }
-    if crate::workload::Shape::of(&api_group, &kind).is_some() {
+    if Shape::of(&api_group, &kind).is_some() {
         problems.push(format!(
             "{at}: {api_group}/{kind} is a built-in kind, already checked"
         ));
@@ -329,7 +399,7 @@ fn string(
         Some(other) => {
             problems.push(format!(
                 "{at}.{key} must be a string, found {}",
-                crate::settings::type_name(other)
+                type_name(other)
             ));
             String::new()
         }
@@ -348,7 +418,7 @@ fn paths(
         Some(other) => {
             problems.push(format!(
                 "{at}.{key} must be a list of paths, found {}",
-                crate::settings::type_name(other)
+                type_name(other)
             ));
             return Vec::new();
         }
@@ -360,7 +430,7 @@ fn paths(
             Some(Err(e)) => problems.push(path_problem(at, key, j, item, &e)),
             None => problems.push(format!(
                 "{at}.{key}[{j}] must be a path string, found {}",
-                crate::settings::type_name(item)
+                type_name(item)
             )),
         }
     }

@@ -181,6 +181,8 @@ pub fn fix(image: &str, verdict: &ImageVerdict) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::request::ImageField;
+    use crate::settings::Settings;
 
     fn finding(i: usize) -> Finding {
         Finding {
@@ -262,5 +264,37 @@ mod tests {
             Some("… and 11 more warnings")
         );
         assert_eq!(cap_warnings(vec!["a".into()]), ["a"]);
+    }
+
+    #[test]
+    fn fixes_show_the_pinned_form() {
+        let d = Settings::default();
+        let cases = [
+            ("nginx:latest", "pin it as nginx:<tag>@sha256:<digest>"),
+            ("nginx", "pin it as nginx:<tag>@sha256:<digest>"),
+            (
+                "registry.example.com:5000/team/app:1.2",
+                "pin it as registry.example.com:5000/team/app:1.2@sha256:<digest>",
+            ),
+            (
+                "Nginx",
+                "write it as [registry/]repository:tag@sha256:<64 lowercase hex digits>",
+            ),
+        ];
+        for (image, want) in cases {
+            let v = rules::judge(&ImageField::Str(image.into()), &d);
+            assert_eq!(fix(image, &v), want, "{image}");
+        }
+        let digest_only = format!("nginx@sha256:{}", crate::TEST_H64);
+        assert_eq!(
+            fix(
+                &digest_only,
+                &rules::judge(&ImageField::Str(digest_only.as_str().into()), &d)
+            ),
+            format!(
+                "add the tag the digest was built from: nginx:<tag>@sha256:{}",
+                crate::TEST_H64
+            )
+        );
     }
 }

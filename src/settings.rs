@@ -6,6 +6,7 @@
 //! message, and a typo such as `requireDigests` names the key it was probably meant to be.
 
 use crate::exemption::Exemption;
+use crate::json::type_name;
 use crate::kinds::{self, CustomKind};
 use crate::reference::DIGEST_ALGORITHMS;
 use serde_json::{Map, Value};
@@ -542,18 +543,6 @@ fn check_algorithms(algorithms: &[String], problems: &mut Problems) {
                 ),
             );
         }
-    }
-}
-
-/// How a JSON value's type reads in a message.
-pub fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "an object",
     }
 }
 

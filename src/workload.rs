@@ -1,62 +1,16 @@
-//! Where the images are: every container and every image volume of every pod spec of the
+//! Where the images are (which kinds are read, and how, is `kinds`): every container and every image volume of every pod spec of the
 //! kinds the policy covers (`docs/contract.md` §3), each with the field path a user can find
 //! it at. An image volume (`volumes[].image.reference`, Kubernetes 1.31+) is pulled by the
 //! kubelet exactly like a container image, so it is an image here like any other.
 
-use crate::kinds::CustomKind;
+use crate::json::type_name;
+use crate::kinds::{CustomKind, Shape, Target};
 use crate::request::{
     CronJobObject, ImageField, Metadata, NamedObject, Obj, PodObject, PodSpec, TemplateObject,
     parse_at,
 };
 use serde_json::Value;
 use std::borrow::Cow;
-
-/// The kinds that carry a pod spec, and where it is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Shape {
-    /// Pod: `spec`.
-    Pod,
-    /// Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, ReplicationController:
-    /// `spec.template.spec`.
-    Template,
-    /// CronJob: `spec.jobTemplate.spec.template.spec`.
-    CronJob,
-}
-
-impl Shape {
-    /// The shape of a `group`/`kind`, or `None` for kinds that are not this policy's business.
-    /// The group is checked so that a custom resource that happens to be called `Deployment`
-    /// is not read as one.
-    pub fn of(group: &str, kind: &str) -> Option<Shape> {
-        match (group, kind) {
-            ("", "Pod") => Some(Shape::Pod),
-            ("", "ReplicationController") => Some(Shape::Template),
-            ("apps" | "extensions", "Deployment" | "ReplicaSet" | "DaemonSet") => {
-                Some(Shape::Template)
-            }
-            ("apps", "StatefulSet") | ("batch", "Job") => Some(Shape::Template),
-            ("batch", "CronJob") => Some(Shape::CronJob),
-            _ => None,
-        }
-    }
-
-    /// The pod spec as a JSON pointer, for rewriting images in place.
-    pub fn pod_spec_pointer(self) -> &'static str {
-        match self {
-            Shape::Pod => "/spec",
-            Shape::Template => "/spec/template/spec",
-            Shape::CronJob => "/spec/jobTemplate/spec/template/spec",
-        }
-    }
-
-    pub fn pod_spec_path(self) -> &'static str {
-        match self {
-            Shape::Pod => "spec",
-            Shape::Template => "spec.template.spec",
-            Shape::CronJob => "spec.jobTemplate.spec.template.spec",
-        }
-    }
-}
 
 /// The lists of a pod spec that hold images, in the order findings are reported and digests
 /// looked up: the three container lists, then the image volumes.
@@ -121,43 +75,26 @@ pub struct FoundContainer<'a> {
     pub image_pointer: String,
 }
 
-/// What to read an object as: a built-in shape, or a custom kind's paths.
-#[derive(Debug, Clone, Copy)]
-pub enum Target<'s> {
-    Builtin(Shape),
-    Custom(&'s CustomKind),
-}
-
-impl<'s> Target<'s> {
-    /// What to read a `group`/`kind` as: a built-in shape first, then a custom kind of
-    /// `custom` (the settings' presets and `customKinds`); `None` for kinds not checked.
-    pub fn for_kind(group: &str, kind: &str, custom: &'s [CustomKind]) -> Option<Target<'s>> {
-        if let Some(shape) = Shape::of(group, kind) {
-            return Some(Target::Builtin(shape));
-        }
-        custom
-            .iter()
-            .find(|k| k.is(group, kind))
-            .map(Target::Custom)
-    }
-
-    /// Reads the containers of `object` (raw JSON); `at` prefixes error paths.
-    pub fn read<'a>(&self, object: &'a str, at: &str) -> Result<Workload<'a>, String> {
-        match self {
-            Target::Builtin(shape) => read(*shape, object, at),
-            Target::Custom(kind) => read_custom(kind, object, at),
-        }
+/// Reads the images of `object` (raw JSON) as `target` says; `at` prefixes error paths.
+pub fn read_target<'a>(
+    target: Target<'_>,
+    object: &'a str,
+    at: &str,
+) -> Result<ObjectImages<'a>, String> {
+    match target {
+        Target::Builtin(shape) => read(shape, object, at),
+        Target::Custom(kind) => read_custom(kind, object, at),
     }
 }
 
-/// An object's identity and containers.
-pub struct Workload<'a> {
+/// An object's identity and every image it holds (containers and image volumes).
+pub struct ObjectImages<'a> {
     pub metadata: Metadata<'a>,
     pub containers: Vec<FoundContainer<'a>>,
 }
 
 /// Reads the containers of `object` (raw JSON) as a `shape`; `at` prefixes error paths.
-pub fn read<'a>(shape: Shape, object: &'a str, at: &str) -> Result<Workload<'a>, String> {
+pub fn read<'a>(shape: Shape, object: &'a str, at: &str) -> Result<ObjectImages<'a>, String> {
     let (metadata, spec) = match shape {
         Shape::Pod => {
             let Obj(o): Obj<PodObject> = parse_at(object, at)?;
@@ -190,7 +127,7 @@ pub fn read<'a>(shape: Shape, object: &'a str, at: &str) -> Result<Workload<'a>,
             serde_json::from_str(raw.get()).map_err(|e| format!("{at}.{path}.volumes: {e}"))?;
         volumes_in(&value, path, pointer, at, &mut containers)?;
     }
-    Ok(Workload {
+    Ok(ObjectImages {
         metadata: metadata.0,
         containers,
     })
@@ -202,7 +139,7 @@ pub fn read_custom<'a>(
     kind: &CustomKind,
     object: &'a str,
     at: &str,
-) -> Result<Workload<'a>, String> {
+) -> Result<ObjectImages<'a>, String> {
     let Obj(named): Obj<NamedObject> = parse_at(object, at)?;
     let value: Value = serde_json::from_str(object).map_err(|e| format!("{at}: {e}"))?;
     let mut containers = Vec::new();
@@ -231,7 +168,7 @@ pub fn read_custom<'a>(
             }
         }
     }
-    Ok(Workload {
+    Ok(ObjectImages {
         metadata: named.metadata.0,
         containers,
     })
@@ -247,7 +184,7 @@ fn pod_spec_containers(
         return Err(format!(
             "{at}.{}: invalid type: {}, expected an object",
             spec.path,
-            crate::settings::type_name(spec.value)
+            type_name(spec.value)
         ));
     };
     for list in [
@@ -263,7 +200,7 @@ fn pod_spec_containers(
                     "{at}.{}.{}: invalid type: {}, expected a sequence",
                     spec.path,
                     list.field(),
-                    crate::settings::type_name(other)
+                    type_name(other)
                 ));
             }
         };
@@ -272,7 +209,7 @@ fn pod_spec_containers(
             let Value::Object(c) = item else {
                 return Err(format!(
                     "{at}.{path}: invalid type: {}, expected an object",
-                    crate::settings::type_name(item)
+                    type_name(item)
                 ));
             };
             let name = c.get("name").and_then(Value::as_str).unwrap_or("");
@@ -306,7 +243,7 @@ fn volumes_in(
         other => {
             return Err(format!(
                 "{at}.{path}.volumes: invalid type: {}, expected a sequence",
-                crate::settings::type_name(other)
+                type_name(other)
             ));
         }
     };
@@ -333,7 +270,7 @@ fn volume(
     let Value::Object(v) = item else {
         return Err(format!(
             "{at}.{path}: invalid type: {}, expected an object",
-            crate::settings::type_name(item)
+            type_name(item)
         ));
     };
     let source = match v.get("image") {
@@ -342,7 +279,7 @@ fn volume(
         Some(other) => {
             return Err(format!(
                 "{at}.{path}.image: invalid type: {}, expected an object",
-                crate::settings::type_name(other)
+                type_name(other)
             ));
         }
     };

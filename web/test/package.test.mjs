@@ -1,7 +1,7 @@
 // The npm package (build/web/npm, built by `make web`) against the native core and policy.wasm:
 // every e2e and adversarial case that needs no host, and every adversarial image, must get
 // exactly the verdict, message and warnings that target/web-table.json records for both
-// (written by the runner's web-table example, which fails unless the two agree).
+// (written by the test kit's web-table example, which fails unless the two agree).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createRequire } from "node:module";

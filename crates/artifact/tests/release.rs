@@ -3,7 +3,7 @@
 
 use image_digest_artifact::{annotate, artifacthub, layout, metadata};
 use image_digest_runner::Policy;
-use image_digest_runner::cases;
+use image_digest_testkit::cases;
 use image_digest_testkit::registry::{self, skopeo};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -290,7 +290,7 @@ fn annotate_and_layout_are_reproducible() {
             "README.md",
             "-o",
             &annotated.display().to_string(),
-            &image_digest_runner::testkit::policy_wasm()
+            &image_digest_testkit::policy::policy_wasm()
                 .display()
                 .to_string(),
         ]);
@@ -361,7 +361,7 @@ fn files_under(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
 #[test]
 fn policy_wasm_fits_its_size_budget() {
     const BUDGET: u64 = 400_000;
-    let path = image_digest_runner::testkit::policy_wasm();
+    let path = image_digest_testkit::policy::policy_wasm();
     let size = std::fs::metadata(&path)
         .unwrap_or_else(|e| panic!("{}: {e}: run `make policy.wasm`", path.display()))
         .len();

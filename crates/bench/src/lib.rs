@@ -3,7 +3,8 @@
 
 use serde_json::{Value, json};
 
-use image_digest_runner::testkit::TEST_DIGEST_HEX as H;
+use image_digest_testkit::cases::admission_request as request;
+use image_digest_testkit::policy::TEST_DIGEST_HEX as H;
 
 fn container(i: usize, image: &str) -> Value {
     json!({
@@ -15,23 +16,6 @@ fn container(i: usize, image: &str) -> Value {
         "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "256Mi"}},
         "terminationMessagePath": "/dev/termination-log",
         "terminationMessagePolicy": "File"
-    })
-}
-
-fn request(kind: (&str, &str, &str), object: Value) -> Value {
-    let (group, k, resource) = kind;
-    json!({
-        "uid": "bench",
-        "kind": {"group": group, "version": "v1", "kind": k},
-        "resource": {"group": group, "version": "v1", "resource": resource},
-        "requestKind": {"group": group, "version": "v1", "kind": k},
-        "name": object["metadata"]["name"],
-        "namespace": "agents",
-        "operation": "CREATE",
-        "userInfo": {"username": "kubernetes-admin", "groups": ["system:masters"]},
-        "object": object,
-        "oldObject": null,
-        "dryRun": false
     })
 }
 
@@ -169,7 +153,8 @@ pub fn manifests(n: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::requests;
-    use image_digest_runner::{NoCapabilities, Policy, testkit};
+    use image_digest_runner::{NoCapabilities, Policy};
+    use image_digest_testkit::policy as testkit;
     use std::sync::Arc;
 
     /// Memory is deterministic where time is not: the ordinary requests (everything up to a

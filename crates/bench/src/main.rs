@@ -71,8 +71,8 @@ fn size(path: &Path) -> String {
 }
 
 fn main() -> Result<()> {
-    let root = image_digest_runner::testkit::workspace_root();
-    let policy_path = image_digest_runner::testkit::policy_wasm();
+    let root = image_digest_testkit::policy::workspace_root();
+    let policy_path = image_digest_testkit::policy::policy_wasm();
     let floor_path = root.join("target/wasm32-wasip1/wasm/floor_policy.wasm");
     let policy = Policy::load(&policy_path)?;
     let floor = Policy::load(&floor_path).context("build the floor with `make bench`")?;

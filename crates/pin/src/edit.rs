@@ -196,7 +196,7 @@ fn replace_scalar(line: &str, column: usize, value: &str) -> Option<String> {
 mod tests {
     use super::*;
 
-    const D: &str = "sha256:96e72f5e649b1738ba4a48f9e786f5cdcb2ad5d63838d4009f5c71c80c2e6809";
+    const D: &str = image_digest_testkit::policy::TEST_DIGEST;
 
     fn append(line: usize, column: usize, image: &str) -> Edit {
         Edit::AppendDigest {

@@ -6,11 +6,9 @@
 
 pub mod cache;
 pub use cache::Cache;
-pub mod cases;
 mod host;
 pub mod replay;
 mod response;
-pub mod testkit;
 mod wapc;
 mod wasi;
 

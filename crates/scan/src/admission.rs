@@ -1,12 +1,12 @@
 //! Turning a manifest into the AdmissionRequest the API server would send for it.
 
 use image_digest_policy::kinds::CustomKind;
-use image_digest_policy::workload::Target;
+use image_digest_policy::kinds::Target;
 use serde_json::{Value, json};
 
 /// A workload manifest ready for evaluation.
 #[derive(Debug, Clone)]
-pub struct Workload {
+pub struct Prepared {
     pub kind: String,
     pub namespace: String,
     /// Where the namespace came from: a manifest without one gets `--namespace` or `default`,
@@ -34,7 +34,7 @@ pub fn request_for(
     default_namespace: Option<&str>,
     uid: &str,
     custom: &[CustomKind],
-) -> Result<Workload, Skipped> {
+) -> Result<Prepared, Skipped> {
     let api_version = object
         .get("apiVersion")
         .and_then(Value::as_str)
@@ -86,7 +86,7 @@ pub fn request_for(
         "dryRun": true,
         "options": {"apiVersion": "meta.k8s.io/v1", "kind": "CreateOptions"}
     });
-    Ok(Workload {
+    Ok(Prepared {
         kind: kind.to_owned(),
         namespace,
         namespace_from,

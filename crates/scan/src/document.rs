@@ -14,7 +14,7 @@ pub struct Out {
     pub documents: usize,
     /// `apiVersion kind` of every document skipped as not a workload.
     pub skipped: Vec<String>,
-    pub results: Vec<report::Result>,
+    pub results: Vec<report::Checked>,
     pub errors: Vec<InputError>,
 }
 
@@ -44,7 +44,7 @@ pub fn check(cx: &Context<'_>, doc: &input::Document, judge: &mut dyn Judge, out
         out.errors.push(no_namespace(&location, &w, scope));
         return;
     }
-    let mut result = report::Result::new(location, w.kind, w.namespace, w.name);
+    let mut result = report::Checked::new(location, w.kind, w.namespace, w.name);
     result.file = doc.source.clone();
     result.out_of_scope = !scope.covers(&result.namespace);
     match serde_json::to_vec(&w.request) {
@@ -59,13 +59,13 @@ pub fn check(cx: &Context<'_>, doc: &input::Document, judge: &mut dyn Judge, out
 pub fn check_request(location: &str, bytes: &[u8], judge: &mut dyn Judge, out: &mut Out) {
     out.documents += 1;
     let (kind, ns, name) = describe_request(bytes);
-    let mut result = report::Result::new(location.to_owned(), kind, ns, name);
+    let mut result = report::Checked::new(location.to_owned(), kind, ns, name);
     fill(&mut result, judge.judge(bytes));
     out.results.push(result);
 }
 
 /// The policy's answer (or the failure to get one) on the result.
-pub fn fill(result: &mut report::Result, answer: Result<Answer, String>) {
+pub fn fill(result: &mut report::Checked, answer: Result<Answer, String>) {
     match answer {
         Ok(r) => {
             result.allowed = r.accepted;
@@ -82,7 +82,7 @@ pub fn fill(result: &mut report::Result, answer: Result<Answer, String>) {
 }
 
 /// Puts the result, its findings and its warnings at their places in the document's file.
-fn place(result: &mut report::Result, doc: &input::Document) {
+fn place(result: &mut report::Checked, doc: &input::Document) {
     let start = doc.start();
     (result.line, result.column) = (start.line, start.column);
     let at = |path: &str| {
@@ -107,7 +107,7 @@ pub fn is_scoped(scope: &NamespaceScope) -> bool {
     !scope.include.is_empty() || !scope.exclude.is_empty()
 }
 
-fn no_namespace(location: &str, w: &admission::Workload, scope: &NamespaceScope) -> InputError {
+fn no_namespace(location: &str, w: &admission::Prepared, scope: &NamespaceScope) -> InputError {
     InputError {
         source: location.to_owned(),
         message: format!(

@@ -5,9 +5,9 @@
 
 use crate::input::Document;
 use crate::yaml::Pos;
+use image_digest_policy::kinds::Target;
 use image_digest_policy::request::ImageField;
 use image_digest_policy::settings::Settings;
-use image_digest_policy::workload::Target;
 use serde_json::Value;
 
 /// One image as written in a document.
@@ -37,7 +37,7 @@ pub fn of_document(doc: &Document, settings: &Settings) -> Vec<Located> {
         return Vec::new();
     };
     let object = doc.value.to_string();
-    let Ok(workload) = target.read(&object, "") else {
+    let Ok(workload) = image_digest_policy::workload::read_target(target, &object, "") else {
         return Vec::new();
     };
     let name = workload.metadata.name.as_deref().unwrap_or("<unnamed>");

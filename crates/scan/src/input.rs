@@ -291,7 +291,7 @@ fn push(parsed: &Parsed<'_>, value: Value, docs: &mut Vec<Document>, errors: &mu
             source: source.into(),
             message: format!(
                 "document {index}: a Kubernetes manifest must be an object, found {}",
-                image_digest_policy::settings::type_name(&other)
+                image_digest_policy::json::type_name(&other)
             ),
         }),
     }

@@ -12,13 +12,13 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// A workload: the Pods' controller, followed up to the object a user deploys.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Workload {
+pub struct Owner {
     pub namespace: String,
     pub kind: String,
     pub name: String,
 }
 
-impl std::fmt::Display for Workload {
+impl std::fmt::Display for Owner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{} {}/{}", self.kind, self.namespace, self.name)
     }
@@ -61,7 +61,7 @@ impl Running {
 /// One container of one workload, as its pods run it.
 #[derive(Debug, Clone)]
 pub struct Container {
-    pub workload: Workload,
+    pub workload: Owner,
     /// `containers`, `initContainers` or `ephemeralContainers`.
     pub list: &'static str,
     pub name: String,
@@ -142,7 +142,7 @@ impl Container {
 /// The containers of every workload in `docs` (Pods; other kinds are skipped), in a stable
 /// order; `in_scope` says whether a namespace is checked.
 pub fn containers(docs: &[Document], in_scope: impl Fn(&str) -> bool) -> Vec<Container> {
-    let mut by_key: BTreeMap<(Workload, &'static str, String, String), Container> = BTreeMap::new();
+    let mut by_key: BTreeMap<(Owner, &'static str, String, String), Container> = BTreeMap::new();
     for doc in docs {
         let v = &doc.value;
         if v.get("kind").and_then(Value::as_str) != Some("Pod") {
@@ -228,7 +228,7 @@ fn waiting_reason(status: &Value) -> String {
 /// The workload a Pod belongs to: its controller (`ownerReferences` with `controller: true`,
 /// else the first), a ReplicaSet followed to its Deployment through the `pod-template-hash`
 /// label, a Job named `<cronjob>-<scheduled minute>` to its CronJob; a bare Pod is its own.
-fn owner(pod: &Value, namespace: &str, pod_name: &str) -> Workload {
+fn owner(pod: &Value, namespace: &str, pod_name: &str) -> Owner {
     let refs = pod
         .pointer("/metadata/ownerReferences")
         .and_then(Value::as_array)
@@ -238,7 +238,7 @@ fn owner(pod: &Value, namespace: &str, pod_name: &str) -> Workload {
         .iter()
         .find(|r| r.get("controller").and_then(Value::as_bool) == Some(true))
         .or_else(|| refs.first());
-    let workload = |kind: &str, name: &str| Workload {
+    let workload = |kind: &str, name: &str| Owner {
         namespace: namespace.to_owned(),
         kind: kind.to_owned(),
         name: name.to_owned(),
@@ -293,7 +293,7 @@ mod tests {
 
     #[test]
     fn every_runtime_image_id_form_is_read() {
-        let d = "sha256:96e72f5e649b1738ba4a48f9e786f5cdcb2ad5d63838d4009f5c71c80c2e6809";
+        let d = image_digest_testkit::policy::TEST_DIGEST;
         let digest = |repository: &str| Running::Digest {
             repository: repository.to_owned(),
             digest: d.to_owned(),

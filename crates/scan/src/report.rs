@@ -20,7 +20,7 @@ pub use crate::yaml::Pos;
 /// The verdict on one workload document.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Result {
+pub struct Checked {
     pub location: String,
     /// The file (`<stdin>` for standard input) and where the document starts in it.
     pub file: String,
@@ -45,13 +45,13 @@ pub struct Result {
     pub error: Option<String>,
 }
 
-impl Result {
-    pub fn new(location: String, kind: String, namespace: String, name: String) -> Result {
+impl Checked {
+    pub fn new(location: String, kind: String, namespace: String, name: String) -> Checked {
         let file = location
             .rsplit_once('#')
             .map_or(location.as_str(), |(f, _)| f)
             .to_owned();
-        Result {
+        Checked {
             location,
             file,
             line: 1,
@@ -217,7 +217,7 @@ impl Default for Words {
 }
 
 impl Summary {
-    pub fn count(&mut self, r: &Result) {
+    pub fn count(&mut self, r: &Checked) {
         if r.error.is_some() {
             self.errored += 1;
         } else if r.out_of_scope {
@@ -259,7 +259,7 @@ impl Summary {
 
 /// Everything a format needs.
 pub struct Report<'a> {
-    pub results: &'a [Result],
+    pub results: &'a [Checked],
     pub errors: &'a [InputError],
     pub summary: &'a Summary,
     /// Why the run is not a pass although nothing was rejected (nothing checked, say).
@@ -357,18 +357,18 @@ mod tests {
             column: 1,
         };
         let mut s = Summary::default();
-        let base = Result::new("f#1".into(), "Pod".into(), "ns".into(), "p".into());
-        let errored = Result {
+        let base = Checked::new("f#1".into(), "Pod".into(), "ns".into(), "p".into());
+        let errored = Checked {
             error: Some("trap".into()),
             warnings: vec![warning("w")],
             ..base.clone()
         };
-        let accepted = Result {
+        let accepted = Checked {
             allowed: true,
             warnings: vec![warning("w")],
             ..base.clone()
         };
-        let out = Result {
+        let out = Checked {
             allowed: true,
             out_of_scope: true,
             ..base.clone()

@@ -6,7 +6,7 @@ use crate::document::{self, Out};
 use crate::input::{self, InputError};
 use crate::judge::Judge;
 use crate::outcome;
-use crate::report::{self, Result, Summary, Words};
+use crate::report::{self, Checked, Summary, Words};
 use crate::values::{self, Merged};
 use crate::values_judge;
 use image_digest_policy::settings::{NamespaceScope, Settings};
@@ -46,7 +46,7 @@ impl std::str::FromStr for Format {
 
 /// What a run found, ready to report.
 pub struct Run {
-    pub results: Vec<Result>,
+    pub results: Vec<Checked>,
     pub errors: Vec<InputError>,
     pub summary: Summary,
     pub notes: Vec<String>,
@@ -73,7 +73,7 @@ impl Run {
 
     /// Counts a values run: `files` values files read, every image judged in `namespace`.
     pub fn from_values(
-        mut results: Vec<Result>,
+        mut results: Vec<Checked>,
         errors: Vec<InputError>,
         files: usize,
         scope: &NamespaceScope,
@@ -95,7 +95,7 @@ impl Run {
     }
 
     fn finish(
-        results: Vec<Result>,
+        results: Vec<Checked>,
         errors: Vec<InputError>,
         mut summary: Summary,
         scope: &NamespaceScope,

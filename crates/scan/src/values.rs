@@ -35,7 +35,7 @@ pub fn read(name: &str, text: &str) -> Result<File, InputError> {
         other => {
             return Err(error(format!(
                 "a values file must be a mapping, found {}",
-                image_digest_policy::settings::type_name(&other)
+                image_digest_policy::json::type_name(&other)
             )));
         }
     };

@@ -4,7 +4,7 @@
 
 use crate::input::InputError;
 use crate::judge::Judge;
-use crate::report::{self, Finding, Result};
+use crate::report::{self, Checked, Finding};
 use crate::values::{self, Image, Merged};
 use crate::yaml::Pos;
 use image_digest_policy::reference::Part;
@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 /// What a values run produced, for the common report.
 pub struct Outcome {
-    pub results: Vec<Result>,
+    pub results: Vec<Checked>,
     pub errors: Vec<InputError>,
 }
 
@@ -31,9 +31,9 @@ pub fn judge(judge: &mut dyn Judge, merged: &Merged, namespace: &str) -> Outcome
     out
 }
 
-fn judge_one(judge: &mut dyn Judge, merged: &Merged, image: &Image, namespace: &str) -> Result {
+fn judge_one(judge: &mut dyn Judge, merged: &Merged, image: &Image, namespace: &str) -> Checked {
     let (file, pos) = block_origin(merged, image);
-    let mut result = Result::new(
+    let mut result = Checked::new(
         file.clone(),
         "HelmValues".to_owned(),
         namespace.to_owned(),

@@ -2,9 +2,13 @@
 //! `docker-registry` (anonymous or behind htpasswd basic auth), OCI images built from oci-spec
 //! types and pushed with skopeo, and a proxy that stops answering after a number of requests.
 //! Missing tools fail the test with the command that installs them; nothing here skips.
-//! (The policy's own harness, which loads policy.wasm, is `image_digest_runner::testkit`.)
+//! It also holds the policy's own harness: where `policy.wasm` is and loading it (`policy`),
+//! the one test digest, the one AdmissionRequest builder, and the e2e case table every runner
+//! shares (`cases`). Dev-only: no shipped crate depends on it.
 
+pub mod cases;
 pub mod images;
+pub mod policy;
 pub mod proxy;
 pub mod registry;
 pub mod token_gate;

@@ -319,16 +319,14 @@ pub fn check_values(
 mod tests {
     use super::*;
 
-    const PINNED: &str =
-        "nginx:1.27@sha256:96e72f5e649b1738ba4a48f9e786f5cdcb2ad5d63838d4009f5c71c80c2e6809";
-
     #[test]
     fn images_get_a_verdict_reasons_and_a_fix() {
+        let pinned = format!("nginx:1.27@{}", image_digest_testkit::policy::TEST_DIGEST);
         let cases = [
             ("nginx:1.27", "", "unpinned", true),
             ("nginx:1.27", "requireDigest: true", "rejected", false),
             ("nginx", "", "rejected", false),
-            (PINNED, "requireDigest: true", "accepted", true),
+            (pinned.as_str(), "requireDigest: true", "accepted", true),
             ("Nginx:1", "", "invalid", false),
             (
                 "internal/tool:1",

@@ -2,7 +2,7 @@
 //! documented exit codes.
 
 use crate::harness::{checker, run, settings_file, workspace, write};
-use image_digest_runner::cases::{self, Outcome};
+use image_digest_testkit::cases::{self, Outcome};
 use serde_json::Value;
 use std::process::Output;
 
@@ -384,7 +384,7 @@ fn the_binary_is_self_contained_and_names_its_embedded_policy() {
         .output()
         .expect("runs");
     let text = String::from_utf8_lossy(&version.stdout);
-    let wasm = std::fs::read(image_digest_runner::testkit::policy_wasm()).expect("policy.wasm");
+    let wasm = std::fs::read(image_digest_testkit::policy::policy_wasm()).expect("policy.wasm");
     let sha = sha256_hex(&wasm);
     assert_eq!(
         text.trim(),

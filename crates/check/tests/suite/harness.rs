@@ -8,12 +8,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 pub fn workspace() -> PathBuf {
-    image_digest_runner::testkit::workspace_root()
+    image_digest_testkit::policy::workspace_root()
 }
 
 /// `image-digest-check --policy <the workspace's policy.wasm> --quiet`, run from the root.
 pub fn checker() -> Command {
-    let policy = image_digest_runner::testkit::policy_wasm();
+    let policy = image_digest_testkit::policy::policy_wasm();
     assert!(
         policy.exists(),
         "{} is missing: run `make policy.wasm` first",
@@ -26,7 +26,7 @@ pub fn checker() -> Command {
         .arg("--quiet")
         .env(
             "IMAGE_DIGEST_CHECK_CACHE",
-            image_digest_runner::testkit::module_cache(),
+            image_digest_testkit::policy::module_cache(),
         );
     c
 }

@@ -9,7 +9,7 @@ use std::process::Command;
 fn the_kwctl_suite_passes_under_bats_with_the_stand_in() {
     let tmp = tempfile::tempdir().expect("a temp dir");
     let cases = tmp.path().join("cases.jsonl");
-    let table = image_digest_runner::cases::kwctl_table().unwrap_or_else(|e| panic!("{e:#}"));
+    let table = image_digest_testkit::cases::kwctl_table().unwrap_or_else(|e| panic!("{e:#}"));
     std::fs::write(&cases, &table).unwrap_or_else(|e| panic!("{}: {e}", cases.display()));
     let stand_in = workspace().join("e2e-tests/kwctl-stand-in");
     let path = format!(
@@ -22,14 +22,14 @@ fn the_kwctl_suite_passes_under_bats_with_the_stand_in() {
         .args(["--tap", "e2e-tests/kwctl.bats"])
         .env("PATH", path)
         .env("CASES", &cases)
-        .env("POLICY", image_digest_runner::testkit::policy_wasm())
+        .env("POLICY", image_digest_testkit::policy::policy_wasm())
         .env(
             "IMAGE_DIGEST_CHECK",
             env!("CARGO_BIN_EXE_image-digest-check"),
         )
         .env(
             "IMAGE_DIGEST_CHECK_CACHE",
-            image_digest_runner::testkit::module_cache(),
+            image_digest_testkit::policy::module_cache(),
         );
     let out = run(c, None);
     let text = format!(

@@ -26,7 +26,7 @@ fn row_name(p: &Problem) -> &'static str {
     }
 }
 
-const H: &str = "96e72f5e649b1738ba4a48f9e786f5cdcb2ad5d63838d4009f5c71c80c2e6809";
+use image_digest_testkit::policy::TEST_DIGEST_HEX as H;
 
 struct Row {
     name: &'static str,

@@ -2,7 +2,7 @@
 //! finding, `::warning` per warning, so findings appear on the pull request's lines without an
 //! upload step. The summary line follows as plain text.
 
-use super::{Report, Result};
+use super::{Checked, Report};
 
 pub fn render(report: &Report<'_>) -> String {
     let mut out = String::new();
@@ -36,7 +36,7 @@ pub fn render(report: &Report<'_>) -> String {
     out
 }
 
-fn annotations(r: &Result, out: &mut String) {
+fn annotations(r: &Checked, out: &mut String) {
     let subject = r.subject();
     if let Some(e) = &r.error {
         let at = Some((r.file.as_str(), r.line, r.column));

@@ -5,7 +5,7 @@
 //! out-of-scope workload `skipped`; each input error and each note is one more `error` case,
 //! so every problem is counted exactly once.
 
-use super::{Report, Result};
+use super::{Checked, Report};
 use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus, TestSuite};
 
 pub fn render(report: &Report<'_>) -> String {
@@ -31,7 +31,7 @@ pub fn render(report: &Report<'_>) -> String {
         .unwrap_or_else(|e| format!("<!-- image-digest-check: cannot write JUnit: {e} -->\n"))
 }
 
-fn case(r: &Result) -> TestCase {
+fn case(r: &Checked) -> TestCase {
     let status = if let Some(e) = &r.error {
         let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
         s.set_message(e.as_str());

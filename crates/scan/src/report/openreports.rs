@@ -10,7 +10,7 @@
 //! a YAML stream that `kubectl apply -f -` accepts (each document in JSON form). No timestamps: the same input gives the
 //! same bytes (and the browser build has no clock to ask).
 
-use super::Result;
+use super::Checked;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
@@ -36,7 +36,7 @@ pub struct Entry {
 }
 
 /// The entries of a check run: every workload, with its findings, warnings or error.
-pub fn entries(results: &[Result]) -> Vec<Entry> {
+pub fn entries(results: &[Checked]) -> Vec<Entry> {
     let mut out = Vec::new();
     for r in results {
         // A values file is not an object in a namespace (its "namespace" is the one the chart

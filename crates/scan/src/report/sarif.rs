@@ -2,7 +2,7 @@
 //! its help and fix), one result per finding and warning with its file, line and column, and
 //! every input error as an error result on its file, so an upload never hides one.
 
-use super::{Report, Result};
+use super::{Checked, Report};
 use image_digest_policy::rules::Rule;
 use serde_json::{Value, json};
 
@@ -43,7 +43,7 @@ pub fn render(report: &Report<'_>) -> String {
     serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
 }
 
-fn results_of(r: &Result) -> Vec<Value> {
+fn results_of(r: &Checked) -> Vec<Value> {
     let subject = r.subject();
     let mut out = Vec::new();
     if let Some(e) = &r.error {

@@ -5,8 +5,8 @@
 //! cases for the npx parity test. One JSON document.
 
 use anyhow::{Result, bail};
-use image_digest_runner::cases::{self, Outcome};
-use image_digest_runner::testkit;
+use image_digest_testkit::cases::{self, Outcome};
+use image_digest_testkit::policy as testkit;
 use serde_json::{Value, json};
 
 fn outcome(o: &Outcome) -> Value {

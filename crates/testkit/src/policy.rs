@@ -2,7 +2,7 @@
 //! `policy.wasm` are, and loading it with a message that says how to build it. One place, so
 //! a moved file or a new environment variable is one change.
 
-use crate::Policy;
+use image_digest_runner::Policy;
 use std::path::{Path, PathBuf};
 
 /// A digest that is valid under the contract, for tests that need one (the chart's own).
@@ -32,7 +32,7 @@ pub fn load_policy() -> Policy {
         "{} is missing: run `make policy.wasm` first (the tests never skip)",
         path.display()
     );
-    let cache = crate::Cache::open(&module_cache()).unwrap_or_else(|e| panic!("{e}"));
+    let cache = image_digest_runner::Cache::open(&module_cache()).unwrap_or_else(|e| panic!("{e}"));
     Policy::load_cached(&path, Some(&cache)).unwrap_or_else(|e| panic!("{e:#}"))
 }
 

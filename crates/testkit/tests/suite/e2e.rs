@@ -1,9 +1,9 @@
 //! The e2e table against the compiled `policy.wasm` in a real wasmtime runtime, and the same
 //! table against the native core: both must meet every expectation and agree with each other.
 
-use image_digest_runner::cases;
-use image_digest_runner::testkit::load_policy;
 use image_digest_runner::{NoCapabilities, Policy};
+use image_digest_testkit::cases;
+use image_digest_testkit::policy::load_policy;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -125,7 +125,7 @@ fn a_runaway_module_is_interrupted() {
 fn the_module_cache_is_keyed_by_content_and_survives_a_corrupt_entry() {
     let dir = tempfile::tempdir().expect("a temp dir");
     let cache = image_digest_runner::Cache::open(dir.path()).unwrap_or_else(|e| panic!("{e}"));
-    let path = image_digest_runner::testkit::policy_wasm();
+    let path = image_digest_testkit::policy::policy_wasm();
     let first = Policy::load_cached(&path, Some(&cache)).unwrap_or_else(|e| panic!("{e:#}"));
     assert_eq!(first.protocol_version().unwrap_or_default(), "v1");
     let entries: Vec<_> = std::fs::read_dir(dir.path())

@@ -3,8 +3,9 @@
 //! which must agree with each other and with the expected verdict. And the bounds: huge
 //! inputs get a verdict and a capped message, never a trap.
 
-use image_digest_runner::testkit::{TEST_DIGEST, load_policy as policy};
-use image_digest_runner::{NoCapabilities, Policy, cases};
+use image_digest_runner::{NoCapabilities, Policy};
+use image_digest_testkit::cases;
+use image_digest_testkit::policy::{TEST_DIGEST, load_policy as policy};
 use serde_json::{Value, json};
 use std::sync::Arc;
 

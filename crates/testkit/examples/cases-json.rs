@@ -2,6 +2,6 @@
 //! (`make e2e-tests-kwctl`).
 
 fn main() -> anyhow::Result<()> {
-    print!("{}", image_digest_runner::cases::kwctl_table()?);
+    print!("{}", image_digest_testkit::cases::kwctl_table()?);
     Ok(())
 }

@@ -53,7 +53,7 @@ struct Table {
 
 /// The `e2e-tests/` directory of this workspace.
 pub fn e2e_dir() -> PathBuf {
-    crate::testkit::workspace_root().join("e2e-tests")
+    crate::policy::workspace_root().join("e2e-tests")
 }
 
 pub fn load(dir: &Path) -> Result<Vec<Case>> {
@@ -170,25 +170,35 @@ pub enum Outcome {
     },
 }
 
-type Session = std::sync::Arc<crate::replay::Session>;
+type Session = std::sync::Arc<image_digest_runner::replay::Session>;
 
 /// The host for one evaluation of `case`: its recorded session, replayed afresh (also
 /// returned, to check afterwards that it was used up), or no capabilities at all.
-fn host_for(case: &Case, dir: &Path) -> Result<(std::sync::Arc<dyn crate::Host>, Option<Session>)> {
+fn host_for(
+    case: &Case,
+    dir: &Path,
+) -> Result<(
+    std::sync::Arc<dyn image_digest_runner::Host>,
+    Option<Session>,
+)> {
     Ok(match case.replay_path(dir) {
         Some(path) => {
-            let session = std::sync::Arc::new(crate::replay::Recording::load(&path)?.session());
+            let session =
+                std::sync::Arc::new(image_digest_runner::replay::Recording::load(&path)?.session());
             (session.clone(), Some(session))
         }
-        None => (std::sync::Arc::new(crate::NoCapabilities), None),
+        None => (
+            std::sync::Arc::new(image_digest_runner::NoCapabilities),
+            None,
+        ),
     })
 }
 
 /// A session must be used up: kwctl only warns about exchanges left over, but here a
 /// leftover means the case's session records lookups the policy no longer makes (or makes in
 /// another order), so the case would not test what it says.
-fn used_up(case: &Case, session: Option<&crate::replay::Session>) -> Result<()> {
-    match session.and_then(crate::replay::Session::leftover) {
+fn used_up(case: &Case, session: Option<&image_digest_runner::replay::Session>) -> Result<()> {
+    match session.and_then(image_digest_runner::replay::Session::leftover) {
         Some(warning) => bail!(
             "case {:?}: session {}: {warning}",
             case.name,
@@ -200,7 +210,11 @@ fn used_up(case: &Case, session: Option<&crate::replay::Session>) -> Result<()> 
 
 /// Runs `case` on a compiled policy the way the server would: settings validated first,
 /// then the request, with the case's recorded host session.
-pub fn wasm_outcome(policy: &crate::Policy, case: &Case, dir: &Path) -> Result<Outcome> {
+pub fn wasm_outcome(
+    policy: &image_digest_runner::Policy,
+    case: &Case,
+    dir: &Path,
+) -> Result<Outcome> {
     let evaluator = match policy.with_settings(case.settings.clone()) {
         Ok(e) => e,
         Err(e) => return Ok(Outcome::SettingsRefused(e.to_string())),
@@ -214,8 +228,8 @@ pub fn wasm_outcome(policy: &crate::Policy, case: &Case, dir: &Path) -> Result<O
     Ok(response.into())
 }
 
-impl From<crate::Response> for Outcome {
-    fn from(r: crate::Response) -> Outcome {
+impl From<image_digest_runner::Response> for Outcome {
+    fn from(r: image_digest_runner::Response) -> Outcome {
         Outcome::Evaluated {
             accepted: r.accepted,
             message: r.message,
@@ -263,9 +277,9 @@ pub fn native_outcome(case: &Case, dir: &Path) -> Result<Outcome> {
         return Ok(Outcome::SettingsRefused(sv.message.unwrap_or_default()));
     }
     let request = case.request_bytes(dir)?;
-    let payload = crate::payload(&request, &settings);
+    let payload = image_digest_runner::payload(&request, &settings);
     let (host, session) = host_for(case, dir)?;
-    let mut resolver = crate::HostResolver(host);
+    let mut resolver = image_digest_runner::HostResolver(host);
     let v = image_digest_policy::validate_with(&payload, &mut resolver);
     used_up(case, session.as_deref())?;
     let warnings = v.warning_texts();
@@ -313,13 +327,43 @@ pub fn image_corpus() -> Result<Vec<CorpusImage>> {
     Ok(corpus.images)
 }
 
-/// The CREATE request for a Pod in `default` with these containers, as the API server sends it.
-pub fn pod_request(containers: Vec<Value>) -> Value {
+/// The one AdmissionRequest builder of the tests and benchmarks: a CREATE of `object` (whose
+/// `kind` and `metadata.namespace` it reads) as the API server sends it, with `userInfo` (kwctl
+/// refuses a request without it). `kind` is `(group, kind, resource)`.
+pub fn admission_request(kind: (&str, &str, &str), object: Value) -> Value {
+    let (group, k, resource) = kind;
+    let version = match group {
+        "" | "apps" | "batch" => "v1",
+        _ => "v1alpha1",
+    };
+    let namespace = object
+        .pointer("/metadata/namespace")
+        .and_then(Value::as_str)
+        .unwrap_or("default")
+        .to_owned();
     serde_json::json!({
-        "uid": "corpus", "kind": {"group": "", "version": "v1", "kind": "Pod"},
-        "resource": {"group": "", "version": "v1", "resource": "pods"},
-        "namespace": "default", "operation": "CREATE",
-        "object": {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "corpus", "namespace": "default"},
-                   "spec": {"containers": containers}}
+        "uid": "test",
+        "kind": {"group": group, "version": version, "kind": k},
+        "resource": {"group": group, "version": version, "resource": resource},
+        "requestKind": {"group": group, "version": version, "kind": k},
+        "name": object.pointer("/metadata/name").cloned().unwrap_or(Value::Null),
+        "namespace": namespace,
+        "operation": "CREATE",
+        "userInfo": {"username": "kubernetes-admin", "groups": ["system:masters"]},
+        "object": object,
+        "oldObject": null,
+        "dryRun": false
     })
+}
+
+/// The CREATE request for a Pod in `default` with these containers.
+pub fn pod_request(containers: Vec<Value>) -> Value {
+    admission_request(
+        ("", "Pod", "pods"),
+        serde_json::json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "corpus", "namespace": "default"},
+            "spec": {"containers": containers}
+        }),
+    )
 }
