@@ -1,7 +1,7 @@
 //! Parity with the e2e table, manifests from files, directories and stdin, and the
 //! documented exit codes.
 
-use crate::harness::{checker, run, settings_file, workspace, write};
+use crate::harness::{TestCommand, checker, settings_file, workspace, write};
 use image_digest_testkit::cases::{self, Outcome};
 use serde_json::Value;
 use std::process::Output;
@@ -47,7 +47,7 @@ fn parity_with_the_e2e_table() {
             .arg("json")
             .arg("--request")
             .arg(case.request_path(&dir));
-        let out = run(c, None);
+        let out = c.output();
         let o = outcome(&out);
         // From the case alone: an outcome that went wrong must not pick its own exit code.
         let expected_code = match (case.settings_valid, case.allowed) {
@@ -80,9 +80,7 @@ fn the_chart_render_passes_prod_and_the_drifted_copy_does_not() {
         "examples/settings/prod.yaml",
         "examples/agents-render.yaml",
     ]);
-    let out = run(c, None);
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{text}");
+    let text = c.assert_exit(0);
     assert!(
         text.contains(
             "4 documents: 2 workloads checked, 2 accepted (0 with warnings), 0 rejected, 0 errored; 0 out of scope; 2 skipped (kinds not checked: v1 Service 1, v1 ServiceAccount 1); 0 input errors"
@@ -94,9 +92,7 @@ fn the_chart_render_passes_prod_and_the_drifted_copy_does_not() {
     c.args(["--settings", "examples/settings/prod.yaml", "-"]);
     let drifted = std::fs::read_to_string(workspace().join("examples/agents-render-drifted.yaml"))
         .expect("the example is committed");
-    let out = run(c, Some(&drifted));
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{text}");
+    let text = c.stdin(&drifted).assert_exit(1);
     assert!(text.contains("<stdin>:46:16: Deployment agents/agents: spec.template.spec.containers[0] (container \"agents\"): image \"registry.ide-newton.ts.net/lab/jangar-control-plane:latest\""), "{text}");
     assert!(
         text.contains(
@@ -125,13 +121,7 @@ fn directories_lists_namespaces_and_junit() {
     c.arg("--settings")
         .arg(tmp.path().join("prod.yaml"))
         .arg(tmp.path().join("a"));
-    let out = run(c, None);
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(2),
-        "no namespace under scoped settings: {text}"
-    );
+    let text = c.assert_exit(2);
     assert!(
         text.contains("list.yaml#1.items[0]: Pod \"p\" has no metadata.namespace, and the settings check only some namespaces (include [\"prod\"], exclude []): pass --namespace NAME"),
         "{text}"
@@ -142,9 +132,7 @@ fn directories_lists_namespaces_and_junit() {
         .arg(tmp.path().join("prod.yaml"))
         .args(["--namespace", "prod", "--output", "junit"])
         .arg(tmp.path().join("a"));
-    let out = run(c, None);
-    let xml = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{xml}");
+    let xml = c.assert_exit(1);
     let report = quick_junit::Report::deserialize_from_str(&xml).expect("JUnit that parses");
     assert_eq!(
         (report.tests, report.failures, report.errors),
@@ -171,9 +159,7 @@ fn bad_input_exits_2_naming_file_and_document() {
     );
     let mut c = checker();
     c.arg(&bad).arg(tmp.path().join("missing.yaml"));
-    let out = run(c, None);
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(2), "{text}");
+    let text = c.assert_exit(2);
     assert!(
         text.contains(
             "bad.yaml: document 2: a Kubernetes manifest must be an object, found a list"
@@ -192,13 +178,30 @@ fn bad_input_exits_2_naming_file_and_document() {
         text.contains("Pod default/ok: spec.containers[0]"),
         "the good document is still checked: {text}"
     );
+}
 
+#[test]
+fn a_missing_settings_file_exits_2() {
     let mut c = checker();
     c.args(["--settings", "/nonexistent/settings.yaml", "examples"]);
-    assert_eq!(run(c, None).status.code(), Some(2));
+    let out = c.assert_exit_both(2);
+    assert!(
+        out.stderr.contains("/nonexistent/settings.yaml"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn an_unknown_flag_exits_2() {
     let mut c = checker();
     c.arg("--no-such-flag");
-    assert_eq!(run(c, None).status.code(), Some(2));
+    c.assert_exit(2);
+}
+
+#[test]
+fn an_unknown_settings_key_stops_the_run_saying_invalid_settings_once() {
+    let tmp = tempfile::tempdir().expect("a temp dir");
     let mut c = checker();
     c.arg("--settings")
         .arg(settings_file(
@@ -206,9 +209,18 @@ fn bad_input_exits_2_naming_file_and_document() {
             &serde_json::json!({"requireDigests": true}),
         ))
         .arg("examples");
-    let out = run(c, None);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown key `requireDigests`"));
+    let out = c.assert_exit_both(2);
+    assert!(
+        out.stderr.contains("unknown key `requireDigests`"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        out.stderr.matches("invalid settings").count(),
+        1,
+        "{}",
+        out.stderr
+    );
     assert!(
         out.stdout.is_empty(),
         "invalid settings stop the run before anything is evaluated"
@@ -227,9 +239,12 @@ fn a_whole_cluster_admission_policy_is_accepted_as_settings() {
     c.arg("--settings")
         .arg(&cap)
         .arg("examples/agents-render-drifted.yaml");
-    let out = run(c, None);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("no digest, and requireDigest is on"));
+    let out = c.assert_exit_both(1);
+    assert!(
+        out.stdout
+            .clone()
+            .contains("no digest, and requireDigest is on")
+    );
 }
 
 #[test]
@@ -302,7 +317,7 @@ fn the_ci_examples_are_valid_yaml_and_use_real_options() {
     for args in [["values", "--help"], ["pin", "--help"]] {
         let mut c = checker();
         c.args(args);
-        assert_eq!(run(c, None).status.code(), Some(0));
+        c.assert_exit(0);
     }
 }
 
@@ -316,9 +331,8 @@ fn presets_check_custom_resources_next_to_built_in_kinds() {
         "examples/settings/presets.yaml",
         "examples/custom-resources.yaml",
     ]);
-    let out = run(c, None);
-    let report: Value = serde_json::from_slice(&out.stdout).expect("JSON");
-    assert_eq!(out.status.code(), Some(1), "{report:#}");
+    let out = c.assert_exit_both(1);
+    let report: Value = serde_json::from_str(&out.stdout).expect("JSON");
     let kinds: Vec<&str> = report["results"]
         .as_array()
         .into_iter()
@@ -348,7 +362,7 @@ fn presets_check_custom_resources_next_to_built_in_kinds() {
     // Without the presets the Rollout and the Task are skipped, and say so.
     let mut c = checker();
     c.args(["examples/custom-resources.yaml"]);
-    let text = String::from_utf8_lossy(&run(c, None).stdout).into_owned();
+    let text = String::from_utf8_lossy(&c.output().stdout).into_owned();
     assert!(text.contains("3 skipped (kinds not checked: argoproj.io/v1alpha1 Rollout 1, serving.knative.dev/v1 Service 1, tekton.dev/v1 Task 1)"), "{text}");
 }
 
@@ -365,18 +379,11 @@ fn the_binary_is_self_contained_and_names_its_embedded_policy() {
         "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: prod}\nspec:\n  template:\n    spec:\n      containers:\n        - {name: web, image: nginx:latest}\n",
     )
     .expect("written");
-    let mut c = std::process::Command::new(&bin);
+    let mut c = TestCommand::of(std::process::Command::new(&bin));
     c.current_dir(tmp.path())
         .env_remove("IMAGE_DIGEST_CHECK_CACHE")
         .arg("deploy.yaml");
-    let out = crate::harness::run(c, None);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = c.assert_exit(1);
     assert!(stdout.starts_with("deploy.yaml:8:30: Deployment prod/web: spec.template.spec.containers[0] (container \"web\"): image \"nginx:latest\""), "{stdout}");
 
     let version = std::process::Command::new(&bin)
@@ -425,7 +432,7 @@ fn the_compiled_module_is_cached_per_user_by_default() {
     let home = tmp.path().join("home");
     let dir = home.join(".cache/image-digest-check");
     let check = |args: &[&str], env: &[(&str, &str)]| {
-        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_image-digest-check"));
+        let mut c = TestCommand::bare();
         c.current_dir(crate::harness::workspace())
             .env_remove("IMAGE_DIGEST_CHECK_CACHE")
             .env_remove("XDG_CACHE_HOME")
@@ -435,17 +442,8 @@ fn the_compiled_module_is_cached_per_user_by_default() {
         for (k, v) in env {
             c.env(k, v);
         }
-        let out = crate::harness::run(c, None);
-        assert_eq!(
-            out.status.code(),
-            Some(1),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        (
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
+        let out = c.assert_exit_both(1);
+        (out.stdout.clone(), out.stderr.clone())
     };
     let entries = || {
         std::fs::read_dir(&dir)

@@ -1,7 +1,7 @@
 //! No false green: every way a run could look like a pass without having checked what the
 //! user meant, and the reports that strict readers must accept.
 
-use crate::harness::{assert_schema_valid, checker, python, run, workspace, write};
+use crate::harness::{assert_schema_valid, checker, python, workspace, write};
 
 fn drifted_without_namespaces() -> String {
     std::fs::read_to_string(workspace().join("examples/agents-render-drifted.yaml"))
@@ -16,9 +16,8 @@ fn drifted_without_namespaces() -> String {
 fn a_render_without_namespaces_under_scoped_settings_is_an_input_error() {
     let mut c = checker();
     c.args(["--settings", "examples/settings/prod.yaml", "-"]);
-    let out = run(c, Some(&drifted_without_namespaces()));
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(2), "{text}");
+    let out = c.stdin(&drifted_without_namespaces()).assert_exit_both(2);
+    let text = out.stdout.clone();
     assert!(!text.contains("2 accepted"), "{text}");
     assert!(
         text.contains("error: <stdin>#3: Deployment \"agents\" has no metadata.namespace, and the settings check only some namespaces (include [\"agents\", \"prod-*\"], exclude []): pass --namespace NAME, the namespace it will be installed in (as `helm template -n NAME`)"),
@@ -33,9 +32,8 @@ fn a_render_without_namespaces_under_scoped_settings_is_an_input_error() {
         "agents",
         "-",
     ]);
-    let out = run(c, Some(&drifted_without_namespaces()));
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{text}");
+    let out = c.stdin(&drifted_without_namespaces()).assert_exit_both(1);
+    let text = out.stdout.clone();
     assert!(
         text.contains("2 workloads checked, 0 accepted (0 with warnings), 2 rejected"),
         "{text}"
@@ -70,9 +68,7 @@ fn unchecked_kinds_are_listed_and_an_empty_run_is_not_a_pass() {
     ] {
         let mut c = checker();
         c.arg(file);
-        let out = run(c, None);
-        let text = String::from_utf8_lossy(&out.stdout);
-        assert_eq!(out.status.code(), Some(2), "{}: {text}", file.display());
+        let text = c.assert_exit(2);
         assert!(text.contains(kind), "{}: {text}", file.display());
         assert!(
             text.contains("error: nothing was checked") && text.contains("--allow-empty"),
@@ -80,11 +76,11 @@ fn unchecked_kinds_are_listed_and_an_empty_run_is_not_a_pass() {
         );
         let mut c = checker();
         c.arg("--allow-empty").arg(file);
-        assert_eq!(run(c, None).status.code(), Some(0), "{}", file.display());
+        c.assert_exit(0);
     }
     let mut c = checker();
     c.args(["--output", "json"]).arg(&rollout);
-    let out = run(c, None);
+    let out = c.output();
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
     assert_eq!(
         report["summary"]["skippedKinds"]["argoproj.io/v1alpha1 Rollout"],
@@ -99,9 +95,7 @@ fn out_of_scope_workloads_are_not_called_accepted() {
     let render = std::fs::read_to_string(workspace().join("examples/agents-render-drifted.yaml"))
         .expect("the example is committed")
         .replace("namespace: agents", "namespace: staging");
-    let out = run(c, Some(&render));
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(2), "{text}");
+    let text = c.stdin(&render).assert_exit(2);
     assert!(text.contains("0 workloads checked, 0 accepted"), "{text}");
     assert!(text.contains("; 2 out of scope;"), "{text}");
     assert!(
@@ -122,9 +116,8 @@ fn junit_is_strict_xml_and_counts_each_result_once() {
     write(&bad, "kind: [unclosed\n");
     let mut c = checker();
     c.args(["--output", "junit"]).arg(&pod).arg(&bad);
-    let out = run(c, None);
-    let xml = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert_eq!(out.status.code(), Some(2), "{xml}");
+    let out = c.assert_exit_both(2);
+    let xml = out.stdout.clone();
     let parsed = python(
         "import sys, xml.etree.ElementTree as E\n\
          r = E.parse(sys.stdin).getroot()\n\
@@ -160,9 +153,7 @@ fn the_json_report_is_versioned_and_matches_its_schema() {
         "examples/agents-render-drifted.yaml",
     ])
     .arg(&bad);
-    let out = run(c, None);
-    let json = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(2), "{json}");
+    let json = c.assert_exit(2);
     let report: serde_json::Value = serde_json::from_str(&json).expect("JSON");
     assert_eq!(report["schemaVersion"], 1);
     assert_eq!(report["summary"]["rejected"], 1);
@@ -171,7 +162,7 @@ fn the_json_report_is_versioned_and_matches_its_schema() {
 
     let mut c = checker();
     c.args(["--output", "json", "examples/settings/prod.yaml"]);
-    let empty = run(c, None);
+    let empty = c.output();
     assert_schema_valid(
         "docs/check-report.schema.json",
         &String::from_utf8_lossy(&empty.stdout),
@@ -189,9 +180,7 @@ fn a_symlink_loop_is_reported_once_and_each_file_read_once() {
     let mut c = checker();
     c.args(["--settings", "examples/settings/prod.yaml"])
         .arg(&dir);
-    let out = run(c, None);
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(2), "{text}");
+    let text = c.assert_exit(2);
     assert!(text.contains("4 documents: 2 workloads checked"), "{text}");
     assert_eq!(text.matches("symbolic link loop").count(), 1, "{text}");
 }

@@ -11,27 +11,101 @@ pub fn workspace() -> PathBuf {
     image_digest_testkit::policy::workspace_root()
 }
 
-/// `image-digest-check --policy <the workspace's policy.wasm> --quiet`, run from the root.
-pub fn checker() -> Command {
-    let policy = image_digest_testkit::policy::policy_wasm();
-    assert!(
-        policy.exists(),
-        "{} is missing: run `make policy.wasm` first",
-        policy.display()
-    );
-    let mut c = Command::new(env!("CARGO_BIN_EXE_image-digest-check"));
-    c.current_dir(workspace())
-        .arg("--policy")
-        .arg(policy)
-        .arg("--quiet")
-        .env(
+/// One command under test, as ripgrep's suites have it: built like a `Command` (it derefs to
+/// one), given its standard input with `.stdin(text)`, and run by an assertion on its exit code
+/// that returns its standard output, or fails naming the command, both outputs and the code.
+pub struct TestCommand {
+    cmd: Command,
+    input: Option<String>,
+}
+
+impl TestCommand {
+    /// `image-digest-check --policy <the workspace's policy.wasm> --quiet`, run from the root,
+    /// with the suites' module cache.
+    pub fn checker() -> TestCommand {
+        let policy = image_digest_testkit::policy::policy_wasm();
+        assert!(
+            policy.exists(),
+            "{} is missing: run `make policy.wasm` first",
+            policy.display()
+        );
+        let mut t = TestCommand::bare();
+        t.arg("--policy").arg(policy).arg("--quiet").env(
             "IMAGE_DIGEST_CHECK_CACHE",
             image_digest_testkit::policy::module_cache(),
         );
-    c
+        t
+    }
+
+    /// `image-digest-check` alone, run from the workspace root.
+    pub fn bare() -> TestCommand {
+        TestCommand::of(Command::new(env!("CARGO_BIN_EXE_image-digest-check")))
+    }
+
+    /// Any other program, run from the workspace root.
+    pub fn of(mut cmd: Command) -> TestCommand {
+        cmd.current_dir(workspace());
+        TestCommand { cmd, input: None }
+    }
+
+    /// Text for standard input (else it is empty).
+    pub fn stdin(&mut self, text: &str) -> &mut TestCommand {
+        self.input = Some(text.to_owned());
+        self
+    }
+
+    /// Runs the command.
+    pub fn output(&mut self) -> Output {
+        run_command(&mut self.cmd, self.input.as_deref())
+    }
+
+    /// Runs it, asserts its exit code, and returns its standard output.
+    pub fn assert_exit(&mut self, code: i32) -> String {
+        self.assert_exit_both(code).stdout
+    }
+
+    /// Runs it, asserts its exit code, and returns both its outputs.
+    pub fn assert_exit_both(&mut self, code: i32) -> Ran {
+        let out = self.output();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{:?}\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
+            self.cmd
+        );
+        Ran { stdout, stderr }
+    }
 }
 
-pub fn run(mut c: Command, stdin: Option<&str>) -> Output {
+/// What a command that exited as expected printed.
+pub struct Ran {
+    /// Its standard output.
+    pub stdout: String,
+    /// Its standard error.
+    pub stderr: String,
+}
+
+impl std::ops::Deref for TestCommand {
+    type Target = Command;
+    fn deref(&self) -> &Command {
+        &self.cmd
+    }
+}
+
+impl std::ops::DerefMut for TestCommand {
+    fn deref_mut(&mut self) -> &mut Command {
+        &mut self.cmd
+    }
+}
+
+/// `TestCommand::checker()`, the command most tests start from.
+pub fn checker() -> TestCommand {
+    TestCommand::checker()
+}
+
+fn run_command(c: &mut Command, stdin: Option<&str>) -> Output {
     c.stdin(if stdin.is_some() {
         Stdio::piped()
     } else {
@@ -64,7 +138,7 @@ pub fn write(path: &Path, text: &str) {
 pub fn python(script: &str, stdin: &str) -> Output {
     let mut c = Command::new("python3");
     c.args(["-c", script]);
-    run(c, Some(stdin))
+    run_command(&mut c, Some(stdin))
 }
 
 /// Fails the test unless `json` is valid against the schema at `schema` (relative to the

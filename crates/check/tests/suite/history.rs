@@ -2,11 +2,11 @@
 //! a real `docker-registry` with deletion on: a manifest deleted through the registry API and
 //! collected by the registry's own garbage collector is named with the commit that pinned it.
 
-use crate::harness::run;
+use crate::harness::TestCommand;
 use image_digest_testkit::images::push_release;
 use image_digest_testkit::registry::{Registry, start_deletable};
-use std::path::Path;
-use std::process::{Command, Output};
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
 const HOST: &str = "registry.example.test";
 
@@ -60,8 +60,8 @@ fn render(image: &str) -> String {
     )
 }
 
-fn history(dir: &Path, registry: &Registry, args: &[&str]) -> Output {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_image-digest-check"));
+fn history(dir: &Path, registry: &Registry, args: &[&str]) -> TestCommand {
+    let mut c = TestCommand::bare();
     let mirror = format!("{HOST}=127.0.0.1:{}", registry.port);
     let insecure = format!("127.0.0.1:{}", registry.port);
     c.current_dir(dir)
@@ -76,7 +76,7 @@ fn history(dir: &Path, registry: &Registry, args: &[&str]) -> Output {
             "5",
         ])
         .args(args);
-    run(c, None)
+    c
 }
 
 fn text(o: &[u8]) -> String {
@@ -172,17 +172,16 @@ fn history_lists_the_rollback_targets_and_names_a_collected_digest() {
         key("jangar-control-plane", &cp2),
     ];
     expected.sort();
-    let list = history(&repo, &registry, &["--output", "list"]);
-    assert_eq!(list.status.code(), Some(0), "{}", text(&list.stderr));
-    assert_eq!(text(&list.stdout), format!("{}\n", expected.join("\n")));
+    let list = history(&repo, &registry, &["--output", "list"]).assert_exit_both(0);
+    assert_eq!(list.stdout.clone(), format!("{}\n", expected.join("\n")));
 
     // --range and --since limit what is read.
     let ranged = history(
         &repo,
         &registry,
         &["--output", "list", "--range", "HEAD~4..HEAD~2"],
-    );
-    assert_eq!(ranged.status.code(), Some(0), "{}", text(&ranged.stderr));
+    )
+    .assert_exit_both(0);
     // c3 and c4: the controllers' override (j3), the control plane (cp2), the render (j2).
     let mut want = [
         key("jangar", &j2),
@@ -190,13 +189,13 @@ fn history_lists_the_rollback_targets_and_names_a_collected_digest() {
         key("jangar-control-plane", &cp2),
     ];
     want.sort();
-    assert_eq!(text(&ranged.stdout), format!("{}\n", want.join("\n")));
+    assert_eq!(ranged.stdout.clone(), format!("{}\n", want.join("\n")));
     let since = history(
         &repo,
         &registry,
         &["--output", "list", "--since", "2026-10-05"],
-    );
-    assert_eq!(since.status.code(), Some(0), "{}", text(&since.stderr));
+    )
+    .assert_exit_both(0);
     // c5 and c6: the values on j3 and cp2, and the render committed before (j2).
     let mut want = [
         key("jangar", &j2),
@@ -204,17 +203,11 @@ fn history_lists_the_rollback_targets_and_names_a_collected_digest() {
         key("jangar-control-plane", &cp2),
     ];
     want.sort();
-    assert_eq!(text(&since.stdout), format!("{}\n", want.join("\n")));
+    assert_eq!(since.stdout.clone(), format!("{}\n", want.join("\n")));
 
     // The text report names the tag-only image as not rollback-safe.
-    let report = history(&repo, &registry, &[]);
-    let out = text(&report.stdout);
-    assert_eq!(
-        report.status.code(),
-        Some(0),
-        "{out}{}",
-        text(&report.stderr)
-    );
+    let report = history(&repo, &registry, &[]).assert_exit_both(0);
+    let out = report.stdout.clone();
     assert!(
         out.contains(&format!(
             "deploy/debug.yaml:9:18: not rollback-safe: no digest: \"{HOST}/lab/tools:1\""
@@ -224,14 +217,8 @@ fn history_lists_the_rollback_targets_and_names_a_collected_digest() {
     assert!(out.contains("history: 6 commits read"), "{out}");
 
     // Every digest present: exit 0.
-    let verified = history(&repo, &registry, &["--verify-registry"]);
-    let out = text(&verified.stdout);
-    assert_eq!(
-        verified.status.code(),
-        Some(0),
-        "{out}{}",
-        text(&verified.stderr)
-    );
+    let verified = history(&repo, &registry, &["--verify-registry"]).assert_exit_both(0);
+    let out = verified.stdout.clone();
     assert!(
         out.contains("registry: 5 present, 0 gone, 0 not checked"),
         "{out}"
@@ -242,9 +229,8 @@ fn history_lists_the_rollback_targets_and_names_a_collected_digest() {
     registry.stop();
     registry.garbage_collect();
     registry.restart();
-    let gone = history(&repo, &registry, &["--verify-registry"]);
-    let out = text(&gone.stdout);
-    assert_eq!(gone.status.code(), Some(1), "{out}{}", text(&gone.stderr));
+    let gone = history(&repo, &registry, &["--verify-registry"]).assert_exit_both(1);
+    let out = gone.stdout.clone();
     let first = git_short(&repo, "HEAD~5");
     let finding = format!(
         "values/prod.yaml:3:8: {} is gone (MANIFEST_UNKNOWN): rolling back to {first} (2026-10-01, \"promote 1.0\") would fail to pull it",
@@ -260,21 +246,22 @@ fn history_lists_the_rollback_targets_and_names_a_collected_digest() {
         &repo,
         &registry,
         &["--verify-registry", "--output", "github"],
-    );
-    assert_eq!(github.status.code(), Some(1));
+    )
+    .assert_exit_both(1);
     assert!(
-        text(&github.stdout).starts_with(
+        github.stdout.clone().starts_with(
             "::error file=values/prod.yaml,line=3,col=8,title=image-digest-check%3A digest-gone::"
         ),
         "{}",
-        text(&github.stdout)
+        github.stdout.clone()
     );
     let sarif = history(
         &repo,
         &registry,
         &["--verify-registry", "--output", "sarif"],
-    );
-    let doc: serde_json::Value = serde_json::from_slice(&sarif.stdout).expect("SARIF is JSON");
+    )
+    .assert_exit(1);
+    let doc: serde_json::Value = serde_json::from_str(&sarif).expect("SARIF is JSON");
     let region = &doc["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"];
     assert_eq!(
         (region["startLine"].as_u64(), region["startColumn"].as_u64()),
@@ -284,9 +271,9 @@ fn history_lists_the_rollback_targets_and_names_a_collected_digest() {
 
     // The registry down: nothing verified, exit 2, never 0.
     registry.stop();
-    let down = history(&repo, &registry, &["--verify-registry", "--lookups", "2"]);
-    let out = text(&down.stdout);
-    assert_eq!(down.status.code(), Some(2), "{out}{}", text(&down.stderr));
+    let down =
+        history(&repo, &registry, &["--verify-registry", "--lookups", "2"]).assert_exit_both(2);
+    let out = down.stdout.clone();
     assert!(out.contains("could not be checked"), "{out}");
 }
 
@@ -300,25 +287,27 @@ fn git_short(dir: &Path, rev: &str) -> String {
 }
 
 #[test]
-fn history_outside_a_repository_or_in_a_shallow_clone_is_an_error() {
+fn history_outside_a_repository_is_an_error() {
     let tmp = tempfile::tempdir().expect("tmp");
     std::fs::write(
         tmp.path().join("values.yaml"),
         "image: {repository: a, tag: b}\n",
     )
     .expect("written");
-    let mut c = Command::new(env!("CARGO_BIN_EXE_image-digest-check"));
+    let mut c = TestCommand::bare();
     c.current_dir(tmp.path())
         .args(["history", "--values", "values.yaml"]);
-    let out = run(c, None);
-    assert_eq!(out.status.code(), Some(2));
+    let out = c.assert_exit_both(2);
     assert!(
-        text(&out.stderr).contains("is not inside a Git work tree"),
+        out.stderr.contains("is not inside a Git work tree"),
         "{}",
-        text(&out.stderr)
+        out.stderr
     );
+}
 
-    let origin = tmp.path().join("origin");
+/// A repository of three commits of a values file, and a `--depth 1` clone of it.
+fn origin_and_shallow_clone(tmp: &Path) -> (PathBuf, PathBuf) {
+    let origin = tmp.join("origin");
     std::fs::create_dir_all(&origin).expect("dir");
     git(
         &origin,
@@ -337,14 +326,20 @@ fn history_outside_a_repository_or_in_a_shallow_clone_is_an_error() {
         );
     }
     let url = format!("file://{}", origin.display());
-    let shallow = tmp.path().join("shallow");
+    let shallow = tmp.join("shallow");
     let out = Command::new("git")
         .args(["clone", "-q", "--depth", "1", &url])
         .arg(&shallow)
         .output()
         .expect("git clone");
     assert!(out.status.success(), "{}", text(&out.stderr));
-    // Commits that hold no image a reader knows: exit 2, not an empty green list.
+    (origin, shallow)
+}
+
+#[test]
+fn history_of_commits_without_any_image_is_not_an_empty_pass() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (origin, _) = origin_and_shallow_clone(tmp.path());
     std::fs::write(origin.join("notes.yaml"), "just: text\n").expect("written");
     git(&origin, &["add", "-A"], "2026-10-04T10:00:00Z");
     git(
@@ -352,32 +347,32 @@ fn history_outside_a_repository_or_in_a_shallow_clone_is_an_error() {
         &["commit", "-q", "-m", "notes"],
         "2026-10-04T10:00:00Z",
     );
-    for (args, want) in [(&[][..], Some(2)), (&["--allow-empty"][..], Some(0))] {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_image-digest-check"));
-        c.current_dir(&origin)
-            .args(["history", "notes.yaml"])
-            .args(args);
-        let out = run(c, None);
-        assert_eq!(out.status.code(), want, "{args:?}: {}", text(&out.stderr));
-        if want == Some(2) {
-            assert!(
-                text(&out.stderr).contains("no image found"),
-                "{}",
-                text(&out.stderr)
-            );
-        }
-    }
-    let mut c = Command::new(env!("CARGO_BIN_EXE_image-digest-check"));
+    let mut c = TestCommand::bare();
+    c.current_dir(&origin).args(["history", "notes.yaml"]);
+    let out = c.assert_exit_both(2);
+    assert!(out.stderr.contains("no image found"), "{}", out.stderr);
+    let mut c = TestCommand::bare();
+    c.current_dir(&origin)
+        .args(["history", "notes.yaml", "--allow-empty"]);
+    c.assert_exit(0);
+}
+
+#[test]
+fn history_in_a_shallow_clone_needs_a_range() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (_, shallow) = origin_and_shallow_clone(tmp.path());
+    let mut c = TestCommand::bare();
     c.current_dir(&shallow)
         .args(["history", "--values", "values.yaml"]);
-    let out = run(c, None);
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
-    assert!(
-        text(&out.stderr).contains("is a shallow clone"),
-        "{}",
-        text(&out.stderr)
-    );
-    let mut c = Command::new(env!("CARGO_BIN_EXE_image-digest-check"));
+    let out = c.assert_exit_both(2);
+    assert!(out.stderr.contains("is a shallow clone"), "{}", out.stderr);
+}
+
+#[test]
+fn history_of_a_range_names_a_revision_that_is_not_there() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (_, shallow) = origin_and_shallow_clone(tmp.path());
+    let mut c = TestCommand::bare();
     c.current_dir(&shallow).args([
         "history",
         "--values",
@@ -385,11 +380,10 @@ fn history_outside_a_repository_or_in_a_shallow_clone_is_an_error() {
         "--range",
         "HEAD~2..HEAD",
     ]);
-    let out = run(c, None);
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
+    let out = c.assert_exit_both(2);
     assert!(
-        text(&out.stderr).contains("is not a commit in this repository"),
+        out.stderr.contains("is not a commit in this repository"),
         "{}",
-        text(&out.stderr)
+        out.stderr
     );
 }

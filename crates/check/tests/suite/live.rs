@@ -3,7 +3,7 @@
 //! mid-rollout with two ReplicaSets, a StatefulSet on cri-dockerd, a CronJob's Job, a bare Pod
 //! on a locally loaded image, a pod still ContainerCreating, an init container).
 
-use crate::harness::{checker, run, workspace};
+use crate::harness::{TestCommand, checker, workspace};
 use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
@@ -26,7 +26,7 @@ fn digest(key: &str) -> String {
 fn live(args: &[&str]) -> (Option<i32>, String, String) {
     let mut c = checker();
     c.args(["live", "e2e-tests/live/pods.json"]).args(args);
-    let out = run(c, None);
+    let out = c.output();
     (
         out.status.code(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -114,11 +114,11 @@ fn pin_from_live_writes_the_running_digests_and_refuses_disagreeing_pods() {
     copy("e2e-tests/live/app.yaml", &dir.join("app.yaml"));
     copy("e2e-tests/live/drifted.yaml", &dir.join("drifted.yaml"));
     let pin = |args: &[&str]| {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_image-digest-check"));
+        let mut c = TestCommand::bare();
         c.current_dir(dir)
             .args(["pin", "--from-live", "pods.json"])
             .args(args);
-        let out = run(c, None);
+        let out = c.output();
         (
             out.status.code(),
             String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -169,7 +169,7 @@ fn openreports_validate_against_the_crds() {
     for args in runs {
         let mut c = checker();
         c.args(["--output", "openreports"]).args(args);
-        let out = run(c, None);
+        let out = c.output();
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
         assert!(
             out.status.code().is_some_and(|c| c <= 1),

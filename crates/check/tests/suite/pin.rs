@@ -3,12 +3,11 @@
 //! `--mirror registry.example.test=127.0.0.1:<port>` (so the expected files can name a fixed
 //! registry), and the results compared with e2e-tests/pin/expected/ byte for byte.
 
-use crate::harness::{run, workspace};
+use crate::harness::{TestCommand, workspace};
 use image_digest_testkit::images::{Pushed, push};
 use image_digest_testkit::proxy;
 use image_digest_testkit::registry::{Registry, start};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 const HOST: &str = "registry.example.test";
 
@@ -45,8 +44,8 @@ fn copy_fixtures(to: &Path) -> PathBuf {
     to.to_path_buf()
 }
 
-fn pin(dir: &Path, port: u16, args: &[&str]) -> Output {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_image-digest-check"));
+fn pin(dir: &Path, port: u16, args: &[&str]) -> TestCommand {
+    let mut c = TestCommand::bare();
     let mirror = format!("{HOST}=127.0.0.1:{port}");
     let insecure = format!("127.0.0.1:{port}");
     c.current_dir(dir)
@@ -61,11 +60,7 @@ fn pin(dir: &Path, port: u16, args: &[&str]) -> Output {
             &insecure,
         ])
         .args(args);
-    run(c, None)
-}
-
-fn text(o: &[u8]) -> String {
-    String::from_utf8_lossy(o).into_owned()
+    c
 }
 
 fn read(path: &Path) -> String {
@@ -101,18 +96,15 @@ fn pins_manifests_and_values_in_place_byte_for_byte() {
     push_fixture_images(&registry, tmp.path());
     let dir = copy_fixtures(&tmp.path().join("work"));
 
-    let dry = pin(&dir, registry.port, &[ALL, &["--dry-run"]].concat());
-    assert_eq!(dry.status.code(), Some(1), "{}", text(&dry.stderr));
-    expect("all.diff", &text(&dry.stdout));
+    let dry = pin(&dir, registry.port, &[ALL, &["--dry-run"]].concat()).assert_exit_both(1);
+    expect("all.diff", &dry.stdout.clone());
     assert_unchanged(&dir);
     let fixtures = workspace().join("e2e-tests/pin");
 
     // Through a counting proxy: 9 places (an image volume among them), 3 distinct images, 3
     // manifest requests, each a HEAD (no GET: nothing counts against a pull limit).
     let counting = proxy::start(registry.port, usize::MAX / 2);
-    let done = pin(&dir, counting.port, ALL);
-    let stderr = text(&done.stderr);
-    assert_eq!(done.status.code(), Some(0), "{stderr}");
+    let stderr = pin(&dir, counting.port, ALL).assert_exit_both(0).stderr;
     assert_eq!(
         counting.manifest_requests_by_method(),
         (0, 3),
@@ -140,9 +132,8 @@ fn pins_manifests_and_values_in_place_byte_for_byte() {
     assert!(stderr.contains("manifests/app.yaml:28:24: Deployment api, spec.template.spec.volumes[1].image.reference (volume \"models\"): pinned \"registry.example.test/lab/worker:v7\" to sha256:"), "{stderr}");
 
     // Pinned files need nothing more: a second run changes nothing and says so.
-    let again = pin(&dir, registry.port, &[ALL, &["--dry-run"]].concat());
-    assert_eq!(again.status.code(), Some(0), "{}", text(&again.stderr));
-    assert_eq!(text(&again.stdout), "");
+    let again = pin(&dir, registry.port, &[ALL, &["--dry-run"]].concat()).assert_exit_both(0);
+    assert_eq!(again.stdout.clone(), "");
 }
 
 /// Every fixture file, as it was before any run.
@@ -179,9 +170,8 @@ fn basic_auth_credentials_come_from_the_docker_config() {
     let dir = copy_fixtures(&tmp.path().join("work"));
 
     // No credentials: the registry's refusal, named per image, and nothing written.
-    let refused = pin(&dir, registry.port, ALL);
-    let stderr = text(&refused.stderr);
-    assert_eq!(refused.status.code(), Some(2), "{stderr}");
+    let refused = pin(&dir, registry.port, ALL).assert_exit_both(2);
+    let stderr = refused.stderr.clone();
     assert!(
         stderr.contains(
             "cannot resolve image \"registry.example.test/lab/api:1.4.2\": registry 127.0.0.1:"
@@ -203,8 +193,7 @@ fn basic_auth_credentials_come_from_the_docker_config() {
         ),
     )
     .expect("config.json");
-    let done = pin(&dir, registry.port, ALL);
-    assert_eq!(done.status.code(), Some(0), "{}", text(&done.stderr));
+    pin(&dir, registry.port, ALL).assert_exit_both(0);
     expect("app.yaml", &read(&dir.join("manifests/app.yaml")));
     expect(
         "gitops-prod.yaml",
@@ -242,9 +231,7 @@ fn an_unknown_tag_names_the_image_and_changes_nothing() {
     push(&registry, tmp.path(), "lab/worker", "v7", &one);
     // lab/web:2.0 is never pushed.
     let dir = copy_fixtures(&tmp.path().join("work"));
-    let out = pin(&dir, registry.port, ALL);
-    let stderr = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let stderr = pin(&dir, registry.port, ALL).assert_exit_both(2).stderr;
     assert!(
         stderr.contains("manifests/app.yaml:18:18: Deployment api, spec.template.spec.containers[1] (container \"web\"): cannot resolve image \"registry.example.test/lab/web:2.0\": registry 127.0.0.1:"),
         "{stderr}"
@@ -275,9 +262,9 @@ fn a_registry_that_stops_mid_run_leaves_every_file_as_it_was() {
         &dir,
         cut.port,
         &[ALL, &["--lookups", "1", "--timeout", "5"]].concat(),
-    );
-    let stderr = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    )
+    .assert_exit_both(2);
+    let stderr = out.stderr.clone();
     assert!(stderr.contains("cannot resolve image"), "{stderr}");
     assert!(
         stderr.contains("after 3 attempts"),
@@ -305,12 +292,12 @@ fn a_platform_pins_its_own_manifest_instead_of_the_index() {
         .1;
     let dir = copy_fixtures(&tmp.path().join("work"));
     let counting = proxy::start(registry.port, usize::MAX / 2);
-    let out = pin(
+    pin(
         &dir,
         counting.port,
         &["manifests/app.yaml", "--platform", "linux/arm64"],
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    )
+    .assert_exit(0);
     // api, web (an index), worker: one GET each (a platform must read the manifest to know
     // whether it is an index), and no second request for the chosen entry.
     assert_eq!(
@@ -338,7 +325,7 @@ fn a_platform_pins_its_own_manifest_instead_of_the_index() {
         "{pinned}"
     );
 
-    let missing = pin(
+    pin(
         &dir,
         registry.port,
         &[
@@ -348,17 +335,17 @@ fn a_platform_pins_its_own_manifest_instead_of_the_index() {
             "--platform",
             "linux/s390x",
         ],
-    );
+    )
+    .assert_exit_both(0);
     // lab/worker is single-platform; nothing in these files is an index: accepted as is.
-    assert_eq!(missing.status.code(), Some(0), "{}", text(&missing.stderr));
     let copy = copy_fixtures(&tmp.path().join("again"));
     let none = pin(
         &copy,
         registry.port,
         &["manifests/app.yaml", "--platform", "linux/s390x"],
-    );
-    let stderr = text(&none.stderr);
-    assert_eq!(none.status.code(), Some(2), "{stderr}");
+    )
+    .assert_exit_both(2);
+    let stderr = none.stderr.clone();
     assert!(
         stderr.contains(
             "the image index has no linux/s390x manifest (it offers: linux/amd64, linux/arm64)"
@@ -377,9 +364,9 @@ fn images_that_cannot_be_pinned_as_written_are_reported_and_the_rest_pinned() {
     std::fs::write(dir.join("settings.yaml"), "{}\n").expect("settings");
     let manifest = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n    - {name: a, image: registry.example.test/lab/api:1.4.2}\n    - {name: b, image: registry.example.test/lab/api}\n    - {name: c, image: \"Registry.Example.Test/API:x\"}\n";
     std::fs::write(dir.join("pod.yaml"), manifest).expect("pod");
-    let out = pin(&dir, registry.port, &["pod.yaml"]);
-    let stderr = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let stderr = pin(&dir, registry.port, &["pod.yaml"])
+        .assert_exit_both(2)
+        .stderr;
     assert!(stderr.contains("pod.yaml:7:24: Pod p, spec.containers[1] (container \"b\"): not pinned: image \"registry.example.test/lab/api\": no tag, so no lookup can say which version you mean; write it as registry.example.test/lab/api:<tag>"), "{stderr}");
     assert!(stderr.contains("pod.yaml:8:24: Pod p, spec.containers[2] (container \"c\"): not pinned: image \"Registry.Example.Test/API:x\": not a valid image reference"), "{stderr}");
     assert!(
@@ -421,7 +408,7 @@ fn the_bundled_chart_defaults_pin_with_a_dry_run_diff() {
     );
     let root = workspace();
     let counting = proxy::start(registry.port, usize::MAX / 2);
-    let mut c = Command::new(env!("CARGO_BIN_EXE_image-digest-check"));
+    let mut c = TestCommand::bare();
     let mirror = format!("registry.ide-newton.ts.net=127.0.0.1:{}", counting.port);
     let insecure = format!("127.0.0.1:{}", counting.port);
     c.current_dir(&root)
@@ -436,9 +423,8 @@ fn the_bundled_chart_defaults_pin_with_a_dry_run_diff() {
             "--insecure-registry",
             &insecure,
         ]);
-    let out = run(c, None);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
-    expect("chart-defaults.diff", &text(&out.stdout));
+    let out = c.assert_exit_both(1);
+    expect("chart-defaults.diff", &out.stdout.clone());
     // Two distinct images (jangar is an index): one HEAD each, no GET.
     assert_eq!(
         counting.manifest_requests_by_method(),
@@ -456,8 +442,7 @@ fn anonymous_bearer_token_auth_is_followed() {
     push_fixture_images(&registry, tmp.path());
     let dir = copy_fixtures(&tmp.path().join("work"));
     let gate = image_digest_testkit::token_gate::start(registry.port);
-    let done = pin(&dir, gate.port, &["manifests/pod.json"]);
-    assert_eq!(done.status.code(), Some(0), "{}", text(&done.stderr));
+    pin(&dir, gate.port, &["manifests/pod.json"]).assert_exit_both(0);
     expect("pod.json", &read(&dir.join("manifests/pod.json")));
     let scopes = gate.scopes.lock().expect("scopes").clone();
     assert_eq!(scopes, vec!["repository:lab/api:pull".to_owned()]);
@@ -470,9 +455,7 @@ fn unreadable_input_stops_pinning_before_any_lookup() {
     let dir = copy_fixtures(tmp.path());
     std::fs::write(dir.join("manifests/broken.yaml"), "kind: Pod\nspec: [\n").expect("written");
     // Port 9 (discard) on loopback: a lookup would fail, but none is made.
-    let out = pin(&dir, 9, &["manifests"]);
-    let stderr = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let stderr = pin(&dir, 9, &["manifests"]).assert_exit_both(2).stderr;
     assert!(
         stderr.contains("error: manifests/broken.yaml: document 1: invalid YAML"),
         "{stderr}"
@@ -494,9 +477,7 @@ fn a_malformed_docker_config_stops_pin_naming_the_file() {
     let dir = copy_fixtures(tmp.path());
     std::fs::create_dir_all(dir.join("docker")).expect("docker dir");
     std::fs::write(dir.join("docker/config.json"), "{\"auths\": {\n").expect("written");
-    let out = pin(&dir, 9, ALL);
-    let stderr = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let stderr = pin(&dir, 9, ALL).assert_exit_both(2).stderr;
     assert!(
         stderr
             .contains("docker/config.json: the docker config is not valid JSON: EOF while parsing"),
@@ -524,13 +505,10 @@ fn no_image_at_all_is_not_a_pass() {
         "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {image: nginx:1}\n",
     )
     .expect("written");
-    let out = pin(&dir, 9, &["config.yaml"]);
-    let stderr = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let stderr = pin(&dir, 9, &["config.yaml"]).assert_exit_both(2).stderr;
     assert!(
         stderr.contains("pin: no image found in 1 manifest files and 0 values files"),
         "{stderr}"
     );
-    let allowed = pin(&dir, 9, &["config.yaml", "--allow-empty"]);
-    assert_eq!(allowed.status.code(), Some(0), "{}", text(&allowed.stderr));
+    pin(&dir, 9, &["config.yaml", "--allow-empty"]).assert_exit_both(0);
 }

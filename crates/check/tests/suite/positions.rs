@@ -3,7 +3,7 @@
 //! systems read (SARIF against the SARIF 2.1.0 schema, GitHub workflow commands, file:line:col
 //! text) carry those positions.
 
-use crate::harness::{assert_schema_valid, checker, run, write};
+use crate::harness::{assert_schema_valid, checker, write};
 use serde_json::Value;
 
 /// (file, line, column, rule) of a finding or warning.
@@ -31,7 +31,10 @@ fn places(report: &Value) -> Vec<Place> {
 fn json_report(args: &[&str], stdin: Option<&str>) -> Value {
     let mut c = checker();
     c.args(["--output", "json"]).args(args);
-    let out = run(c, stdin);
+    if let Some(text) = stdin {
+        c.stdin(text);
+    }
+    let out = c.output();
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
         panic!(
             "{e}: {}{}",
@@ -110,7 +113,7 @@ fn text_lines_start_with_file_line_column() {
     write(&multi, MULTI);
     let mut c = checker();
     c.arg(&multi);
-    let out = run(c, None);
+    let out = c.output();
     let text = String::from_utf8_lossy(&out.stdout);
     let f = multi.display();
     for want in [
@@ -142,9 +145,8 @@ fn sarif_is_valid_sarif_2_1_0_with_rules_and_locations() {
     .arg(&multi)
     .arg(&bad)
     .arg("examples/agents-render-drifted.yaml");
-    let out = run(c, None);
-    assert_eq!(out.status.code(), Some(2), "an input error: exit 2");
-    let sarif = String::from_utf8_lossy(&out.stdout).into_owned();
+    let out = c.assert_exit_both(2);
+    let sarif = out.stdout.clone();
     assert_schema_valid("crates/check/tests/data/sarif-schema-2.1.0.json", &sarif);
     let doc: Value = serde_json::from_str(&sarif).expect("JSON");
     let run = &doc["runs"][0];
@@ -204,9 +206,7 @@ fn github_annotations_carry_file_line_column_and_escape_their_data() {
         "examples/settings/non-prod.yaml",
         "examples/agents-render-drifted.yaml",
     ]);
-    let out = run(c, None);
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{text}");
+    let text = c.assert_exit(1);
     let lines: Vec<&str> = text.lines().collect();
     assert!(lines[0].starts_with("::error file=examples/agents-render-drifted.yaml,line=46,col=16,title=image-digest-policy%3A mutable-tag::Deployment agents/agents: spec.template.spec.containers[0]"), "{text}");
     assert!(lines[1].starts_with("::warning file=examples/agents-render-drifted.yaml,line=94,col=16,title=image-digest-policy%3A unpinned::"), "{text}");
@@ -232,9 +232,8 @@ fn an_image_volume_is_found_at_its_reference_in_every_format() {
     let text = |format: &str| {
         let mut c = checker();
         c.args(["--output", format, file]);
-        let out = run(c, None);
-        assert_eq!(out.status.code(), Some(1), "{format}");
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        let out = c.assert_exit_both(1);
+        out.stdout.clone()
     };
     assert!(text("text").starts_with("examples/image-volume.yaml:20:20: Pod agents/image-volume: spec.volumes[0].image.reference (volume \"volume\"): image \"quay.io/crio/artifact:latest\": tag `latest` is mutable"), "{}", text("text"));
     assert!(text("github").starts_with("::error file=examples/image-volume.yaml,line=20,col=20,title=image-digest-policy%3A mutable-tag::Pod agents/image-volume: spec.volumes[0].image.reference (volume \"volume\")"), "{}", text("github"));

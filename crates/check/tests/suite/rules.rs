@@ -2,7 +2,7 @@
 //! data (`image_digest_policy::rules::Problem::rule`), never a phrase searched for in the
 //! message. One row per `Problem` variant; host lookups come from recorded sessions.
 
-use crate::harness::{checker, run, settings_file, write};
+use crate::harness::{TestCommand, checker, settings_file, write};
 use image_digest_policy::rules::Problem;
 use serde_json::{Value, json};
 
@@ -170,7 +170,7 @@ fn check(row: &Row, dir: &std::path::Path, format: &str) -> (Option<i32>, String
         .arg(settings_file(dir, &row.settings))
         .args(["--output", format])
         .arg(&file);
-    let out = run(c, None);
+    let out = c.output();
     (
         out.status.code(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -285,11 +285,9 @@ fn a_module_that_disagrees_with_the_core_is_an_error_not_a_guess() {
     let tmp = tempfile::tempdir().expect("a temp dir");
     let file = tmp.path().join("pod.yaml");
     write(&file, &pod(Some("nginx:latest")));
-    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_image-digest-check"));
+    let mut c = TestCommand::bare();
     c.arg("--policy").arg(&floor).arg("--no-cache").arg(&file);
-    let out = run(c, None);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(2), "{stdout}");
+    let stdout = c.assert_exit(2);
     assert!(
         stdout.contains("disagree on this document: the module accepted")
             && stdout.contains("the core rejected (\"Pod agents/p: 1 container image breaks"),

@@ -2,7 +2,7 @@
 //! values and drifted copies): exit codes, every finding at its exact file:line:column with its
 //! values path and rule; and `docs/values.schema.json` against the same merged values.
 
-use crate::harness::{checker, python, run, workspace};
+use crate::harness::{checker, python, workspace};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -56,7 +56,7 @@ fn values_cases_exit_and_point_at_the_key_to_set() {
         if let Some(ns) = &case.namespace {
             c.args(["--namespace", ns]);
         }
-        let out = run(c, None);
+        let out = c.output();
         let report: Value = match serde_json::from_slice(&out.stdout) {
             Ok(v) => v,
             Err(e) => {
