@@ -57,7 +57,9 @@ impl Verdict {
 /// What `validate_settings` answers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SettingsVerdict {
+    /// Whether the settings are valid.
     pub valid: bool,
+    /// Every problem, when they are not.
     pub message: Option<String>,
 }
 

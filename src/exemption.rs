@@ -51,12 +51,18 @@ pub enum Exemption {
     /// `busybox` → `docker.io/library/busybox`: that repository, any tag or digest.
     Repository(String),
     /// `busybox:1.36`: that repository with exactly that tag.
-    Tagged { repository: String, tag: String },
+    Tagged {
+        /// The normalised repository.
+        repository: String,
+        /// The tag.
+        tag: String,
+    },
     /// `registry.example.com/team/*` → every repository below `registry.example.com/team/`.
     Below(String),
 }
 
 impl Exemption {
+    /// Reads one `exemptImages` entry.
     pub fn parse(entry: &str) -> Result<Exemption, ExemptionError> {
         if let Some(base) = entry.strip_suffix("/*") {
             if base.contains('*') {
@@ -81,6 +87,7 @@ impl Exemption {
         })
     }
 
+    /// Whether the entry exempts `image` (whose normalised repository is given).
     pub fn matches(&self, image: &Reference<'_>, normalized_repository: &str) -> bool {
         match self {
             Exemption::Repository(r) => r == normalized_repository,

@@ -27,6 +27,7 @@ pub struct Lookups<'r> {
 }
 
 impl<'r> Lookups<'r> {
+    /// Lookups through `resolver`, none made yet.
     pub fn new(resolver: &'r mut dyn DigestResolver) -> Self {
         Lookups {
             resolver,
@@ -34,6 +35,7 @@ impl<'r> Lookups<'r> {
         }
     }
 
+    /// The digest `image` resolves to (asked once per request), or the host's reason, quoted on one line.
     pub fn resolve(&mut self, image: &str) -> Result<String, String> {
         if let Some(answer) = self.answers.get(image) {
             return answer.clone();

@@ -52,6 +52,7 @@ impl Shape {
         }
     }
 
+    /// The pod spec as a field path, for messages.
     pub fn pod_spec_path(self) -> &'static str {
         match self {
             Shape::Pod => "spec",
@@ -64,7 +65,9 @@ impl Shape {
 /// What to read an object as: a built-in shape, or a custom kind's paths.
 #[derive(Debug, Clone, Copy)]
 pub enum Target<'s> {
+    /// A built-in workload kind.
     Builtin(Shape),
+    /// A preset's or the settings' custom kind.
     Custom(&'s CustomKind),
 }
 
@@ -85,9 +88,13 @@ impl<'s> Target<'s> {
 /// A kind the policy checks beyond the built-in workloads.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CustomKind {
+    /// The kind's API group (`argoproj.io`).
     pub api_group: Cow<'static, str>,
+    /// The kind (`Rollout`).
     pub kind: Cow<'static, str>,
+    /// Paths to pod specs (their containers, init containers, ephemeral containers and image volumes are read).
     pub pod_specs: Paths,
+    /// Paths to single image fields.
     pub images: Paths,
     /// Paths to Kubernetes `Volume` objects outside a pod spec (Argo's `spec.volumes[*]`,
     /// Tekton's `spec.volumes[*]`): their image volumes are images too.
@@ -95,6 +102,7 @@ pub struct CustomKind {
 }
 
 impl CustomKind {
+    /// Whether this is the kind `group`/`kind`.
     pub fn is(&self, group: &str, kind: &str) -> bool {
         self.api_group == group && self.kind == kind
     }
@@ -103,7 +111,9 @@ impl CustomKind {
 /// A kind's paths: a preset's, still as written, or a user's, parsed and validated.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Paths {
+    /// A preset's paths, parsed when a request of its kind comes.
     Preset(&'static [&'static str]),
+    /// A user's paths, parsed when the settings were read.
     Parsed(Vec<FieldPath>),
 }
 
@@ -328,6 +338,7 @@ pub fn preset(name: &str) -> Option<Vec<CustomKind>> {
     )
 }
 
+/// The presets' names, for messages.
 pub fn preset_names() -> String {
     PRESETS
         .iter()

@@ -22,11 +22,17 @@ pub struct FieldPath {
 /// Why a path is not one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PathError {
+    /// The path is empty.
     Empty,
+    /// A key between dots is empty.
     EmptyKey,
+    /// A key holds a character keys cannot.
     BadKeyChar(char),
+    /// An index is neither a number nor `*`.
     BadIndex(String),
+    /// A `[` is not closed.
     Unclosed,
+    /// The path starts with an index rather than a key.
     StartsWithIndex,
 }
 
@@ -56,10 +62,12 @@ pub struct Match<'v> {
     pub path: String,
     /// `/spec/templates/2/script/image`
     pub pointer: String,
+    /// The value there.
     pub value: &'v Value,
 }
 
 impl FieldPath {
+    /// Reads a path such as `spec.templates[*].container`.
     pub fn parse(text: &str) -> Result<FieldPath, PathError> {
         if text.is_empty() {
             return Err(PathError::Empty);

@@ -18,7 +18,9 @@ pub const DIGEST_ALGORITHMS: [(&str, usize); 2] = [("sha256", 64), ("sha512", 12
 /// A digest as written: `algorithm:hex`, already checked against the registered algorithms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Digest<'a> {
+    /// `sha256` or `sha512`.
     pub algorithm: &'a str,
+    /// The lowercase hex.
     pub hex: &'a str,
 }
 
@@ -35,7 +37,9 @@ pub struct Reference<'a> {
     pub domain: Option<&'a str>,
     /// The repository path as written (`library/nginx`).
     pub path: &'a str,
+    /// The tag, when there is one.
     pub tag: Option<&'a str>,
+    /// The digest, when there is one.
     pub digest: Option<Digest<'a>>,
 }
 
@@ -43,46 +47,81 @@ pub struct Reference<'a> {
 /// says what is wrong in terms the user can act on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReferenceError {
+    /// The image is empty.
     Empty,
+    /// It contains whitespace.
     Whitespace {
+        /// The byte offset.
         at: usize,
     },
+    /// It contains a control character.
     Control {
+        /// The byte offset.
         at: usize,
     },
+    /// It contains a non-ASCII character.
     NonAscii {
+        /// The byte offset.
         at: usize,
     },
+    /// More than one `@`.
     MultipleDigests,
+    /// Nothing after `@`.
     EmptyDigest,
+    /// A digest without `algorithm:`.
     DigestWithoutAlgorithm,
+    /// A digest algorithm other than sha256 and sha512.
     UnsupportedDigestAlgorithm(String),
+    /// A digest of the wrong length.
     DigestLength {
+        /// The algorithm.
         algorithm: &'static str,
+        /// Its length in hex digits.
         expected: usize,
+        /// The length found.
         found: usize,
     },
+    /// A digest in uppercase hex.
     DigestUppercase {
+        /// The algorithm.
         algorithm: &'static str,
     },
+    /// A digest that is not hex.
     DigestNotHex {
+        /// The algorithm.
         algorithm: &'static str,
     },
+    /// Nothing after `:`.
     EmptyTag,
+    /// A tag longer than 128 characters (its length).
     TagTooLong(usize),
+    /// A tag that starts with `.` or `-`.
     TagFirstChar(char),
+    /// A character tags cannot hold.
     TagChar(char),
+    /// No repository name.
     EmptyName,
+    /// A name longer than 255 characters (its length).
     NameTooLong(usize),
+    /// An empty label in the registry host.
     EmptyDomainLabel,
+    /// A character host names cannot hold.
     DomainChar(char),
+    /// A host label that starts or ends with `-`.
     DomainHyphen,
+    /// An IPv6 registry host (refused).
     Ipv6Domain,
+    /// Nothing after the registry's `:`.
     EmptyPort,
+    /// A registry port that is not a number.
     PortNotNumeric,
+    /// An empty path component (`a//b`).
     EmptyPathComponent,
+    /// An uppercase letter in the repository.
     PathUppercase,
+    /// A character repositories cannot hold.
     PathChar(char),
+    /// A separator (`.`, `_`, `-`) where a letter or digit must be.
     PathSeparator,
 }
 
@@ -395,7 +434,12 @@ fn check_path(path: &str) -> Result<(), ReferenceError> {
                     _ => Err(ReferenceError::PathChar(char::from(b))),
                 };
             }
-            let run = bytes[i..].iter().take_while(|&&x| x == b).count();
+            let run = bytes
+                .get(i..)
+                .unwrap_or_default()
+                .iter()
+                .take_while(|&&x| x == b)
+                .count();
             let ok = match b {
                 b'.' => run == 1,
                 b'_' => run <= 2,

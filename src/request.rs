@@ -56,54 +56,74 @@ impl<T> std::ops::Deref for Obj<T> {
 /// pass (only the objects are kept raw, for the shape their kind says and for pinning).
 #[derive(Deserialize)]
 pub struct ValidatePayload<'a> {
+    /// The AdmissionRequest.
     #[serde(borrow)]
     pub request: Option<Obj<AdmissionRequest<'a>>>,
+    /// The policy's settings, as the host sends them.
     #[serde(default)]
     pub settings: Option<serde_json::Value>,
 }
 
+/// The fields of an AdmissionRequest the policy reads, borrowed from the payload.
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct AdmissionRequest<'a> {
+    /// The object's group, version and kind.
     #[serde(borrow)]
     pub kind: Option<Obj<GroupVersionKind<'a>>>,
+    /// The resource (`pods`, `deployments`).
     #[serde(borrow)]
     pub resource: Option<Obj<GroupVersionResource<'a>>>,
+    /// The subresource (`ephemeralcontainers`, `status`…).
     #[serde(borrow)]
     pub sub_resource: Option<Cow<'a, str>>,
+    /// The object's name, when the request names it.
     #[serde(borrow)]
     pub name: Option<Cow<'a, str>>,
+    /// The request's namespace.
     #[serde(borrow)]
     pub namespace: Option<Cow<'a, str>>,
+    /// `CREATE`, `UPDATE`, `DELETE` or `CONNECT`.
     #[serde(borrow)]
     pub operation: Option<Cow<'a, str>>,
+    /// The object, unparsed until its kind is known.
     #[serde(borrow)]
     pub object: Option<&'a RawValue>,
+    /// The object before an UPDATE.
     #[serde(borrow)]
     pub old_object: Option<&'a RawValue>,
 }
 
+/// An object's group and kind.
 #[derive(Deserialize, Default)]
 pub struct GroupVersionKind<'a> {
+    /// The API group (empty for the core group).
     #[serde(borrow, default)]
     pub group: Cow<'a, str>,
+    /// The kind.
     #[serde(borrow, default)]
     pub kind: Cow<'a, str>,
 }
 
+/// A request's resource.
 #[derive(Deserialize, Default)]
 pub struct GroupVersionResource<'a> {
+    /// The resource's plural name.
     #[serde(borrow, default)]
     pub resource: Cow<'a, str>,
 }
 
+/// The object metadata the policy reads.
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct Metadata<'a> {
+    /// `metadata.name`.
     #[serde(borrow)]
     pub name: Option<Cow<'a, str>>,
+    /// `metadata.generateName`.
     #[serde(borrow)]
     pub generate_name: Option<Cow<'a, str>>,
+    /// `metadata.namespace`.
     #[serde(borrow)]
     pub namespace: Option<Cow<'a, str>>,
 }
@@ -115,20 +135,27 @@ pub struct Metadata<'a> {
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct PodSpec<'a> {
+    /// `containers`.
     #[serde(borrow)]
     pub containers: Option<Vec<Obj<Container<'a>>>>,
+    /// `initContainers`.
     #[serde(borrow)]
     pub init_containers: Option<Vec<Obj<Container<'a>>>>,
+    /// `ephemeralContainers`.
     #[serde(borrow)]
     pub ephemeral_containers: Option<Vec<Obj<Container<'a>>>>,
+    /// `volumes`, parsed only when present (image volumes are among them).
     #[serde(borrow)]
     pub volumes: Option<&'a RawValue>,
 }
 
+/// A container as the policy reads it.
 #[derive(Deserialize)]
 pub struct Container<'a> {
+    /// `name`.
     #[serde(borrow)]
     pub name: Option<Cow<'a, str>>,
+    /// `image`, whatever its type.
     #[serde(borrow, default)]
     pub image: ImageField<'a>,
 }
@@ -137,9 +164,12 @@ pub struct Container<'a> {
 /// finding about that container (`docs/contract.md` §1), not a malformed request.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum ImageField<'a> {
+    /// No `image` key.
     #[default]
     Missing,
+    /// `image: null`.
     Null,
+    /// A string.
     Str(Cow<'a, str>),
     /// Another JSON type; the name of the type for the message.
     NotString(&'static str),
@@ -196,6 +226,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for ImageField<'a> {
 /// Any object, for its metadata alone (custom resources, whose spec is read by path).
 #[derive(Deserialize, Default)]
 pub struct NamedObject<'a> {
+    /// `metadata`.
     #[serde(borrow, default)]
     pub metadata: Obj<Metadata<'a>>,
 }
@@ -226,8 +257,10 @@ impl ImageField<'_> {
 /// Objects whose pod spec is at `spec` (Pod).
 #[derive(Deserialize, Default)]
 pub struct PodObject<'a> {
+    /// `metadata`.
     #[serde(borrow, default)]
     pub metadata: Obj<Metadata<'a>>,
+    /// `spec`: the pod spec.
     #[serde(borrow)]
     pub spec: Option<Obj<PodSpec<'a>>>,
 }
@@ -235,20 +268,26 @@ pub struct PodObject<'a> {
 /// Objects whose pod spec is at `spec.template.spec` (Deployment and friends, Job).
 #[derive(Deserialize, Default)]
 pub struct TemplateObject<'a> {
+    /// `metadata`.
     #[serde(borrow, default)]
     pub metadata: Obj<Metadata<'a>>,
+    /// `spec`, which holds the template.
     #[serde(borrow)]
     pub spec: Option<Obj<WithTemplate<'a>>>,
 }
 
+/// A spec with a pod template.
 #[derive(Deserialize, Default)]
 pub struct WithTemplate<'a> {
+    /// `template`.
     #[serde(borrow)]
     pub template: Option<Obj<PodTemplate<'a>>>,
 }
 
+/// A pod template.
 #[derive(Deserialize, Default)]
 pub struct PodTemplate<'a> {
+    /// `spec`: the pod spec.
     #[serde(borrow)]
     pub spec: Option<Obj<PodSpec<'a>>>,
 }
@@ -256,21 +295,27 @@ pub struct PodTemplate<'a> {
 /// CronJob: the pod spec is at `spec.jobTemplate.spec.template.spec`.
 #[derive(Deserialize, Default)]
 pub struct CronJobObject<'a> {
+    /// `metadata`.
     #[serde(borrow, default)]
     pub metadata: Obj<Metadata<'a>>,
+    /// `spec`, which holds the job template.
     #[serde(borrow)]
     pub spec: Option<Obj<CronJobSpec<'a>>>,
 }
 
+/// A CronJob's spec.
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct CronJobSpec<'a> {
+    /// `jobTemplate`.
     #[serde(borrow)]
     pub job_template: Option<Obj<JobTemplate<'a>>>,
 }
 
+/// A CronJob's job template.
 #[derive(Deserialize, Default)]
 pub struct JobTemplate<'a> {
+    /// `spec`, which holds the pod template.
     #[serde(borrow)]
     pub spec: Option<Obj<WithTemplate<'a>>>,
 }

@@ -315,6 +315,7 @@ pub fn judge(image: &ImageField<'_>, settings: &Settings) -> ImageVerdict {
     }
 }
 
+/// Judges a parsed reference: exemptions first, then every rule the settings turn on.
 pub fn judge_reference(r: &Reference<'_>, settings: &Settings) -> ImageVerdict {
     if !settings.exempt_images.is_empty() {
         let repository = r.normalized_repository();

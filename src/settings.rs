@@ -14,16 +14,25 @@ use serde_json::{Map, Value};
 /// Validated settings, ready for the rules.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
+    /// `requireDigest`: reject images without a digest.
     pub require_digest: bool,
+    /// `requireTag`: a digest needs a readable tag next to it.
     pub require_tag: bool,
+    /// `mutableTags`: tags that drift unless pinned.
     pub mutable_tags: Vec<String>,
+    /// `allowedDigestAlgorithms`.
     pub allowed_digest_algorithms: Vec<String>,
+    /// `warnUnpinned`: warn about accepted tag-only images.
     pub warn_unpinned: bool,
+    /// `namespaces`: which namespaces are checked.
     pub namespaces: NamespaceScope,
+    /// `exemptImages`: images judged for validity only.
     pub exempt_images: Vec<Exemption>,
+    /// `allowExistingViolations`: an UPDATE may keep the old object's findings.
     pub allow_existing_violations: bool,
     /// Rewrite tag-only images to `tag@digest` through the host (`docs/contract.md` §6).
     pub pin_digests: PinDigests,
+    /// `verifyTagDigest`: check a pinned image's tag against its digest.
     pub verify_tag_digest: VerifyTagDigest,
     /// Custom resources to check: the `presets` turned on, then the `customKinds`.
     pub custom_kinds: Vec<CustomKind>,
@@ -45,20 +54,26 @@ pub enum PinDigests {
 /// What to do when a pinned image's tag now points at another digest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum VerifyTagDigest {
+    /// Not checked.
     #[default]
     Off,
+    /// A moved tag is a warning.
     Warn,
+    /// A moved tag is a rejection.
     Reject,
 }
 
 /// Which namespaces the policy checks: `include` empty means all; `exclude` wins.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NamespaceScope {
+    /// Namespace patterns to check; empty means all.
     pub include: Vec<String>,
+    /// Namespace patterns never checked (they win over `include`).
     pub exclude: Vec<String>,
 }
 
 impl NamespaceScope {
+    /// Whether `namespace` is checked.
     pub fn covers(&self, namespace: &str) -> bool {
         if crate::glob::any_matches(&self.exclude, namespace) {
             return false;

@@ -16,14 +16,18 @@ use std::borrow::Cow;
 /// looked up: the three container lists, then the image volumes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ContainerList {
+    /// `initContainers`.
     Init,
+    /// `containers` (and a custom kind's single image fields).
     Regular,
+    /// `ephemeralContainers`.
     Ephemeral,
     /// `volumes[i].image.reference`.
     Volume,
 }
 
 impl ContainerList {
+    /// The list's field name in a pod spec.
     pub fn field(self) -> &'static str {
         match self {
             ContainerList::Init => "initContainers",
@@ -64,9 +68,13 @@ impl ContainerList {
 /// volume's.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FoundContainer<'a> {
+    /// Which list it is in.
     pub list: ContainerList,
+    /// Its index there.
     pub index: usize,
+    /// Its name (empty when it has none).
     pub name: Cow<'a, str>,
+    /// Its image, whatever its type.
     pub image: ImageField<'a>,
     /// Where a user finds it: `spec.template.spec.initContainers[1]`, or for a custom kind's
     /// image field the field itself, `spec.templates[2].script.image`.
@@ -89,7 +97,9 @@ pub fn read_target<'a>(
 
 /// An object's identity and every image it holds (containers and image volumes).
 pub struct ObjectImages<'a> {
+    /// The object's metadata.
     pub metadata: Metadata<'a>,
+    /// Every image, in the order they are reported and looked up.
     pub containers: Vec<FoundContainer<'a>>,
 }
 

@@ -6,6 +6,10 @@
 //!   algorithm name and 32+ hex digits of either case;
 //! - IPv6 registry hosts (`[::1]:5000/app`) are refused; newer distribution accepts them.
 
+// A test crate: a panic (an unwrap, an index) is a failing test; helpers outside `#[test]`
+// functions are test code too.
+#![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+
 use image_digest_policy::reference::{self, ReferenceError};
 use proptest::prelude::*;
 use std::str::FromStr;

@@ -8,8 +8,10 @@ use std::borrow::Cow;
 use wasm_encoder::{CustomSection, Module, RawSection};
 use wasmparser::{Parser, Payload};
 
+/// The custom section kwctl and policy-server read a policy's metadata from.
 pub const SECTION: &str = "io.kubewarden.metadata";
 
+/// `module` with `metadata_json` in its metadata section, as `kwctl annotate` writes it (an existing section is replaced).
 pub fn annotate(module: &[u8], metadata_json: &[u8]) -> Result<Vec<u8>> {
     wasmparser::Validator::new()
         .validate_all(module)

@@ -55,8 +55,10 @@ struct Recommendation {
     url: String,
 }
 
+/// The first lines of the generated file, which say where to edit instead.
 pub const HEADER: &str = "# Kubewarden ArtifactHub package config, generated from metadata.yml and questions-ui.yml\n# by `make artifacthub-pkg.yml`: edit those, not this file.\n";
 
+/// `artifacthub-pkg.yml` from the policy's metadata and its questions UI.
 pub fn generate(
     metadata: &Map<String, Value>,
     questions_ui: &str,

@@ -13,7 +13,9 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::str::FromStr;
 
+/// The config media type of a Kubewarden policy artifact.
 pub const CONFIG_MEDIA_TYPE: &str = "application/vnd.wasm.config.v1+json";
+/// The layer media type of the wasm module in a Kubewarden policy artifact.
 pub const LAYER_MEDIA_TYPE: &str = "application/vnd.wasm.content.layer.v1+wasm";
 
 /// `sha256:<hex>` of `bytes`.

@@ -24,6 +24,7 @@ pub fn load(path: &Path) -> Result<Map<String, Value>> {
     Ok(map)
 }
 
+/// The annotation `key` of the metadata, when it is a string.
 pub fn annotation<'m>(metadata: &'m Map<String, Value>, key: &str) -> Option<&'m str> {
     metadata.get("annotations")?.get(key)?.as_str()
 }

@@ -1,6 +1,9 @@
 //! The native core on the benchmark requests (criterion): the policy's own cost without any
 //! wasm runtime around it.
 
+// criterion's macros generate the bench harness's functions, undocumented.
+#![allow(missing_docs)]
+
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 
 fn core(c: &mut Criterion) {

@@ -21,12 +21,21 @@ fn container(i: usize, image: &str) -> Value {
 
 fn pod(n: usize, image: impl Fn(usize) -> String) -> Value {
     let containers: Vec<Value> = (0..n).map(|i| container(i, &image(i))).collect();
+    pod_with(containers, json!(null))
+}
+
+fn pod_with(containers: Vec<Value>, volumes: Value) -> Value {
+    let n = containers.len();
+    let mut spec = json!({"containers": containers, "restartPolicy": "Always", "serviceAccountName": "default"});
+    if let (Some(spec), false) = (spec.as_object_mut(), volumes.is_null()) {
+        spec.insert("volumes".into(), volumes);
+    }
     request(
         ("", "Pod", "pods"),
         json!({
             "apiVersion": "v1", "kind": "Pod",
             "metadata": {"name": format!("pod-{n}"), "namespace": "agents", "labels": {"app": "bench"}},
-            "spec": {"containers": containers, "restartPolicy": "Always", "serviceAccountName": "default"}
+            "spec": spec
         }),
     )
 }
@@ -35,26 +44,32 @@ fn pod(n: usize, image: impl Fn(usize) -> String) -> Value {
 /// `kube-api-access-*` volume (admission adds it to nearly every Pod), so the row measures
 /// the reading of `spec.volumes` that image volumes brought to every real request.
 fn stored_pod() -> Value {
-    let mut r = pod(1, |i| {
-        format!("registry.example.com/team/app{i}:1.{i}@sha256:{H}")
-    });
-    r["object"]["spec"]["volumes"] = json!([{
-        "name": "kube-api-access-9xk2p",
-        "projected": {"defaultMode": 420, "sources": [
-            {"serviceAccountToken": {"expirationSeconds": 3607, "path": "token"}},
-            {"configMap": {"name": "kube-root-ca.crt", "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
-            {"downwardAPI": {"items": [{"path": "namespace", "fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.namespace"}}]}}
-        ]}
-    }]);
-    r["object"]["spec"]["containers"][0]["volumeMounts"] = json!([{
-        "name": "kube-api-access-9xk2p", "readOnly": true,
-        "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount"
-    }]);
-    r
+    let mut c = container(0, &format!("registry.example.com/team/app0:1.0@sha256:{H}"));
+    if let Some(c) = c.as_object_mut() {
+        c.insert(
+            "volumeMounts".into(),
+            json!([{
+                "name": "kube-api-access-9xk2p", "readOnly": true,
+                "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount"
+            }]),
+        );
+    }
+    pod_with(
+        vec![c],
+        json!([{
+            "name": "kube-api-access-9xk2p",
+            "projected": {"defaultMode": 420, "sources": [
+                {"serviceAccountToken": {"expirationSeconds": 3607, "path": "token"}},
+                {"configMap": {"name": "kube-root-ca.crt", "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
+                {"downwardAPI": {"items": [{"path": "namespace", "fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.namespace"}}]}}
+            ]}
+        }]),
+    )
 }
 
-/// The chart's control plane with two sidecars, every image pinned.
-fn chart_deployment() -> Value {
+/// The chart's control plane with two sidecars, every image pinned, as a `kind` of
+/// `api_version` (`(group, kind, resource)`).
+fn chart_workload(api_version: &str, kind: (&str, &str, &str)) -> Value {
     let images = [
         format!("registry.ide-newton.ts.net/lab/jangar-control-plane:5b72ee1e@sha256:{H}"),
         format!("registry.ide-newton.ts.net/lab/jangar:5b72ee1e@sha256:{H}"),
@@ -66,9 +81,9 @@ fn chart_deployment() -> Value {
         .map(|(i, im)| container(i, im))
         .collect();
     request(
-        ("apps", "Deployment", "deployments"),
+        kind,
         json!({
-            "apiVersion": "apps/v1", "kind": "Deployment",
+            "apiVersion": api_version, "kind": kind.1,
             "metadata": {"name": "agents", "namespace": "agents", "labels": {"app.kubernetes.io/name": "agents", "helm.sh/chart": "agents-0.9.1"}},
             "spec": {"replicas": 2, "selector": {"matchLabels": {"app.kubernetes.io/name": "agents"}},
                      "template": {"metadata": {"labels": {"app.kubernetes.io/name": "agents"}},
@@ -77,14 +92,17 @@ fn chart_deployment() -> Value {
     )
 }
 
+/// The chart's Deployment.
+fn chart_deployment() -> Value {
+    chart_workload("apps/v1", ("apps", "Deployment", "deployments"))
+}
+
 /// An Argo Rollout with the chart's three pinned containers in its pod template.
 fn rollout() -> Value {
-    let mut r = chart_deployment();
-    r["kind"] = json!({"group": "argoproj.io", "version": "v1alpha1", "kind": "Rollout"});
-    r["resource"] = json!({"group": "argoproj.io", "version": "v1alpha1", "resource": "rollouts"});
-    r["object"]["apiVersion"] = json!("argoproj.io/v1alpha1");
-    r["object"]["kind"] = json!("Rollout");
-    r
+    chart_workload(
+        "argoproj.io/v1alpha1",
+        ("argoproj.io", "Rollout", "rollouts"),
+    )
 }
 
 /// `(name, containers, payload)` for every benchmark request, with the prod settings (and,

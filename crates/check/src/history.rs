@@ -408,8 +408,10 @@ fn report(
                         Check::Gone(why) => ("gone", Some(why)),
                         Check::Unchecked(why) => ("unchecked", Some(why)),
                     };
-                    v["registry"] = json!(state);
-                    v["reason"] = json!(reason);
+                    if let Some(map) = v.as_object_mut() {
+                        map.insert("registry".into(), json!(state));
+                        map.insert("reason".into(), json!(reason));
+                    }
                 }
                 v
             };

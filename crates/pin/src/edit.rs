@@ -11,22 +11,32 @@ use std::fmt;
 pub enum Edit {
     /// The scalar at the position is `image` (plain or quoted): make it `image@digest`.
     AppendDigest {
+        /// The 1-based line of the image.
         line: usize,
+        /// The 1-based column where the image starts.
         column: usize,
+        /// The image as written there.
         image: String,
+        /// The digest to append.
         digest: String,
     },
     /// The scalar at the position is a values block's `digest:` value: replace it.
     ReplaceScalar {
+        /// The 1-based line of the scalar.
         line: usize,
+        /// The 1-based column where the scalar starts.
         column: usize,
+        /// Its new value.
         value: String,
     },
     /// The block has no `digest:` key: add `digest: <digest>` after the line of its `tag:` key,
     /// indented like it.
     InsertAfterKey {
+        /// The 1-based line of the key (the block's `tag:`).
         line: usize,
+        /// The key the new line follows.
         key: String,
+        /// The digest the new `digest:` line holds.
         digest: String,
     },
 }
@@ -44,14 +54,22 @@ impl Edit {
 /// Why an edit could not be made; the file is then left as it was.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EditError {
+    /// The file has no such line (it changed since it was read).
     NoSuchLine(usize),
+    /// The line does not hold what the edit expects at that column.
     NotThere {
+        /// The 1-based line.
         line: usize,
+        /// The 1-based column.
         column: usize,
+        /// What was expected there.
         expected: String,
     },
+    /// The line is not the key the edit inserts after.
     NotAKey {
+        /// The 1-based line.
         line: usize,
+        /// The key expected on it.
         key: String,
     },
 }
@@ -92,6 +110,13 @@ pub fn apply(text: &str, edits: &[Edit]) -> Result<String, EditError> {
     Ok(lines.concat())
 }
 
+/// Line `index` (known to exist: `apply_one` looked it up) becomes `new`.
+fn replace_line(lines: &mut [String], index: usize, new: String) {
+    if let Some(slot) = lines.get_mut(index) {
+        *slot = new;
+    }
+}
+
 fn apply_one(lines: &mut Vec<String>, edit: &Edit) -> Result<(), EditError> {
     let index = edit.line().checked_sub(1).ok_or(EditError::NoSuchLine(0))?;
     let line = lines.get(index).ok_or(EditError::NoSuchLine(edit.line()))?;
@@ -104,16 +129,19 @@ fn apply_one(lines: &mut Vec<String>, edit: &Edit) -> Result<(), EditError> {
         } => {
             let new = splice(line, *column, image, |s| format!("{s}@{digest}"))
                 .ok_or_else(|| not_there(edit.line(), *column, image))?;
-            lines[index] = new;
+            replace_line(lines, index, new);
         }
         Edit::ReplaceScalar { column, value, .. } => {
             let new = replace_scalar(line, *column, value)
                 .ok_or_else(|| not_there(edit.line(), *column, "a scalar"))?;
-            lines[index] = new;
+            replace_line(lines, index, new);
         }
         Edit::InsertAfterKey { key, digest, .. } => {
             let indent: String = line.chars().take_while(|c| *c == ' ').collect();
-            if !line[indent.len()..].starts_with(&format!("{key}:")) {
+            if !line
+                .get(indent.len()..)
+                .is_some_and(|rest| rest.starts_with(&format!("{key}:")))
+            {
                 return Err(EditError::NotAKey {
                     line: edit.line(),
                     key: key.clone(),
@@ -123,7 +151,7 @@ fn apply_one(lines: &mut Vec<String>, edit: &Edit) -> Result<(), EditError> {
             let mut current = line.clone();
             if !current.ends_with('\n') {
                 current.push_str(ending);
-                lines[index] = current;
+                replace_line(lines, index, current);
             }
             lines.insert(index + 1, format!("{indent}digest: {digest}{ending}"));
         }

@@ -6,10 +6,14 @@ use serde::Deserialize;
 use std::fmt;
 use std::str::FromStr;
 
+/// An OCI platform (`os/architecture[/variant]`), as `--platform` names it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Platform {
+    /// `linux`, `windows`…
     pub os: String,
+    /// `amd64`, `arm64`…
     pub architecture: String,
+    /// `v7`, `v8`…, when the platform has one.
     pub variant: Option<String>,
 }
 

@@ -62,7 +62,9 @@ impl Default for Options {
 /// Why an image could not be resolved: the registry asked, and its answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResolveError {
+    /// The registry asked (or `registry::CLUSTER` for running pods).
     pub registry: String,
+    /// Its answer, or why there was none.
     pub reason: String,
     /// The registry answered that the manifest does not exist (404, `MANIFEST_UNKNOWN`):
     /// an answer about the image, unlike a refusal or a registry that cannot be reached.
@@ -72,6 +74,7 @@ pub struct ResolveError {
 /// Whether a `repository@digest` is still in its registry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Presence {
+    /// The registry has the manifest.
     Present,
     /// The registry's answer (`MANIFEST_UNKNOWN`, or the HTTP status).
     Gone(String),

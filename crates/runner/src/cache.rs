@@ -43,6 +43,7 @@ impl Cache {
         })
     }
 
+    /// The cache's directory.
     pub fn dir(&self) -> &Path {
         &self.dir
     }

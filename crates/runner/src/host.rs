@@ -3,9 +3,13 @@
 /// One host call as the guest made it.
 #[derive(Debug, Clone, Copy)]
 pub struct HostCall<'a> {
+    /// The waPC binding (`kubewarden`).
     pub binding: &'a str,
+    /// The capability's namespace (`oci`).
     pub namespace: &'a str,
+    /// The operation (`v1/manifest_digest`).
     pub operation: &'a str,
+    /// The guest's payload (JSON).
     pub payload: &'a [u8],
 }
 
@@ -20,6 +24,7 @@ impl HostCall<'_> {
 /// Answers the guest's host calls. Implementations must be shareable across threads since
 /// the checker evaluates documents in parallel.
 pub trait Host: Send + Sync {
+    /// The answer's payload, or the host's reason it has none.
     fn call(&self, call: &HostCall<'_>) -> Result<Vec<u8>, String>;
 }
 

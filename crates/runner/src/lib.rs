@@ -70,6 +70,7 @@ impl Drop for Policy {
 }
 
 impl Policy {
+    /// Compiles the module at `path` with the default limits.
     pub fn load(path: &Path) -> Result<Policy> {
         Policy::load_cached(path, None)
     }
@@ -83,6 +84,7 @@ impl Policy {
             .with_context(|| format!("cannot load policy module {}", path.display()))
     }
 
+    /// Compiles a module from its bytes, with `limits` for every instance.
     pub fn from_bytes(bytes: &[u8], limits: Limits) -> Result<Policy> {
         Policy::build(bytes, limits, None)
     }

@@ -44,18 +44,28 @@ enum TaggedRequest {
 /// kwctl's replay errors show (`OciManifestDigest { image: "nginx:1.27" }`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Request {
-    OciManifestDigest { image: String },
+    /// `oci/v1/manifest_digest` of `image`.
+    OciManifestDigest {
+        /// The image asked about.
+        image: String,
+    },
 }
 
+/// What the host answered, as recorded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Answer {
+    /// The answer's payload.
     Success(Vec<u8>),
+    /// The host's error message.
     Error(String),
 }
 
+/// One recorded host call and its answer.
 #[derive(Debug, Clone)]
 pub struct Exchange {
+    /// What the guest asked.
     pub request: Request,
+    /// What the host answered.
     pub answer: Answer,
 }
 
@@ -87,16 +97,19 @@ struct DigestRequest {
 /// A recorded session.
 #[derive(Debug, Clone, Default)]
 pub struct Recording {
+    /// The exchanges, in the order they were recorded (and must be replayed).
     pub exchanges: Vec<Exchange>,
 }
 
 impl Recording {
+    /// Reads a session file.
     pub fn load(path: &Path) -> Result<Recording> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read session {}", path.display()))?;
         Recording::parse(&text).with_context(|| format!("session {}", path.display()))
     }
 
+    /// Reads a session from its YAML text.
     pub fn parse(text: &str) -> Result<Recording> {
         let raw: Option<Vec<RawExchange>> =
             serde_saphyr::from_str(text).context("not a list of exchanges")?;

@@ -5,9 +5,12 @@ use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+/// The guest's answer to `validate_settings`.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 pub struct SettingsResponse {
+    /// Whether the settings are valid.
     pub valid: bool,
+    /// Why not, when they are not.
     #[serde(default)]
     pub message: Option<String>,
 }
@@ -15,9 +18,13 @@ pub struct SettingsResponse {
 /// The guest's `validate` answer as the policy-server would forward it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Response {
+    /// Whether the request may go on.
     pub accepted: bool,
+    /// The reject message.
     pub message: Option<String>,
+    /// The HTTP code of a rejection, when the policy sets one.
     pub code: Option<u16>,
+    /// The warnings, as the API server shows them.
     pub warnings: Vec<String>,
     /// The JSONPatch from the request's object to `mutated_object`, as the server sends it
     /// to the API server; `None` when the policy did not mutate.
@@ -38,6 +45,7 @@ struct Raw {
 }
 
 impl Response {
+    /// Reads the guest's raw answer; `original` is the request's object, for the JSONPatch of a mutation.
     pub fn from_guest(raw: &[u8], original: Option<&Value>) -> Result<Response> {
         Response::from_guest_lazy(raw, || original.cloned())
     }

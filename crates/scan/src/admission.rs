@@ -7,19 +7,27 @@ use serde_json::{Value, json};
 /// A workload manifest ready for evaluation.
 #[derive(Debug, Clone)]
 pub struct Prepared {
+    /// The manifest's kind.
     pub kind: String,
+    /// The namespace the request is made in.
     pub namespace: String,
     /// Where the namespace came from: a manifest without one gets `--namespace` or `default`,
     /// which the caller must not trust when the settings scope namespaces.
     pub namespace_from: NamespaceFrom,
+    /// The object's name (or a generated name's prefix).
     pub name: String,
+    /// The AdmissionRequest the API server would send.
     pub request: Value,
 }
 
+/// Where a request's namespace came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NamespaceFrom {
+    /// The manifest's `metadata.namespace`.
     Manifest,
+    /// `--namespace`.
     Flag,
+    /// Neither: `default`, a guess.
     Default,
 }
 

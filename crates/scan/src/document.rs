@@ -11,10 +11,13 @@ use serde_json::Value;
 /// What checking documents gave.
 #[derive(Default)]
 pub struct Out {
+    /// Documents read.
     pub documents: usize,
     /// `apiVersion kind` of every document skipped as not a workload.
     pub skipped: Vec<String>,
+    /// One result per workload document.
     pub results: Vec<report::Checked>,
+    /// What could not be read or checked.
     pub errors: Vec<InputError>,
 }
 

@@ -13,15 +13,20 @@ use serde_json::Value;
 /// One image as written in a document.
 #[derive(Debug, Clone)]
 pub struct Located {
+    /// Where the image is written.
     pub pos: Pos,
     /// `Deployment`, and the object's name.
     pub kind: String,
+    /// The object's name.
     pub name: String,
     /// `spec.template.spec.containers[0]` (or `spec.volumes[0].image.reference`), what holds
     /// the image (`container` or `volume`) and its name.
     pub path: String,
+    /// `container` or `volume`: what holds the image.
     pub holder: &'static str,
+    /// Its name.
     pub container: String,
+    /// The image field as written.
     pub image: ImageField<'static>,
 }
 

@@ -10,10 +10,13 @@ use std::sync::Arc;
 /// One document of one input, numbered from 1 within its source.
 #[derive(Debug, Clone)]
 pub struct Document {
+    /// The file (`<stdin>`) the document is in.
     pub source: String,
+    /// Its 1-based index in the file.
     pub index: usize,
     /// For an item unpacked from a `List`, its position in `items`.
     pub item: Option<usize>,
+    /// The document as JSON.
     pub value: Value,
     /// Where every node of the whole document (the `List`, for an item) is in the file.
     pub positions: Arc<Positions>,
@@ -45,7 +48,9 @@ impl Document {
 /// A problem with the input itself, named by source and document or line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InputError {
+    /// The file (and document) it is about.
     pub source: String,
+    /// What is wrong, and what to do.
     pub message: String,
 }
 
@@ -94,6 +99,7 @@ pub fn is_json(text: &str) -> bool {
 /// the expensive part and runs in parallel.
 #[derive(Debug, Clone)]
 pub struct Chunk {
+    /// The file's name as messages show it.
     pub source: String,
     /// The document's number in its stream, from 1.
     pub index: usize,
@@ -101,6 +107,7 @@ pub struct Chunk {
     pub line: usize,
     /// Columns cut from the text's first line (`--- ` before content on the marker line).
     pub column: usize,
+    /// Its text.
     pub text: String,
 }
 

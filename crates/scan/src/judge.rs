@@ -20,6 +20,7 @@ pub struct Answer {
     pub patch: Option<serde_json::Value>,
 }
 
+/// Whoever runs the policy on a request.
 pub trait Judge {
     /// Validates one AdmissionRequest (the `request` object, as JSON). An `Err` is a failure
     /// to run the policy (a trap, a host error), never a rejection.

@@ -13,8 +13,11 @@ use std::collections::{BTreeMap, BTreeSet};
 /// A workload: the Pods' controller, followed up to the object a user deploys.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Owner {
+    /// Its namespace.
     pub namespace: String,
+    /// Its kind (`Deployment`, or `Pod` for a bare pod).
     pub kind: String,
+    /// Its name.
     pub name: String,
 }
 
@@ -29,7 +32,12 @@ impl std::fmt::Display for Owner {
 pub enum Running {
     /// A registry digest: `repository@sha256:…` (containerd, CRI-O) or
     /// `docker-pullable://repository@sha256:…` (cri-dockerd).
-    Digest { repository: String, digest: String },
+    Digest {
+        /// The repository the runtime pulled.
+        repository: String,
+        /// The digest it runs.
+        digest: String,
+    },
     /// A bare image ID (`sha256:…`, a locally loaded image): not a registry digest.
     Local(String),
     /// Not started (no `imageID` yet, e.g. `ContainerCreating`), with the reason when known.
@@ -61,9 +69,11 @@ impl Running {
 /// One container of one workload, as its pods run it.
 #[derive(Debug, Clone)]
 pub struct Container {
+    /// The workload the pod belongs to.
     pub workload: Owner,
     /// `containers`, `initContainers` or `ephemeralContainers`.
     pub list: &'static str,
+    /// The container's (or init container's) name.
     pub name: String,
     /// The image as the pods' spec writes it.
     pub image: String,
@@ -77,9 +87,15 @@ pub enum Observation {
     /// Pods run more than one digest for the same image: digest → pods.
     Drift(BTreeMap<String, Vec<String>>),
     /// A tag-only image that every started pod runs at one digest: the pin.
-    RunningDigest { pinned: String },
+    RunningDigest {
+        /// `image@digest`, the pin to write.
+        pinned: String,
+    },
     /// A pinned spec whose pods run another digest (a mirror or runtime rewrote it).
-    Mismatch { running: String },
+    Mismatch {
+        /// The digest the pods run.
+        running: String,
+    },
     /// Runs a locally loaded image: cannot be pinned from the cluster.
     Local(Vec<String>),
     /// Pods whose container has not started: what they run is unknown.

@@ -21,14 +21,21 @@ pub use crate::yaml::Pos;
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Checked {
+    /// `file#document`, what the result is about.
     pub location: String,
     /// The file (`<stdin>` for standard input) and where the document starts in it.
     pub file: String,
+    /// The document's first line.
     pub line: usize,
+    /// Its first column.
     pub column: usize,
+    /// The object's kind.
     pub kind: String,
+    /// Its namespace.
     pub namespace: String,
+    /// Its name.
     pub name: String,
+    /// Whether the policy accepted it.
     pub allowed: bool,
     /// The namespace is outside the settings' `namespaces` scope: the policy lets it through
     /// unchecked, and the summary does not count it as accepted.
@@ -37,7 +44,9 @@ pub struct Checked {
     pub message: Option<String>,
     /// Its first line (or the runner's error).
     pub summary: Option<String>,
+    /// The blocking findings, placed at their image fields.
     pub findings: Vec<Finding>,
+    /// The warnings, placed at their image fields.
     pub warnings: Vec<Warning>,
     /// The JSONPatch a mutating deployment would apply (`pinDigests`).
     pub patch: Option<serde_json::Value>,
@@ -46,6 +55,7 @@ pub struct Checked {
 }
 
 impl Checked {
+    /// A result not yet judged (rejected until an answer says otherwise).
     pub fn new(location: String, kind: String, namespace: String, name: String) -> Checked {
         let file = location
             .rsplit_once('#')
@@ -80,6 +90,7 @@ impl Checked {
         format!("{}:{}:{}", self.file, pos.line, pos.column)
     }
 
+    /// Where the document starts.
     pub fn start(&self) -> Pos {
         Pos {
             line: self.line,
@@ -100,21 +111,28 @@ pub struct Finding {
     pub rule: Rule,
     /// The `image:` value's position (the container's, or the document's, when it has none).
     pub line: usize,
+    /// Its column.
     pub column: usize,
 }
 
 /// A warning, placed like a finding when it names a field path.
 #[derive(Debug, Clone, Serialize)]
 pub struct Warning {
+    /// The whole warning.
     pub message: String,
+    /// The kind of warning (`unpinned`, `tag-moved`…).
     #[serde(serialize_with = "rule_id")]
     pub rule: Rule,
+    /// The field path of the image, when the warning names one.
     pub path: Option<String>,
+    /// The line of the image field.
     pub line: usize,
+    /// Its column.
     pub column: usize,
 }
 
 impl Finding {
+    /// Where the finding is.
     pub fn pos(&self) -> Pos {
         Pos {
             line: self.line,
@@ -124,6 +142,7 @@ impl Finding {
 }
 
 impl Warning {
+    /// Where the warning is.
     pub fn pos(&self) -> Pos {
         Pos {
             line: self.line,
@@ -186,24 +205,34 @@ pub struct Summary {
     /// `workloads` for manifests, `values files` and `images` for Helm values.
     #[serde(skip)]
     pub words: Words,
+    /// Documents (or values files) read.
     pub documents: usize,
     /// Workloads the policy checked (in scope, evaluated without an error).
     pub workloads: usize,
+    /// Workloads accepted.
     pub accepted: usize,
+    /// Workloads rejected.
     pub rejected: usize,
+    /// Workloads the runner could not evaluate.
     pub errored: usize,
+    /// Accepted workloads that have warnings.
     pub with_warnings: usize,
+    /// Workloads outside the settings' namespaces.
     pub out_of_scope: usize,
     /// Documents of kinds the policy does not check, by `apiVersion kind`.
     pub skipped: usize,
+    /// The skipped documents by kind.
     pub skipped_kinds: BTreeMap<String, usize>,
+    /// Inputs that could not be read.
     pub input_errors: usize,
 }
 
 /// The nouns of a summary line.
 #[derive(Debug, Clone, Copy)]
 pub struct Words {
+    /// What was read (`documents`, `values files`).
     pub read: &'static str,
+    /// What was judged (`workloads`, `images`).
     pub judged: &'static str,
 }
 
@@ -217,6 +246,7 @@ impl Default for Words {
 }
 
 impl Summary {
+    /// Counts one result in exactly one of its buckets.
     pub fn count(&mut self, r: &Checked) {
         if r.error.is_some() {
             self.errored += 1;
@@ -234,6 +264,7 @@ impl Summary {
         }
     }
 
+    /// Counts a document skipped as a kind the policy does not check.
     pub fn skip(&mut self, kind: String) {
         self.skipped += 1;
         *self.skipped_kinds.entry(kind).or_default() += 1;
@@ -259,8 +290,11 @@ impl Summary {
 
 /// Everything a format needs.
 pub struct Report<'a> {
+    /// Every result.
     pub results: &'a [Checked],
+    /// Every input error.
     pub errors: &'a [InputError],
+    /// The counts.
     pub summary: &'a Summary,
     /// Why the run is not a pass although nothing was rejected (nothing checked, say).
     pub notes: &'a [String],
@@ -320,6 +354,7 @@ pub fn text(report: &Report<'_>) -> String {
     out
 }
 
+/// The JSON report (`docs/check-report.schema.json`).
 pub fn json(report: &Report<'_>) -> String {
     let errors: Vec<String> = report.errors.iter().map(ToString::to_string).collect();
     let doc = serde_json::json!({

@@ -15,10 +15,15 @@ use serde_json::Value;
 /// The report formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
+    /// Lines a person reads.
     Text,
+    /// The JSON report.
     Json,
+    /// JUnit XML.
     Junit,
+    /// SARIF 2.1.0.
     Sarif,
+    /// GitHub workflow commands.
     Github,
     /// OpenReports `Report`/`ClusterReport` documents, a YAML stream.
     OpenReports,
@@ -46,9 +51,13 @@ impl std::str::FromStr for Format {
 
 /// What a run found, ready to report.
 pub struct Run {
+    /// Every result.
     pub results: Vec<Checked>,
+    /// Every input error.
     pub errors: Vec<InputError>,
+    /// The counts.
     pub summary: Summary,
+    /// Why a run without rejections is still not a pass.
     pub notes: Vec<String>,
 }
 
@@ -112,6 +121,7 @@ impl Run {
         }
     }
 
+    /// The run in `format`.
     pub fn render(&self, format: Format) -> String {
         let report = report::Report {
             results: &self.results,
@@ -182,10 +192,12 @@ pub fn manifests(
 
 /// Values files read and merged, ready to judge: the judge must be built with `effective`.
 pub struct Values {
+    /// The values files, merged as Helm merges them.
     pub merged: Merged,
     /// The settings the chart's own switch implies (`imagePolicy.requireDigest: true` turns
     /// `requireDigest` on).
     pub effective: Value,
+    /// The namespace the images are judged in.
     pub namespace: String,
     files: usize,
     errors: Vec<InputError>,

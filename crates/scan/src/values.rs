@@ -17,6 +17,7 @@ use std::collections::HashMap;
 
 /// One values file as read.
 pub struct File {
+    /// The file's name as messages show it.
     pub name: String,
     value: Value,
     positions: Positions,
@@ -48,6 +49,7 @@ pub fn read(name: &str, text: &str) -> Result<File, InputError> {
 
 /// The merged values and, for every node, the file that set it last and where.
 pub struct Merged {
+    /// The merged values.
     pub value: Value,
     origin: HashMap<String, (usize, Pos)>,
     names: Vec<String>,

@@ -14,7 +14,9 @@ use serde_json::{Value, json};
 
 /// What a values run produced, for the common report.
 pub struct Outcome {
+    /// One result per image.
     pub results: Vec<Checked>,
+    /// What could not be read.
     pub errors: Vec<InputError>,
 }
 

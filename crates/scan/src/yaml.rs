@@ -14,7 +14,9 @@ use std::fmt;
 /// A 1-based line and column (in characters) in the source file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
 pub struct Pos {
+    /// 1-based line.
     pub line: usize,
+    /// 1-based column.
     pub column: usize,
 }
 
@@ -23,6 +25,7 @@ pub struct Pos {
 pub struct Positions(HashMap<String, Pos>);
 
 impl Positions {
+    /// Where the node at `pointer` starts.
     pub fn get(&self, pointer: &str) -> Option<Pos> {
         self.0.get(pointer).copied()
     }

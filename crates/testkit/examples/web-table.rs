@@ -65,7 +65,7 @@ fn main() -> Result<()> {
     // The Helm values cases (files, settings, namespace), for the npx parity test.
     let text = std::fs::read_to_string(root.join("values/cases.yaml"))?;
     let values: Value = serde_saphyr::from_str(&text).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let out = json!({"cases": table, "hostOnlyCasesLeftOut": host_only, "images": images, "valuesCases": values["cases"]});
+    let out = json!({"cases": table, "hostOnlyCasesLeftOut": host_only, "images": images, "valuesCases": values.get("cases")});
     println!("{out}");
     Ok(())
 }

@@ -6,19 +6,26 @@ use serde::Deserialize;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
+/// One case of the e2e table (`e2e-tests/cases.yaml`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Case {
+    /// What the case shows.
     pub name: String,
     /// File name under `e2e-tests/requests/`.
     pub request: String,
+    /// The policy's settings.
     #[serde(default = "empty_object")]
     pub settings: Value,
+    /// Whether the settings are valid (else the case expects a refusal).
     #[serde(default = "yes")]
     pub settings_valid: bool,
+    /// The expected verdict.
     pub allowed: bool,
+    /// Parts the reject message must hold.
     #[serde(default)]
     pub message: Vec<String>,
+    /// Parts each warning must hold, in order.
     #[serde(default)]
     pub warnings: Vec<String>,
     /// Text that must appear in neither the message nor any warning.
@@ -56,6 +63,7 @@ pub fn e2e_dir() -> PathBuf {
     crate::policy::workspace_root().join("e2e-tests")
 }
 
+/// Every case of the table in `dir`.
 pub fn load(dir: &Path) -> Result<Vec<Case>> {
     let path = dir.join("cases.yaml");
     let text = std::fs::read_to_string(&path)
@@ -69,16 +77,19 @@ pub fn load(dir: &Path) -> Result<Vec<Case>> {
 }
 
 impl Case {
+    /// The case's request file.
     pub fn request_path(&self, dir: &Path) -> PathBuf {
         dir.join("requests").join(&self.request)
     }
 
+    /// The case's request, as bytes.
     pub fn request_bytes(&self, dir: &Path) -> Result<Vec<u8>> {
         let path = self.request_path(dir);
         std::fs::read(&path)
             .with_context(|| format!("case {:?}: cannot read {}", self.name, path.display()))
     }
 
+    /// The case's recorded host session, when it has one.
     pub fn replay_path(&self, dir: &Path) -> Option<PathBuf> {
         self.replay.as_ref().map(|r| dir.join("sessions").join(r))
     }
@@ -161,11 +172,17 @@ impl Case {
 /// What a runner made of a case, in one shape for every runner.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
+    /// The settings were refused, with this message.
     SettingsRefused(String),
+    /// The request was evaluated.
     Evaluated {
+        /// The verdict.
         accepted: bool,
+        /// The reject message.
         message: Option<String>,
+        /// The warnings.
         warnings: Vec<String>,
+        /// The JSONPatch of a mutation.
         patch: Option<Value>,
     },
 }
@@ -287,10 +304,8 @@ pub fn native_outcome(case: &Case, dir: &Path) -> Result<Outcome> {
         Some(mutated) => {
             let original: Value = serde_json::from_slice(&request)
                 .with_context(|| format!("case {:?}: the request is not JSON", case.name))?;
-            Some(serde_json::to_value(json_patch::diff(
-                &original["object"],
-                &mutated,
-            ))?)
+            let object = original.get("object").unwrap_or(&Value::Null);
+            Some(serde_json::to_value(json_patch::diff(object, &mutated))?)
         }
         None => None,
     };
@@ -306,6 +321,7 @@ pub fn native_outcome(case: &Case, dir: &Path) -> Result<Outcome> {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CorpusImage {
+    /// The image string.
     pub image: String,
     /// `accept` (pinned), `warn` (accepted, not pinned) or `reject`.
     pub verdict: String,

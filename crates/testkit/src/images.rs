@@ -18,10 +18,13 @@ use std::str::FromStr;
 /// What was pushed: the digest a tag resolves to, and each platform's manifest digest.
 #[derive(Debug, Clone)]
 pub struct Pushed {
+    /// The pushed manifest's (or index's) digest.
     pub digest: String,
+    /// Per platform (`os/arch`), its manifest's digest.
     pub platforms: Vec<(String, String)>,
 }
 
+/// `sha256:<hex>` of `bytes`.
 pub fn digest_of(bytes: &[u8]) -> String {
     let hex: String = Sha256::digest(bytes)
         .iter()

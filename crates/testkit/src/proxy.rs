@@ -8,7 +8,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
+/// A TCP proxy to a registry that stops answering after a number of requests.
 pub struct CuttingProxy {
+    /// The port it listens on (127.0.0.1).
     pub port: u16,
     stopped: Arc<AtomicBool>,
     manifests: Arc<Manifests>,

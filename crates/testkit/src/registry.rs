@@ -6,10 +6,12 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// A `docker-registry` on 127.0.0.1, stopped when dropped.
 pub struct Registry {
     child: Child,
     /// The configuration file it runs with (for `garbage-collect` and restarts).
     config: std::path::PathBuf,
+    /// The port it listens on.
     pub port: u16,
     /// `user:password` when the registry asks for basic auth.
     pub credentials: Option<(String, String)>,

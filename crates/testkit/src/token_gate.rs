@@ -9,7 +9,9 @@ use std::sync::{Arc, Mutex};
 
 const TOKEN: &str = "test-token-4f1c";
 
+/// A registry front that asks for an anonymous bearer token first, as Docker Hub does.
 pub struct TokenGate {
+    /// The port it listens on (127.0.0.1).
     pub port: u16,
     /// The `scope` of every token request, in order.
     pub scopes: Arc<Mutex<Vec<String>>>,

@@ -35,7 +35,9 @@ pub struct Options {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct InputErrorIn {
+    /// The file it is about.
     pub source: String,
+    /// What is wrong.
     pub message: String,
 }
 
@@ -53,7 +55,9 @@ fn input_errors(options: &Options) -> Vec<image_digest_scan::input::InputError> 
 /// A named input text.
 #[derive(Deserialize)]
 pub struct Input {
+    /// The file's name.
     pub name: String,
+    /// Its text.
     pub text: String,
 }
 
@@ -164,11 +168,11 @@ fn images(texts: &[(String, String)], run: &run::Run, settings: &Settings) -> Ve
             };
             for at in image_digest_scan::images::of_document(doc, settings) {
                 let mut v = image_verdict(&at.image, settings);
-                if result.out_of_scope {
-                    v["verdict"] = json!("out of scope");
-                    v["allowed"] = json!(true);
-                }
                 if let Value::Object(map) = &mut v {
+                    if result.out_of_scope {
+                        map.insert("verdict".into(), json!("out of scope"));
+                        map.insert("allowed".into(), json!(true));
+                    }
                     for (k, x) in [
                         ("file", json!(doc.source)),
                         ("line", json!(at.pos.line)),

@@ -4,6 +4,7 @@
 
 use super::{Checked, Report};
 
+/// GitHub workflow commands: one annotation per finding, warning and error, then the summary.
 pub fn render(report: &Report<'_>) -> String {
     let mut out = String::new();
     for r in report.results {

@@ -8,6 +8,7 @@
 use super::{Checked, Report};
 use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus, TestSuite};
 
+/// JUnit XML: one test case per workload.
 pub fn render(report: &Report<'_>) -> String {
     let mut suite = TestSuite::new("image-digest-policy");
     suite.add_test_cases(report.results.iter().map(case));

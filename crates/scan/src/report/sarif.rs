@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 const SCHEMA: &str =
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json";
 
+/// The SARIF 2.1.0 log of the run.
 pub fn render(report: &Report<'_>) -> String {
     let mut results = Vec::new();
     for r in report.results {
@@ -72,7 +73,9 @@ fn results_of(r: &Checked) -> Vec<Value> {
             w.line,
             w.column,
         );
-        v["level"] = json!("warning");
+        if let Some(map) = v.as_object_mut() {
+            map.insert("level".into(), json!("warning"));
+        }
         out.push(v);
     }
     out
