@@ -317,12 +317,21 @@ pub fn text(report: &Report<'_>) -> String {
             }
             for f in &r.findings {
                 let at = r.at(f.pos());
-                out.push_str(&format!("{at}: {subject}: {} {}\n", f.path, f.detail));
+                out.push_str(&format!(
+                    "{at}: {subject}: {} {} [{}]\n",
+                    f.path,
+                    f.detail,
+                    f.rule.id()
+                ));
             }
         }
         for w in &r.warnings {
             let at = r.at(w.pos());
-            out.push_str(&format!("{at}: {subject}: warning: {}\n", w.message));
+            out.push_str(&format!(
+                "{at}: {subject}: warning: {} [{}]\n",
+                w.message,
+                w.rule.id()
+            ));
         }
         for op in r.patch.iter().filter_map(|p| p.as_array()).flatten() {
             let path = op.get("path").and_then(|p| p.as_str()).unwrap_or("");

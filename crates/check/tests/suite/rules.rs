@@ -1,4 +1,5 @@
-//! Every reason the policy gives, through every output format, with its rule: the rule is
+//! Every reason the policy gives, through every output format (text, JSON, SARIF, GitHub,
+//! JUnit, OpenReports), with its rule: the rule is
 //! data (`image_digest_policy::rules::Problem::rule`), never a phrase searched for in the
 //! message. One row per `Problem` variant; host lookups come from recorded sessions.
 
@@ -264,6 +265,33 @@ fn every_problem_reaches_every_format_with_its_rule() {
             .any(|l| l.starts_with(level) && l.contains(&title))
         {
             failures.push(format!("{}: github: no {level}{title} in\n{out}", row.name));
+        }
+
+        let (_, out) = check(row, &dir, "text");
+        let suffix = format!(" [{}]", row.rule);
+        let marker = if row.blocks {
+            ": Pod agents/p: spec."
+        } else {
+            ": warning: "
+        };
+        if !out
+            .lines()
+            .any(|l| l.contains(marker) && l.ends_with(&suffix))
+        {
+            failures.push(format!(
+                "{}: text: no line ending {suffix:?} in\n{out}",
+                row.name
+            ));
+        }
+
+        let (_, out) = check(row, &dir, "junit");
+        let want = if row.blocks {
+            format!("type=\"{}\"", row.rule)
+        } else {
+            format!("[{}]", row.rule)
+        };
+        if !out.contains(&want) {
+            failures.push(format!("{}: junit: no {want} in\n{out}", row.name));
         }
 
         let (_, out) = check(row, &dir, "openreports");

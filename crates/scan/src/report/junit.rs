@@ -44,10 +44,28 @@ fn case(r: &Checked) -> TestCase {
     } else if !r.allowed {
         let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
         s.set_message(r.summary.as_deref().unwrap_or("rejected"));
+        // The failure's type: the rules broken, each once, in the findings' order.
+        let mut rules: Vec<&str> = Vec::new();
+        for f in &r.findings {
+            if !rules.contains(&f.rule.id()) {
+                rules.push(f.rule.id());
+            }
+        }
+        if !rules.is_empty() {
+            s.set_type(rules.join(","));
+        }
         let body: Vec<String> = r
             .findings
             .iter()
-            .map(|f| format!("{}: {} {}", r.at(f.pos()), f.path, f.detail))
+            .map(|f| {
+                format!(
+                    "{}: {} {} [{}]",
+                    r.at(f.pos()),
+                    f.path,
+                    f.detail,
+                    f.rule.id()
+                )
+            })
             .collect();
         s.set_description(body.join("\n"));
         s
@@ -57,7 +75,11 @@ fn case(r: &Checked) -> TestCase {
     let mut c = TestCase::new(format!("{} {}/{}", r.kind, r.namespace, r.name), status);
     c.set_classname(r.location.as_str());
     if !r.warnings.is_empty() {
-        let lines: Vec<&str> = r.warnings.iter().map(|w| w.message.as_str()).collect();
+        let lines: Vec<String> = r
+            .warnings
+            .iter()
+            .map(|w| format!("{} [{}]", w.message, w.rule.id()))
+            .collect();
         c.set_system_out(lines.join("\n"));
     }
     c
