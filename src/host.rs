@@ -2,7 +2,6 @@
 //! behind a trait so the core stays pure and the tests can answer it.
 
 use crate::reference;
-use std::collections::HashMap;
 
 /// Asks what a reference points to now (Kubewarden's `oci/v1/manifest_digest`).
 pub trait DigestResolver {
@@ -23,7 +22,9 @@ impl DigestResolver for NoHost {
 /// every answer checked before it is trusted: a host that answers garbage is a failure.
 pub struct Lookups<'r> {
     resolver: &'r mut dyn DigestResolver,
-    answers: HashMap<String, Result<String, String>>,
+    /// (image, answer), in the order asked. A list, not a map: a request names few distinct
+    /// images, and a hash map would add its hashing and growth code to the module.
+    answers: Vec<(String, Result<String, String>)>,
 }
 
 impl<'r> Lookups<'r> {
@@ -31,13 +32,13 @@ impl<'r> Lookups<'r> {
     pub fn new(resolver: &'r mut dyn DigestResolver) -> Self {
         Lookups {
             resolver,
-            answers: HashMap::new(),
+            answers: Vec::new(),
         }
     }
 
     /// The digest `image` resolves to (asked once per request), or the host's reason, quoted on one line.
     pub fn resolve(&mut self, image: &str) -> Result<String, String> {
-        if let Some(answer) = self.answers.get(image) {
+        if let Some((_, answer)) = self.answers.iter().find(|(i, _)| i == image) {
             return answer.clone();
         }
         let answer = self
@@ -55,7 +56,7 @@ impl<'r> Lookups<'r> {
                 )),
             }
         });
-        self.answers.insert(image.to_owned(), answer.clone());
+        self.answers.push((image.to_owned(), answer.clone()));
         answer
     }
 }
@@ -109,7 +110,7 @@ pub fn quote_reason(reason: &str) -> String {
 #[cfg(test)]
 pub(crate) struct FakeHost {
     pub calls: Vec<String>,
-    answers: HashMap<String, Result<String, String>>,
+    answers: std::collections::HashMap<String, Result<String, String>>,
 }
 
 #[cfg(test)]

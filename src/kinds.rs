@@ -141,42 +141,37 @@ type PresetKind = (
     &'static [&'static str],
 );
 
-/// Argo Workflows' `spec.volumes` and each template's `volumes` are Kubernetes `Volume`s,
-/// passed to the pods the workflow runs.
-const ARGO_VOLUMES: &[&str] = &["spec.volumes[*]", "spec.templates[*].volumes[*]"];
-const ARGO_CRON_VOLUMES: &[&str] = &[
-    "spec.workflowSpec.volumes[*]",
-    "spec.workflowSpec.templates[*].volumes[*]",
-];
+/// Argo Workflows' `spec.volumes`, each template's `volumes` and an inline template's are
+/// Kubernetes `Volume`s, passed to the pods the workflow runs. `..volumes` finds them all, in a
+/// Workflow's spec and in a CronWorkflow's `workflowSpec` alike.
+const ARGO_VOLUMES: &[&str] = &["spec..volumes[*]"];
 /// Tekton's `TaskSpec.volumes` and its pod template's `volumes` are Kubernetes `Volume`s.
+/// Embedded task specs are found at any depth (`..taskSpec`): a Pipeline's task can embed a
+/// whole Pipeline (`pipelineSpec`, pipelines in pipelines), whose tasks embed tasks, and so on.
 const TEKTON_TASK_VOLUMES: &[&str] = &["spec.volumes[*]"];
-const TEKTON_PIPELINE_VOLUMES: &[&str] = &[
-    "spec.tasks[*].taskSpec.volumes[*]",
-    "spec.finally[*].taskSpec.volumes[*]",
-];
+const TEKTON_PIPELINE_VOLUMES: &[&str] = &["spec..taskSpec.volumes[*]"];
 const TEKTON_PIPELINERUN_VOLUMES: &[&str] = &[
-    "spec.pipelineSpec.tasks[*].taskSpec.volumes[*]",
-    "spec.pipelineSpec.finally[*].taskSpec.volumes[*]",
+    "spec..taskSpec.volumes[*]",
     "spec.taskRunTemplate.podTemplate.volumes[*]",
 ];
 const TEKTON_TASKRUN_VOLUMES: &[&str] =
     &["spec.taskSpec.volumes[*]", "spec.podTemplate.volumes[*]"];
 
-/// Where Argo Workflows keeps images in every template of a workflow spec at `spec`.
-const ARGO_TEMPLATE_IMAGES: &[&str] = &[
-    "spec.templates[*].container.image",
-    "spec.templates[*].script.image",
-    "spec.templates[*].initContainers[*].image",
-    "spec.templates[*].sidecars[*].image",
-    "spec.templates[*].containerSet.containers[*].image",
-];
-
-const ARGO_CRON_IMAGES: &[&str] = &[
-    "spec.workflowSpec.templates[*].container.image",
-    "spec.workflowSpec.templates[*].script.image",
-    "spec.workflowSpec.templates[*].initContainers[*].image",
-    "spec.workflowSpec.templates[*].sidecars[*].image",
-    "spec.workflowSpec.templates[*].containerSet.containers[*].image",
+/// Where Argo Workflows keeps images: in every template (`spec.templates`, a CronWorkflow's
+/// `spec.workflowSpec.templates`: `..templates`) and in every template a step or DAG task
+/// carries `inline` since Argo Workflows 3.2 (`steps[i][j].inline`, `dag.tasks[i].inline`:
+/// `..inline`; an inline template cannot inline again).
+const ARGO_IMAGES: &[&str] = &[
+    "spec..templates[*].container.image",
+    "spec..templates[*].script.image",
+    "spec..templates[*].initContainers[*].image",
+    "spec..templates[*].sidecars[*].image",
+    "spec..templates[*].containerSet.containers[*].image",
+    "spec..templates[*]..inline.container.image",
+    "spec..templates[*]..inline.script.image",
+    "spec..templates[*]..inline.initContainers[*].image",
+    "spec..templates[*]..inline.sidecars[*].image",
+    "spec..templates[*]..inline.containerSet.containers[*].image",
 ];
 
 const TEKTON_TASK_IMAGES: &[&str] = &[
@@ -185,22 +180,12 @@ const TEKTON_TASK_IMAGES: &[&str] = &[
     "spec.stepTemplate.image",
 ];
 
+/// Every task spec embedded in a Pipeline or PipelineRun, at any depth (tasks, finally, and the
+/// tasks of pipelines embedded in them).
 const TEKTON_PIPELINE_IMAGES: &[&str] = &[
-    "spec.tasks[*].taskSpec.steps[*].image",
-    "spec.tasks[*].taskSpec.sidecars[*].image",
-    "spec.tasks[*].taskSpec.stepTemplate.image",
-    "spec.finally[*].taskSpec.steps[*].image",
-    "spec.finally[*].taskSpec.sidecars[*].image",
-    "spec.finally[*].taskSpec.stepTemplate.image",
-];
-
-const TEKTON_PIPELINERUN_IMAGES: &[&str] = &[
-    "spec.pipelineSpec.tasks[*].taskSpec.steps[*].image",
-    "spec.pipelineSpec.tasks[*].taskSpec.sidecars[*].image",
-    "spec.pipelineSpec.tasks[*].taskSpec.stepTemplate.image",
-    "spec.pipelineSpec.finally[*].taskSpec.steps[*].image",
-    "spec.pipelineSpec.finally[*].taskSpec.sidecars[*].image",
-    "spec.pipelineSpec.finally[*].taskSpec.stepTemplate.image",
+    "spec..taskSpec.steps[*].image",
+    "spec..taskSpec.sidecars[*].image",
+    "spec..taskSpec.stepTemplate.image",
 ];
 
 const TEKTON_TASKRUN_IMAGES: &[&str] = &[
@@ -209,43 +194,60 @@ const TEKTON_TASKRUN_IMAGES: &[&str] = &[
     "spec.taskSpec.stepTemplate.image",
 ];
 
+/// The pod template of every metric's Job provider of an analysis.
+const ANALYSIS_JOBS: &[&str] = &["spec.metrics[*].provider.job.spec.template.spec"];
+
 /// The presets, by the name the `presets` setting takes.
 pub const PRESETS: &[(&str, &[PresetKind])] = &[
     (
         "argo-rollouts",
-        // A Rollout with `workloadRef` has no template: no images of its own.
-        &[("argoproj.io", "Rollout", &["spec.template.spec"], &[], &[])],
+        // A Rollout with `workloadRef` has no template: no images of its own. An analysis
+        // with a `job` provider runs a Job (its pod template), and an Experiment runs a
+        // ReplicaSet per template.
+        &[
+            ("argoproj.io", "Rollout", &["spec.template.spec"], &[], &[]),
+            ("argoproj.io", "AnalysisTemplate", ANALYSIS_JOBS, &[], &[]),
+            (
+                "argoproj.io",
+                "ClusterAnalysisTemplate",
+                ANALYSIS_JOBS,
+                &[],
+                &[],
+            ),
+            ("argoproj.io", "AnalysisRun", ANALYSIS_JOBS, &[], &[]),
+            (
+                "argoproj.io",
+                "Experiment",
+                &["spec.templates[*].template.spec"],
+                &[],
+                &[],
+            ),
+        ],
     ),
     (
         "argo-workflows",
         &[
-            (
-                "argoproj.io",
-                "Workflow",
-                &[],
-                ARGO_TEMPLATE_IMAGES,
-                ARGO_VOLUMES,
-            ),
+            ("argoproj.io", "Workflow", &[], ARGO_IMAGES, ARGO_VOLUMES),
             (
                 "argoproj.io",
                 "WorkflowTemplate",
                 &[],
-                ARGO_TEMPLATE_IMAGES,
+                ARGO_IMAGES,
                 ARGO_VOLUMES,
             ),
             (
                 "argoproj.io",
                 "ClusterWorkflowTemplate",
                 &[],
-                ARGO_TEMPLATE_IMAGES,
+                ARGO_IMAGES,
                 ARGO_VOLUMES,
             ),
             (
                 "argoproj.io",
                 "CronWorkflow",
                 &[],
-                ARGO_CRON_IMAGES,
-                ARGO_CRON_VOLUMES,
+                ARGO_IMAGES,
+                ARGO_VOLUMES,
             ),
         ],
     ),
@@ -297,7 +299,7 @@ pub const PRESETS: &[(&str, &[PresetKind])] = &[
                 "tekton.dev",
                 "PipelineRun",
                 &[],
-                TEKTON_PIPELINERUN_IMAGES,
+                TEKTON_PIPELINE_IMAGES,
                 TEKTON_PIPELINERUN_VOLUMES,
             ),
             (
@@ -307,6 +309,8 @@ pub const PRESETS: &[(&str, &[PresetKind])] = &[
                 TEKTON_TASKRUN_IMAGES,
                 TEKTON_TASKRUN_VOLUMES,
             ),
+            // A StepAction is the image and script a step runs by `ref`: its own kind.
+            ("tekton.dev", "StepAction", &[], &["spec.image"], &[]),
         ],
     ),
     (
@@ -513,8 +517,8 @@ mod tests {
                 "customKinds[0].kind is missing",
             ),
             (
-                json!({"apiGroup": "a", "kind": "K", "images": ["spec..image"]}),
-                "customKinds[0].images[0] `spec..image`: a key between dots is empty",
+                json!({"apiGroup": "a", "kind": "K", "images": ["spec...image"]}),
+                "customKinds[0].images[0] `spec...image`: a key between dots is empty",
             ),
             (
                 json!({"apiGroup": "a", "kind": "K", "podSpec": ["spec"]}),

@@ -1,5 +1,7 @@
 //! The small path syntax of `customKinds`: dotted keys, `[N]` for one list item and `[*]` for
-//! every item, as in `spec.template.spec` or `spec.templates[*].script.image`. Keys are
+//! every item, as in `spec.template.spec` or `spec.templates[*].script.image`, and `..key` for
+//! `key` at any depth below (Tekton nests pipelines in pipelines to any depth:
+//! `spec..taskSpec.steps[*].image` reaches every embedded task's steps). Keys are
 //! letters, digits, `_` and `-`. A path is matched against a parsed object and yields every
 //! node it reaches with its concrete field path (`spec.templates[2].script.image`) and JSON
 //! pointer, so findings and pins name the exact place.
@@ -9,6 +11,8 @@ use serde_json::Value;
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Segment {
     Key(String),
+    /// `..key`: `key` of the node itself or of any object below it.
+    Descendant(String),
     Index(usize),
     Every,
 }
@@ -73,8 +77,15 @@ impl FieldPath {
             return Err(PathError::Empty);
         }
         let mut segments = Vec::new();
-        for part in text.split('.') {
+        let parts: Vec<&str> = text.split('.').collect();
+        let mut descendant = false;
+        for (n, part) in parts.iter().enumerate() {
             let (key, mut rest) = part.split_at(part.find('[').unwrap_or(part.len()));
+            // `a..b`: one empty part between two keys marks `b` as a descendant.
+            if part.is_empty() && n > 0 && n + 1 < parts.len() && !descendant {
+                descendant = true;
+                continue;
+            }
             if key.is_empty() {
                 return Err(if segments.is_empty() && !rest.is_empty() {
                     PathError::StartsWithIndex
@@ -88,7 +99,11 @@ impl FieldPath {
             {
                 return Err(PathError::BadKeyChar(c));
             }
-            segments.push(Segment::Key(key.to_owned()));
+            segments.push(if std::mem::take(&mut descendant) {
+                Segment::Descendant(key.to_owned())
+            } else {
+                Segment::Key(key.to_owned())
+            });
             while let Some(inner) = rest.strip_prefix('[') {
                 let (index, after) = inner.split_once(']').ok_or(PathError::Unclosed)?;
                 segments.push(match index {
@@ -142,7 +157,40 @@ fn step<'v>(m: Match<'v>, segment: &Segment, out: &mut Vec<Match<'v>>) {
         (Segment::Every, Value::Array(items)) => {
             out.extend(items.iter().enumerate().map(|(i, v)| item(&m, i, v)));
         }
+        (Segment::Descendant(k), _) => descendants(m, k, out),
         _ => {}
+    }
+}
+
+/// Every `key` of `m`'s node or of any object below it: depth first, list items in order and
+/// an object's keys in the parsed map's (sorted) order, so the order is the same for every
+/// reader of the same object. A stack, not recursion: the depth of a document is bounded by
+/// its parser, not by this walk.
+fn descendants<'v>(m: Match<'v>, key: &str, out: &mut Vec<Match<'v>>) {
+    let mut stack = vec![m];
+    while let Some(m) = stack.pop() {
+        let mut children = Vec::new();
+        match m.value {
+            Value::Object(map) => {
+                for (k, v) in map {
+                    let sep = if m.path.is_empty() { "" } else { "." };
+                    let child = Match {
+                        path: format!("{}{sep}{k}", m.path),
+                        pointer: format!("{}/{}", m.pointer, k),
+                        value: v,
+                    };
+                    if k == key {
+                        out.push(child.clone());
+                    }
+                    children.push(child);
+                }
+            }
+            Value::Array(items) => {
+                children.extend(items.iter().enumerate().map(|(i, v)| item(&m, i, v)));
+            }
+            _ => {}
+        }
+        stack.extend(children.into_iter().rev());
     }
 }
 
@@ -166,7 +214,9 @@ mod tests {
         assert!(FieldPath::parse("spec.tasks[0].taskSpec.steps[*].image").is_ok());
         let bad = [
             ("", PathError::Empty),
-            ("spec..image", PathError::EmptyKey),
+            ("spec...image", PathError::EmptyKey),
+            ("..image", PathError::EmptyKey),
+            ("spec..", PathError::EmptyKey),
             ("spec.image ", PathError::BadKeyChar(' ')),
             ("spec.steps[x].image", PathError::BadIndex("x".into())),
             ("spec.steps[*.image", PathError::Unclosed),
@@ -211,6 +261,44 @@ mod tests {
                 .expect("valid")
                 .matches(&v)
                 .is_empty()
+        );
+    }
+
+    #[test]
+    fn a_descendant_key_is_found_at_any_depth() {
+        // Tekton: a Pipeline whose task runs a Pipeline whose task runs another, and a finally.
+        let v = json!({"spec": {
+            "tasks": [
+                {"name": "a", "taskSpec": {"steps": [{"image": "a:1"}]}},
+                {"name": "child", "pipelineSpec": {"tasks": [
+                    {"name": "b", "taskSpec": {"steps": [{"image": "b:1"}]}},
+                    {"name": "grandchild", "pipelineSpec": {"tasks": [
+                        {"name": "c", "taskSpec": {"steps": [{"image": "c:1"}, {"image": "d:1"}]}}
+                    ]}}
+                ]}}
+            ],
+            "finally": [{"name": "e", "taskSpec": {"steps": [{"image": "e:1"}]}}]
+        }});
+        let p = FieldPath::parse("spec..taskSpec.steps[*].image").expect("valid");
+        let got: Vec<(String, &Value)> = p
+            .matches(&v)
+            .into_iter()
+            .map(|m| (m.path, m.value))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("spec.finally[0].taskSpec.steps[0].image".to_owned(), &json!("e:1")),
+                ("spec.tasks[0].taskSpec.steps[0].image".to_owned(), &json!("a:1")),
+                ("spec.tasks[1].pipelineSpec.tasks[0].taskSpec.steps[0].image".to_owned(), &json!("b:1")),
+                ("spec.tasks[1].pipelineSpec.tasks[1].pipelineSpec.tasks[0].taskSpec.steps[0].image".to_owned(), &json!("c:1")),
+                ("spec.tasks[1].pipelineSpec.tasks[1].pipelineSpec.tasks[0].taskSpec.steps[1].image".to_owned(), &json!("d:1")),
+            ]
+        );
+        let pointer = &p.matches(&v)[3].pointer;
+        assert_eq!(
+            pointer,
+            "/spec/tasks/1/pipelineSpec/tasks/1/pipelineSpec/tasks/0/taskSpec/steps/0/image"
         );
     }
 }

@@ -49,6 +49,8 @@ pub struct Reference<'a> {
 pub enum ReferenceError {
     /// The image is empty.
     Empty,
+    /// `scheme://…`: a build-time placeholder (`ko://`) or a transport prefix (`docker://`).
+    Scheme(String),
     /// It contains whitespace.
     Whitespace {
         /// The byte offset.
@@ -151,6 +153,7 @@ impl ReferenceError {
             | DigestNotHex { .. } => Part::Digest,
             EmptyTag | TagTooLong(_) | TagFirstChar(_) | TagChar(_) => Part::Tag,
             Empty
+            | Scheme(_)
             | Whitespace { .. }
             | Control { .. }
             | NonAscii { .. }
@@ -175,6 +178,10 @@ impl fmt::Display for ReferenceError {
         use ReferenceError::*;
         match self {
             Empty => f.write_str("the image is empty"),
+            Scheme(s) => write!(
+                f,
+                "`{s}://` makes it a placeholder (ko, Skaffold) or a transport prefix, not an image"
+            ),
             Whitespace { at } => write!(f, "it contains whitespace (at byte {at})"),
             Control { at } => write!(f, "it contains a control character (at byte {at})"),
             NonAscii { at } => write!(
@@ -248,6 +255,16 @@ impl std::error::Error for ReferenceError {}
 pub fn parse(image: &str) -> Result<Reference<'_>, ReferenceError> {
     if image.is_empty() {
         return Err(ReferenceError::Empty);
+    }
+    // `ko://importpath` (Knative, ko), `docker://…` (a transport): not a reference at all, and
+    // the port check below would only say "the registry port after ':' is empty".
+    if let Some((scheme, _)) = image.split_once("://")
+        && !scheme.is_empty()
+        && scheme
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
+    {
+        return Err(ReferenceError::Scheme(scheme.to_owned()));
     }
     check_characters(image)?;
 

@@ -151,9 +151,17 @@ pub fn cap_warnings(mut warnings: Vec<String>) -> Vec<String> {
 
 /// How to fix an image: the pinned form it should take, built from what was written.
 pub fn fix(image: &str, verdict: &ImageVerdict) -> String {
-    let parsed = reference::parse(image).ok();
-    let Some(r) = parsed else {
-        return "write it as [registry/]repository:tag@sha256:<64 lowercase hex digits>".into();
+    let r = match reference::parse(image) {
+        Ok(r) => r,
+        Err(reference::ReferenceError::Scheme(s)) if s == "ko" => {
+            return "build it first: `ko resolve -f FILE` writes each ko:// image as repository@sha256:<digest>".into();
+        }
+        Err(reference::ReferenceError::Scheme(s)) => {
+            return format!("resolve the `{s}://` reference to the image it names before applying");
+        }
+        Err(_) => {
+            return "write it as [registry/]repository:tag@sha256:<64 lowercase hex digits>".into();
+        }
     };
     let name = match r.domain {
         Some(d) => format!("{d}/{}", r.path),
@@ -264,6 +272,16 @@ mod tests {
             Some("… and 11 more warnings")
         );
         assert_eq!(cap_warnings(vec!["a".into()]), ["a"]);
+    }
+
+    #[test]
+    fn a_ko_placeholder_is_fixed_by_building_it() {
+        let image = "ko://knative.dev/serving/cmd/controller";
+        let v = rules::judge(&ImageField::Str(image.into()), &Settings::default());
+        assert_eq!(
+            fix(image, &v),
+            "build it first: `ko resolve -f FILE` writes each ko:// image as repository@sha256:<digest>"
+        );
     }
 
     #[test]

@@ -554,6 +554,20 @@ mod tests {
     }
 
     #[test]
+    fn a_ko_placeholder_is_named_as_one_with_the_fix_that_builds_it() {
+        // Knative's own config: `image: ko://knative.dev/serving/cmd/controller`.
+        let d = Settings::default();
+        let v = verdict("ko://knative.dev/serving/cmd/controller", &d);
+        assert!(
+            is_invalid(&v, "`ko://` makes it a placeholder (ko, Skaffold)"),
+            "{v:?}"
+        );
+        assert!(!is_invalid(&v, "registry port"), "{v:?}");
+        let v = verdict("docker://nginx:1.27", &d);
+        assert!(is_invalid(&v, "`docker://` makes it"), "{v:?}");
+    }
+
+    #[test]
     fn non_string_images_are_invalid() {
         let d = Settings::default();
         assert!(is_invalid(&judge(&ImageField::Missing, &d), "no image"));
