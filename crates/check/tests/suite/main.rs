@@ -13,4 +13,5 @@ mod live;
 mod pin;
 mod positions;
 mod rules;
+mod upstream;
 mod values;
