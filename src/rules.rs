@@ -29,6 +29,9 @@ pub enum Rule {
     TagMoved,
     /// A tag without a digest, accepted with a warning.
     Unpinned,
+    /// Helm values: a component renders another block's digest with its own repository (the
+    /// checker's, never the policy's: a rendered image cannot show where its digest came from).
+    BorrowedDigest,
     /// The tools could not check a document or input at all (never the policy's own verdict).
     NotChecked,
 }
@@ -50,7 +53,7 @@ pub struct RuleInfo {
 
 impl Rule {
     /// Every rule, in priority order.
-    pub const ALL: [Rule; 9] = [
+    pub const ALL: [Rule; 10] = [
         Rule::InvalidRef,
         Rule::DisallowedAlgorithm,
         Rule::MutableTag,
@@ -59,6 +62,7 @@ impl Rule {
         Rule::HostLookup,
         Rule::TagMoved,
         Rule::Unpinned,
+        Rule::BorrowedDigest,
         Rule::NotChecked,
     ];
 
@@ -125,6 +129,13 @@ impl Rule {
                 "warning",
                 "A tag without a digest: accepted here, rejected where digests are required.",
                 "Pin the image by its digest: repository:tag@sha256:<digest>.",
+            ),
+            Rule::BorrowedDigest => (
+                "borrowed-digest",
+                "DigestOfAnotherRepository",
+                "error",
+                "A component renders the digest of another block's repository: it fails to pull, or pulls what no one chose.",
+                "Set the component's own digest, or `digest: \"\"` to render its tag alone.",
             ),
             Rule::NotChecked => (
                 "runner-error",

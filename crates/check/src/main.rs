@@ -98,6 +98,13 @@ enum Command {
         /// Values files, later ones overriding earlier ones.
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        /// The chart's directory: its `Chart.yaml` `appVersion` is what an empty `tag` renders
+        /// (`{{ .Values.image.tag | default .Chart.AppVersion }}`, as most charts write it).
+        #[arg(long, value_name = "DIR", conflicts_with = "app_version")]
+        chart: Option<PathBuf>,
+        /// What an empty `tag` renders, when the chart is not at hand (its `appVersion`).
+        #[arg(long, value_name = "VERSION")]
+        app_version: Option<String>,
     },
     /// Pin digests into the files: every image with a tag and no digest in the manifests and
     /// Helm values files is resolved at its registry and rewritten in place as
@@ -244,8 +251,17 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: &Cli) -> Result<u8> {
-    if let Some(Command::Values { files }) = &cli.command {
-        return run_values(cli, files);
+    if let Some(Command::Values {
+        files,
+        chart,
+        app_version,
+    }) = &cli.command
+    {
+        let app_version = match (chart, app_version) {
+            (Some(dir), _) => Some(chart_app_version(dir)?),
+            (None, v) => v.clone(),
+        };
+        return run_values(cli, files, app_version);
     }
     if let Some(Command::Pin(args)) = &cli.command {
         return run_pin(cli, args);
@@ -321,8 +337,26 @@ fn core_settings(settings: &Value) -> Result<Settings> {
     })
 }
 
+/// The `appVersion` of the chart in `dir` (its `Chart.yaml`): an error, not a guess, when the
+/// file or the key is missing.
+fn chart_app_version(dir: &std::path::Path) -> Result<String> {
+    let path = dir.join("Chart.yaml");
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("--chart: cannot read {}", path.display()))?;
+    let (chart, _) = image_digest_scan::yaml::parse(&text)
+        .map_err(|e| anyhow::anyhow!("--chart: {} is not YAML: {e}", path.display()))?;
+    match chart.get("appVersion") {
+        Some(serde_json::Value::String(v)) if !v.is_empty() => Ok(v.clone()),
+        Some(v @ serde_json::Value::Number(_)) => Ok(v.to_string()),
+        _ => bail!(
+            "--chart: {} has no appVersion, so an empty tag renders nothing known: set the tags in the values, or pass --app-version",
+            path.display()
+        ),
+    }
+}
+
 /// `image-digest-check values FILE…`.
-fn run_values(cli: &Cli, files: &[PathBuf]) -> Result<u8> {
+fn run_values(cli: &Cli, files: &[PathBuf], app_version: Option<String>) -> Result<u8> {
     let settings = read_settings(cli.settings.as_deref())?;
     let policy = load_policy(cli)?;
     policy.with_settings(settings.clone())?;
@@ -335,8 +369,9 @@ fn run_values(cli: &Cli, files: &[PathBuf]) -> Result<u8> {
             Err(e) => errors.push(e),
         }
     }
-    let prepared =
+    let mut prepared =
         run::prepare_values(&texts, &settings, &parsed, cli.namespace.as_deref(), errors);
+    prepared.app_version = app_version;
     let evaluator = policy.with_settings(prepared.effective.clone())?;
     let mut judge = work::Wasm::new(&evaluator);
     let run = run::values(prepared, &parsed, &mut judge, cli.allow_empty);

@@ -132,7 +132,9 @@ fn decide(
 
 /// Every image block of the merged values files, with the edit in the file that sets it.
 pub fn values_sites(files: &[Source], merged: &Merged, settings: &Settings) -> Vec<Site> {
-    values::images(&merged.value)
+    // Blocks under `enabled: false` render nothing: nothing to pin.
+    values::images(&merged.value, None)
+        .images
         .into_iter()
         .map(|image| value_site(files, merged, settings, &image))
         .collect()
@@ -156,9 +158,17 @@ fn value_site(
     });
     let (source, pos) = at.unwrap_or_else(|| ("<values>".into(), Pos::default()));
     let field = ImageField::Str(Cow::Borrowed(image.image.as_str()));
-    let action = match tag {
-        Some(tag) => decide(&field, settings, |_| digest_edit(files, merged, tag)),
-        None => match decide(&field, settings, |_| digest_edit(files, merged, "")) {
+    let action = match (&image.problem, tag) {
+        (Some(values::ValuesProblem::BorrowedDigest { from, .. }), _) => Action::Refused(format!(
+            "its digest comes from {from}, another repository's; set {}.digest to this image's digest (or `digest: \"\"`), then pin it",
+            image.block
+        )),
+        (Some(values::ValuesProblem::NoTag), _) => Action::Refused(format!(
+            "no tag here: the chart decides it, usually its appVersion; set {}.tag, then pin it",
+            image.block
+        )),
+        (None, Some(tag)) => decide(&field, settings, |_| digest_edit(files, merged, tag)),
+        (None, None) => match decide(&field, settings, |_| digest_edit(files, merged, "")) {
             Action::Pin(_) => Action::Refused(format!(
                 "the block has no tag; set {}.tag, then pin it",
                 image.block

@@ -26,8 +26,9 @@ pub fn notes(summary: &Summary, scope: &NamespaceScope, allow_empty: bool) -> Ve
     );
     if summary.skipped > 0 {
         why.push_str(&format!(
-            "; {} skipped as kinds the policy does not check ({})",
+            "; {} skipped ({}: {})",
             summary.skipped,
+            summary.words.skipped,
             summary
                 .skipped_kinds
                 .keys()

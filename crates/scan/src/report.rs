@@ -234,6 +234,8 @@ pub struct Words {
     pub read: &'static str,
     /// What was judged (`workloads`, `images`).
     pub judged: &'static str,
+    /// Why something was skipped (`kinds not checked`, `disabled`).
+    pub skipped: &'static str,
 }
 
 impl Default for Words {
@@ -241,6 +243,7 @@ impl Default for Words {
         Words {
             read: "documents",
             judged: "workloads",
+            skipped: "kinds not checked",
         }
     }
 }
@@ -281,8 +284,9 @@ impl Summary {
             .map(|(k, n)| format!("{k} {n}"))
             .collect();
         format!(
-            "{} skipped (kinds not checked: {})",
+            "{} skipped ({}: {})",
             self.skipped,
+            self.words.skipped,
             kinds.join(", ")
         )
     }

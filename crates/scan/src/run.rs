@@ -84,19 +84,24 @@ impl Run {
     pub fn from_values(
         mut results: Vec<Checked>,
         errors: Vec<InputError>,
+        disabled: &[String],
         files: usize,
         scope: &NamespaceScope,
         namespace: &str,
         allow_empty: bool,
     ) -> Run {
-        let summary = Summary {
+        let mut summary = Summary {
             documents: files,
             words: Words {
                 read: "values files",
                 judged: "images",
+                skipped: "disabled",
             },
             ..Default::default()
         };
+        for block in disabled {
+            summary.skip(block.clone());
+        }
         for r in &mut results {
             r.out_of_scope = !scope.covers(namespace);
         }
@@ -199,6 +204,8 @@ pub struct Values {
     pub effective: Value,
     /// The namespace the images are judged in.
     pub namespace: String,
+    /// What an empty tag renders: the chart's `appVersion` (`--chart`, `--app-version`).
+    pub app_version: Option<String>,
     files: usize,
     errors: Vec<InputError>,
 }
@@ -236,6 +243,7 @@ pub fn prepare_values(
         merged,
         effective,
         namespace,
+        app_version: None,
         files: read.len(),
         errors,
     }
@@ -270,13 +278,16 @@ pub fn values(
     let Values {
         merged,
         namespace,
+        app_version,
         files,
         mut errors,
         ..
     } = prepared;
+    let mut disabled = Vec::new();
     let results = if errors.is_empty() {
-        let outcome = values_judge::judge(judge, &merged, &namespace);
+        let outcome = values_judge::judge(judge, &merged, &namespace, app_version.as_deref());
         errors.extend(outcome.errors);
+        disabled = outcome.disabled;
         outcome.results
     } else {
         Vec::new()
@@ -284,6 +295,7 @@ pub fn values(
     Run::from_values(
         results,
         errors,
+        &disabled,
         files,
         &settings.namespaces,
         &namespace,

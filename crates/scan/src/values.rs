@@ -3,12 +3,17 @@
 //! one would render composed exactly as the chart does, and that image judged by the policy
 //! itself (as the one container of a Pod), so no rule is written twice.
 //!
-//! Two layouts are read:
-//! - the chart's: a root `image` block (`repository`, `tag`, `digest`) that component blocks
-//!   (`<component>.image`, such as `controlPlane.image` and `controllers.image`) override key by
-//!   key; a component with `enabled: false` renders nothing and is skipped;
-//! - the community's: any other mapping with `repository` and `tag` and/or `digest` (and an
-//!   optional `registry`), at any depth.
+//! The layouts read:
+//! - the chart note's: a root `image` block (`repository`, `tag`, `digest`) that its components
+//!   (`controlPlane.image`, `controllers.image`) override key by key;
+//! - the community's, at any depth: `registry` + `repository` + `tag` + `digest` (Bitnami and
+//!   most charts), `sha` for the digest's hex (kube-prometheus-stack), `registry` + `image`
+//!   with `repository` as a full override (ingress-nginx), and `image.name` under the global
+//!   `imageRegistry`/`imageNamespace` (cert-manager).
+//!
+//! A block under an `enabled: false` (its own mapping's or an ancestor's) renders nothing: it
+//! is set aside and counted as skipped. An empty tag renders the chart's `appVersion` in most
+//! charts: supplied by `--chart`/`--app-version`, else the image is reported as not judged.
 
 use crate::input::InputError;
 use crate::yaml::{self, Pos, Positions};
@@ -139,120 +144,268 @@ pub struct Image {
     pub block: String,
     /// The image as the chart renders it.
     pub image: String,
-    /// For `registry`, `repository`, `tag` and `digest`: the JSON pointer of the block that
-    /// supplied it (the component's own, or the root `image` block).
+    /// For `registry`, `repository`, `image`, `name`, `tag`, `digest` and `sha`: the JSON
+    /// pointer of the block that supplied it (the component's own, or the root `image` block).
     pub keys: Vec<(&'static str, String)>,
+    /// The key the digest goes in: `digest` (`sha256:<hex>`), or `sha` (kube-prometheus-stack:
+    /// the hex alone, rendered as `@sha256:<sha>`).
+    pub digest_key: &'static str,
+    /// Why the image as composed is not what will run, when the values alone cannot say.
+    pub problem: Option<ValuesProblem>,
 }
 
-const KEYS: [&str; 4] = ["registry", "repository", "tag", "digest"];
+/// What keeps a composed image from being judged as it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ValuesProblem {
+    /// No tag: most charts render `.Chart.AppVersion` then, which the values do not hold
+    /// (`values --chart DIR` or `--app-version V` supplies it).
+    NoTag,
+    /// The component's own `repository` with the root block's digest: a digest of another
+    /// repository (the chart overrides key by key).
+    BorrowedDigest {
+        /// The key the digest comes from (`image.digest`).
+        from: String,
+        /// The repository that digest belongs to.
+        from_repository: String,
+    },
+}
 
-/// Every image the merged values render, in a stable order.
-pub fn images(values: &Value) -> Vec<Image> {
-    let mut out = Vec::new();
-    let root = values.get("image").filter(|v| is_block(v));
-    let mut claimed = vec![String::new()];
+/// A block that renders nothing: it, or a mapping above it, has `enabled: false`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Disabled {
+    /// The block's YAML path (`metrics.image`).
+    pub block: String,
+    /// The switch that turns it off (`metrics.enabled`).
+    pub by: String,
+}
+
+/// Every image the values render, and the blocks they would render if enabled.
+#[derive(Debug, Clone, Default)]
+pub struct Found {
+    /// The images, in a stable order.
+    pub images: Vec<Image>,
+    /// The image blocks under an `enabled: false`, skipped.
+    pub disabled: Vec<Disabled>,
+}
+
+/// The chart note's components: the only blocks that inherit the root `image` block key by key.
+/// A nested block in any other chart (Bitnami's `kubectl.image`, `metrics.image`) is an image
+/// of its own, and the root block is then judged as what it is.
+const COMPONENTS: [&str; 2] = ["controlPlane", "controllers"];
+
+/// Every image the merged values render, in a stable order; `app_version` is what an empty tag
+/// renders (the chart's `appVersion`), when known.
+pub fn images(values: &Value, app_version: Option<&str>) -> Found {
+    let mut found = Found::default();
+    let cx = Cx {
+        values,
+        app_version,
+    };
+    let root = values.get("image").filter(|v| cx.block_at("image", v));
+    let mut claimed = Vec::new();
     if let (Some(root), Some(top)) = (root, values.as_object()) {
-        for (name, v) in top {
-            if let Some(image) = component(name, v, root) {
-                claimed.push(format!("/{}/image", escape(name)));
-                out.push(image);
+        for name in COMPONENTS {
+            let Some(v) = top.get(name).filter(|v| v.is_object()) else {
+                continue;
+            };
+            claimed.push(format!("/{name}/image"));
+            if v.get("enabled") == Some(&Value::Bool(false)) {
+                found.disabled.push(Disabled {
+                    block: format!("{name}.image"),
+                    by: format!("{name}.enabled"),
+                });
+                continue;
             }
+            found.images.push(cx.component(name, v, root));
         }
-        // With no component of its own left, the root block is what renders: judge it.
-        if !out.is_empty() {
+        // The root block is the components' defaults: judged on its own only when no enabled
+        // component of the chart's layout is there to render it.
+        if !found.images.is_empty() {
             claimed.push("/image".to_owned());
         }
     }
-    community(values, "", &claimed, &mut out);
-    out
+    cx.community(values, "", "", None, &claimed, &mut found);
+    found
 }
 
-/// A component of the chart's layout: a top-level map with an `image` block (or one of the
-/// chart's own components without one), not disabled.
-fn component(name: &str, v: &Value, root: &Value) -> Option<Image> {
-    let own = v.get("image").filter(|i| i.is_object());
-    let known = matches!(name, "controlPlane" | "controllers");
-    if name == "image" || !v.is_object() || (own.is_none() && !known) {
-        return None;
+struct Cx<'v> {
+    values: &'v Value,
+    app_version: Option<&'v str>,
+}
+
+impl Cx<'_> {
+    /// Whether the mapping `v` at key `key` is an image block: a `repository` (with a tag, a
+    /// digest or a `sha`, or under a key that names an image), ingress-nginx's `registry` +
+    /// `image`, or cert-manager's `image.name` under its global `imageRegistry`/`imageNamespace`.
+    fn block_at(&self, key: &str, v: &Value) -> bool {
+        let named_image = key == "image" || key.ends_with("Image");
+        let string = |k: &str| v.get(k).and_then(Value::as_str);
+        let pinned_or_tagged = ["tag", "digest", "sha"].iter().any(|k| v.get(*k).is_some());
+        let repository = string("repository").is_some_and(|r| !r.is_empty());
+        let ingress = string("image").is_some() && string("registry").is_some();
+        let cert_manager = key == "image"
+            && string("name").is_some()
+            && (self.values.get("imageRegistry").is_some()
+                || self.values.get("imageNamespace").is_some());
+        v.is_object()
+            && ((repository && (pinned_or_tagged || named_image)) || ingress || cert_manager)
     }
-    if v.get("enabled") == Some(&Value::Bool(false)) {
-        return None;
+
+    /// A component of the chart's layout: its own keys, else the root block's, key by key.
+    fn component(&self, name: &str, v: &Value, root: &Value) -> Image {
+        let own = v.get("image").filter(|i| i.is_object());
+        let own_pointer = format!("/{}/image", escape(name));
+        let pick = |k: &str| -> Option<(&Value, String)> {
+            match own.and_then(|o| o.get(k)) {
+                Some(x) => Some((x, format!("{own_pointer}/{k}"))),
+                None => root.get(k).map(|x| (x, format!("/image/{k}"))),
+            }
+        };
+        let mut image = self.compose_with(&pick, name.to_owned(), format!("{name}.image"));
+        let own_repository = own.and_then(|o| o.get("repository")).map(scalar);
+        let root_repository = root.get("repository").map(scalar).unwrap_or_default();
+        let root_digest = root.get("digest").map(scalar).unwrap_or_default();
+        let own_digest = own.is_some_and(|o| o.get("digest").is_some());
+        if let Some(own_repository) = own_repository
+            && own_repository != root_repository
+            && !own_digest
+            && !root_digest.is_empty()
+        {
+            image.problem = Some(ValuesProblem::BorrowedDigest {
+                from: "image.digest".to_owned(),
+                from_repository: root_repository,
+            });
+        }
+        image
     }
-    let own_pointer = format!("/{}/image", escape(name));
-    let keys = KEYS
+
+    /// Image blocks anywhere (except the chart's own), `enabled: false` ones set aside.
+    fn community(
+        &self,
+        v: &Value,
+        pointer: &str,
+        key: &str,
+        disabled_by: Option<&str>,
+        claimed: &[String],
+        found: &mut Found,
+    ) {
+        match v {
+            Value::Object(m) => {
+                let switch = (m.get("enabled") == Some(&Value::Bool(false)))
+                    .then(|| yaml_path(&format!("{pointer}/enabled")));
+                let disabled_by = disabled_by.map(str::to_owned).or(switch);
+                if self.block_at(key, v) && !claimed.iter().any(|c| c == pointer) {
+                    match &disabled_by {
+                        Some(by) => found.disabled.push(Disabled {
+                            block: yaml_path(pointer),
+                            by: by.clone(),
+                        }),
+                        None => found.images.push(self.block_image(m, pointer)),
+                    }
+                }
+                for (k, child) in m {
+                    let child_pointer = format!("{pointer}/{}", escape(k));
+                    self.community(
+                        child,
+                        &child_pointer,
+                        k,
+                        disabled_by.as_deref(),
+                        claimed,
+                        found,
+                    );
+                }
+            }
+            Value::Array(a) => {
+                for (i, child) in a.iter().enumerate() {
+                    self.community(
+                        child,
+                        &format!("{pointer}/{i}"),
+                        "",
+                        disabled_by,
+                        claimed,
+                        found,
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn block_image(&self, m: &Map<String, Value>, pointer: &str) -> Image {
+        let path = yaml_path(pointer);
+        let pick = |k: &str| m.get(k).map(|x| (x, format!("{pointer}/{k}")));
+        self.compose_with(&pick, path.clone(), path)
+    }
+
+    /// The image a block renders, each key taken through `pick` (the block's own, or inherited).
+    fn compose_with<'a>(
+        &self,
+        pick: &dyn Fn(&str) -> Option<(&'a Value, String)>,
+        component: String,
+        block: String,
+    ) -> Image {
+        let get = |k: &str| pick(k).map(|(x, _)| scalar(x)).unwrap_or_default();
+        let repository = get("repository");
+        let image_key = get("image");
+        let name = get("name");
+        let registry = get("registry");
+        let repo = if !image_key.is_empty() && pick("image").is_some_and(|(x, _)| x.is_string()) {
+            // ingress-nginx: `repository` is a full override, else `registry/image`.
+            if repository.is_empty() {
+                join(&[&registry, &image_key])
+            } else {
+                repository
+            }
+        } else if !repository.is_empty() {
+            join(&[&registry, &repository])
+        } else {
+            // cert-manager: `imageRegistry/imageNamespace/name`.
+            let global = |k: &str| self.values.get(k).map(scalar).unwrap_or_default();
+            join(&[&global("imageRegistry"), &global("imageNamespace"), &name])
+        };
+        let tag = get("tag");
+        let (digest, digest_key) = match (get("digest"), get("sha")) {
+            (d, _) if !d.is_empty() => (d, "digest"),
+            (_, sha) if !sha.is_empty() => (format!("sha256:{sha}"), "sha"),
+            _ if pick("sha").is_some() => (String::new(), "sha"),
+            _ => (String::new(), "digest"),
+        };
+        let (tag, problem) = match (tag.is_empty(), self.app_version) {
+            (false, _) => (tag, None),
+            (true, Some(v)) => (v.to_owned(), None),
+            (true, None) => (String::new(), Some(ValuesProblem::NoTag)),
+        };
+        let keys = [
+            "registry",
+            "repository",
+            "image",
+            "name",
+            "tag",
+            "digest",
+            "sha",
+        ]
         .iter()
-        .filter_map(|k| {
-            let from_own = own.and_then(|o| o.get(*k)).is_some();
-            let from_root = root.get(*k).is_some();
-            match (from_own, from_root) {
-                (true, _) => Some((*k, format!("{own_pointer}/{k}"))),
-                (false, true) => Some((*k, format!("/image/{k}"))),
-                _ => None,
-            }
-        })
-        .collect::<Vec<_>>();
-    let get = |k: &str| {
-        own.and_then(|o| o.get(k))
-            .or_else(|| root.get(k))
-            .map(scalar)
-            .unwrap_or_default()
-    };
-    Some(Image {
-        component: name.to_owned(),
-        block: format!("{name}.image"),
-        image: compose(
-            &get("registry"),
-            &get("repository"),
-            &get("tag"),
-            &get("digest"),
-        ),
-        keys,
-    })
-}
-
-/// Mappings with `repository` and `tag` and/or `digest` anywhere, except the chart's blocks.
-fn community(v: &Value, pointer: &str, claimed: &[String], out: &mut Vec<Image>) {
-    match v {
-        Value::Object(m) => {
-            if is_block(v) && !claimed.iter().any(|c| c == pointer) {
-                out.push(block_image(m, pointer));
-            }
-            for (k, child) in m {
-                community(child, &format!("{pointer}/{}", escape(k)), claimed, out);
-            }
+        .filter_map(|k| pick(k).map(|(_, p)| (*k, p)))
+        .collect();
+        Image {
+            component,
+            block,
+            image: compose("", &repo, &tag, &digest),
+            keys,
+            digest_key,
+            problem,
         }
-        Value::Array(a) => {
-            for (i, child) in a.iter().enumerate() {
-                community(child, &format!("{pointer}/{i}"), claimed, out);
-            }
-        }
-        _ => {}
     }
 }
 
-fn block_image(m: &Map<String, Value>, pointer: &str) -> Image {
-    let get = |k: &str| m.get(k).map(scalar).unwrap_or_default();
-    let path = yaml_path(pointer);
-    Image {
-        component: path.clone(),
-        block: path,
-        image: compose(
-            &get("registry"),
-            &get("repository"),
-            &get("tag"),
-            &get("digest"),
-        ),
-        keys: KEYS
-            .iter()
-            .filter(|k| m.contains_key(**k))
-            .map(|k| (*k, format!("{pointer}/{k}")))
-            .collect(),
-    }
-}
-
-fn is_block(v: &Value) -> bool {
-    v.get("repository").is_some_and(|r| r.is_string())
-        && (v.get("tag").is_some() || v.get("digest").is_some())
+/// The non-empty parts joined by `/`, each without its trailing `/`.
+fn join(parts: &[&str]) -> String {
+    parts
+        .iter()
+        .map(|p| p.trim_end_matches('/'))
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 /// A scalar as the chart's template prints it (`tag: 1.27` is the number 1.27, printed `1.27`).
@@ -333,12 +486,13 @@ mod tests {
             "image": {"repository": "reg/jangar", "tag": "5b72ee1e", "digest": "sha256:aa"},
             "controlPlane": {"image": {"repository": "reg/cp", "digest": ""}},
             "controllers": {"enabled": true},
-            "worker": {"enabled": false, "image": {"tag": "x"}},
             "sidecar": {"proxy": {"image": {"repository": "envoy", "tag": "v1"}}}
         });
-        let got: Vec<(String, String)> = images(&v)
-            .into_iter()
-            .map(|i| (i.component, i.image))
+        let found = images(&v, None);
+        let got: Vec<(String, String)> = found
+            .images
+            .iter()
+            .map(|i| (i.component.clone(), i.image.clone()))
             .collect();
         assert_eq!(
             got,
@@ -351,10 +505,142 @@ mod tests {
                 ("sidecar.proxy.image".to_owned(), "envoy:v1".to_owned()),
             ]
         );
+        assert!(found.images.iter().all(|i| i.problem.is_none()));
         assert_eq!(
             compose("ghcr.io/", "a/b", "", "sha256:x"),
             "ghcr.io/a/b@sha256:x"
         );
         assert_eq!(yaml_path("/a/0/b~1c"), "a[0].b/c");
+    }
+
+    /// One row per layout real charts use (issue 22), written from each chart's values.yaml:
+    /// (what, values, app version, every image rendered with its problem, the disabled blocks).
+    #[test]
+    fn real_chart_layouts_compose_what_their_templates_render() {
+        use ValuesProblem::*;
+        let borrowed = || {
+            Some(BorrowedDigest {
+                from: "image.digest".into(),
+                from_repository: "registry.ide-newton.ts.net/lab/jangar".into(),
+            })
+        };
+        type Rendered<'a> = Vec<(&'a str, &'a str, Option<ValuesProblem>)>;
+        type Row<'a> = (&'a str, Value, Option<&'a str>, Rendered<'a>, Vec<&'a str>);
+        let rows: Vec<Row<'_>> = vec![
+            (
+                "Bitnami redis: the root block is Redis itself; kubectl.image is its own image; metrics, sentinel and volumePermissions are off",
+                serde_json::json!({
+                    "image": {"registry": "docker.io", "repository": "bitnami/redis", "tag": "latest", "digest": ""},
+                    "kubectl": {"image": {"registry": "docker.io", "repository": "bitnami/kubectl", "tag": "1.33.1", "digest": "sha256:bb"}},
+                    "sentinel": {"enabled": false, "image": {"registry": "docker.io", "repository": "bitnami/redis-sentinel", "tag": "8.0.2"}},
+                    "metrics": {"enabled": false, "image": {"registry": "docker.io", "repository": "bitnami/redis-exporter", "tag": "1.73.0"}},
+                    "volumePermissions": {"enabled": false, "image": {"registry": "docker.io", "repository": "bitnami/os-shell", "tag": "12"}},
+                }),
+                None,
+                vec![
+                    ("image", "docker.io/bitnami/redis:latest", None),
+                    (
+                        "kubectl.image",
+                        "docker.io/bitnami/kubectl:1.33.1@sha256:bb",
+                        None,
+                    ),
+                ],
+                vec![
+                    "metrics.image (metrics.enabled)",
+                    "sentinel.image (sentinel.enabled)",
+                    "volumePermissions.image (volumePermissions.enabled)",
+                ],
+            ),
+            (
+                "ingress-nginx: registry + image + tag + digest, repository a full override",
+                serde_json::json!({"controller": {
+                    "image": {"registry": "registry.k8s.io", "image": "ingress-nginx/controller", "tag": "v1.12.1", "digest": "sha256:cc", "digestChroot": "sha256:dd"},
+                    "admissionWebhooks": {"patch": {"image": {"registry": "registry.k8s.io", "image": "ingress-nginx/kube-webhook-certgen", "repository": "mirror.example/certgen", "tag": "v1.5.2", "digest": ""}}}
+                }}),
+                None,
+                vec![
+                    (
+                        "controller.admissionWebhooks.patch.image",
+                        "mirror.example/certgen:v1.5.2",
+                        None,
+                    ),
+                    (
+                        "controller.image",
+                        "registry.k8s.io/ingress-nginx/controller:v1.12.1@sha256:cc",
+                        None,
+                    ),
+                ],
+                vec![],
+            ),
+            (
+                "kube-prometheus-stack: sha beside tag renders @sha256:<sha>; an empty tag is the chart's",
+                serde_json::json!({"prometheus": {"prometheusSpec": {"image": {"registry": "quay.io", "repository": "prometheus/prometheus", "tag": "v3.4.1", "sha": "ee"}}},
+                                  "alertmanager": {"alertmanagerSpec": {"image": {"registry": "quay.io", "repository": "prometheus/alertmanager", "tag": "", "sha": ""}}}}),
+                None,
+                vec![
+                    (
+                        "alertmanager.alertmanagerSpec.image",
+                        "quay.io/prometheus/alertmanager",
+                        Some(NoTag),
+                    ),
+                    (
+                        "prometheus.prometheusSpec.image",
+                        "quay.io/prometheus/prometheus:v3.4.1@sha256:ee",
+                        None,
+                    ),
+                ],
+                vec![],
+            ),
+            (
+                "cert-manager: global imageRegistry/imageNamespace + image.name; the tag from --app-version",
+                serde_json::json!({"imageRegistry": "quay.io", "imageNamespace": "jetstack",
+                                  "image": {"name": "cert-manager-controller", "repository": "", "pullPolicy": "IfNotPresent"},
+                                  "webhook": {"image": {"name": "cert-manager-webhook", "pullPolicy": "IfNotPresent"}},
+                                  "cainjector": {"enabled": false, "image": {"name": "cert-manager-cainjector"}}}),
+                Some("v1.20.0"),
+                vec![
+                    (
+                        "image",
+                        "quay.io/jetstack/cert-manager-controller:v1.20.0",
+                        None,
+                    ),
+                    (
+                        "webhook.image",
+                        "quay.io/jetstack/cert-manager-webhook:v1.20.0",
+                        None,
+                    ),
+                ],
+                vec!["cainjector.image (cainjector.enabled)"],
+            ),
+            (
+                "the chart note: a component with its own repository borrows the root digest",
+                serde_json::json!({
+                    "image": {"repository": "registry.ide-newton.ts.net/lab/jangar", "tag": "5b72ee1e", "digest": "sha256:aa"},
+                    "controlPlane": {"image": {"repository": "registry.ide-newton.ts.net/lab/jangar-control-plane", "tag": "latest"}},
+                }),
+                None,
+                vec![(
+                    "controlPlane",
+                    "registry.ide-newton.ts.net/lab/jangar-control-plane:latest@sha256:aa",
+                    borrowed(),
+                )],
+                vec![],
+            ),
+        ];
+        for (what, values, app_version, want, disabled) in rows {
+            let found = images(&values, app_version);
+            let got: Vec<(&str, &str, Option<ValuesProblem>)> = found
+                .images
+                .iter()
+                .map(|i| (i.component.as_str(), i.image.as_str(), i.problem.clone()))
+                .collect();
+            assert_eq!(got, want, "{what}");
+            let off: Vec<String> = found
+                .disabled
+                .iter()
+                .map(|d| format!("{} ({})", d.block, d.by))
+                .collect();
+            assert_eq!(off, disabled, "{what}");
+        }
     }
 }

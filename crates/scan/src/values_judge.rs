@@ -5,7 +5,7 @@
 use crate::input::InputError;
 use crate::judge::Judge;
 use crate::report::{self, Checked, Finding};
-use crate::values::{self, Image, Merged};
+use crate::values::{self, Image, Merged, ValuesProblem};
 use crate::yaml::Pos;
 use image_digest_policy::reference::Part;
 use image_digest_policy::report as policy;
@@ -18,19 +18,53 @@ pub struct Outcome {
     pub results: Vec<Checked>,
     /// What could not be read.
     pub errors: Vec<InputError>,
+    /// The image blocks set aside by an `enabled: false` (`metrics.image (metrics.enabled)`).
+    pub disabled: Vec<String>,
 }
 
-/// Judges every image of `merged` with `judge` in `namespace`.
-pub fn judge(judge: &mut dyn Judge, merged: &Merged, namespace: &str) -> Outcome {
+/// Judges every image of `merged` with `judge` in `namespace`; `app_version` is what an
+/// empty tag renders, when known (`--chart`, `--app-version`).
+pub fn judge(
+    judge: &mut dyn Judge,
+    merged: &Merged,
+    namespace: &str,
+    app_version: Option<&str>,
+) -> Outcome {
+    let found = values::images(&merged.value, app_version);
     let mut out = Outcome {
         results: Vec::new(),
         errors: Vec::new(),
+        disabled: found
+            .disabled
+            .iter()
+            .map(|d| format!("{} ({}: false)", d.block, d.by))
+            .collect(),
     };
-    for image in values::images(&merged.value) {
-        out.results
-            .push(judge_one(judge, merged, &image, namespace));
+    for image in &found.images {
+        out.results.push(match &image.problem {
+            Some(ValuesProblem::NoTag) => not_judged(merged, image, namespace),
+            _ => judge_one(judge, merged, image, namespace),
+        });
     }
     out
+}
+
+/// An image whose tag the chart decides: reported, never judged as `latest` (which most
+/// charts would not render) nor accepted.
+fn not_judged(merged: &Merged, image: &Image, namespace: &str) -> Checked {
+    let (file, pos) = key_origin(merged, image, key_name(image, Part::Repository));
+    let mut result = Checked::new(
+        file.clone(),
+        "HelmValues".to_owned(),
+        namespace.to_owned(),
+        image.component.clone(),
+    );
+    (result.file, result.line, result.column) = (file, pos.line, pos.column);
+    result.error = Some(format!(
+        "{}.tag: no tag here: the chart decides it, usually its appVersion; pass --chart DIR (or --app-version V) to judge the image it renders, or set {}.tag",
+        image.block, image.block
+    ));
+    result
 }
 
 fn judge_one(judge: &mut dyn Judge, merged: &Merged, image: &Image, namespace: &str) -> Checked {
@@ -69,6 +103,34 @@ fn judge_one(judge: &mut dyn Judge, merged: &Merged, image: &Image, namespace: &
         }
         Err(e) => result.error = Some(e),
     }
+    if let Some(ValuesProblem::BorrowedDigest {
+        from,
+        from_repository,
+    }) = &image.problem
+    {
+        // At the component's own repository: the block the user edits.
+        let (file, pos) = key_origin(merged, image, "repository");
+        result.allowed = false;
+        result.summary.get_or_insert_with(|| {
+            format!(
+                "component {:?}: its image breaks the image tag/digest contract",
+                image.component
+            )
+        });
+        result.findings.push(Finding {
+            path: format!("{}.digest", image.block),
+            rule: Rule::BorrowedDigest,
+            detail: format!(
+                "(component {:?}): image {:?}: its digest comes from {from}, a digest of {from_repository:?}, not of this repository: it would fail to pull (or pull what no one chose). Fix: set {}.digest to this image's digest, or {}.digest: \"\" to render the tag alone.",
+                image.component, image.image, image.block, image.block
+            ),
+            line: pos.line,
+            column: pos.column,
+        });
+        if result.file != file {
+            result.file = file;
+        }
+    }
     result
 }
 
@@ -91,7 +153,7 @@ fn pod(image: &Image, namespace: &str) -> Value {
 
 /// The key a finding is about: the tag for a missing tag, the part of the reference an invalid
 /// one is wrong in, else the digest (a missing or mutable pin, an algorithm, a lookup).
-fn key_for(f: &policy::Finding) -> &'static str {
+fn key_for(image: &Image, f: &policy::Finding) -> &'static str {
     let part = match f.rule() {
         Rule::MissingTag => Part::Tag,
         Rule::InvalidRef => f
@@ -101,17 +163,34 @@ fn key_for(f: &policy::Finding) -> &'static str {
             .map_or(Part::Repository, |p| p.part()),
         _ => Part::Digest,
     };
+    key_name(image, part)
+}
+
+/// The key that holds `part` in this image's layout: the digest's `digest` or `sha`, the
+/// repository's `repository`, `image` (ingress-nginx) or `name` (cert-manager).
+fn key_name(image: &Image, part: Part) -> &'static str {
     match part {
-        Part::Repository => "repository",
         Part::Tag => "tag",
-        Part::Digest => "digest",
+        Part::Digest => image.digest_key,
+        Part::Repository => ["repository", "image", "name"]
+            .into_iter()
+            .find(|k| image.keys.iter().any(|(n, _)| n == k))
+            .unwrap_or("repository"),
+    }
+}
+
+/// How to fill the digest key of this layout.
+fn digest_fix(image: &Image) -> &'static str {
+    match image.digest_key {
+        "sha" => " to the hex of the image's sha256 digest (the chart adds `sha256:`)",
+        _ => " to the image's sha256 digest",
     }
 }
 
 /// A policy finding on the values: the YAML path of the key to set, its file and line, and a
 /// fix that names it.
 fn place(merged: &Merged, image: &Image, f: &policy::Finding, file: &mut String) -> Finding {
-    let key = key_for(f);
+    let key = key_for(image, f);
     let path = format!("{}.{key}", image.block);
     let (origin_file, pos) = key_origin(merged, image, key);
     *file = origin_file;
@@ -123,8 +202,8 @@ fn place(merged: &Merged, image: &Image, f: &policy::Finding, file: &mut String)
             image.component,
             f.reasons(),
             image.block,
-            if key == "digest" {
-                " to the image's sha256 digest"
+            if key == image.digest_key {
+                digest_fix(image)
             } else {
                 ""
             }
@@ -135,14 +214,15 @@ fn place(merged: &Merged, image: &Image, f: &policy::Finding, file: &mut String)
 }
 
 fn warning(merged: &Merged, image: &Image, w: &policy::Warning) -> report::Warning {
-    let (_, pos) = key_origin(merged, image, "digest");
+    let key = image.digest_key;
+    let (_, pos) = key_origin(merged, image, key);
     report::Warning {
         rule: w.rule,
         message: format!(
-            "{}.digest (component {:?}): {}; set {}.digest to pin it",
+            "{}.{key} (component {:?}): {}; set {}.{key} to pin it",
             image.block, image.component, w.detail, image.block
         ),
-        path: Some(format!("{}.digest", image.block)),
+        path: Some(format!("{}.{key}", image.block)),
         line: pos.line,
         column: pos.column,
     }

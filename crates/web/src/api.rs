@@ -25,6 +25,9 @@ pub struct Options {
     pub allow_empty: bool,
     /// Also render the report in this format (`text`, `json`, `junit`, `sarif`, `github`).
     pub format: Option<String>,
+    /// What an empty values `tag` renders: the chart's `appVersion` (as `--app-version`).
+    #[serde(default)]
+    pub app_version: Option<String>,
     /// Inputs the caller could not read (a missing file, say): reported and counted like the
     /// native checker's, so the run cannot pass.
     #[serde(default)]
@@ -305,13 +308,14 @@ pub fn check_values(
 ) -> Result<Value, String> {
     let p = prepare(inputs, settings_text, options_json)?;
     let errors = input_errors(&p.options);
-    let values = run::prepare_values(
+    let mut values = run::prepare_values(
         &p.texts,
         &p.value,
         &p.parsed,
         p.options.namespace.as_deref(),
         errors,
     );
+    values.app_version = p.options.app_version.clone();
     let mut judge = Core {
         settings: values.effective.clone(),
     };

@@ -36,6 +36,8 @@ export interface Options {
   format?: string;
   /** Inputs the caller could not read: reported and counted, so the run cannot pass. */
   inputErrors?: { source: string; message: string }[];
+  /** Helm values: what an empty `tag` renders, the chart's appVersion (`--app-version`). */
+  appVersion?: string;
 }
 export interface Position { line: number; column: number; }
 export interface Finding extends Position { path: string; rule: string; detail: string; }

@@ -164,3 +164,51 @@ fn the_values_schema_fragment_agrees_on_the_chart_blocks() {
         assert_eq!(verdict == "valid", case.schema, "{}: {verdict}", case.name);
     }
 }
+
+/// An empty tag renders the chart's appVersion: `--chart DIR` reads it from `Chart.yaml` (and
+/// `--app-version` gives it), and the image it renders is judged; a chart directory without an
+/// appVersion is an error, not a guess (issue 22).
+#[test]
+fn the_chart_supplies_the_tag_an_empty_tag_renders() {
+    let mut c = checker();
+    c.args([
+        "values",
+        "--output",
+        "json",
+        "--chart",
+        "e2e-tests/values/cert-manager-chart",
+        "e2e-tests/values/cert-manager.yaml",
+    ]);
+    let report: Value = serde_json::from_str(&c.assert_exit(0)).expect("JSON");
+    let mut images: Vec<String> = report["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .flat_map(|r| r["warnings"].as_array().cloned().unwrap_or_default())
+        .filter_map(|w| w["message"].as_str().map(str::to_owned))
+        .collect();
+    images.sort();
+    assert_eq!(images.len(), 3, "{images:?}");
+    assert!(
+        images[0]
+            .contains("image \"quay.io/jetstack/cert-manager-cainjector:v1.20.0\" is not pinned"),
+        "{images:?}"
+    );
+    let mut c = checker();
+    c.args([
+        "values",
+        "--app-version",
+        "v1.20.0",
+        "e2e-tests/values/cert-manager.yaml",
+    ]);
+    c.assert_exit(0);
+    let mut c = checker();
+    c.args([
+        "values",
+        "--chart",
+        "e2e-tests/values",
+        "e2e-tests/values/cert-manager.yaml",
+    ]);
+    let out = c.assert_exit_both(2);
+    assert!(out.stderr.contains("Chart.yaml"), "{}", out.stderr);
+}
