@@ -52,14 +52,8 @@ pub fn judge(
 /// An image whose tag the chart decides: reported, never judged as `latest` (which most
 /// charts would not render) nor accepted.
 fn not_judged(merged: &Merged, image: &Image, namespace: &str) -> Checked {
-    let (file, pos) = key_origin(merged, image, key_name(image, Part::Repository));
-    let mut result = Checked::new(
-        file.clone(),
-        "HelmValues".to_owned(),
-        namespace.to_owned(),
-        image.component.clone(),
-    );
-    (result.file, result.line, result.column) = (file, pos.line, pos.column);
+    let at = key_origin(merged, image, key_name(image, Part::Repository));
+    let mut result = result_at(image, namespace, at);
     result.error = Some(format!(
         "{}.tag: no tag here: the chart decides it, usually its appVersion; pass --chart DIR (or --app-version V) to judge the image it renders, or set {}.tag",
         image.block, image.block
@@ -67,8 +61,9 @@ fn not_judged(merged: &Merged, image: &Image, namespace: &str) -> Checked {
     result
 }
 
-fn judge_one(judge: &mut dyn Judge, merged: &Merged, image: &Image, namespace: &str) -> Checked {
-    let (file, pos) = block_origin(merged, image);
+/// A result for `image`, placed at `at`.
+fn result_at(image: &Image, namespace: &str, at: (String, Pos)) -> Checked {
+    let (file, pos) = at;
     let mut result = Checked::new(
         file.clone(),
         "HelmValues".to_owned(),
@@ -76,6 +71,11 @@ fn judge_one(judge: &mut dyn Judge, merged: &Merged, image: &Image, namespace: &
         image.component.clone(),
     );
     (result.file, result.line, result.column) = (file, pos.line, pos.column);
+    result
+}
+
+fn judge_one(judge: &mut dyn Judge, merged: &Merged, image: &Image, namespace: &str) -> Checked {
+    let mut result = result_at(image, namespace, block_origin(merged, image));
     let request = pod(image, namespace);
     let response = serde_json::to_vec(&request)
         .map_err(|e| e.to_string())
