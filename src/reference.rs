@@ -253,18 +253,28 @@ impl std::error::Error for ReferenceError {}
 
 /// Parses `image` against the distribution reference grammar.
 pub fn parse(image: &str) -> Result<Reference<'_>, ReferenceError> {
-    if image.is_empty() {
-        return Err(ReferenceError::Empty);
-    }
-    // `ko://importpath` (Knative, ko), `docker://…` (a transport): not a reference at all, and
-    // the port check below would only say "the registry port after ':' is empty".
-    if let Some((scheme, _)) = image.split_once("://")
-        && !scheme.is_empty()
+    parse_reference(image).map_err(|e| match scheme(image) {
+        Some(s) => ReferenceError::Scheme(s.to_owned()),
+        None => e,
+    })
+}
+
+/// `ko` of `ko://importpath` (Knative, ko), `docker` of `docker://…` (a transport): not a
+/// reference at all, and the grammar would only say "the registry port after ':' is empty".
+/// Asked only of an image that failed to parse (`//` is never valid in a reference), so a
+/// valid image pays nothing for it.
+fn scheme(image: &str) -> Option<&str> {
+    let (scheme, _) = image.split_once("://")?;
+    (!scheme.is_empty()
         && scheme
             .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
-    {
-        return Err(ReferenceError::Scheme(scheme.to_owned()));
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.')))
+    .then_some(scheme)
+}
+
+fn parse_reference(image: &str) -> Result<Reference<'_>, ReferenceError> {
+    if image.is_empty() {
+        return Err(ReferenceError::Empty);
     }
     check_characters(image)?;
 
