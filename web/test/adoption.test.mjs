@@ -67,6 +67,11 @@ test("npx and the native checker agree on every Helm values case", () => {
     same(["values", "--output", "github", ...(c.namespace ? ["--namespace", c.namespace] : []), ...c.files]);
   }
   console.log(`npx parity: ${table.valuesCases.length} values cases identical`);
+  // An empty tag renders the chart's appVersion: --chart and --app-version, as natively.
+  for (const extra of [["--chart", "e2e-tests/values/cert-manager-chart"], ["--app-version", "v1.20.0"], []]) {
+    const n = same(["values", "--output", "json", ...extra, "e2e-tests/values/cert-manager.yaml"]);
+    assert.equal(n.status, extra.length ? 0 : 2, `${extra}: ${n.stdout}`);
+  }
 });
 
 test("npm pack's tarball installs into a fresh project offline and runs", () => {

@@ -18,6 +18,8 @@ Options:
   -n, --namespace NAME   namespace for manifests that name none (as helm template -n)
   -o, --output FORMAT    text (default), json, junit, sarif, github or openreports
       --allow-empty      exit 0 when nothing was checked
+      --chart DIR        values: an empty tag renders DIR/Chart.yaml's appVersion
+      --app-version V    values: an empty tag renders V (the chart's appVersion)
   -q, --quiet            accepted for compatibility (this command prints no progress)
   -V, --version          print the version
   -h, --help             print this help
@@ -47,6 +49,8 @@ function parse(argv) {
       case "-n": case "--namespace": o.namespace = take(); break;
       case "-o": case "--output": o.output = take(); break;
       case "--allow-empty": o.allowEmpty = true; break;
+      case "--chart": o.chart = take(); break;
+      case "--app-version": o.appVersion = take(); break;
       case "-q": case "--quiet": break;
       default:
         if (a === "values" && o.paths.length === 0 && !o.values) o.values = true;
@@ -109,8 +113,20 @@ function read(p, errors) {
   }
 }
 
+// Chart.yaml's top-level `appVersion` (a flat scalar): an error, not a guess, when it is missing.
+function chartAppVersion(dir) {
+  const file = path.join(dir, "Chart.yaml");
+  let text;
+  try { text = fs.readFileSync(file, "utf8"); } catch (e) { fail(`--chart: cannot read ${file}: ${e.message}`); }
+  const m = text.match(/^appVersion:[ \t]*(?:"([^"]*)"|'([^']*)'|([^\s#]+))/m);
+  const v = m && (m[1] ?? m[2] ?? m[3]);
+  if (!v) fail(`--chart: ${file} has no appVersion, so an empty tag renders nothing known: set the tags in the values, or pass --app-version`);
+  return v;
+}
+
 function main() {
   const o = parse(process.argv.slice(2));
+  if (o.chart !== undefined && o.appVersion !== undefined) fail("--chart and --app-version cannot be used together");
   if (o.paths.length === 0) {
     fail(o.values ? "values needs at least one values file (see --help)" : "no input: give manifest files, directories or - for stdin (see --help)");
   }
@@ -123,6 +139,8 @@ function main() {
   const inputs = files.map((f) => read(f, errors)).filter(Boolean);
   const options = { allowEmpty: o.allowEmpty, format: o.output, inputErrors: errors };
   if (o.namespace !== undefined) options.namespace = o.namespace;
+  if (o.chart !== undefined) options.appVersion = chartAppVersion(o.chart);
+  if (o.appVersion !== undefined) options.appVersion = o.appVersion;
   let report;
   try {
     report = (o.values ? checkValues : checkManifests)(inputs, settings, options);
