@@ -165,32 +165,73 @@ fn step<'v>(m: Match<'v>, segment: &Segment, out: &mut Vec<Match<'v>>) {
 /// Every `key` of `m`'s node or of any object below it: depth first, list items in order and
 /// an object's keys in the parsed map's (sorted) order, so the order is the same for every
 /// reader of the same object. A stack, not recursion: the depth of a document is bounded by
-/// its parser, not by this walk.
+/// its parser, not by this walk. Nodes are kept as (parent, step) in an arena and only the
+/// matches get their path and pointer written, so a walk over a large spec allocates one
+/// string pair per match, not per node.
 fn descendants<'v>(m: Match<'v>, key: &str, out: &mut Vec<Match<'v>>) {
-    let mut stack = vec![m];
-    while let Some(m) = stack.pop() {
-        let mut children = Vec::new();
-        match m.value {
+    enum Step<'v> {
+        Key(&'v str),
+        Index(usize),
+    }
+    // (parent, the step from it, the value); index 0 is `m` itself.
+    let mut arena: Vec<(usize, Option<Step<'v>>, &'v Value)> = vec![(0, None, m.value)];
+    let mut stack = vec![0];
+    let mut found = Vec::new();
+    while let Some(node) = stack.pop() {
+        let Some(&(_, _, value)) = arena.get(node) else {
+            continue;
+        };
+        let first_child = arena.len();
+        match value {
             Value::Object(map) => {
                 for (k, v) in map {
-                    let sep = if m.path.is_empty() { "" } else { "." };
-                    let child = Match {
-                        path: format!("{}{sep}{k}", m.path),
-                        pointer: format!("{}/{}", m.pointer, k),
-                        value: v,
-                    };
                     if k == key {
-                        out.push(child.clone());
+                        found.push(arena.len());
                     }
-                    children.push(child);
+                    arena.push((node, Some(Step::Key(k)), v));
                 }
             }
             Value::Array(items) => {
-                children.extend(items.iter().enumerate().map(|(i, v)| item(&m, i, v)));
+                for (i, v) in items.iter().enumerate() {
+                    arena.push((node, Some(Step::Index(i)), v));
+                }
             }
             _ => {}
         }
-        stack.extend(children.into_iter().rev());
+        stack.extend((first_child..arena.len()).rev());
+    }
+    // A match's path and pointer: `m`'s, then the steps from it, walked up the arena.
+    for at in found {
+        let mut steps = Vec::new();
+        let mut node = at;
+        while let Some((parent, Some(step), _)) = arena.get(node) {
+            steps.push(step);
+            node = *parent;
+        }
+        let (mut path, mut pointer) = (m.path.clone(), m.pointer.clone());
+        for step in steps.iter().rev() {
+            match step {
+                Step::Key(k) => {
+                    if !path.is_empty() {
+                        path.push('.');
+                    }
+                    path.push_str(k);
+                    pointer.push('/');
+                    pointer.push_str(k);
+                }
+                Step::Index(i) => {
+                    path.push_str(&format!("[{i}]"));
+                    pointer.push_str(&format!("/{i}"));
+                }
+            }
+        }
+        if let Some(&(_, _, value)) = arena.get(at) {
+            out.push(Match {
+                path,
+                pointer,
+                value,
+            });
+        }
     }
 }
 

@@ -1,7 +1,7 @@
 //! Turning findings into the words a user reads (`docs/contract.md` §5): one reject message
 //! that lists every finding, capped, and one warning per non-blocking finding.
 
-use crate::reference::{self, truncate};
+use crate::reference::{self, ReferenceError, truncate};
 use crate::rules::{self, ImageVerdict, Problem, Rule};
 
 /// How many findings a reject message lists before it says how many more there were. The
@@ -151,17 +151,15 @@ pub fn cap_warnings(mut warnings: Vec<String>) -> Vec<String> {
 
 /// How to fix an image: the pinned form it should take, built from what was written.
 pub fn fix(image: &str, verdict: &ImageVerdict) -> String {
-    let r = match reference::parse(image) {
-        Ok(r) => r,
-        Err(reference::ReferenceError::Scheme(s)) if s == "ko" => {
-            return "build it first: `ko resolve -f FILE` writes each ko:// image as repository@sha256:<digest>".into();
-        }
-        Err(reference::ReferenceError::Scheme(s)) => {
-            return format!("resolve the `{s}://` reference to the image it names before applying");
-        }
-        Err(_) => {
-            return "write it as [registry/]repository:tag@sha256:<64 lowercase hex digits>".into();
-        }
+    // A `scheme://` placeholder: the verdict already says which scheme (`reference::parse`).
+    if let ImageVerdict::Invalid(Problem::Invalid(ReferenceError::Scheme(s))) = verdict {
+        return match s.as_str() {
+            "ko" => "build it first: `ko resolve -f FILE` writes each ko:// image as repository@sha256:<digest>".into(),
+            s => format!("resolve the `{s}://` reference to the image it names before applying"),
+        };
+    }
+    let Ok(r) = reference::parse(image) else {
+        return "write it as [registry/]repository:tag@sha256:<64 lowercase hex digits>".into();
     };
     let name = match r.domain {
         Some(d) => format!("{d}/{}", r.path),

@@ -312,6 +312,17 @@ pub enum ImageVerdict {
     Accepted,
 }
 
+impl ImageVerdict {
+    /// The reasons the image is rejected: none unless it is invalid or violates a rule.
+    pub fn into_problems(self) -> Vec<Problem> {
+        match self {
+            ImageVerdict::Invalid(problem) => vec![problem],
+            ImageVerdict::Violates(problems) => problems,
+            ImageVerdict::Exempt | ImageVerdict::Unpinned | ImageVerdict::Accepted => Vec::new(),
+        }
+    }
+}
+
 /// Judges one container's `image` field.
 pub fn judge(image: &ImageField<'_>, settings: &Settings) -> ImageVerdict {
     let text = match image {

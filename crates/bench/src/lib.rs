@@ -67,6 +67,17 @@ fn stored_pod() -> Value {
     )
 }
 
+/// `request` as an UPDATE whose old object is the same: every finding is an existing one, so
+/// the row measures the search of the old object's findings (a list, searched linearly).
+fn update_keeping(mut request: Value) -> Value {
+    let object = request.get("object").cloned().unwrap_or(Value::Null);
+    if let Some(r) = request.as_object_mut() {
+        r.insert("operation".into(), json!("UPDATE"));
+        r.insert("oldObject".into(), object);
+    }
+    request
+}
+
 /// The chart's control plane with two sidecars, every image pinned, as a `kind` of
 /// `api_version` (`(group, kind, resource)`).
 fn chart_workload(api_version: &str, kind: (&str, &str, &str)) -> Value {
@@ -109,6 +120,7 @@ fn rollout() -> Value {
 /// for the preset rows, every preset on: the settings are parsed on every request).
 pub fn requests() -> Vec<(&'static str, usize, Vec<u8>)> {
     let prod = json!({"requireDigest": true});
+    let keep = json!({"allowExistingViolations": true});
     let presets = json!({"requireDigest": true, "presets": ["argo-rollouts", "argo-workflows", "knative-serving", "tekton-pipelines", "keda"]});
     let pinned = |i: usize| format!("registry.example.com/team/app{i}:1.{i}@sha256:{H}");
     let cases = [
@@ -139,6 +151,14 @@ pub fn requests() -> Vec<(&'static str, usize, Vec<u8>)> {
             100,
             pod(100, |i| format!("registry.example.com/team/app{i}:latest")),
             &prod,
+        ),
+        (
+            "Pod UPDATE, every violation kept (allowExistingViolations)",
+            1000,
+            update_keeping(pod(1000, |i| {
+                format!("registry.example.com/team/app{i}:latest")
+            })),
+            &keep,
         ),
     ];
     cases

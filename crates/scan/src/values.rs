@@ -346,13 +346,13 @@ impl Cx<'_> {
     ) -> Image {
         let get = |k: &str| pick(k).map(|(x, _)| scalar(x)).unwrap_or_default();
         let repository = get("repository");
-        let image_key = get("image");
         let name = get("name");
         let registry = get("registry");
-        let repo = if !image_key.is_empty() && pick("image").is_some_and(|(x, _)| x.is_string()) {
+        let image_key = pick("image").and_then(|(x, _)| x.as_str()).unwrap_or("");
+        let repo = if !image_key.is_empty() {
             // ingress-nginx: `repository` is a full override, else `registry/image`.
             if repository.is_empty() {
-                join(&[&registry, &image_key])
+                join(&[&registry, image_key])
             } else {
                 repository
             }
@@ -390,7 +390,7 @@ impl Cx<'_> {
         Image {
             component,
             block,
-            image: compose("", &repo, &tag, &digest),
+            image: compose(&repo, &tag, &digest),
             keys,
             digest_key,
             problem,
@@ -418,12 +418,9 @@ fn scalar(v: &Value) -> String {
 }
 
 /// `repository:tag@digest` when `digest` is non-empty, else `repository:tag`, as the chart
-/// renders it; an empty tag leaves the `:` out, so the contract names what is missing.
-pub fn compose(registry: &str, repository: &str, tag: &str, digest: &str) -> String {
-    let mut image = match registry {
-        "" => repository.to_owned(),
-        r => format!("{}/{repository}", r.trim_end_matches('/')),
-    };
+/// renders it (the registry is already joined to the repository: [`join`]).
+fn compose(repository: &str, tag: &str, digest: &str) -> String {
+    let mut image = repository.to_owned();
     if !tag.is_empty() {
         image.push(':');
         image.push_str(tag);
@@ -507,7 +504,7 @@ mod tests {
         );
         assert!(found.images.iter().all(|i| i.problem.is_none()));
         assert_eq!(
-            compose("ghcr.io/", "a/b", "", "sha256:x"),
+            compose(&join(&["ghcr.io/", "a/b"]), "", "sha256:x"),
             "ghcr.io/a/b@sha256:x"
         );
         assert_eq!(yaml_path("/a/0/b~1c"), "a[0].b/c");

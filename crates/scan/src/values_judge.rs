@@ -127,9 +127,7 @@ fn judge_one(judge: &mut dyn Judge, merged: &Merged, image: &Image, namespace: &
             line: pos.line,
             column: pos.column,
         });
-        if result.file != file {
-            result.file = file;
-        }
+        result.file = file;
     }
     result
 }

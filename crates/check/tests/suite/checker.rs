@@ -443,7 +443,7 @@ fn the_compiled_module_is_cached_per_user_by_default() {
             c.env(k, v);
         }
         let out = c.assert_exit_both(1);
-        (out.stdout.clone(), out.stderr.clone())
+        (out.stdout, out.stderr)
     };
     let entries = || {
         std::fs::read_dir(&dir)

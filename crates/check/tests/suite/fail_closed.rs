@@ -17,7 +17,7 @@ fn a_render_without_namespaces_under_scoped_settings_is_an_input_error() {
     let mut c = checker();
     c.args(["--settings", "examples/settings/prod.yaml", "-"]);
     let out = c.stdin(&drifted_without_namespaces()).assert_exit_both(2);
-    let text = out.stdout.clone();
+    let text = out.stdout;
     assert!(!text.contains("2 accepted"), "{text}");
     assert!(
         text.contains("error: <stdin>#3: Deployment \"agents\" has no metadata.namespace, and the settings check only some namespaces (include [\"agents\", \"prod-*\"], exclude []): pass --namespace NAME, the namespace it will be installed in (as `helm template -n NAME`)"),
@@ -33,7 +33,7 @@ fn a_render_without_namespaces_under_scoped_settings_is_an_input_error() {
         "-",
     ]);
     let out = c.stdin(&drifted_without_namespaces()).assert_exit_both(1);
-    let text = out.stdout.clone();
+    let text = out.stdout;
     assert!(
         text.contains("2 workloads checked, 0 accepted (0 with warnings), 2 rejected"),
         "{text}"
@@ -117,7 +117,7 @@ fn junit_is_strict_xml_and_counts_each_result_once() {
     let mut c = checker();
     c.args(["--output", "junit"]).arg(&pod).arg(&bad);
     let out = c.assert_exit_both(2);
-    let xml = out.stdout.clone();
+    let xml = out.stdout;
     let parsed = python(
         "import sys, xml.etree.ElementTree as E\n\
          r = E.parse(sys.stdin).getroot()\n\

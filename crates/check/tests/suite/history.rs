@@ -172,42 +172,27 @@ fn history_lists_the_rollback_targets_and_names_a_collected_digest() {
         key("jangar-control-plane", &cp2),
     ];
     expected.sort();
-    let list = history(&repo, &registry, &["--output", "list"]).assert_exit_both(0);
-    assert_eq!(list.stdout.clone(), format!("{}\n", expected.join("\n")));
+    let list = |args: &[&str]| {
+        history(&repo, &registry, &[&["--output", "list"], args].concat()).assert_exit(0)
+    };
+    assert_eq!(list(&[]), format!("{}\n", expected.join("\n")));
 
-    // --range and --since limit what is read.
-    let ranged = history(
-        &repo,
-        &registry,
-        &["--output", "list", "--range", "HEAD~4..HEAD~2"],
-    )
-    .assert_exit_both(0);
-    // c3 and c4: the controllers' override (j3), the control plane (cp2), the render (j2).
+    // --range and --since limit what is read: c3 and c4 (the controllers' override j3, the
+    // control plane cp2, the render j2), and c5 and c6 (the values on j3 and cp2, and the
+    // render committed before, j2), the same three.
     let mut want = [
         key("jangar", &j2),
         key("jangar", &j3),
         key("jangar-control-plane", &cp2),
     ];
     want.sort();
-    assert_eq!(ranged.stdout.clone(), format!("{}\n", want.join("\n")));
-    let since = history(
-        &repo,
-        &registry,
-        &["--output", "list", "--since", "2026-10-05"],
-    )
-    .assert_exit_both(0);
-    // c5 and c6: the values on j3 and cp2, and the render committed before (j2).
-    let mut want = [
-        key("jangar", &j2),
-        key("jangar", &j3),
-        key("jangar-control-plane", &cp2),
-    ];
-    want.sort();
-    assert_eq!(since.stdout.clone(), format!("{}\n", want.join("\n")));
+    let want = format!("{}\n", want.join("\n"));
+    assert_eq!(list(&["--range", "HEAD~4..HEAD~2"]), want);
+    assert_eq!(list(&["--since", "2026-10-05"]), want);
 
     // The text report names the tag-only image as not rollback-safe.
     let report = history(&repo, &registry, &[]).assert_exit_both(0);
-    let out = report.stdout.clone();
+    let out = report.stdout;
     assert!(
         out.contains(&format!(
             "deploy/debug.yaml:9:18: not rollback-safe: no digest: \"{HOST}/lab/tools:1\""
@@ -218,7 +203,7 @@ fn history_lists_the_rollback_targets_and_names_a_collected_digest() {
 
     // Every digest present: exit 0.
     let verified = history(&repo, &registry, &["--verify-registry"]).assert_exit_both(0);
-    let out = verified.stdout.clone();
+    let out = verified.stdout;
     assert!(
         out.contains("registry: 5 present, 0 gone, 0 not checked"),
         "{out}"
@@ -230,7 +215,7 @@ fn history_lists_the_rollback_targets_and_names_a_collected_digest() {
     registry.garbage_collect();
     registry.restart();
     let gone = history(&repo, &registry, &["--verify-registry"]).assert_exit_both(1);
-    let out = gone.stdout.clone();
+    let out = gone.stdout;
     let first = git_short(&repo, "HEAD~5");
     let finding = format!(
         "values/prod.yaml:3:8: {} is gone (MANIFEST_UNKNOWN): rolling back to {first} (2026-10-01, \"promote 1.0\") would fail to pull it",
@@ -249,11 +234,11 @@ fn history_lists_the_rollback_targets_and_names_a_collected_digest() {
     )
     .assert_exit_both(1);
     assert!(
-        github.stdout.clone().starts_with(
+        github.stdout.starts_with(
             "::error file=values/prod.yaml,line=3,col=8,title=image-digest-check%3A digest-gone::"
         ),
         "{}",
-        github.stdout.clone()
+        github.stdout
     );
     let sarif = history(
         &repo,
@@ -273,7 +258,7 @@ fn history_lists_the_rollback_targets_and_names_a_collected_digest() {
     registry.stop();
     let down =
         history(&repo, &registry, &["--verify-registry", "--lookups", "2"]).assert_exit_both(2);
-    let out = down.stdout.clone();
+    let out = down.stdout;
     assert!(out.contains("could not be checked"), "{out}");
 }
 

@@ -97,7 +97,7 @@ fn pins_manifests_and_values_in_place_byte_for_byte() {
     let dir = copy_fixtures(&tmp.path().join("work"));
 
     let dry = pin(&dir, registry.port, &[ALL, &["--dry-run"]].concat()).assert_exit_both(1);
-    expect("all.diff", &dry.stdout.clone());
+    expect("all.diff", &dry.stdout);
     assert_unchanged(&dir);
     let fixtures = workspace().join("e2e-tests/pin");
 
@@ -133,7 +133,7 @@ fn pins_manifests_and_values_in_place_byte_for_byte() {
 
     // Pinned files need nothing more: a second run changes nothing and says so.
     let again = pin(&dir, registry.port, &[ALL, &["--dry-run"]].concat()).assert_exit_both(0);
-    assert_eq!(again.stdout.clone(), "");
+    assert_eq!(again.stdout, "");
 }
 
 /// Every fixture file, as it was before any run.
@@ -171,7 +171,7 @@ fn basic_auth_credentials_come_from_the_docker_config() {
 
     // No credentials: the registry's refusal, named per image, and nothing written.
     let refused = pin(&dir, registry.port, ALL).assert_exit_both(2);
-    let stderr = refused.stderr.clone();
+    let stderr = refused.stderr;
     assert!(
         stderr.contains(
             "cannot resolve image \"registry.example.test/lab/api:1.4.2\": registry 127.0.0.1:"
@@ -264,7 +264,7 @@ fn a_registry_that_stops_mid_run_leaves_every_file_as_it_was() {
         &[ALL, &["--lookups", "1", "--timeout", "5"]].concat(),
     )
     .assert_exit_both(2);
-    let stderr = out.stderr.clone();
+    let stderr = out.stderr;
     assert!(stderr.contains("cannot resolve image"), "{stderr}");
     assert!(
         stderr.contains("after 3 attempts"),
@@ -345,7 +345,7 @@ fn a_platform_pins_its_own_manifest_instead_of_the_index() {
         &["manifests/app.yaml", "--platform", "linux/s390x"],
     )
     .assert_exit_both(2);
-    let stderr = none.stderr.clone();
+    let stderr = none.stderr;
     assert!(
         stderr.contains(
             "the image index has no linux/s390x manifest (it offers: linux/amd64, linux/arm64)"
@@ -424,7 +424,7 @@ fn the_bundled_chart_defaults_pin_with_a_dry_run_diff() {
             &insecure,
         ]);
     let out = c.assert_exit_both(1);
-    expect("chart-defaults.diff", &out.stdout.clone());
+    expect("chart-defaults.diff", &out.stdout);
     // Two distinct images (jangar is an index): one HEAD each, no GET.
     assert_eq!(
         counting.manifest_requests_by_method(),

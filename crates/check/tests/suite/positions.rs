@@ -146,7 +146,7 @@ fn sarif_is_valid_sarif_2_1_0_with_rules_and_locations() {
     .arg(&bad)
     .arg("examples/agents-render-drifted.yaml");
     let out = c.assert_exit_both(2);
-    let sarif = out.stdout.clone();
+    let sarif = out.stdout;
     assert_schema_valid("crates/check/tests/data/sarif-schema-2.1.0.json", &sarif);
     let doc: Value = serde_json::from_str(&sarif).expect("JSON");
     let run = &doc["runs"][0];
@@ -233,7 +233,7 @@ fn an_image_volume_is_found_at_its_reference_in_every_format() {
         let mut c = checker();
         c.args(["--output", format, file]);
         let out = c.assert_exit_both(1);
-        out.stdout.clone()
+        out.stdout
     };
     assert!(text("text").starts_with("examples/image-volume.yaml:20:20: Pod agents/image-volume: spec.volumes[0].image.reference (volume \"volume\"): image \"quay.io/crio/artifact:latest\": tag `latest` is mutable"), "{}", text("text"));
     assert!(text("github").starts_with("::error file=examples/image-volume.yaml,line=20,col=20,title=image-digest-policy%3A mutable-tag::Pod agents/image-volume: spec.volumes[0].image.reference (volume \"volume\")"), "{}", text("github"));
