@@ -233,18 +233,18 @@ fn judge_all(
                 let fix = report::fix(c.image.as_str(), &verdict);
                 let finding = finding(c, verdict.into_problems(), fix);
                 if existing.contains(&key(c)) {
-                    let detail = finding.detail();
-                    let rule = finding.rule();
-                    judged.warnings.push(Warning {
-                        text: format!(
-                            "existing violation kept by allowExistingViolations: {}",
-                            finding.render()
-                        ),
-                        path: finding.path,
+                    let (rule, detail) = (finding.rule(), finding.detail());
+                    let before = format!(
+                        "existing violation kept by allowExistingViolations: {} ",
+                        finding.path
+                    );
+                    judged.warnings.push(Warning::new(
+                        finding.path,
                         rule,
-                        problems: finding.problems,
-                        detail,
-                    });
+                        finding.problems,
+                        &before,
+                        &detail,
+                    ));
                 } else {
                     judged.blocking.push(finding);
                 }
@@ -262,13 +262,9 @@ fn at(c: &FoundContainer<'_>) -> String {
 
 /// A warning about `c`'s image: `detail` after where it is.
 fn warning(c: &FoundContainer<'_>, problem: Problem, detail: String) -> Warning {
-    Warning {
-        text: format!("{}: {detail}", at(c)),
-        path: c.path.clone(),
-        rule: problem.rule(),
-        problems: vec![problem],
-        detail,
-    }
+    let rule = problem.rule();
+    let before = format!("{}: ", at(c));
+    Warning::new(c.path.clone(), rule, vec![problem], &before, &detail)
 }
 
 /// `pinDigests`: the image rewritten to `image@digest`, or, when the host cannot say, a

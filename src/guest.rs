@@ -57,10 +57,18 @@ impl crate::host::DigestResolver for Host {
 /// acceptance that carries warnings (the SDK has no helper for it) is the SDK's
 /// `ValidationResponse`, built field by field.
 pub(crate) fn validate(payload: &[u8]) -> CallResult {
-    let v = evaluate::validate_with(payload, &mut Host);
-    let warnings = (!v.warnings.is_empty()).then(|| v.warning_texts());
-    match (v.accepted, v.mutated_object, warnings) {
-        (false, _, warnings) => reject_request(v.message, None, None, warnings),
+    // Taken apart, so the warnings' texts move into the response instead of being copied.
+    let evaluate::Verdict {
+        accepted,
+        message,
+        warnings,
+        mutated_object,
+        ..
+    } = evaluate::validate_with(payload, &mut Host);
+    let warnings = (!warnings.is_empty())
+        .then(|| crate::report::cap_warnings(warnings.into_iter().map(|w| w.text).collect()));
+    match (accepted, mutated_object, warnings) {
+        (false, _, warnings) => reject_request(message, None, None, warnings),
         (true, None, None) => accept_request(),
         (true, Some(object), None) => mutate_request(object),
         (true, mutated_object, warnings) => Ok(serde_json::to_vec(&ValidationResponse {

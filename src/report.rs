@@ -84,7 +84,7 @@ impl Finding {
 }
 
 /// One warning of an accepted (or rejected) request, as data: where, which rule, and the
-/// text the response carries.
+/// text the response carries (what it says of the image is the text's tail: [`Warning::detail`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Warning {
     /// The field path of the container or volume.
@@ -93,10 +93,34 @@ pub struct Warning {
     pub rule: Rule,
     /// The reasons behind it.
     pub problems: Vec<Problem>,
-    /// What is said about the image, after where it is (`image "nginx:1" is not pinned…`).
-    pub detail: String,
     /// The whole warning, as the response carries it.
     pub text: String,
+    /// Where in `text` the part about the image starts.
+    detail_at: usize,
+}
+
+impl Warning {
+    /// A warning whose text is `before` (where the image is) followed by `detail`.
+    pub fn new(
+        path: String,
+        rule: Rule,
+        problems: Vec<Problem>,
+        before: &str,
+        detail: &str,
+    ) -> Warning {
+        Warning {
+            path,
+            rule,
+            problems,
+            text: format!("{before}{detail}"),
+            detail_at: before.len(),
+        }
+    }
+
+    /// What is said about the image, after where it is (`image "nginx:1" is not pinned…`).
+    pub fn detail(&self) -> &str {
+        self.text.get(self.detail_at..).unwrap_or_default()
+    }
 }
 
 /// Quotes an untrusted string for a message, cut to a readable length.

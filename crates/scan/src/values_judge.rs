@@ -218,7 +218,10 @@ fn warning(merged: &Merged, image: &Image, w: &policy::Warning) -> report::Warni
         rule: w.rule,
         message: format!(
             "{}.{key} (component {:?}): {}; set {}.{key} to pin it",
-            image.block, image.component, w.detail, image.block
+            image.block,
+            image.component,
+            w.detail(),
+            image.block
         ),
         path: Some(format!("{}.{key}", image.block)),
         line: pos.line,
