@@ -10,7 +10,9 @@ fn pinned(repo: &str) -> String {
     format!("{repo}@sha256:{H64}")
 }
 
-/// An AdmissionRequest as the API server sends it.
+/// An AdmissionRequest as the API server sends it. The core's own (the testkit's
+/// `admission_request` serves every other crate): a dev-dependency of the core on the testkit,
+/// which depends on the core, would compile the core twice for its unit tests.
 fn request(op: &str, group: &str, kind: &str, resource: &str, ns: &str, object: Value) -> Value {
     let version = "v1";
     json!({

@@ -26,21 +26,22 @@ fn server_key(registry: &str) -> &str {
 }
 
 /// Checks the docker config once, before any lookup: `Err` names the file and the fix when it
-/// exists but cannot be read or is not JSON (no file at all is fine: anonymous access).
+/// exists but cannot be read or is not JSON (no file at all is fine: anonymous access). It only
+/// reads the file: no credential helper runs for a registry no image names.
 pub fn check_config() -> Result<(), String> {
-    for_registry("docker.io").map(drop)
+    read_config().map(drop)
 }
 
-/// The credentials for `registry` (a host, with its port when it has one). No config file means
-/// anonymous; a config file that cannot be read or parsed is an error naming it (the crate's
-/// own reader reports both as "unable to read config", which must not mean anonymous).
-pub fn for_registry(registry: &str) -> Result<RegistryAuth, String> {
+/// The docker config's path and bytes, `None` when there is none; an unreadable file or one that
+/// is not JSON is an error naming it (the crate's own reader reports a missing and a malformed
+/// file alike, which must not mean anonymous).
+fn read_config() -> Result<Option<(PathBuf, Vec<u8>)>, String> {
     let Some(path) = config_path() else {
-        return Ok(RegistryAuth::Anonymous);
+        return Ok(None);
     };
     let bytes = match std::fs::read(&path) {
         Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(RegistryAuth::Anonymous),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => {
             return Err(format!(
                 "{}: the docker config cannot be read: {e}; make it readable, or set DOCKER_CONFIG to a directory whose config.json is",
@@ -50,10 +51,19 @@ pub fn for_registry(registry: &str) -> Result<RegistryAuth, String> {
     };
     if let Err(e) = serde_json::from_slice::<serde_json::Value>(&bytes) {
         return Err(format!(
-            "{}: the docker config is not valid JSON: {e}; fix it (or log in again with `docker login {registry}`), or set DOCKER_CONFIG to another directory",
+            "{}: the docker config is not valid JSON: {e}; fix it (or log in again with `docker login`), or set DOCKER_CONFIG to another directory",
             path.display()
         ));
     }
+    Ok(Some((path, bytes)))
+}
+
+/// The credentials for `registry` (a host, with its port when it has one). No config file means
+/// anonymous; a config that cannot be used is an error ([`read_config`]).
+pub fn for_registry(registry: &str) -> Result<RegistryAuth, String> {
+    let Some((path, bytes)) = read_config()? else {
+        return Ok(RegistryAuth::Anonymous);
+    };
     let credential =
         docker_credential::get_credential_from_reader(bytes.as_slice(), server_key(registry));
     match credential {
