@@ -1,13 +1,17 @@
 # image-digest-policy: build, test and package targets (Kubewarden policy conventions).
 SOURCE_FILES := $(shell find src -type f -name '*.rs') Cargo.toml Cargo.lock build.rs
 WASM_TARGET := wasm32-wasip1
-BUILT_WASM := target/$(WASM_TARGET)/wasm/image_digest_policy.wasm
+# Cargo's output directory: CARGO_TARGET_DIR when the user sets it (a shared cache, a
+# RAM disk), else target/. Nothing below names target/ itself.
+TARGET := $(or $(CARGO_TARGET_DIR),target)
+export IMAGE_DIGEST_TARGET_DIR := $(abspath $(TARGET))
+BUILT_WASM := $(TARGET)/$(WASM_TARGET)/wasm/image_digest_policy.wasm
 # The native tools come out of the one test build (`tools` below): the same features as the
 # tests, so nothing is compiled twice.
-CHECK := target/debug/image-digest-check
+CHECK := $(TARGET)/debug/image-digest-check
 # The checker embeds this module (crates/check/build.rs) instead of building its own copy.
 export IMAGE_DIGEST_POLICY_WASM := $(CURDIR)/policy.wasm
-ARTIFACT := target/debug/image-digest-artifact
+ARTIFACT := $(TARGET)/debug/image-digest-artifact
 
 # Lints ride on the builds: cargo hands the workspace's own crates to clippy-driver (as
 # `cargo clippy` does), which lints them with -D warnings while it compiles them, and the
@@ -65,10 +69,10 @@ fmt:
 # The distinct crates (name and version) compiled for the workspace, ours excepted: natively, for
 # the policy's wasm and for the web build. It may not grow past build-budget.txt's ceiling.
 .PHONY: build-budget
-build-budget: target/build-budget.ok
+build-budget: $(TARGET)/build-budget.ok
 
 # Counted again only when a manifest, the lock file or the budget changed.
-target/build-budget.ok: Cargo.lock Cargo.toml $(wildcard crates/*/Cargo.toml) build-budget.txt
+$(TARGET)/build-budget.ok: Cargo.lock Cargo.toml $(wildcard crates/*/Cargo.toml) build-budget.txt
 	@n=$$( { cargo tree --workspace -e normal,build,dev --prefix none --format '{p}' --target x86_64-unknown-linux-gnu; \
 		cargo tree -p image-digest-policy -p floor-policy -e normal,build --prefix none --format '{p}' --target $(WASM_TARGET); \
 		cargo tree -p image-digest-web -e normal,build --prefix none --format '{p}' --target wasm32-unknown-unknown; } \
@@ -76,7 +80,7 @@ target/build-budget.ok: Cargo.lock Cargo.toml $(wildcard crates/*/Cargo.toml) bu
 	max=$$(sed -n 's/^ceiling: //p' build-budget.txt); \
 	echo "build budget: $$n crates compiled for the workspace (ceiling $$max, build-budget.txt)"; \
 	test "$$n" -le "$$max" || { echo "the build grew past its budget: name the new dependency and its build cost, then raise the ceiling in build-budget.txt"; exit 1; }
-	@mkdir -p target && touch $@
+	@mkdir -p $(TARGET) && touch $@
 
 # rustfmt, the build budget, then clippy through the builds (above): the policy and the floor for
 # the wasm target, every native crate's lib, bins, tests and examples in the test build.
@@ -111,7 +115,7 @@ e2e-tests-kwctl: annotated-policy.wasm
 # the playground page and the npm package, in $(WEB_DIR). Installs the wasm target and
 # wasm-bindgen-cli at exactly the version Cargo.lock pins for the wasm-bindgen crate.
 WEB_DIR := build/web
-WEB_WASM := target/wasm32-unknown-unknown/web/image_digest_web.wasm
+WEB_WASM := $(TARGET)/wasm32-unknown-unknown/web/image_digest_web.wasm
 BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/ {getline; gsub(/version = |"/, ""); print; exit}' Cargo.lock)
 # No wasm-opt pass: Debian's binaryen (108) breaks wasm-bindgen's externref table (the module
 # then fails to load), and it saved only 10%. The name and producers sections are dropped instead.
@@ -150,13 +154,13 @@ playground: web
 # A no-op rerun does not run them again on a tree and build they already passed on
 # (e2e-tests/unchanged.sh: the commit, every change, every untracked file, these artefacts);
 # CI and FORCE_TESTS=1 always run them.
-WEB_TEST_INPUTS := $(WEB_DIR) policy.wasm target/debug/image-digest-check target/debug/examples/web-table
+WEB_TEST_INPUTS := $(WEB_DIR) policy.wasm $(TARGET)/debug/image-digest-check $(TARGET)/debug/examples/web-table
 .PHONY: web-tests
 web-tests: web policy.wasm | tools
 	@if bash e2e-tests/unchanged.sh check web-tests $(WEB_TEST_INPUTS); then \
 		echo "web tests: not run again: they passed on this very tree and build (FORCE_TESTS=1 runs them)"; \
 	else \
-		target/debug/examples/web-table > target/web-table.json && \
+		$(TARGET)/debug/examples/web-table > $(TARGET)/web-table.json && \
 		node web/test/run.mjs && \
 		bash e2e-tests/unchanged.sh record web-tests $(WEB_TEST_INPUTS); \
 	fi
@@ -181,7 +185,7 @@ demo: policy.wasm | tools
 bench: policy.wasm annotated-policy.wasm
 	cargo build --target $(WASM_TARGET) --profile wasm -p floor-policy
 	cargo build --release -p image-digest-check -p image-digest-bench
-	target/release/image-digest-bench
+	$(TARGET)/release/image-digest-bench
 	bash crates/bench/scripts/history.sh
 	cargo bench -p image-digest-bench --bench core -- --noplot
 

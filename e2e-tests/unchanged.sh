@@ -10,7 +10,7 @@ set -euo pipefail
 mode=$1 name=$2
 shift 2
 root=$(cd "$(dirname "$0")/.." && pwd)
-stamp="$root/target/stamps/$name"
+stamp="${IMAGE_DIGEST_TARGET_DIR:-$root/target}/stamps/$name"
 fingerprint() {
   cd "$root"
   {

@@ -355,7 +355,9 @@ fn check_characters(image: &str) -> Result<(), ReferenceError> {
     Ok(())
 }
 
-fn parse_digest(digest: &str) -> Result<Digest<'_>, ReferenceError> {
+/// Parses a digest alone (`sha256:<64 hex>`): every digest taken from outside (a registry's
+/// `Docker-Content-Digest`, a pod's `imageID`) is checked with this before it is trusted.
+pub fn parse_digest(digest: &str) -> Result<Digest<'_>, ReferenceError> {
     if digest.is_empty() {
         return Err(ReferenceError::EmptyDigest);
     }

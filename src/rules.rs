@@ -25,8 +25,11 @@ pub enum Rule {
     NoDigest,
     /// The host could not resolve a digest.
     HostLookup,
-    /// The pinned tag now points elsewhere, or could not be checked.
+    /// The pinned tag now points elsewhere.
     TagMoved,
+    /// The pinned tag could not be checked (the registry did not answer): the tag did not
+    /// move as far as anyone knows, but nothing verified it.
+    TagUnverified,
     /// A tag without a digest, accepted with a warning.
     Unpinned,
     /// Helm values: a component renders another block's digest with its own repository (the
@@ -53,7 +56,7 @@ pub struct RuleInfo {
 
 impl Rule {
     /// Every rule, in priority order.
-    pub const ALL: [Rule; 10] = [
+    pub const ALL: [Rule; 11] = [
         Rule::InvalidRef,
         Rule::DisallowedAlgorithm,
         Rule::MutableTag,
@@ -61,6 +64,7 @@ impl Rule {
         Rule::NoDigest,
         Rule::HostLookup,
         Rule::TagMoved,
+        Rule::TagUnverified,
         Rule::Unpinned,
         Rule::BorrowedDigest,
         Rule::NotChecked,
@@ -120,8 +124,15 @@ impl Rule {
                 "tag-moved",
                 "TagMoved",
                 "error",
-                "The pinned tag now points at another digest (or could not be checked).",
+                "The pinned tag now points at another digest.",
                 "Re-pin the image to the digest the tag means now, or keep the old digest on purpose.",
+            ),
+            Rule::TagUnverified => (
+                "tag-unverified",
+                "TagUnverified",
+                "error",
+                "The pinned tag could not be checked against its digest: the registry did not answer.",
+                "Check that the registry is reachable from the policy server (or the replayed session holds the lookup), then evaluate again.",
             ),
             Rule::Unpinned => (
                 "unpinned",
@@ -229,7 +240,8 @@ impl Problem {
             Problem::NoTag => Rule::MissingTag,
             Problem::AlgorithmNotAllowed { .. } => Rule::DisallowedAlgorithm,
             Problem::LookupFailed { .. } | Problem::NotPinned { .. } => Rule::HostLookup,
-            Problem::TagMoved { .. } | Problem::TagUnverified { .. } => Rule::TagMoved,
+            Problem::TagMoved { .. } => Rule::TagMoved,
+            Problem::TagUnverified { .. } => Rule::TagUnverified,
             Problem::Unpinned => Rule::Unpinned,
         }
     }

@@ -12,11 +12,13 @@ import { join } from "node:path";
 import { tmpdir } from "node:os";
 
 const root = new URL("../../", import.meta.url).pathname;
-const NATIVE = join(root, "target/debug/image-digest-check");
+// Cargo's output directory, as the Makefile resolves it (CARGO_TARGET_DIR or target/).
+const target = process.env.IMAGE_DIGEST_TARGET_DIR || join(root, "target");
+const NATIVE = join(target, "debug/image-digest-check");
 const NPX_BIN = join(root, "build/web/npm/bin/image-digest-check.js");
-const table = JSON.parse(readFileSync(join(root, "target/web-table.json"), "utf8"));
+const table = JSON.parse(readFileSync(join(target, "web-table.json"), "utf8"));
 const run = (cmd, args, opts = {}) => spawnSync(cmd, args, { cwd: root, encoding: "utf8", ...opts });
-const native = (args) => run(NATIVE, ["--quiet", ...args], { env: { ...process.env, IMAGE_DIGEST_CHECK_CACHE: join(root, "target/module-cache") } });
+const native = (args) => run(NATIVE, ["--quiet", ...args], { env: { ...process.env, IMAGE_DIGEST_CHECK_CACHE: join(target, "module-cache") } });
 const npx = (args, opts) => run(process.execPath, [NPX_BIN, ...args], opts);
 
 /// Runs both, requires the same exit code and the same stdout.
@@ -113,7 +115,7 @@ test("the pre-commit hooks refuse a drifted file and pass a pinned one (pre-comm
     const git = (...a) => run("git", a, { cwd: repo });
     assert.equal(git("init", "-q").status, 0);
     git("add", ".");
-    const env = { ...process.env, PATH: `${join(root, "target/debug")}:${process.env.PATH}`, PRE_COMMIT_HOME: join(work, "cache"),
+    const env = { ...process.env, PATH: `${join(target, "debug")}:${process.env.PATH}`, PRE_COMMIT_HOME: join(work, "cache"),
       GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@example.com", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@example.com" };
     const hook = (id, file) => run("pre-commit", ["try-repo", root, id, "--files", file], { cwd: repo, env });
     const drifted = hook("image-digest-manifests", "deploy/drifted.yaml");

@@ -12,6 +12,8 @@ import { join, extname, normalize } from "node:path";
 import { tmpdir } from "node:os";
 
 const root = new URL("../../", import.meta.url).pathname;
+// Cargo's output directory, as the Makefile resolves it (CARGO_TARGET_DIR or target/).
+const target = process.env.IMAGE_DIGEST_TARGET_DIR || join(root, "target");
 const page = join(root, "build/web/playground");
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const CHROMEDRIVER = process.env.CHROMEDRIVER ?? "/usr/bin/chromedriver";
@@ -77,7 +79,7 @@ after(async () => {
 
 /// The native checker's finding and warning lines for a file under the page's default settings.
 function nativeLines(file) {
-  const run = spawnSync(join(root, "target/debug/image-digest-check"), ["--policy", join(root, "policy.wasm"), "--quiet", "--output", "json",
+  const run = spawnSync(join(target, "debug/image-digest-check"), ["--policy", join(root, "policy.wasm"), "--quiet", "--output", "json",
     "--settings", join(root, "examples/settings/non-prod.yaml"), file], { encoding: "utf8" });
   assert.equal(run.status, 1, `the native checker rejects the drifted render: ${run.stderr}`);
   const r = JSON.parse(run.stdout).results;
@@ -126,7 +128,7 @@ test("the playground checks the drifted chart render in Chromium", async () => {
   const wide = await js(`return document.documentElement.scrollWidth - document.documentElement.clientWidth`);
   assert.ok(wide <= 0, `the page scrolls sideways by ${wide}px at 1280 px`);
   const shot = await call("GET", s("/screenshot"));
-  writeFileSync(join(root, "target/playground.png"), Buffer.from(shot, "base64"));
+  writeFileSync(join(target, "playground.png"), Buffer.from(shot, "base64"));
 
   // The link reproduces the state in a fresh page.
   await call("POST", s("/url"), { url: "about:blank" });
@@ -149,7 +151,7 @@ test("the playground checks the drifted chart render in Chromium", async () => {
   const overflow = await js(`return document.documentElement.scrollWidth - document.documentElement.clientWidth`);
   assert.ok(overflow <= 0, `the page scrolls sideways by ${overflow}px on a narrow screen`);
   const narrow = await call("GET", s("/screenshot"));
-  writeFileSync(join(root, "target/playground-narrow.png"), Buffer.from(narrow, "base64"));
+  writeFileSync(join(target, "playground-narrow.png"), Buffer.from(narrow, "base64"));
   console.log("screenshots: target/playground.png, target/playground-narrow.png");
 
   // An image volume is a row of its own, on its `reference:` line.

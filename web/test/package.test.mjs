@@ -9,11 +9,13 @@ import { readFileSync, statSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 
 const root = new URL("../../", import.meta.url);
+// Cargo's output directory, as the Makefile resolves it (CARGO_TARGET_DIR or target/).
+const target = process.env.IMAGE_DIGEST_TARGET_DIR ? new URL(`file://${process.env.IMAGE_DIGEST_TARGET_DIR}/`) : new URL("target/", root);
 const require = createRequire(import.meta.url);
 const started = performance.now();
 const pkg = require(new URL("build/web/npm/index.js", root).pathname);
 const loaded = performance.now();
-const table = JSON.parse(readFileSync(new URL("target/web-table.json", root), "utf8"));
+const table = JSON.parse(readFileSync(new URL("web-table.json", target), "utf8"));
 
 const norm = (v) => JSON.parse(JSON.stringify(v, (_, x) => (x === undefined ? null : x)));
 

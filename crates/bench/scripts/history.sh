@@ -5,7 +5,7 @@
 # manifest's Deployments). Prints wall time and peak memory (GNU time when present).
 #   CHECK  the checker binary (default: target/release/image-digest-check)
 set -euo pipefail
-CHECK=${CHECK:-target/release/image-digest-check}
+CHECK=${CHECK:-${CARGO_TARGET_DIR:-target}/release/image-digest-check}
 CHECK=$(realpath "$CHECK")
 COMMITS=${COMMITS:-1000}
 work=$(mktemp -d)

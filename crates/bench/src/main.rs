@@ -73,7 +73,8 @@ fn size(path: &Path) -> String {
 fn main() -> Result<()> {
     let root = image_digest_testkit::policy::workspace_root();
     let policy_path = image_digest_testkit::policy::policy_wasm();
-    let floor_path = root.join("target/wasm32-wasip1/wasm/floor_policy.wasm");
+    let floor_path =
+        image_digest_testkit::policy::target_dir().join("wasm32-wasip1/wasm/floor_policy.wasm");
     let policy = Policy::load(&policy_path)?;
     let floor = Policy::load(&floor_path).context("build the floor with `make bench`")?;
 
@@ -111,7 +112,7 @@ fn main() -> Result<()> {
     );
     println!("| floor policy | {} |", size(&floor_path));
 
-    let checker = root.join("target/release/image-digest-check");
+    let checker = image_digest_testkit::policy::target_dir().join("release/image-digest-check");
     if checker.exists() {
         let docs = 10_000;
         let dir = std::env::temp_dir().join(format!("image-digest-bench-{}", std::process::id()));

@@ -23,9 +23,32 @@ pub struct Commit {
     /// `2026-10-02` (committer date).
     pub date: String,
     pub subject: String,
-    /// Path (from the repository's root) → the blob it holds after this commit, `None` when
-    /// the commit deleted it.
-    pub changes: Vec<(String, Option<String>)>,
+    /// Path (from the repository's root) → what it holds after this commit, `None` when the
+    /// commit deleted it.
+    pub changes: Vec<(String, Option<Entry>)>,
+}
+
+/// What a path holds in a tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Entry {
+    /// A file: its blob.
+    Blob(String),
+    /// A symbolic link (mode 120000): Git stores the target's path, not the file.
+    Link,
+    /// A submodule (mode 160000): another repository's commit, whose files this history
+    /// does not hold.
+    Submodule,
+}
+
+impl Entry {
+    /// From a `git ls-tree`/`git log --raw` mode and object name.
+    fn of(mode: &str, object: &str) -> Entry {
+        match mode {
+            "120000" => Entry::Link,
+            "160000" => Entry::Submodule,
+            _ => Entry::Blob(object.to_owned()),
+        }
+    }
 }
 
 /// Which commits to read.
@@ -117,7 +140,9 @@ impl Repo {
                 root.display()
             )
         })?;
-        Ok(rel.to_string_lossy().replace('\\', "/"))
+        let rel = rel.to_string_lossy().replace('\\', "/");
+        // The root itself: `.` (an empty pathspec is refused by git).
+        Ok(if rel.is_empty() { ".".to_owned() } else { rel })
     }
 
     /// Checks that the history asked for is all there: a shallow clone cuts it off.
@@ -154,16 +179,12 @@ impl Repo {
             "--no-renames".into(),
             "--raw".into(),
             "--no-abbrev".into(),
-            "--format=%x00%H%x1f%h%x1f%cs%x1f%s".into(),
+            // NUL-separated paths: a name git would C-quote (`"`, `\\`, tab, newline,
+            // non-ASCII) comes through as it is.
+            "-z".into(),
+            "--format=%x01%H%x1f%h%x1f%cs%x1f%s".into(),
         ];
-        match span {
-            Span::All => args.push("HEAD".into()),
-            Span::Since(date) => {
-                args.push(format!("--since={date}"));
-                args.push("HEAD".into());
-            }
-            Span::Range(range) => args.push((*range).to_owned()),
-        }
+        push_span(&mut args, span);
         args.push("--".into());
         args.extend(pathspecs.iter().cloned());
         let refs: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -173,7 +194,7 @@ impl Repo {
 
     /// The blobs under `pathspecs` in the parent of `sha` (the state before the first commit
     /// read), or nothing when `sha` has no parent.
-    pub fn tree_before(&self, sha: &str, pathspecs: &[String]) -> Result<BTreeMap<String, String>> {
+    pub fn tree_before(&self, sha: &str, pathspecs: &[String]) -> Result<BTreeMap<String, Entry>> {
         let parent = format!("{sha}^");
         if self
             .run(&[
@@ -186,17 +207,54 @@ impl Repo {
         {
             return Ok(BTreeMap::new());
         }
-        let mut args = vec!["ls-tree", "-r", "--full-tree", &parent, "--"];
+        let mut args = vec!["ls-tree", "-r", "-z", "--full-tree", &parent, "--"];
         args.extend(pathspecs.iter().map(String::as_str));
         let text = self.run(&args)?;
         Ok(text
-            .lines()
+            .split('\0')
             .filter_map(|l| {
                 let (meta, path) = l.split_once('\t')?;
-                let blob = meta.split_whitespace().nth(2)?;
-                Some((path.to_owned(), blob.to_owned()))
+                let mut meta = meta.split_whitespace();
+                let (mode, object) = (meta.next()?, meta.nth(1)?);
+                Some((path.to_owned(), Entry::of(mode, object)))
             })
             .collect())
+    }
+
+    /// The renames of the first-parent history (whole tree, `-M`), oldest first: `(from,
+    /// to)`. `history` follows a path back through them, so `git mv deploy manifests` does
+    /// not cut the digests pinned under `deploy/` off the keep-list.
+    pub fn renames(&self, span: &Span<'_>) -> Result<Vec<(String, String)>> {
+        let mut args = vec![
+            "log".to_owned(),
+            "--first-parent".into(),
+            "--diff-merges=first-parent".into(),
+            "--reverse".into(),
+            "-M".into(),
+            "--diff-filter=R".into(),
+            "--raw".into(),
+            "--no-abbrev".into(),
+            "-z".into(),
+            "--format=%x01".into(),
+        ];
+        push_span(&mut args, span);
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        let text = self.run(&refs)?;
+        let mut out = Vec::new();
+        let mut tokens = text.split('\0');
+        while let Some(token) = tokens.next() {
+            let token = token.trim_start_matches(['\n', '\x01']);
+            let Some(meta) = token.strip_prefix(':') else {
+                continue;
+            };
+            let status = meta.split_whitespace().nth(4).unwrap_or_default();
+            let paths = if status.starts_with(['R', 'C']) { 2 } else { 1 };
+            let taken: Vec<&str> = tokens.by_ref().take(paths).collect();
+            if let [from, to] = taken[..] {
+                out.push((from.to_owned(), to.to_owned()));
+            }
+        }
+        Ok(out)
     }
 
     /// A reader of blob contents (`git cat-file --batch`).
@@ -219,34 +277,51 @@ impl Repo {
     }
 }
 
-/// `git log --raw` with `%x00` before each commit's header.
+/// The revisions of `span`, as `git log` takes them.
+fn push_span(args: &mut Vec<String>, span: &Span<'_>) {
+    match span {
+        Span::All => args.push("HEAD".into()),
+        Span::Since(date) => {
+            args.push(format!("--since={date}"));
+            args.push("HEAD".into());
+        }
+        Span::Range(range) => args.push((*range).to_owned()),
+    }
+}
+
+/// `git log --raw -z` with `%x01` before each commit's header: NUL-separated tokens, a
+/// header, then per change its `:meta` and its path.
 fn parse_log(text: &str) -> Vec<Commit> {
-    let mut commits = Vec::new();
-    for record in text.split('\0').filter(|r| !r.trim().is_empty()) {
-        let mut lines = record.lines();
-        let header = lines.next().unwrap_or_default();
-        let mut fields = header.split('\x1f');
-        let (Some(sha), Some(short), Some(date), subject) =
-            (fields.next(), fields.next(), fields.next(), fields.next())
-        else {
-            continue;
-        };
-        let changes = lines
-            .filter_map(|l| {
-                let (meta, path) = l.strip_prefix(':')?.split_once('\t')?;
-                let parts: Vec<&str> = meta.split_whitespace().collect();
-                let (blob, status) = (parts.get(3)?, parts.get(4)?);
-                let blob = (!status.starts_with('D')).then(|| (*blob).to_owned());
-                Some((path.to_owned(), blob))
-            })
-            .collect();
-        commits.push(Commit {
-            sha: sha.to_owned(),
-            short: short.get(..7).unwrap_or(short).to_owned(),
-            date: date.to_owned(),
-            subject: subject.unwrap_or_default().to_owned(),
-            changes,
-        });
+    let mut commits: Vec<Commit> = Vec::new();
+    let mut tokens = text.split('\0');
+    while let Some(token) = tokens.next() {
+        let token = token.trim_start_matches('\n');
+        if let Some(header) = token.strip_prefix('\x01') {
+            let mut fields = header.split('\x1f');
+            if let (Some(sha), Some(short), Some(date), subject) =
+                (fields.next(), fields.next(), fields.next(), fields.next())
+            {
+                commits.push(Commit {
+                    sha: sha.to_owned(),
+                    short: short.get(..7).unwrap_or(short).to_owned(),
+                    date: date.to_owned(),
+                    subject: subject.unwrap_or_default().to_owned(),
+                    changes: Vec::new(),
+                });
+            }
+        } else if let Some(meta) = token.strip_prefix(':') {
+            let Some(path) = tokens.next() else { break };
+            let parts: Vec<&str> = meta.split_whitespace().collect();
+            let (Some(mode), Some(object), Some(status)) =
+                (parts.get(1), parts.get(3), parts.get(4))
+            else {
+                continue;
+            };
+            let entry = (!status.starts_with('D')).then(|| Entry::of(mode, object));
+            if let Some(c) = commits.last_mut() {
+                c.changes.push((path.to_owned(), entry));
+            }
+        }
     }
     commits
 }
@@ -290,14 +365,23 @@ mod tests {
 
     #[test]
     fn the_raw_log_is_read_commit_by_commit() {
-        let text = "\0aaaa\x1faa\x1f2026-10-02\x1fpromote 1\n\n:000000 100644 0000 bbbb A\tvalues/prod.yaml\n\0cccc\x1fcc\x1f2026-10-03\x1fdrop\n\n:100644 000000 bbbb 0000 D\tvalues/prod.yaml\n";
+        let text = "\x01aaaa\x1faa\x1f2026-10-02\x1fpromote 1\0\n:000000 100644 0000 bbbb A\0values/we\"ird\tname.yaml\0:000000 120000 0000 dddd A\0link.yaml\0\x01cccc\x1fcc\x1f2026-10-03\x1fdrop\0\n:100644 000000 bbbb 0000 D\0values/we\"ird\tname.yaml\0";
         let commits = parse_log(text);
         assert_eq!(commits.len(), 2);
         assert_eq!(commits[0].subject, "promote 1");
         assert_eq!(
             commits[0].changes,
-            [("values/prod.yaml".to_owned(), Some("bbbb".to_owned()))]
+            [
+                (
+                    "values/we\"ird\tname.yaml".to_owned(),
+                    Some(Entry::Blob("bbbb".to_owned()))
+                ),
+                ("link.yaml".to_owned(), Some(Entry::Link)),
+            ]
         );
-        assert_eq!(commits[1].changes, [("values/prod.yaml".to_owned(), None)]);
+        assert_eq!(
+            commits[1].changes,
+            [("values/we\"ird\tname.yaml".to_owned(), None)]
+        );
     }
 }

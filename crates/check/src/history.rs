@@ -7,7 +7,7 @@
 //! the chart's component blocks), each blob parsed once. Per distinct `repository@digest`: the
 //! first and last commit that pinned it, and where it was last written.
 
-use crate::git::{Commit, Repo, Span};
+use crate::git::{Commit, Entry, Repo, Span};
 use crate::pin_plan::{Site, Source};
 use crate::pin_run;
 use anyhow::{Result, bail};
@@ -15,8 +15,9 @@ use image_digest_pin::registry::{self, Options, Presence, ResolveError};
 use image_digest_policy::reference;
 use image_digest_policy::settings::Settings;
 use image_digest_scan::input::InputError;
+use image_digest_scan::report::{github, one_line, sarif};
 use serde_json::{Value, json};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 
 /// What the user asked for.
@@ -104,36 +105,31 @@ pub fn run(request: &Request<'_>, settings: &Settings) -> Result<u8> {
         (None, None) => Span::All,
     };
     repo.check_span(&span)?;
-    let manifests = request
-        .paths
-        .iter()
-        .map(|p| repo.relative(p))
-        .collect::<Result<Vec<_>>>()?;
-    let values = request
-        .values
-        .iter()
-        .map(|p| repo.relative(p))
-        .collect::<Result<Vec<_>>>()?;
-    let pathspecs: Vec<String> = manifests.iter().chain(&values).cloned().collect();
+    let mut given = Given::read(&repo, request)?;
+    given.follow_renames(&repo.renames(&span)?);
+    let pathspecs = given.pathspecs();
     let commits = repo.commits(&span, &pathspecs)?;
     if commits.is_empty() {
         eprintln!(
             "history: no commit in {} touched {}: nothing to list (check the paths and the range)",
             repo.root().display(),
-            pathspecs.join(", ")
+            given.names().join(", ")
         );
         return Ok(2);
     }
-    let mut reader = Reader::new(&repo, settings, &manifests, &values)?;
+    let mut reader = Reader::new(&repo, settings, &given)?;
     if let Some(oldest) = commits.first() {
         reader.state = repo.tree_before(&oldest.sha, &pathspecs)?;
     }
+    let before: Vec<String> = reader.state.keys().cloned().collect();
+    reader.seen.extend(before);
     let mut found: BTreeMap<String, Referenced> = BTreeMap::new();
     let mut errors: Vec<String> = Vec::new();
     for commit in &commits {
-        for (path, blob) in &commit.changes {
-            match blob {
-                Some(b) => reader.state.insert(path.clone(), b.clone()),
+        for (path, entry) in &commit.changes {
+            reader.seen.insert(path.clone());
+            match entry {
+                Some(e) => reader.state.insert(path.clone(), e.clone()),
                 None => reader.state.remove(path),
             };
         }
@@ -144,8 +140,23 @@ pub fn run(request: &Request<'_>, settings: &Settings) -> Result<u8> {
                 .map(|e| format!("{} ({} {}): {e}", commit.short, commit.date, commit.subject)),
         );
         for site in sites {
+            reader.contributed.insert(site.source.clone());
             record(&mut found, commit, site);
         }
+    }
+    for link in &reader.links {
+        eprintln!(
+            "history: {link}: a symbolic link in Git: not followed (Git stores the target's name, not the file): give the target's own path to read it"
+        );
+    }
+    for module in &reader.submodules {
+        eprintln!(
+            "history: {module}: a submodule: its files are another repository's history, not read here (run history in that repository)"
+        );
+    }
+    let idle = given.idle(&reader);
+    for (name, why) in &idle {
+        eprintln!("history: {name} contributed nothing: {why}");
     }
     if found.is_empty() && errors.is_empty() && !request.allow_empty {
         eprintln!(
@@ -159,35 +170,205 @@ pub fn run(request: &Request<'_>, settings: &Settings) -> Result<u8> {
     } else {
         HashMap::new()
     };
-    Ok(report(request, &commits, &found, &checks, &errors))
+    let code = report(request, &commits, &found, &checks, &errors);
+    Ok(if idle.is_empty() || request.allow_empty {
+        code
+    } else {
+        code.max(2)
+    })
+}
+
+/// The paths the user gave, as pathspecs from the repository's root, with the paths they had
+/// before a rename.
+struct Given {
+    /// Manifest paths: (as given, the pathspec, the older names of files under it).
+    manifests: Vec<(String, String, Vec<String>)>,
+    /// Values files in `helm -f` order: (as given, the pathspec, its older names, newest
+    /// first), and whether it was given as a path and recognised as values.
+    values: Vec<(String, String, Vec<String>, bool)>,
+}
+
+impl Given {
+    fn read(repo: &Repo, request: &Request<'_>) -> Result<Given> {
+        let mut given = Given {
+            manifests: Vec::new(),
+            values: Vec::new(),
+        };
+        for p in request.paths {
+            let rel = repo.relative(p)?;
+            let name = p.display().to_string();
+            if is_values_file(&repo.root().join(&rel)) {
+                eprintln!(
+                    "history: {name}: a YAML mapping without apiVersion/kind: read as Helm values (as --values {name}; give several in helm -f order with --values)"
+                );
+                given.values.push((name, rel, Vec::new(), true));
+            } else {
+                given.manifests.push((name, rel, Vec::new()));
+            }
+        }
+        for p in request.values {
+            given.values.push((
+                p.display().to_string(),
+                repo.relative(p)?,
+                Vec::new(),
+                false,
+            ));
+        }
+        Ok(given)
+    }
+
+    /// Adds the names each path had before the renames of the history (chains followed back),
+    /// and says which.
+    fn follow_renames(&mut self, renames: &[(String, String)]) {
+        let mut followed = 0;
+        for (name, spec, older) in &mut self.manifests {
+            let mut frontier = vec![spec.clone()];
+            while let Some(under) = frontier.pop() {
+                for (from, to) in renames {
+                    if is_under(to, &under) && !is_under(from, spec) && !older.contains(from) {
+                        older.push(from.clone());
+                        frontier.push(from.clone());
+                    }
+                }
+            }
+            if !older.is_empty() {
+                followed += older.len();
+                eprintln!(
+                    "history: {name}: followed {} renamed file(s) back to their older names ({}): the digests pinned there are read too",
+                    older.len(),
+                    older.join(", ")
+                );
+            }
+        }
+        for (name, spec, older, _) in &mut self.values {
+            let mut current = spec.clone();
+            while let Some((from, _)) = renames
+                .iter()
+                .rev()
+                .find(|(from, to)| *to == current && !older.contains(from) && from != spec)
+            {
+                older.push(from.clone());
+                current = from.clone();
+            }
+            if !older.is_empty() {
+                followed += older.len();
+                eprintln!(
+                    "history: {name}: followed its renames back ({}): the digests pinned there are read too",
+                    older.join(" ← ")
+                );
+            }
+        }
+        let _ = followed;
+    }
+
+    fn pathspecs(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for (_, spec, older) in &self.manifests {
+            out.push(spec.clone());
+            out.extend(older.iter().cloned());
+        }
+        for (_, spec, older, _) in &self.values {
+            out.push(spec.clone());
+            out.extend(older.iter().cloned());
+        }
+        out
+    }
+
+    fn names(&self) -> Vec<String> {
+        self.manifests
+            .iter()
+            .map(|m| m.0.clone())
+            .chain(self.values.iter().map(|v| v.0.clone()))
+            .collect()
+    }
+
+    /// Every given path that added nothing to the list, and why.
+    fn idle(&self, reader: &Reader<'_>) -> Vec<(String, String)> {
+        let mut idle = Vec::new();
+        let touched = |spec: &str, older: &[String]| {
+            reader
+                .seen
+                .iter()
+                .any(|p| is_under(p, spec) || older.iter().any(|o| is_under(p, o)))
+        };
+        for (name, spec, older) in &self.manifests {
+            if !touched(spec, older) {
+                idle.push((name.clone(), "no commit read touched it (a typo, a file not committed yet, or a path inside a submodule?)".to_owned()));
+            } else if !reader
+                .contributed
+                .iter()
+                .any(|p| is_under(p, spec) || older.iter().any(|o| is_under(p, o)))
+            {
+                idle.push((name.clone(), "no image of a workload the policy reads was found under it in any commit (a values file among manifests? give it with --values)".to_owned()));
+            }
+        }
+        for (name, spec, older, _) in &self.values {
+            if !touched(spec, older) {
+                idle.push((
+                    name.clone(),
+                    "no commit read touched it (a typo, or a file not committed yet?)".to_owned(),
+                ));
+            }
+        }
+        idle
+    }
+}
+
+/// Whether `path` is `under` or inside it (`.` holds everything).
+fn is_under(path: &str, under: &str) -> bool {
+    under == "." || path == under || path.starts_with(&format!("{}/", under.trim_end_matches('/')))
+}
+
+/// A file (as it is in the work tree) that is one YAML mapping without `apiVersion` and
+/// `kind`: a Helm values file, not manifests.
+fn is_values_file(path: &std::path::Path) -> bool {
+    if !path.is_file() {
+        return false;
+    }
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return false;
+    };
+    if image_digest_scan::input::split_yaml("", &text).len() != 1 {
+        return false;
+    }
+    match image_digest_scan::yaml::parse(&text) {
+        Ok((Value::Object(map), _)) => {
+            !map.contains_key("apiVersion") && !map.contains_key("kind") && !map.is_empty()
+        }
+        _ => false,
+    }
 }
 
 /// Reads the state of the paths at each commit, every blob parsed once.
 struct Reader<'a> {
     repo_blobs: crate::git::Blobs,
     settings: &'a Settings,
-    manifests: &'a [String],
-    values: &'a [String],
-    /// Path → blob, as of the commit being read.
-    state: BTreeMap<String, String>,
+    given: &'a Given,
+    /// Path → what it holds, as of the commit being read.
+    state: BTreeMap<String, Entry>,
+    /// Every path any commit read held or changed.
+    seen: BTreeSet<String>,
+    /// Every file an image came from.
+    contributed: BTreeSet<String>,
+    /// Symbolic links and submodules met (not read).
+    links: BTreeSet<String>,
+    submodules: BTreeSet<String>,
     texts: HashMap<String, String>,
     manifest_sites: HashMap<String, (Vec<Site>, Vec<InputError>)>,
     values_sites: HashMap<Vec<String>, (Vec<Site>, Vec<InputError>)>,
 }
 
 impl<'a> Reader<'a> {
-    fn new(
-        repo: &Repo,
-        settings: &'a Settings,
-        manifests: &'a [String],
-        values: &'a [String],
-    ) -> Result<Reader<'a>> {
+    fn new(repo: &Repo, settings: &'a Settings, given: &'a Given) -> Result<Reader<'a>> {
         Ok(Reader {
             repo_blobs: repo.blobs()?,
             settings,
-            manifests,
-            values,
+            given,
             state: BTreeMap::new(),
+            seen: BTreeSet::new(),
+            contributed: BTreeSet::new(),
+            links: BTreeSet::new(),
+            submodules: BTreeSet::new(),
             texts: HashMap::new(),
             manifest_sites: HashMap::new(),
             values_sites: HashMap::new(),
@@ -206,17 +387,35 @@ impl<'a> Reader<'a> {
         })
     }
 
+    /// The blob at `path`, noting a link or a submodule met there.
+    fn blob(&mut self, path: &str) -> Option<String> {
+        match self.state.get(path)? {
+            Entry::Blob(b) => Some(b.clone()),
+            Entry::Link => {
+                self.links.insert(path.to_owned());
+                None
+            }
+            Entry::Submodule => {
+                self.submodules.insert(path.to_owned());
+                None
+            }
+        }
+    }
+
     /// Every image site at the current state, and what could not be read.
     fn sites(&mut self) -> Result<(Vec<Site>, Vec<InputError>)> {
         let mut sites = Vec::new();
         let mut errors = Vec::new();
-        let manifest_files: Vec<(String, String)> = self
+        let paths: Vec<String> = self
             .state
-            .iter()
-            .filter(|(path, _)| self.is_manifest(path))
-            .map(|(p, b)| (p.clone(), b.clone()))
+            .keys()
+            .filter(|path| self.is_manifest(path))
+            .cloned()
             .collect();
-        for (path, blob) in manifest_files {
+        for path in paths {
+            let Some(blob) = self.blob(&path) else {
+                continue;
+            };
             let key = format!("{blob}:{path}");
             if !self.manifest_sites.contains_key(&key) {
                 let source = self.source(&path, &blob)?;
@@ -228,11 +427,17 @@ impl<'a> Reader<'a> {
                 errors.extend(e.iter().cloned());
             }
         }
-        let layered: Vec<(String, String)> = self
-            .values
-            .iter()
-            .filter_map(|v| self.state.get(v).map(|b| (v.clone(), b.clone())))
-            .collect();
+        // Each values file at its newest name present in this commit.
+        let given = self.given;
+        let mut layered: Vec<(String, String)> = Vec::new();
+        for (_, spec, older, _) in &given.values {
+            for name in std::iter::once(spec).chain(older) {
+                if let Some(b) = self.blob(name) {
+                    layered.push((name.clone(), b));
+                    break;
+                }
+            }
+        }
         if !layered.is_empty() {
             let key: Vec<String> = layered.iter().map(|(p, b)| format!("{b}:{p}")).collect();
             if !self.values_sites.contains_key(&key) {
@@ -253,10 +458,14 @@ impl<'a> Reader<'a> {
 
     /// A file under a manifest path that the checker would read (`.yaml`, `.yml`, `.json`).
     fn is_manifest(&self, path: &str) -> bool {
-        let under = self.manifests.iter().any(|m| {
-            path == m || m.is_empty() || path.starts_with(&format!("{}/", m.trim_end_matches('/')))
-        });
-        let exact = self.manifests.iter().any(|m| path == m);
+        let specs = || {
+            self.given
+                .manifests
+                .iter()
+                .flat_map(|(_, spec, older)| std::iter::once(spec).chain(older))
+        };
+        let under = specs().any(|m| is_under(path, m));
+        let exact = specs().any(|m| path == m);
         under
             && (exact
                 || [".yaml", ".yml", ".json"]
@@ -367,13 +576,13 @@ fn report(
                 })
                 .chain(unpinned.iter().map(|r| {
                     let text = format!("not rollback-safe: no digest: {}", r.image);
-                    ("no-digest", "warning", text, *r)
+                    ("no-rollback-digest", "warning", text, *r)
                 }))
                 .map(|(rule, level, text, r)| {
                     json!({
                         "ruleId": rule, "level": level, "message": {"text": text},
                         "locations": [{"physicalLocation": {
-                            "artifactLocation": {"uri": r.file},
+                            "artifactLocation": {"uri": sarif::uri(&r.file)},
                             "region": {"startLine": r.line.max(1), "startColumn": r.column.max(1)}
                         }}]
                     })
@@ -387,7 +596,7 @@ fn report(
                     "tool": {"driver": {"name": "image-digest-check history", "rules": [
                         rule("digest-gone", "A digest the Git history pinned is gone from its registry: rolling back to it would fail."),
                         rule("digest-unchecked", "The registry could not be asked whether a pinned digest is still there."),
-                        rule("no-digest", "An image in the history without a digest: not rollback-safe."),
+                        rule("no-rollback-digest", "An image in the history without a digest: not rollback-safe."),
                     ]}},
                     "results": results,
                 }],
@@ -433,14 +642,18 @@ fn report(
                     Some(Check::Gone(why)) => gone_line(request.output, r, why),
                     Some(Check::Unchecked(why)) if request.output == Output::Github => format!(
                         "::error file={},line={},col={},title=image-digest-check%3A digest-unchecked::{}\n",
-                        r.file,
+                        github::property(&r.file),
                         r.line,
                         r.column,
                         github_escape(&format!("{} could not be checked: {why}", r.key))
                     ),
                     Some(Check::Unchecked(why)) => format!(
-                        "{}:{}:{}: {} could not be checked: {why}\n",
-                        r.file, r.line, r.column, r.key
+                        "{}:{}:{}: {} could not be checked: {}\n",
+                        one_line(&r.file),
+                        r.line,
+                        r.column,
+                        r.key,
+                        one_line(why)
                     ),
                     // GitHub shows annotations; the list of what is fine is for the text report.
                     _ if request.output == Output::Github => String::new(),
@@ -459,13 +672,13 @@ fn report(
                 );
                 out.push_str(&match request.output {
                     Output::Github => format!(
-                        "::warning file={},line={},col={},title=image-digest-check%3A no-digest::{}\n",
-                        r.file,
+                        "::warning file={},line={},col={},title=image-digest-check%3A no-rollback-digest::{}\n",
+                        github::property(&r.file),
                         r.line,
                         r.column,
                         github_escape(&text)
                     ),
-                    _ => format!("{}:{}:{}: {text}\n", r.file, r.line, r.column),
+                    _ => format!("{}:{}:{}: {}\n", one_line(&r.file), r.line, r.column, one_line(&text)),
                 });
             }
             out.push_str(&format!(
@@ -501,11 +714,11 @@ fn commit_words(at: &At) -> String {
 fn describe(r: &Referenced) -> String {
     format!(
         "{}:{}:{}: {} ({}): first {}, last {}",
-        r.file,
+        one_line(&r.file),
         r.line,
         r.column,
         r.key,
-        r.label,
+        one_line(&r.label),
         commit_words(&r.first),
         commit_words(&r.last)
     )
@@ -536,18 +749,22 @@ fn gone_line(output: Output, r: &Referenced, why: &str) -> String {
     match output {
         Output::Github => format!(
             "::error file={},line={},col={},title=image-digest-check%3A digest-gone::{}\n",
-            r.file,
+            github::property(&r.file),
             r.line,
             r.column,
             github_escape(&text)
         ),
-        _ => format!("{}:{}:{}: {text}\n", r.file, r.line, r.column),
+        _ => format!(
+            "{}:{}:{}: {}\n",
+            one_line(&r.file),
+            r.line,
+            r.column,
+            one_line(&text)
+        ),
     }
 }
 
 /// A workflow command's data: `%`, CR and LF escaped.
 fn github_escape(text: &str) -> String {
-    text.replace('%', "%25")
-        .replace('\r', "%0D")
-        .replace('\n', "%0A")
+    github::data(text)
 }

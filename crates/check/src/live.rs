@@ -11,6 +11,7 @@ use image_digest_policy::settings::Settings;
 use image_digest_scan::input::{self, Document, InputError};
 use image_digest_scan::live::{self, Container, Observation};
 use image_digest_scan::report::openreports::{self, Entry};
+use image_digest_scan::report::{github, one_line};
 use image_digest_scan::run::{self, Run};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
@@ -37,9 +38,42 @@ fn read_pods(files: &[PathBuf]) -> (Vec<Document>, Vec<InputError>) {
     (docs, errors)
 }
 
+/// A Pod met more than once (two snapshots concatenated, the same file given twice): which
+/// copy tells what runs is unknown, so it is an input error, never silently the last one.
+fn twice(docs: &[Document]) -> Vec<InputError> {
+    let mut seen: BTreeMap<(String, String), String> = BTreeMap::new();
+    let mut errors = Vec::new();
+    for d in docs
+        .iter()
+        .filter(|d| d.value.get("kind").and_then(Value::as_str) == Some("Pod"))
+    {
+        let field = |p: &str| {
+            d.value
+                .pointer(p)
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_owned()
+        };
+        let key = (field("/metadata/namespace"), field("/metadata/name"));
+        if let Some(first) = seen.get(&key) {
+            errors.push(InputError {
+                source: d.location(),
+                message: format!(
+                    "Pod {}/{} is here a second time (first at {first}): two snapshots, or one file given twice? Give one `kubectl get pods -A -o json`",
+                    key.0, key.1
+                ),
+            });
+        } else {
+            seen.insert(key, d.location());
+        }
+    }
+    errors
+}
+
 /// The running digests of the Pods in `pods`, for `pin --from-live`.
 pub fn running(pods: &Path, settings: &Settings) -> Result<RunningDigests> {
-    let (docs, errors) = read_pods(&[pods.to_path_buf()]);
+    let (docs, mut errors) = read_pods(&[pods.to_path_buf()]);
+    errors.extend(twice(&docs));
     if let Some(e) = errors.first() {
         bail!("--from-live {}: {e}", pods.display());
     }
@@ -114,9 +148,11 @@ pub fn run(cli: &Cli, files: &[PathBuf]) -> Result<u8> {
     let policy = crate::load_policy(cli)?;
     let evaluator = policy.with_settings(settings.clone())?;
     let parsed = crate::core_settings(&settings)?;
-    let (docs, errors) = read_pods(files);
+    let (docs, mut errors) = read_pods(files);
+    errors.extend(twice(&docs));
     let containers = live::containers(&docs, |ns| parsed.namespaces.covers(ns));
-    let units: Vec<Unit> = docs.iter().cloned().map(Unit::Doc).collect();
+    // The documents move into the work: no second copy of a 50,000-pod dump.
+    let units: Vec<Unit> = docs.into_iter().map(Unit::Doc).collect();
     let cx = work::Context {
         evaluator: &evaluator,
         recording: None,
@@ -152,7 +188,7 @@ pub fn run(cli: &Cli, files: &[PathBuf]) -> Result<u8> {
                     let level = if line.0 { "error" } else { "warning" };
                     out.push_str(&format!(
                         "::{level} title=image-digest-check%3A live::{}\n",
-                        line.1.replace('%', "%25").replace('\n', "%0A")
+                        github::data(&line.1)
                     ));
                 }
             }
@@ -168,7 +204,7 @@ pub fn run(cli: &Cli, files: &[PathBuf]) -> Result<u8> {
                     } else {
                         counts.1 += 1;
                     }
-                    out.push_str(&line);
+                    out.push_str(&one_line(&line));
                     out.push('\n');
                 }
                 counts.2 += 1;

@@ -79,6 +79,9 @@ struct Cli {
     /// No progress on stderr.
     #[arg(long, short, global = true)]
     quiet: bool,
+    /// Read at most this many bytes of one file (larger ones are input errors, exit 2).
+    #[arg(long, value_name = "BYTES", default_value_t = input::MAX_FILE_SIZE, global = true)]
+    max_file_size: u64,
     /// Print timing and peak memory on stderr.
     #[arg(long)]
     stats: bool,
@@ -471,8 +474,11 @@ fn read_units(cli: &Cli) -> (Vec<Unit>, Vec<input::InputError>) {
     let expanded = walk::expand(&cli.paths);
     let mut errors = expanded.errors;
     let mut units = Vec::new();
+    if !expanded.skipped.is_empty() {
+        units.push(Unit::Skipped(expanded.skipped));
+    }
     for file in &expanded.files {
-        let text = match input::read(file) {
+        let text = match input::read_limited(file, cli.max_file_size) {
             Ok(t) => t,
             Err(e) => {
                 errors.push(e);
@@ -480,8 +486,7 @@ fn read_units(cli: &Cli) -> (Vec<Unit>, Vec<input::InputError>) {
             }
         };
         let source = input::source_name(file);
-        if input::is_json(&text) {
-            let (docs, errs) = input::parse(&source, &text);
+        if let Some((docs, errs)) = input::json_documents(&source, &text) {
             errors.extend(errs);
             units.extend(docs.into_iter().map(Unit::Doc));
         } else {

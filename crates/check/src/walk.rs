@@ -13,6 +13,9 @@ use std::path::{Path, PathBuf};
 pub struct Expanded {
     pub files: Vec<PathBuf>,
     pub errors: Vec<InputError>,
+    /// What a directory held that is not a file to read (a FIFO, a socket, a device): never
+    /// opened (a FIFO would block the run), counted as skipped with why.
+    pub skipped: Vec<String>,
 }
 
 /// Files as given, directories recursively (their `.yaml`, `.yml` and `.json` files, sorted),
@@ -43,7 +46,14 @@ fn walk(dir: &Path, seen: &mut HashSet<PathBuf>, out: &mut Expanded) {
             Ok(e) if e.file_type().is_file() && is_manifest(e.path()) => {
                 add(e.path(), seen, &mut out.files)
             }
-            Ok(_) => {}
+            Ok(e) => {
+                if let Some(what) = special(&e.file_type()) {
+                    out.skipped.push(format!(
+                        "not a regular file ({what}, not read): {}",
+                        e.path().display()
+                    ));
+                }
+            }
             Err(e) => out.errors.push(walk_error(dir, &e)),
         }
     }
@@ -54,6 +64,20 @@ fn add(path: &Path, seen: &mut HashSet<PathBuf>, files: &mut Vec<PathBuf>) {
     let key = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
     if seen.insert(key) {
         files.push(path.to_path_buf());
+    }
+}
+
+/// What a special file is, or `None` for a file or a directory.
+fn special(t: &std::fs::FileType) -> Option<&'static str> {
+    use std::os::unix::fs::FileTypeExt;
+    if t.is_fifo() {
+        Some("a FIFO")
+    } else if t.is_socket() {
+        Some("a socket")
+    } else if t.is_block_device() || t.is_char_device() {
+        Some("a device")
+    } else {
+        None
     }
 }
 

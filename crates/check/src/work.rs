@@ -16,7 +16,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 pub enum Unit {
     Chunk(input::Chunk),
     Doc(input::Document),
-    Request { location: String, bytes: Vec<u8> },
+    Request {
+        location: String,
+        bytes: Vec<u8>,
+    },
+    /// Entries met while walking a directory that are not files to read (a FIFO, a socket, a
+    /// device): counted as skipped, with why.
+    Skipped(Vec<String>),
 }
 
 impl Unit {
@@ -26,6 +32,7 @@ impl Unit {
             Unit::Chunk(c) => format!("{}#{} (line {})", c.source, c.index, c.line),
             Unit::Doc(d) => d.location(),
             Unit::Request { location, .. } => location.clone(),
+            Unit::Skipped(what) => what.join(", "),
         }
     }
 }
@@ -161,6 +168,7 @@ impl Worker<'_, '_, '_> {
             Unit::Request { location, bytes } => {
                 document::check_request(location, bytes, &mut self.wasm, &mut out)
             }
+            Unit::Skipped(what) => out.skipped.extend(what.iter().cloned()),
         }
         out
     }

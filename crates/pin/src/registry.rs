@@ -9,6 +9,7 @@
 
 use crate::credentials;
 use crate::platform::{self, Platform};
+use image_digest_policy::reference;
 use oci_client::client::{ClientConfig, ClientProtocol};
 use oci_client::errors::{OciDistributionError, OciErrorCode};
 use oci_client::manifest::{
@@ -205,6 +206,19 @@ async fn resolve_with_retries(
                 options.timeout.as_secs()
             ))),
         };
+        // Every digest a registry answers is checked before it is written: a header of
+        // `sha256:abc` is not a content address.
+        let result = result.and_then(|digest| match reference::parse_digest(&digest) {
+            Ok(_) => Ok(digest),
+            Err(e) => Err(Failure {
+                reason: format!(
+                    "answered {:?} as the manifest's digest, which is not a digest ({e}): nothing pinned from it",
+                    reference::truncate(&digest, 100)
+                ),
+                transient: false,
+                gone: false,
+            }),
+        });
         match result {
             Ok(digest) => return Ok(digest),
             Err(f) if f.transient && attempt < options.attempts => {

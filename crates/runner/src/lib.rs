@@ -42,6 +42,23 @@ pub struct Limits {
     pub max_memory: usize,
 }
 
+/// The address space reserved per linear memory when the process's address space is limited.
+const RESERVATION_UNDER_LIMIT: u64 = 64 << 20;
+
+/// The process's address-space limit (`ulimit -v`, RLIMIT_AS) in bytes, when there is one:
+/// read from `/proc/self/limits`, which needs no libc binding.
+fn address_space_limit() -> Option<u64> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits
+        .lines()
+        .find(|l| l.starts_with("Max address space"))?;
+    let soft = line
+        .trim_start_matches("Max address space")
+        .split_whitespace()
+        .next()?;
+    soft.parse().ok()
+}
+
 impl Default for Limits {
     fn default() -> Self {
         Limits {
@@ -98,6 +115,16 @@ impl Policy {
     fn build(bytes: &[u8], limits: Limits, cache: Option<&Cache>) -> Result<Policy> {
         let mut config = wasmtime::Config::default();
         config.epoch_interruption(true);
+        if let Some(limit) = address_space_limit() {
+            // wasmtime reserves 4 GiB and a 32 MiB guard of address space per linear memory
+            // by default, so bounds checks cost nothing; under `ulimit -v` (a CI container, a
+            // shared host) that reservation alone fails every instance. Then reserve what the
+            // module needs (it starts at 18 pages, about 1.1 MiB) and let memory move when it
+            // grows: explicit bounds checks, slower, but it runs.
+            config.memory_reservation(RESERVATION_UNDER_LIMIT.min(limit / 8));
+            config.memory_guard_size(64 << 10);
+            config.memory_reservation_for_growth(RESERVATION_UNDER_LIMIT.min(limit / 8));
+        }
         let engine = Engine::new(&config).map_err(|e| anyhow!("{e}"))?;
         let module = match cache {
             Some(cache) => cache.module(&engine, bytes)?,

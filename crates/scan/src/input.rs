@@ -14,8 +14,9 @@ pub struct Document {
     pub source: String,
     /// Its 1-based index in the file.
     pub index: usize,
-    /// For an item unpacked from a `List`, its position in `items`.
-    pub item: Option<usize>,
+    /// For an item unpacked from a `List` (or from a `List` inside one), its position in
+    /// `items` at each level, outermost first.
+    pub items: Vec<usize>,
     /// The document as JSON.
     pub value: Value,
     /// Where every node of the whole document (the `List`, for an item) is in the file.
@@ -25,10 +26,11 @@ pub struct Document {
 impl Document {
     /// Where the node at `pointer` (relative to this document or item) is in the file.
     pub fn position(&self, pointer: &str) -> Option<Pos> {
-        match self.item {
-            None => self.positions.get(pointer),
-            Some(i) => self.positions.get(&format!("/items/{i}{pointer}")),
+        if self.items.is_empty() {
+            return self.positions.get(pointer);
         }
+        let prefix: String = self.items.iter().map(|i| format!("/items/{i}")).collect();
+        self.positions.get(&format!("{prefix}{pointer}"))
     }
 
     /// Where the document (or item) starts.
@@ -38,10 +40,8 @@ impl Document {
 
     /// `file.yaml#3` or `file.yaml#3.items[1]`
     pub fn location(&self) -> String {
-        match self.item {
-            None => format!("{}#{}", self.source, self.index),
-            Some(i) => format!("{}#{}.items[{i}]", self.source, self.index),
-        }
+        let items: String = self.items.iter().map(|i| format!(".items[{i}]")).collect();
+        format!("{}#{}{items}", self.source, self.index)
     }
 }
 
@@ -69,30 +69,65 @@ pub fn source_name(path: &Path) -> String {
     }
 }
 
-/// Reads one source's text.
+/// How much of one file is read by default (`--max-file-size`): far more than any manifest
+/// stream (a 50,000-pod `kubectl get pods -o json` is about 92 MB), far less than memory.
+pub const MAX_FILE_SIZE: u64 = 512 * 1024 * 1024;
+
+/// Reads one source's text, at most [`MAX_FILE_SIZE`] bytes.
 pub fn read(path: &Path) -> Result<String, InputError> {
-    read_text(path).map_err(|e| InputError {
+    read_limited(path, MAX_FILE_SIZE)
+}
+
+/// Reads one source's text, at most `max` bytes: a larger one (`/dev/zero` named by mistake,
+/// a dump far larger than any manifest) is an input error, never read until memory runs out.
+pub fn read_limited(path: &Path, max: u64) -> Result<String, InputError> {
+    read_text(path, max).map_err(|e| InputError {
         source: source_name(path),
         message: e,
     })
 }
 
-fn read_text(path: &Path) -> Result<String, String> {
-    let mut text = String::new();
-    if path.as_os_str() == "-" {
+fn read_text(path: &Path, max: u64) -> Result<String, String> {
+    let mut bytes = Vec::new();
+    let read = if path.as_os_str() == "-" {
         std::io::stdin()
-            .read_to_string(&mut text)
-            .map_err(|e| format!("cannot read stdin: {e}"))?;
+            .take(max.saturating_add(1))
+            .read_to_end(&mut bytes)
+            .map_err(|e| format!("cannot read stdin: {e}"))?
     } else {
-        text = std::fs::read_to_string(path).map_err(|e| format!("cannot read the file: {e}"))?;
+        std::fs::File::open(path)
+            .and_then(|f| f.take(max.saturating_add(1)).read_to_end(&mut bytes))
+            .map_err(|e| format!("cannot read the file: {e}"))?
+    };
+    if read as u64 > max {
+        return Err(format!(
+            "larger than {max} bytes (--max-file-size): not read; name the manifest files themselves, or raise --max-file-size"
+        ));
     }
-    Ok(text)
+    String::from_utf8(bytes).map_err(|e| {
+        format!(
+            "not UTF-8 text (byte {}): manifests are UTF-8 YAML or JSON",
+            e.utf8_error().valid_up_to()
+        )
+    })
 }
 
-/// Whether `text` is a JSON stream (else it is read as YAML).
+/// Whether `text` starts like a JSON stream. JSON is YAML, so this only picks the faster
+/// reader: see [`json_documents`].
 pub fn is_json(text: &str) -> bool {
     let t = text.trim_start();
     t.starts_with('{') || t.starts_with('[')
+}
+
+/// The documents of `text` read as a JSON stream, when that is what it is: it starts like JSON
+/// and every document parses as JSON, or its name ends in `.json` (whose errors are then JSON
+/// errors). `None` for YAML, flow style included (`{apiVersion: v1, kind: Pod}` in a `.yaml`).
+pub fn json_documents(source: &str, text: &str) -> Option<(Vec<Document>, Vec<InputError>)> {
+    if !is_json(text) {
+        return None;
+    }
+    let (docs, errors) = parse_json(source, text);
+    (errors.is_empty() || source.ends_with(".json")).then_some((docs, errors))
 }
 
 /// One YAML document of a stream, not parsed yet: splitting is cheap and serial, parsing is
@@ -190,11 +225,25 @@ pub fn parse_chunk(chunk: &Chunk) -> (Vec<Document>, Vec<InputError>) {
     (docs, errors)
 }
 
-/// Splits `text` into documents: a JSON stream when it starts like JSON, else YAML.
+/// Splits `text` into documents: a JSON stream when it is one ([`json_documents`]), else YAML.
 pub fn parse(source: &str, text: &str) -> (Vec<Document>, Vec<InputError>) {
+    if let Some(parsed) = json_documents(source, text) {
+        return parsed;
+    }
     let mut docs = Vec::new();
     let mut errors = Vec::new();
-    if is_json(text) {
+    for chunk in split_yaml(source, text) {
+        let (d, e) = parse_chunk(&chunk);
+        docs.extend(d);
+        errors.extend(e);
+    }
+    (docs, errors)
+}
+
+fn parse_json(source: &str, text: &str) -> (Vec<Document>, Vec<InputError>) {
+    let mut docs = Vec::new();
+    let mut errors = Vec::new();
+    {
         let mut stream = serde_json::Deserializer::from_str(text).into_iter::<Value>();
         let mut i = 0;
         let mut start = 0;
@@ -219,12 +268,6 @@ pub fn parse(source: &str, text: &str) -> (Vec<Document>, Vec<InputError>) {
                     break;
                 }
             }
-        }
-    } else {
-        for chunk in split_yaml(source, text) {
-            let (d, e) = parse_chunk(&chunk);
-            docs.extend(d);
-            errors.extend(e);
         }
     }
     (docs, errors)
@@ -259,48 +302,95 @@ struct Parsed<'s> {
 }
 
 fn push(parsed: &Parsed<'_>, value: Value, docs: &mut Vec<Document>, errors: &mut Vec<InputError>) {
-    let (source, index) = (parsed.source, parsed.index);
     match value {
         // `---` with nothing after it, as helm prints between templates.
         Value::Null => {}
-        Value::Object(ref map) => {
-            let kind = map.get("kind").and_then(Value::as_str).unwrap_or("");
-            if kind.ends_with("List") && map.get("items").is_some_and(Value::is_array) {
-                if let Some(Value::Array(items)) = map.get("items") {
-                    for (i, item) in items.iter().enumerate() {
-                        if item.is_object() {
-                            docs.push(Document {
-                                source: source.into(),
-                                index,
-                                item: Some(i),
-                                value: item.clone(),
-                                positions: parsed.positions.clone(),
-                            });
-                        } else {
-                            errors.push(InputError {
-                                source: source.into(),
-                                message: format!("document {index}: items[{i}] is not an object"),
-                            });
-                        }
-                    }
-                }
-            } else {
-                docs.push(Document {
-                    source: source.into(),
-                    index,
-                    item: None,
-                    value,
-                    positions: parsed.positions.clone(),
-                });
-            }
-        }
+        Value::Object(map) => unpack(parsed, map, &mut Vec::new(), docs, errors),
         other => errors.push(InputError {
-            source: source.into(),
+            source: parsed.source.into(),
             message: format!(
-                "document {index}: a Kubernetes manifest must be an object, found {}",
+                "document {}: a Kubernetes manifest must be an object, found {}",
+                parsed.index,
                 image_digest_policy::json::type_name(&other)
             ),
         }),
+    }
+}
+
+/// How deep `List`s may nest: the API server refuses far less; this only stops a hostile
+/// input from recursing without end.
+const MAX_LIST_DEPTH: usize = 32;
+
+/// A document, or the items of a `List` as kubectl reads them: a `List` inside a `List`
+/// unpacked too, and the items of a typed list (`DeploymentList`, as the API returns them,
+/// items without `kind`/`apiVersion`) given the list's kind and apiVersion.
+fn unpack(
+    parsed: &Parsed<'_>,
+    mut map: serde_json::Map<String, Value>,
+    at: &mut Vec<usize>,
+    docs: &mut Vec<Document>,
+    errors: &mut Vec<InputError>,
+) {
+    let (source, index) = (parsed.source, parsed.index);
+    let kind = map
+        .get("kind")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned();
+    let is_list = kind.ends_with("List") && map.get("items").is_some_and(Value::is_array);
+    if !is_list || at.len() >= MAX_LIST_DEPTH {
+        if is_list {
+            errors.push(InputError {
+                source: source.into(),
+                message: format!(
+                    "document {index}: Lists nested deeper than {MAX_LIST_DEPTH}: not read"
+                ),
+            });
+            return;
+        }
+        docs.push(Document {
+            source: source.into(),
+            index,
+            items: at.clone(),
+            value: Value::Object(map),
+            positions: parsed.positions.clone(),
+        });
+        return;
+    }
+    let item_kind = kind
+        .strip_suffix("List")
+        .filter(|k| !k.is_empty())
+        .map(str::to_owned);
+    let api_version = map.get("apiVersion").cloned();
+    let Some(Value::Array(items)) = map.remove("items") else {
+        return;
+    };
+    for (i, item) in items.into_iter().enumerate() {
+        at.push(i);
+        match item {
+            Value::Object(mut item) => {
+                if let Some(k) = &item_kind {
+                    item.entry("kind")
+                        .or_insert_with(|| Value::String(k.clone()));
+                    if let Some(v) = &api_version {
+                        item.entry("apiVersion").or_insert_with(|| v.clone());
+                    }
+                }
+                unpack(parsed, item, at, docs, errors);
+            }
+            _ => {
+                let path: String = at
+                    .iter()
+                    .map(|i| format!("items[{i}]"))
+                    .collect::<Vec<_>>()
+                    .join(".");
+                errors.push(InputError {
+                    source: source.into(),
+                    message: format!("document {index}: {path} is not an object"),
+                });
+            }
+        }
+        at.pop();
     }
 }
 
@@ -318,6 +408,59 @@ mod tests {
             locations,
             ["x.yaml#2", "x.yaml#3.items[0]", "x.yaml#3.items[1]"]
         );
+    }
+
+    #[test]
+    fn lists_in_lists_and_typed_lists_are_read_as_kubectl_reads_them() {
+        let text = "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: List\n  items:\n  - {apiVersion: v1, kind: Pod, metadata: {name: a}}\n- apiVersion: apps/v1\n  kind: DeploymentList\n  items:\n  - metadata: {name: b}\n";
+        let (docs, errors) = parse("x.yaml", text);
+        assert!(errors.is_empty(), "{errors:?}");
+        let got: Vec<(String, &str, &str, Option<Pos>)> = docs
+            .iter()
+            .map(|d| {
+                (
+                    d.location(),
+                    d.value["apiVersion"].as_str().unwrap_or(""),
+                    d.value["kind"].as_str().unwrap_or(""),
+                    d.position("/metadata/name"),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "x.yaml#1.items[0].items[0]".to_owned(),
+                    "v1",
+                    "Pod",
+                    Some(Pos {
+                        line: 7,
+                        column: 42
+                    })
+                ),
+                (
+                    "x.yaml#1.items[1].items[0]".to_owned(),
+                    "apps/v1",
+                    "Deployment",
+                    Some(Pos {
+                        line: 11,
+                        column: 21
+                    })
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn flow_style_yaml_that_starts_like_json_is_yaml() {
+        let (docs, errors) = parse(
+            "x.yaml",
+            "{apiVersion: v1, kind: Pod, metadata: {name: a}}\n",
+        );
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(docs.len(), 1);
+        let (_, errors) = parse("x.json", "{apiVersion: v1}");
+        assert!(errors[0].message.contains("invalid JSON"), "{errors:?}");
     }
 
     #[test]

@@ -57,10 +57,20 @@ impl Running {
             return Running::Local(local.to_owned());
         }
         match id.rsplit_once('@') {
-            Some((repository, digest)) if digest.contains(':') => Running::Digest {
-                repository: repository.to_owned(),
-                digest: digest.to_owned(),
-            },
+            Some((repository, digest)) if digest.contains(':') => {
+                // A value from the cluster is checked before it is trusted: a digest that is
+                // not one, or a repository that is not a reference, is never pinned.
+                match image_digest_policy::reference::parse(id) {
+                    Ok(r) if r.digest.is_some() => Running::Digest {
+                        repository: repository.to_owned(),
+                        digest: digest.to_owned(),
+                    },
+                    Ok(_) => Running::Unknown(format!("imageID {id:?} holds no digest")),
+                    Err(e) => Running::Unknown(format!(
+                        "imageID {id:?} is not a registry reference ({e}): what runs is unknown"
+                    )),
+                }
+            }
             _ => Running::Local(id.to_owned()),
         }
     }

@@ -57,10 +57,7 @@ pub struct Checked {
 impl Checked {
     /// A result not yet judged (rejected until an answer says otherwise).
     pub fn new(location: String, kind: String, namespace: String, name: String) -> Checked {
-        let file = location
-            .rsplit_once('#')
-            .map_or(location.as_str(), |(f, _)| f)
-            .to_owned();
+        let file = file_of(&location).to_owned();
         Checked {
             location,
             file,
@@ -304,50 +301,134 @@ pub struct Report<'a> {
     pub notes: &'a [String],
 }
 
-/// One line per finding, warning and pin, each starting `file:line:column:`.
+/// The file of a location (`a.yaml#3`, `a.yaml#3.items[1]`), or the whole source when it
+/// names no document: `bad#1.yaml` is a file of that name.
+pub fn file_of(location: &str) -> &str {
+    match location.rsplit_once('#') {
+        Some((file, doc))
+            if let Some(doc) = doc.split(' ').next()
+                && doc.starts_with(|c: char| c.is_ascii_digit())
+                && doc.split(".items[").enumerate().all(|(i, part)| {
+                    let digits = if i == 0 {
+                        part
+                    } else {
+                        part.strip_suffix(']').unwrap_or("x")
+                    };
+                    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
+                }) =>
+        {
+            file
+        }
+        _ => location,
+    }
+}
+
+/// Whether YAML (outside an escape) and XML 1.0 forbid `c` in a document, or advise against
+/// it: C0 controls but tab, LF and CR, DEL, the C1 controls, U+FFFE and U+FFFF.
+pub fn forbidden(c: char) -> bool {
+    (c.is_control() && !matches!(c, '\t' | '\n' | '\r')) || matches!(c, '\u{FFFE}' | '\u{FFFF}')
+}
+
+/// `text` with every [`forbidden`] character written as a JSON escape (`\u007f`): for JSON
+/// rendered into a YAML stream, where such characters can only stand inside strings, so the
+/// value read back is the same.
+pub fn yaml_safe(text: &str) -> String {
+    escape_with(text, forbidden, |c| format!("\\u{:04x}", c as u32))
+}
+
+/// `text` with every [`forbidden`] character written as `\u{7f}` text: XML 1.0 has no way to
+/// carry them at all (not even as character references).
+pub fn xml_safe(text: &str) -> String {
+    escape_with(text, forbidden, |c| format!("\\u{{{:x}}}", c as u32))
+}
+
+/// `text` on one line: every control character (line breaks included) and the Unicode line
+/// and paragraph separators written as `\n`, `\u{85}`…, so a name cannot start a line of its
+/// own (a forged `file:line:col:` finding) in a line-oriented output.
+pub fn one_line(text: &str) -> String {
+    escape_with(
+        text,
+        |c| {
+            c.is_control() && c != '\t'
+                || matches!(c, '\u{2028}' | '\u{2029}' | '\u{FFFE}' | '\u{FFFF}')
+        },
+        |c| match c {
+            '\n' => "\\n".to_owned(),
+            '\r' => "\\r".to_owned(),
+            c => format!("\\u{{{:x}}}", c as u32),
+        },
+    )
+}
+
+fn escape_with(text: &str, hit: impl Fn(char) -> bool, with: impl Fn(char) -> String) -> String {
+    if !text.chars().any(&hit) {
+        return text.to_owned();
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if hit(c) {
+            out.push_str(&with(c));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Appends `line`, made [`one_line`], and its line break.
+fn push_line(out: &mut String, line: &str) {
+    out.push_str(&one_line(line));
+    out.push('\n');
+}
+
+/// One line per finding, warning and pin, each starting `file:line:column:`; nothing a
+/// manifest holds can break a line (see [`one_line`]).
 pub fn text(report: &Report<'_>) -> String {
     let mut out = String::new();
     for r in report.results {
         let subject = r.subject();
         let start = r.at(r.start());
         if let Some(e) = &r.error {
-            out.push_str(&format!("{start}: {subject}: ERROR: {e}\n"));
+            push_line(&mut out, &format!("{start}: {subject}: ERROR: {e}"));
         } else if !r.allowed {
             if r.findings.is_empty() {
-                out.push_str(&format!(
-                    "{start}: {subject}: REJECTED: {}\n",
-                    r.summary.as_deref().unwrap_or("")
-                ));
+                push_line(
+                    &mut out,
+                    &format!(
+                        "{start}: {subject}: REJECTED: {}",
+                        r.summary.as_deref().unwrap_or("")
+                    ),
+                );
             }
             for f in &r.findings {
                 let at = r.at(f.pos());
-                out.push_str(&format!(
-                    "{at}: {subject}: {} {} [{}]\n",
-                    f.path,
-                    f.detail,
-                    f.rule.id()
-                ));
+                push_line(
+                    &mut out,
+                    &format!("{at}: {subject}: {} {} [{}]", f.path, f.detail, f.rule.id()),
+                );
             }
         }
         for w in &r.warnings {
             let at = r.at(w.pos());
-            out.push_str(&format!(
-                "{at}: {subject}: warning: {} [{}]\n",
-                w.message,
-                w.rule.id()
-            ));
+            push_line(
+                &mut out,
+                &format!("{at}: {subject}: warning: {} [{}]", w.message, w.rule.id()),
+            );
         }
         for op in r.patch.iter().filter_map(|p| p.as_array()).flatten() {
             let path = op.get("path").and_then(|p| p.as_str()).unwrap_or("");
             let value = op.get("value").map(|v| v.to_string()).unwrap_or_default();
-            out.push_str(&format!("{start}: {subject}: would pin {path} = {value}\n"));
+            push_line(
+                &mut out,
+                &format!("{start}: {subject}: would pin {path} = {value}"),
+            );
         }
     }
     for e in report.errors {
-        out.push_str(&format!("error: {e}\n"));
+        push_line(&mut out, &format!("error: {e}"));
     }
     for n in report.notes {
-        out.push_str(&format!("error: {n}\n"));
+        push_line(&mut out, &format!("error: {n}"));
     }
     let s = report.summary;
     out.push_str(&format!(

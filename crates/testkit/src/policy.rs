@@ -37,9 +37,18 @@ pub fn load_policy() -> Policy {
 }
 
 /// Where the suites keep compiled modules: every test process would otherwise compile the
-/// same `policy.wasm` again. Under `target/`, which only the build writes.
+/// same `policy.wasm` again. Under cargo's output directory, which only the build writes.
 pub fn module_cache() -> PathBuf {
-    workspace_root().join("target/module-cache")
+    target_dir().join("module-cache")
+}
+
+/// Cargo's output directory: `CARGO_TARGET_DIR` when set (relative to the workspace, as
+/// cargo reads it from there), else `target/`.
+pub fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR").filter(|v| !v.is_empty()) {
+        Some(dir) => workspace_root().join(dir),
+        None => workspace_root().join("target"),
+    }
 }
 
 #[cfg(test)]

@@ -372,3 +372,248 @@ fn history_of_a_range_names_a_revision_that_is_not_there() {
         out.stderr
     );
 }
+
+/// A digest of 64 hex digits made of `c`.
+fn fake(c: char) -> String {
+    format!("sha256:{}", c.to_string().repeat(64))
+}
+
+/// A new repository in `tmp/name` on branch main.
+fn repo_in(tmp: &Path, name: &str) -> PathBuf {
+    let repo = tmp.join(name);
+    std::fs::create_dir_all(&repo).expect("repo dir");
+    git(&repo, &["init", "-q", "-b", "main"], "2026-10-01T10:00:00Z");
+    repo
+}
+
+fn history_in(dir: &Path, args: &[&str]) -> TestCommand {
+    let mut c = TestCommand::bare();
+    c.current_dir(dir).arg("history").args(args);
+    c
+}
+
+/// The chart note's failure mode (issue 32): a values file given as a path beside a manifest
+/// directory was read as manifests, held no object, and vanished from the keep-list, exit 0.
+#[test]
+fn history_reads_a_values_file_given_as_a_path_as_values() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let repo = repo_in(tmp.path(), "gitops");
+    let v = |d: &str| {
+        format!("image:\n  repository: r.example/lab/jangar\n  tag: \"1\"\n  digest: \"{d}\"\n")
+    };
+    commit(
+        &repo,
+        &[("values.yaml", &v(&fake('a')))],
+        "2026-10-01T10:00:00Z",
+        "a",
+    );
+    commit(
+        &repo,
+        &[("values.yaml", &v(&fake('b')))],
+        "2026-10-02T10:00:00Z",
+        "b",
+    );
+    let app = format!("x/y@{}", fake('c'));
+    commit(
+        &repo,
+        &[("apps/p.yaml", &render(&app))],
+        "2026-10-03T10:00:00Z",
+        "app",
+    );
+    let out = history_in(&repo, &["--output", "list", "values.yaml", "apps"]).assert_exit_both(0);
+    let mut want = [
+        format!("r.example/lab/jangar@{}", fake('a')),
+        format!("r.example/lab/jangar@{}", fake('b')),
+        format!("x/y@{}", fake('c')),
+    ];
+    want.sort();
+    assert_eq!(
+        out.stdout,
+        format!("{}\n", want.join("\n")),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("values.yaml: a YAML mapping without apiVersion/kind: read as Helm values"),
+        "{}",
+        out.stderr
+    );
+}
+
+/// A path that adds nothing (a typo, a file never committed) is named, exit 2; --allow-empty
+/// takes it.
+#[test]
+fn history_names_a_path_that_contributed_nothing() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let repo = repo_in(tmp.path(), "gitops");
+    let app = format!("x/y@{}", fake('c'));
+    commit(
+        &repo,
+        &[("apps/p.yaml", &render(&app))],
+        "2026-10-03T10:00:00Z",
+        "app",
+    );
+    std::fs::write(repo.join("draft.yaml"), render("x/z:1")).expect("written");
+    let out =
+        history_in(&repo, &["--output", "list", "apps", "aps", "draft.yaml"]).assert_exit_both(2);
+    assert_eq!(out.stdout, format!("x/y@{}\n", fake('c')));
+    for name in ["aps", "draft.yaml"] {
+        assert!(
+            out.stderr.contains(&format!(
+                "history: {name} contributed nothing: no commit read touched it"
+            )),
+            "{}",
+            out.stderr
+        );
+    }
+    history_in(&repo, &["--output", "list", "apps", "aps", "--allow-empty"]).assert_exit(0);
+    // A directory that holds only files of no workload: named too.
+    commit(
+        &repo,
+        &[(
+            "docs/notes.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: n}\n",
+        )],
+        "2026-10-04T10:00:00Z",
+        "notes",
+    );
+    let out = history_in(&repo, &["--output", "list", "apps", "docs"]).assert_exit_both(2);
+    assert!(
+        out.stderr
+            .contains("history: docs contributed nothing: no image"),
+        "{}",
+        out.stderr
+    );
+}
+
+/// Names git C-quotes (a quote, a backslash, a tab, a newline, non-ASCII with
+/// core.quotePath on) are read as they are.
+#[test]
+fn history_reads_file_names_git_would_quote() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let repo = repo_in(tmp.path(), "gitops");
+    git(
+        &repo,
+        &["config", "core.quotePath", "true"],
+        "2026-10-01T10:00:00Z",
+    );
+    let names = [
+        "deploy/we\"ird.yaml",
+        "deploy/back\\slash.yaml",
+        "deploy/t\tab.yaml",
+        "deploy/new\nline.yaml",
+        "deploy/é.yaml",
+    ];
+    let hex = ['1', '2', '3', '4', '5'];
+    let files: Vec<(String, String)> = names
+        .iter()
+        .zip(hex)
+        .map(|(n, h)| ((*n).to_owned(), render(&format!("x/y@{}", fake(h)))))
+        .collect();
+    let refs: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    commit(&repo, &refs, "2026-10-01T10:00:00Z", "odd names");
+    let out = history_in(&repo, &["--output", "list", "deploy"]).assert_exit(0);
+    let want: Vec<String> = hex.iter().map(|h| format!("x/y@{}", fake(*h))).collect();
+    assert_eq!(out, format!("{}\n", want.join("\n")));
+}
+
+/// `git mv deploy manifests`: the digests pinned under the old name are still rollback targets.
+#[test]
+fn history_follows_a_renamed_directory() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let repo = repo_in(tmp.path(), "gitops");
+    commit(
+        &repo,
+        &[("deploy/a.yaml", &render(&format!("x/y:1@{}", fake('a'))))],
+        "2026-10-01T10:00:00Z",
+        "a",
+    );
+    commit(
+        &repo,
+        &[(
+            "values/prod.yaml",
+            &format!(
+                "image:\n  repository: r/v\n  tag: \"1\"\n  digest: \"{}\"\n",
+                fake('d')
+            ),
+        )],
+        "2026-10-01T11:00:00Z",
+        "v",
+    );
+    git(
+        &repo,
+        &["mv", "deploy", "manifests"],
+        "2026-10-02T10:00:00Z",
+    );
+    git(
+        &repo,
+        &["mv", "values/prod.yaml", "values/production.yaml"],
+        "2026-10-02T10:00:00Z",
+    );
+    git(
+        &repo,
+        &["commit", "-q", "-m", "rename"],
+        "2026-10-02T10:00:00Z",
+    );
+    commit(
+        &repo,
+        &[("manifests/a.yaml", &render(&format!("x/y:2@{}", fake('b'))))],
+        "2026-10-03T10:00:00Z",
+        "b",
+    );
+    let out = history_in(
+        &repo,
+        &[
+            "--output",
+            "list",
+            "manifests",
+            "--values",
+            "values/production.yaml",
+        ],
+    )
+    .assert_exit_both(0);
+    assert_eq!(
+        out.stdout,
+        format!("r/v@{}\nx/y@{}\nx/y@{}\n", fake('d'), fake('a'), fake('b')),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("deploy/a.yaml"),
+        "the rename is said: {}",
+        out.stderr
+    );
+}
+
+/// `history .` at the root reads the whole tree; a symbolic link tracked in Git is skipped
+/// with a note, never an error on every run.
+#[test]
+fn history_of_the_root_with_a_tracked_link() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let repo = repo_in(tmp.path(), "gitops");
+    commit(
+        &repo,
+        &[("deploy/a.yaml", &render(&format!("x/y:1@{}", fake('a'))))],
+        "2026-10-01T10:00:00Z",
+        "a",
+    );
+    std::os::unix::fs::symlink("deploy/a.yaml", repo.join("link.yaml")).expect("link");
+    git(&repo, &["add", "-A"], "2026-10-02T10:00:00Z");
+    git(
+        &repo,
+        &["commit", "-q", "-m", "link"],
+        "2026-10-02T10:00:00Z",
+    );
+    let out = history_in(&repo, &["--output", "list", "."]).assert_exit_both(0);
+    assert_eq!(out.stdout, format!("x/y@{}\n", fake('a')), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("link.yaml: a symbolic link in Git: not followed"),
+        "{}",
+        out.stderr
+    );
+}

@@ -137,7 +137,7 @@ fn rows() -> Vec<Row> {
             Some(&jangar),
             json!({"verifyTagDigest": "warn"}),
             Some("registry-down-controllers.yml"),
-            "tag-moved",
+            "tag-unverified",
             false,
         ),
         row(
@@ -308,7 +308,8 @@ fn every_problem_reaches_every_format_with_its_rule() {
 /// never findings filed under guessed rules.
 #[test]
 fn a_module_that_disagrees_with_the_core_is_an_error_not_a_guess() {
-    let floor = crate::harness::workspace().join("target/wasm32-wasip1/wasm/floor_policy.wasm");
+    let floor =
+        image_digest_testkit::policy::target_dir().join("wasm32-wasip1/wasm/floor_policy.wasm");
     assert!(floor.exists(), "{}: run `make lint`", floor.display());
     let tmp = tempfile::tempdir().expect("a temp dir");
     let file = tmp.path().join("pod.yaml");

@@ -11,7 +11,7 @@ pub fn render(report: &Report<'_>) -> String {
         annotations(r, &mut out);
     }
     for e in report.errors {
-        let file = e.source.split('#').next().unwrap_or(&e.source);
+        let file = super::file_of(&e.source);
         out.push_str(&command(
             "error",
             Some((file, 1, 1)),
@@ -83,14 +83,14 @@ fn command(level: &str, at: Option<(&str, usize, usize)>, title: &str, message: 
 }
 
 /// The escaping GitHub's runner undoes in a command's message.
-fn data(s: &str) -> String {
+pub fn data(s: &str) -> String {
     s.replace('%', "%25")
         .replace('\r', "%0D")
         .replace('\n', "%0A")
 }
 
 /// The escaping of a command's property values, which also end at `:` and `,`.
-fn property(s: &str) -> String {
+pub fn property(s: &str) -> String {
     data(s).replace(':', "%3A").replace(',', "%2C")
 }
 

@@ -28,7 +28,9 @@ pub fn render(report: &Report<'_>) -> String {
     }
     let mut doc = quick_junit::Report::new("image-digest-check");
     doc.add_test_suite(suite);
+    // quick-xml escapes markup, not the characters XML 1.0 cannot carry at all.
     doc.to_string()
+        .map(|xml| super::xml_safe(&xml))
         .unwrap_or_else(|e| format!("<!-- image-digest-check: cannot write JUnit: {e} -->\n"))
 }
 

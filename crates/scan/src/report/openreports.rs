@@ -99,27 +99,56 @@ pub fn entries(results: &[Checked]) -> Vec<Entry> {
 }
 
 /// A name Kubernetes accepts (DNS-1123 subdomain): lowercase, `[a-z0-9.-]`, at most 253.
+/// When the parts had to change to fit (`a_b` and `A-b` would both read `a-b`), a short hash
+/// of them as written follows, so two resources never share one report (one would overwrite
+/// the other on apply).
 fn object_name(parts: &[&str]) -> String {
-    let raw = parts.join("-").to_ascii_lowercase();
+    let raw = parts.join("-");
     let mut name: String = raw
         .chars()
         .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+            if c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-' {
                 c
+            } else if c.is_ascii_uppercase() {
+                c.to_ascii_lowercase()
             } else {
                 '-'
             }
         })
         .collect();
-    name.truncate(253);
-    let name = name
+    // Kinds are CamelCase by convention (`Deployment` is lowercased as it always was); any
+    // other change, in the object's own name above all, could make two names one.
+    let fits = |p: &str, upper: bool| {
+        p.chars().all(|c| {
+            c.is_ascii_lowercase()
+                || c.is_ascii_digit()
+                || c == '.'
+                || c == '-'
+                || (upper && c.is_ascii_uppercase())
+        })
+    };
+    let changed = parts
+        .iter()
+        .enumerate()
+        .any(|(i, p)| !fits(p, i + 1 < parts.len()));
+    name.truncate(if changed { 253 - 9 } else { 253 });
+    let mut name = name
         .trim_matches(|c: char| !c.is_ascii_alphanumeric())
         .to_owned();
     if name.is_empty() {
-        "report".to_owned()
-    } else {
-        name
+        name = "report".to_owned();
     }
+    if changed || name.len() != raw.len() {
+        name.push_str(&format!("-{:08x}", fnv1a(raw.as_bytes())));
+    }
+    name
+}
+
+/// FNV-1a, 32 bits: a stable short hash for names (not for security), with no dependency.
+fn fnv1a(bytes: &[u8]) -> u32 {
+    bytes.iter().fold(0x811c_9dc5_u32, |h, b| {
+        (h ^ u32::from(*b)).wrapping_mul(0x0100_0193)
+    })
 }
 
 /// The reports as documents: one per resource, in a stable order.
@@ -189,7 +218,7 @@ pub fn render(entries: &[Entry]) -> String {
         .map(|d| {
             format!(
                 "---\n{}\n",
-                serde_json::to_string_pretty(d).unwrap_or_default()
+                super::yaml_safe(&serde_json::to_string_pretty(d).unwrap_or_default())
             )
         })
         .collect()
@@ -255,10 +284,28 @@ mod tests {
     }
 
     #[test]
-    fn names_are_valid_kubernetes_names() {
+    fn names_are_valid_kubernetes_names_and_never_one_for_two() {
         assert_eq!(
-            object_name(&[SOURCE, "Deployment", "Agents_Web"]),
+            object_name(&[SOURCE, "Deployment", "agents-web"]),
             "image-digest-policy-deployment-agents-web"
         );
+        let names: Vec<String> = ["a_b", "a-b", "A-b", "a.b", "a\u{7f}b", "a\nb", "é"]
+            .iter()
+            .map(|n| object_name(&[SOURCE, "HelmValues", n]))
+            .collect();
+        let distinct: std::collections::BTreeSet<&String> = names.iter().collect();
+        assert_eq!(distinct.len(), names.len(), "{names:?}");
+        for n in &names {
+            assert!(
+                n.len() <= 253
+                    && n.bytes().all(|b| b.is_ascii_lowercase()
+                        || b.is_ascii_digit()
+                        || b == b'.'
+                        || b == b'-'),
+                "{n}"
+            );
+        }
+        let long = "x_".repeat(200);
+        assert!(object_name(&[SOURCE, "Deployment", &long]).len() <= 253);
     }
 }

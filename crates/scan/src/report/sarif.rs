@@ -112,22 +112,25 @@ fn result(rule: Rule, text: &str, file: &str, line: usize, column: usize) -> Val
     })
 }
 
-/// A relative path as a URI reference (what code scanning matches against the repository).
-fn uri(file: &str) -> String {
+/// A relative path as a URI reference (what code scanning matches against the repository):
+/// every byte but the unreserved characters and `/` percent-encoded, so `co:lon.yaml` is not
+/// read as a scheme, nor `a#b.yaml` as a fragment.
+pub fn uri(file: &str) -> String {
     let file = file.strip_prefix("./").unwrap_or(file);
-    file.chars()
-        .map(|c| match c {
-            ' ' => "%20".to_owned(),
-            '#' => "%23".to_owned(),
-            '%' => "%25".to_owned(),
-            c => c.to_string(),
-        })
-        .collect()
+    let mut out = String::with_capacity(file.len());
+    for b in file.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 /// An input error's file, and its line when the message names one (`… at line 3 …`).
 fn file_and_line(source: &str, message: &str) -> (String, usize) {
-    let file = source.split('#').next().unwrap_or(source).to_owned();
+    let file = super::file_of(source).to_owned();
     let line = message
         .split("line ")
         .nth(1)
