@@ -38,6 +38,11 @@ impl Cache {
         create_private(dir)
             .map_err(|e| format!("cannot create the module cache {}: {e}", dir.display()))?;
         trusted(dir)?;
+        // A regular file of that name (IMAGE_DIGEST_CHECK_CACHE naming a file): every entry
+        // written under it would fail, each run, without a word.
+        if !dir.is_dir() {
+            return Err(format!("{} is not a directory", dir.display()));
+        }
         Ok(Cache {
             dir: dir.to_path_buf(),
         })
@@ -169,6 +174,7 @@ fn trusted(path: &Path) -> Result<(), String> {
     if meta.file_type().is_symlink() {
         return Err(format!("{} is a symbolic link", path.display()));
     }
+
     // SAFETY: geteuid has no preconditions and cannot fail.
     let me = unsafe { libc::geteuid() };
     if meta.uid() != me {

@@ -435,7 +435,7 @@ mod tests {
                     "Pod",
                     Some(Pos {
                         line: 7,
-                        column: 42
+                        column: 50
                     })
                 ),
                 (
@@ -444,7 +444,7 @@ mod tests {
                     "Deployment",
                     Some(Pos {
                         line: 11,
-                        column: 21
+                        column: 22
                     })
                 ),
             ]

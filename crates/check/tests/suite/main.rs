@@ -8,6 +8,7 @@ mod checker;
 mod fail_closed;
 mod harness;
 mod history;
+mod hostile;
 mod kwctl;
 mod live;
 mod pin;

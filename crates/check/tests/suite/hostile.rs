@@ -1,0 +1,391 @@
+//! Hostile and unusual input (issue 32): every reader either reads it as kubectl, git or
+//! helm would, or says what it did not read and exits 2, and every output stays valid for
+//! the strict readers of its format whatever a name holds.
+
+use crate::harness::{TestCommand, assert_schema_value_valid, checker, python, workspace, write};
+use serde_json::Value;
+use std::path::Path;
+
+fn pod(name: &str, image: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\n  namespace: ns\nspec:\n  containers:\n  - name: c\n    image: {image}\n"
+    )
+}
+
+/// Rows: (what, file name, text, exit, a line the report must hold).
+#[test]
+fn manifests_are_read_as_kubectl_reads_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let rows: [(&str, &str, String, i32, &str); 4] = [
+        (
+            "a List inside a List",
+            "nested.yaml",
+            "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: List\n  items:\n  - apiVersion: v1\n    kind: Pod\n    metadata: {name: inner, namespace: ns}\n    spec:\n      containers:\n      - {name: c, image: \"nginx:latest\"}\n".to_owned(),
+            1,
+            "nested.yaml:12:26: Pod ns/inner: spec.containers[0]",
+        ),
+        (
+            "a typed list whose items carry no kind, as the API returns them",
+            "typed.json",
+            r#"{"apiVersion": "apps/v1", "kind": "DeploymentList", "items": [{"metadata": {"name": "web", "namespace": "ns"}, "spec": {"template": {"spec": {"containers": [{"name": "c", "image": "nginx:latest"}]}}}}]}"#.to_owned(),
+            1,
+            "typed.json:1:181: Deployment ns/web: spec.template.spec.containers[0]",
+        ),
+        (
+            "flow-style YAML that starts like JSON",
+            "flow.yaml",
+            "{apiVersion: v1, kind: Pod, metadata: {name: flow, namespace: ns}, spec: {containers: [{name: c, image: \"nginx:latest\"}]}}\n".to_owned(),
+            1,
+            "flow.yaml:1:101: Pod ns/flow: spec.containers[0]",
+        ),
+        (
+            "JSON that is not JSON, in a .json file: a JSON error",
+            "bad.json",
+            "{apiVersion: v1}\n".to_owned(),
+            2,
+            "error: bad.json: document 1: invalid JSON",
+        ),
+    ];
+    for (what, name, text, code, want) in rows {
+        let path = tmp.path().join(name);
+        write(&path, &text);
+        let mut c = checker();
+        c.current_dir(tmp.path()).arg(name);
+        let out = c.assert_exit(code);
+        assert!(out.contains(want), "{what}: {out}");
+    }
+}
+
+#[test]
+fn a_fifo_in_a_directory_is_skipped_with_why_and_a_huge_file_is_not_read() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("d");
+    write(&dir.join("p.yaml"), &pod("p", "nginx:1.27"));
+    let fifo = dir.join("pipe.yaml");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let mut c = checker();
+    c.current_dir(tmp.path()).arg("d");
+    let out = c.assert_exit(0);
+    assert!(
+        out.contains(
+            "1 skipped (kinds not checked: not a regular file (a FIFO, not read): d/pipe.yaml 1)"
+        ),
+        "{out}"
+    );
+    let mut c = checker();
+    c.args(["--max-file-size", "1000000", "/dev/zero"]);
+    let out = c.assert_exit(2);
+    assert!(
+        out.contains("error: /dev/zero: larger than 1000000 bytes (--max-file-size): not read"),
+        "{out}"
+    );
+}
+
+/// wasmtime reserves 4 GiB of address space per memory by default: under `ulimit -v` the
+/// checker sizes its reservation to the module instead of failing every check.
+#[test]
+fn the_checker_runs_under_an_address_space_limit() {
+    let script = format!(
+        "ulimit -v 4000000 && exec {} --policy {} --no-cache --quiet examples/agents-render-drifted.yaml",
+        env!("CARGO_BIN_EXE_image-digest-check"),
+        image_digest_testkit::policy::policy_wasm().display()
+    );
+    let mut sh = std::process::Command::new("bash");
+    sh.args(["-c", &script]);
+    let out = TestCommand::of(sh).assert_exit(1);
+    assert!(
+        out.contains("2 workloads checked, 1 accepted (1 with warnings), 1 rejected"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_cache_path_that_is_a_file_is_said_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("cache");
+    write(&file, "not a directory");
+    let mut c = TestCommand::bare();
+    c.env("IMAGE_DIGEST_CHECK_CACHE", &file)
+        .args(["--quiet", "examples/agents-render.yaml"]);
+    let out = c.assert_exit_both(0);
+    assert_eq!(
+        out.stderr
+            .matches("not using the compiled-module cache")
+            .count(),
+        1,
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("is not a directory"), "{}", out.stderr);
+}
+
+/// Names that hold what YAML, XML or a line-oriented reader cannot take: DEL, C1 controls,
+/// U+FFFE, U+FFFF, a line break (that would forge a `file:line:col:` finding), and files whose
+/// names hold `:` (a URI scheme), `#` (a fragment; an input error filed under `bad`) and `,`.
+/// (as written in double-quoted YAML, the name it reads as).
+const NAMES: [(&str, &str); 6] = [
+    ("del\\x7fx", "del\u{7f}x"),
+    ("c1\\x85\\x9fx", "c1\u{85}\u{9f}x"),
+    ("nonchar\\uFFFE\\uFFFFx", "nonchar\u{fffe}\u{ffff}x"),
+    ("a_b", "a_b"),
+    ("a-b", "a-b"),
+    (
+        "nl\\nforged.yaml:1:1: accepted",
+        "nl\nforged.yaml:1:1: accepted",
+    ),
+];
+
+fn hostile_tree(dir: &Path) {
+    let mut stream = String::new();
+    for (n, _) in NAMES {
+        let quoted = format!("\"{n}\"");
+        stream.push_str(&pod(&quoted, "nginx:latest"));
+        stream.push_str("---\n");
+    }
+    write(&dir.join("co:lon,a.yaml"), &stream);
+    write(&dir.join("bad#1.yaml"), "kind: [unclosed\n");
+}
+
+fn run(dir: &Path, format: &str) -> String {
+    let mut c = checker();
+    c.current_dir(dir)
+        .args(["--output", format, "co:lon,a.yaml", "bad#1.yaml"]);
+    c.assert_exit(2)
+}
+
+#[test]
+fn every_output_stays_valid_whatever_a_name_holds() {
+    let tmp = tempfile::tempdir().unwrap();
+    hostile_tree(tmp.path());
+
+    // Text: one line per finding; no name starts a line of its own.
+    let text = run(tmp.path(), "text");
+    assert!(
+        !text.lines().any(|l| l.starts_with("forged.yaml")),
+        "{text}"
+    );
+    assert_eq!(text.matches("[mutable-tag]").count(), NAMES.len(), "{text}");
+    assert!(
+        text.contains("error: bad#1.yaml: document 1: invalid YAML"),
+        "{text}"
+    );
+
+    // GitHub: the file property escaped (`:` and `,` end a property).
+    let github = run(tmp.path(), "github");
+    assert!(
+        github.contains("::error file=co%3Alon%2Ca.yaml,line="),
+        "{github}"
+    );
+    assert!(
+        github.contains("file=bad#1.yaml"),
+        "filed under its own name: {github}"
+    );
+    assert!(!github.lines().any(|l| l.starts_with("forged")), "{github}");
+
+    // SARIF: valid against the schema, URIs percent-encoded relative references.
+    let sarif = run(tmp.path(), "sarif");
+    crate::harness::assert_schema_valid("crates/check/tests/data/sarif-schema-2.1.0.json", &sarif);
+    let doc: Value = serde_json::from_str(&sarif).unwrap();
+    let uris: std::collections::BTreeSet<String> = doc["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| {
+            r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+                .as_str()
+                .map(str::to_owned)
+        })
+        .collect();
+    assert_eq!(
+        uris.into_iter().collect::<Vec<_>>(),
+        ["bad%231.yaml", "co%3Alon%2Ca.yaml"]
+    );
+
+    // JUnit: well-formed XML 1.0.
+    let junit = run(tmp.path(), "junit");
+    let out = python(
+        "import sys, xml.dom.minidom\nxml.dom.minidom.parseString(sys.stdin.buffer.read())\nprint('ok')",
+        &junit,
+    );
+    assert!(
+        out.status.success(),
+        "{}\n{junit}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // OpenReports: a YAML stream a strict reader takes, every document valid against its
+    // CRD, every name a DNS-1123 subdomain, and no two resources sharing one report.
+    let reports = run(tmp.path(), "openreports");
+    let out = python(
+        "import sys, json, yaml\nprint(json.dumps(list(yaml.safe_load_all(sys.stdin.read()))))",
+        &reports,
+    );
+    assert!(
+        out.status.success(),
+        "{}\n{reports}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let docs: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let crd = |file: &str| -> Value {
+        let text =
+            std::fs::read_to_string(workspace().join("e2e-tests/openreports").join(file)).unwrap();
+        let crd: Value = serde_saphyr::from_str(&text).unwrap();
+        crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"].clone()
+    };
+    let schema = crd("openreports.io_reports.yaml");
+    let mut names = std::collections::BTreeSet::new();
+    for d in &docs {
+        assert_schema_value_valid(&schema, d);
+        let name = d["metadata"]["name"].as_str().unwrap().to_owned();
+        assert!(
+            name.len() <= 253
+                && name.bytes().all(|b| b.is_ascii_lowercase()
+                    || b.is_ascii_digit()
+                    || b == b'-'
+                    || b == b'.'),
+            "{name}"
+        );
+        names.insert(name);
+    }
+    assert_eq!(
+        names.len(),
+        NAMES.len(),
+        "one report per resource: {names:?}"
+    );
+    // The values read back are the names as written.
+    let scoped: std::collections::BTreeSet<&str> = docs
+        .iter()
+        .filter_map(|d| d["scope"]["name"].as_str())
+        .collect();
+    for (_, n) in NAMES {
+        assert!(scoped.contains(n), "{n:?} in {scoped:?}");
+    }
+}
+
+/// A Pod of `kubectl get pods -o json`, running `image` as `image_id`.
+fn running_pod(name: &str, image: &str, image_id: &str) -> Value {
+    serde_json::json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": name, "namespace": "shop"},
+        "spec": {"containers": [{"name": "web", "image": image}]},
+        "status": {"containerStatuses": [{"name": "web", "image": image, "imageID": image_id, "ready": true}]},
+    })
+}
+
+fn pods(items: &[Value]) -> String {
+    serde_json::json!({"apiVersion": "v1", "kind": "List", "items": items}).to_string()
+}
+
+/// An `imageID` that is not a registry digest (too short, a TAB in it) is never written as a
+/// pin; the same pod twice (two snapshots) is an input error, not silently the last one.
+#[test]
+fn live_trusts_no_image_id_it_did_not_validate() {
+    let tmp = tempfile::tempdir().unwrap();
+    let good = format!("docker.io/library/redis@sha256:{}", "a".repeat(64));
+    let input = pods(&[
+        running_pod("short", "nginx:1.27", "docker.io/library/nginx@sha256:abc"),
+        running_pod(
+            "tab",
+            "busybox:1.36",
+            &format!("docker.io/library/busy\tbox@sha256:{}", "b".repeat(64)),
+        ),
+        running_pod("fine", "redis:7", &good),
+    ]);
+    write(&tmp.path().join("pods.json"), &input);
+    let mut c = checker();
+    c.current_dir(tmp.path())
+        .args(["live", "--output", "pins", "pods.json"]);
+    let out = c.assert_exit(0);
+    assert_eq!(
+        out,
+        format!("shop/Pod/fine\tweb\tredis:7@sha256:{}\n", "a".repeat(64))
+    );
+
+    let twice = pods(&[
+        running_pod("fine", "redis:7", &good),
+        running_pod(
+            "fine",
+            "redis:7",
+            &format!("docker.io/library/redis@sha256:{}", "c".repeat(64)),
+        ),
+    ]);
+    write(&tmp.path().join("twice.json"), &twice);
+    let mut c = checker();
+    c.current_dir(tmp.path()).args(["live", "twice.json"]);
+    let out = c.assert_exit(2);
+    assert!(out.contains("Pod shop/fine is here a second time"), "{out}");
+    write(&tmp.path().join("deploy.yaml"), &pod("p", "redis:7"));
+    let mut c = TestCommand::bare();
+    c.current_dir(tmp.path())
+        .args(["pin", "--from-live", "twice.json", "deploy.yaml"]);
+    let out = c.assert_exit_both(2);
+    assert!(out.stderr.contains("a second time"), "{}", out.stderr);
+    assert_eq!(
+        std::fs::read_to_string(tmp.path().join("deploy.yaml")).unwrap(),
+        pod("p", "redis:7")
+    );
+}
+
+/// A registry that answers every manifest `HEAD` with `digest` as its
+/// `Docker-Content-Digest`: what a broken proxy or a hostile registry may send.
+fn lying_registry(digest: &'static str) -> u16 {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(64).flatten() {
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut first = String::new();
+            if reader.read_line(&mut first).is_err() {
+                continue;
+            }
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                line.clear();
+            }
+            let mut out = stream;
+            let answer = if first.contains("/manifests/") {
+                format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/vnd.oci.image.index.v1+json\r\nDocker-Content-Digest: {digest}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                )
+            } else {
+                "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_owned()
+            };
+            let _ = out.write_all(answer.as_bytes());
+        }
+    });
+    port
+}
+
+#[test]
+fn pin_never_writes_a_digest_that_is_not_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let port = lying_registry("sha256:abc");
+    let image = format!("127.0.0.1:{port}/lab/web:1.0");
+    write(&tmp.path().join("deploy.yaml"), &pod("p", &image));
+    let mut c = TestCommand::bare();
+    c.current_dir(tmp.path())
+        .env("DOCKER_CONFIG", tmp.path().join("none"))
+        .args([
+            "pin",
+            "--insecure-registry",
+            &format!("127.0.0.1:{port}"),
+            "--timeout",
+            "5",
+            "deploy.yaml",
+        ]);
+    let out = c.assert_exit_both(2);
+    let said = format!("{}{}", out.stdout, out.stderr);
+    assert!(
+        said.contains("answered \"sha256:abc\" as the manifest's digest, which is not a digest"),
+        "{said}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(tmp.path().join("deploy.yaml")).unwrap(),
+        pod("p", &image)
+    );
+}
