@@ -348,14 +348,43 @@ fn chart_app_version(dir: &std::path::Path) -> Result<String> {
         .with_context(|| format!("--chart: cannot read {}", path.display()))?;
     let (chart, _) = image_digest_scan::yaml::parse(&text)
         .map_err(|e| anyhow::anyhow!("--chart: {} is not YAML: {e}", path.display()))?;
-    match chart.get("appVersion") {
-        Some(serde_json::Value::String(v)) if !v.is_empty() => Ok(v.clone()),
-        Some(v @ serde_json::Value::Number(_)) => Ok(v.to_string()),
+    let version = match chart.get("appVersion") {
+        Some(serde_json::Value::String(v)) if !v.is_empty() => v.clone(),
+        Some(v @ serde_json::Value::Number(_)) => v.to_string(),
         _ => bail!(
             "--chart: {} has no appVersion, so an empty tag renders nothing known: set the tags in the values, or pass --app-version",
             path.display()
         ),
+    };
+    // metrics-server and many others: `default (printf "v%s" .Chart.AppVersion) .tag`, an
+    // appVersion of 0.7.2 rendering the tag v0.7.2.
+    if !version.starts_with('v') && templates_prefix_v(&dir.join("templates")) {
+        eprintln!(
+            "values: --chart {}: its templates render the appVersion as v%s: an empty tag reads v{version}",
+            dir.display()
+        );
+        return Ok(format!("v{version}"));
     }
+    Ok(version)
+}
+
+/// Whether a chart's templates write the appVersion with a `v` before it
+/// (`printf "v%s" .Chart.AppVersion`).
+fn templates_prefix_v(dir: &std::path::Path) -> bool {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return false;
+    };
+    entries.filter_map(Result::ok).any(|e| {
+        let path = e.path();
+        if path.is_dir() {
+            return templates_prefix_v(&path);
+        }
+        std::fs::read_to_string(&path).is_ok_and(|t| {
+            let t: String = t.split_whitespace().collect::<Vec<_>>().join(" ");
+            t.contains("printf \"v%s\" .Chart.AppVersion")
+                || t.contains("printf \"v%s\" $.Chart.AppVersion")
+        })
+    })
 }
 
 /// `image-digest-check values FILE…`.

@@ -158,7 +158,13 @@ fn value_site(
     });
     let (source, pos) = at.unwrap_or_else(|| ("<values>".into(), Pos::default()));
     let field = ImageField::Str(Cow::Borrowed(image.image.as_str()));
+    if image.string {
+        return string_site(files, merged, settings, image);
+    }
     let action = match (&image.problem, tag) {
+        (Some(values::ValuesProblem::Uncomposable(why)), _) => {
+            Action::Refused(format!("{} cannot be composed: {why}", image.block))
+        }
         (Some(values::ValuesProblem::BorrowedDigest { from, .. }), _) => Action::Refused(format!(
             "its digest comes from {from}, another repository's; set {}.digest to this image's digest (or `digest: \"\"`), then pin it",
             image.block
@@ -175,6 +181,58 @@ fn value_site(
             )),
             other => other,
         },
+    };
+    Site {
+        source,
+        pos,
+        label: format!("values {}", image.block),
+        image: image.image.clone(),
+        action,
+    }
+}
+
+/// An image written as one string in the values: the digest is appended to the string where
+/// the file that set it last wrote it, as in a manifest.
+fn string_site(
+    files: &[Source],
+    merged: &Merged,
+    settings: &Settings,
+    image: &values::Image,
+) -> Site {
+    let pointer = image
+        .keys
+        .iter()
+        .find(|(n, _)| *n == "image")
+        .map(|(_, p)| p.as_str())
+        .unwrap_or_default();
+    let (source, pos) = merged
+        .origin(pointer)
+        .map(|(f, pos)| (f.to_owned(), pos))
+        .unwrap_or_else(|| ("<values>".into(), Pos::default()));
+    let path = files
+        .iter()
+        .find(|f| f.name == source)
+        .map(|f| f.path.clone())
+        .unwrap_or_default();
+    let field = ImageField::Str(Cow::Borrowed(image.image.as_str()));
+    let action = match &image.problem {
+        Some(values::ValuesProblem::NoTag) => Action::Refused(format!(
+            "no version here: the chart decides it; set the version beside {}, then pin it",
+            image.block
+        )),
+        // The string as written is the image only without a composed version.
+        _ if image.keys.len() > 1 => Action::Refused(format!(
+            "its tag comes from another key; write {} as repository:tag@digest, or pin the rendered output",
+            image.block
+        )),
+        _ => decide(&field, settings, |text| Planned {
+            file: path.clone(),
+            line: pos.line,
+            column: pos.column,
+            kind: EditKind::Append {
+                image: text.to_owned(),
+            },
+        }),
     };
     Site {
         source,

@@ -52,6 +52,10 @@ pub struct Checked {
     pub patch: Option<serde_json::Value>,
     /// The runner failed (a trap, a host error, a crash): never counted as accepted.
     pub error: Option<String>,
+    /// Helm values: the image as the chart renders it, composed from the values (absent for
+    /// manifests, where the image is written as it is).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
 }
 
 impl Checked {
@@ -74,6 +78,7 @@ impl Checked {
             warnings: Vec::new(),
             patch: None,
             error: None,
+            image: None,
         }
     }
 

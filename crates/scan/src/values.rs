@@ -152,6 +152,9 @@ pub struct Image {
     pub digest_key: &'static str,
     /// Why the image as composed is not what will run, when the values alone cannot say.
     pub problem: Option<ValuesProblem>,
+    /// The image is one string (`sidecar.image: "busybox:1.36"`, `initImage: busybox`), not a
+    /// block: `block` is the string's own YAML path, and a digest goes into the string.
+    pub string: bool,
 }
 
 /// What keeps a composed image from being judged as it is.
@@ -168,6 +171,10 @@ pub enum ValuesProblem {
         /// The repository that digest belongs to.
         from_repository: String,
     },
+    /// A mapping shaped like an image block whose image cannot be composed from the values
+    /// (`repository: ""` with nothing to inherit it from, a block with only a tag): never
+    /// dropped, reported as not judged with why.
+    Uncomposable(String),
 }
 
 /// A block that renders nothing: it, or a mapping above it, has `enabled: false`.
@@ -201,7 +208,7 @@ pub fn images(values: &Value, app_version: Option<&str>) -> Found {
         values,
         app_version,
     };
-    let root = values.get("image").filter(|v| cx.block_at("image", v));
+    let root = values.get("image").filter(|v| cx.block_at("image", v, &[]));
     let mut claimed = Vec::new();
     if let (Some(root), Some(top)) = (root, values.as_object()) {
         for name in COMPONENTS {
@@ -224,8 +231,57 @@ pub fn images(values: &Value, app_version: Option<&str>) -> Found {
             claimed.push("/image".to_owned());
         }
     }
-    cx.community(values, "", "", None, &claimed, &mut found);
+    let mut walk = Walk {
+        claimed: &claimed,
+        ancestors: Vec::new(),
+        inherited_global: false,
+    };
+    cx.community(values, "", "", None, false, &mut walk, &mut found);
+    // argo-cd's `global.image` (and kyverno's, ingress-nginx's `global.image.registry`) is
+    // the other blocks' defaults: judged as an image of its own only when it names a
+    // repository that no block inherited.
+    if let Some(global) = values.pointer("/global/image").and_then(Value::as_object)
+        && !walk.inherited_global
+        && global
+            .get("repository")
+            .and_then(Value::as_str)
+            .is_some_and(|r| !r.is_empty())
+    {
+        found
+            .images
+            .push(cx.block_image(global, "/global/image", &[]));
+    }
     found
+}
+
+/// What the walk over the values carries: the chart layout's own blocks, the mappings above
+/// the node (for `global.hub`), and whether a block took `global.image`'s repository.
+struct Walk<'a, 'v> {
+    claimed: &'a [String],
+    ancestors: Vec<(&'v Map<String, Value>, String)>,
+    inherited_global: bool,
+}
+
+/// The mappings above a node, outermost first, each with its JSON pointer.
+type Ancestors<'v> = [(&'v Map<String, Value>, String)];
+
+/// The keys that make a mapping under an image-named key (`image`, `*Image`) an image block
+/// to compose, or to report as not composable: never one silently dropped.
+const BLOCK_KEYS: [&str; 9] = [
+    "repository",
+    "registry",
+    "tag",
+    "digest",
+    "sha",
+    "name",
+    "version",
+    "hub",
+    "image",
+];
+
+/// Whether `key` names an image (`image`, `initImage`, `exportSidecarImage`).
+fn image_key(key: &str) -> bool {
+    key == "image" || key.ends_with("Image")
 }
 
 struct Cx<'v> {
@@ -236,9 +292,12 @@ struct Cx<'v> {
 impl Cx<'_> {
     /// Whether the mapping `v` at key `key` is an image block: a `repository` (with a tag, a
     /// digest or a `sha`, or under a key that names an image), ingress-nginx's `registry` +
-    /// `image`, or cert-manager's `image.name` under its global `imageRegistry`/`imageNamespace`.
-    fn block_at(&self, key: &str, v: &Value) -> bool {
-        let named_image = key == "image" || key.ends_with("Image");
+    /// `image`, cert-manager's `image.name` under its global `imageRegistry`/`imageNamespace`,
+    /// NVIDIA's `repository` + `image` + `version`, linkerd's `name` + `version`, istio's
+    /// `image` under a `hub`; and, under a key that names an image, any mapping holding one of
+    /// [`BLOCK_KEYS`] (composed if it can be, else reported as not composable).
+    fn block_at(&self, key: &str, v: &Value, ancestors: &Ancestors<'_>) -> bool {
+        let named_image = image_key(key);
         let string = |k: &str| v.get(k).and_then(Value::as_str);
         let pinned_or_tagged = ["tag", "digest", "sha"].iter().any(|k| v.get(*k).is_some());
         let repository = string("repository").is_some_and(|r| !r.is_empty());
@@ -247,8 +306,24 @@ impl Cx<'_> {
             && string("name").is_some()
             && (self.values.get("imageRegistry").is_some()
                 || self.values.get("imageNamespace").is_some());
+        let nvidia = repository
+            && string("image").is_some()
+            && v.get("registry").is_none()
+            && v.get("tag").is_none();
+        let linkerd = string("name").is_some() && v.get("version").is_some();
+        let istio = string("image").is_some()
+            && (v.get("hub").is_some() || nearest_global(ancestors, self.values, "hub").is_some());
+        let shaped = named_image
+            && v.as_object()
+                .is_some_and(|m| BLOCK_KEYS.iter().any(|k| m.contains_key(*k)));
         v.is_object()
-            && ((repository && (pinned_or_tagged || named_image)) || ingress || cert_manager)
+            && ((repository && (pinned_or_tagged || named_image))
+                || ingress
+                || cert_manager
+                || nvidia
+                || linkerd
+                || istio
+                || shaped)
     }
 
     /// A component of the chart's layout: its own keys, else the root block's, key by key.
@@ -279,14 +354,17 @@ impl Cx<'_> {
         image
     }
 
-    /// Image blocks anywhere (except the chart's own), `enabled: false` ones set aside.
-    fn community(
+    /// Image blocks and image strings anywhere (except the chart's own), `enabled: false`
+    /// ones set aside.
+    #[allow(clippy::too_many_arguments)]
+    fn community<'v>(
         &self,
-        v: &Value,
+        v: &'v Value,
         pointer: &str,
         key: &str,
         disabled_by: Option<&str>,
-        claimed: &[String],
+        in_block: bool,
+        walk: &mut Walk<'_, 'v>,
         found: &mut Found,
     ) {
         match v {
@@ -294,15 +372,30 @@ impl Cx<'_> {
                 let switch = (m.get("enabled") == Some(&Value::Bool(false)))
                     .then(|| yaml_path(&format!("{pointer}/enabled")));
                 let disabled_by = disabled_by.map(str::to_owned).or(switch);
-                if self.block_at(key, v) && !claimed.iter().any(|c| c == pointer) {
+                let claimed = walk.claimed.iter().any(|c| c == pointer);
+                let is_block = !claimed
+                    && pointer != "/global/image"
+                    && self.block_at(key, v, &walk.ancestors);
+                if is_block {
                     match &disabled_by {
                         Some(by) => found.disabled.push(Disabled {
                             block: yaml_path(pointer),
                             by: by.clone(),
                         }),
-                        None => found.images.push(self.block_image(m, pointer)),
+                        None => {
+                            let image = self.block_image(m, pointer, &walk.ancestors);
+                            if image
+                                .keys
+                                .iter()
+                                .any(|(k, p)| *k == "repository" && p.starts_with("/global/image"))
+                            {
+                                walk.inherited_global = true;
+                            }
+                            found.images.push(image);
+                        }
                     }
                 }
+                walk.ancestors.push((m, pointer.to_owned()));
                 for (k, child) in m {
                     let child_pointer = format!("{pointer}/{}", escape(k));
                     self.community(
@@ -310,10 +403,12 @@ impl Cx<'_> {
                         &child_pointer,
                         k,
                         disabled_by.as_deref(),
-                        claimed,
+                        is_block || claimed,
+                        walk,
                         found,
                     );
                 }
+                walk.ancestors.pop();
             }
             Value::Array(a) => {
                 for (i, child) in a.iter().enumerate() {
@@ -322,22 +417,132 @@ impl Cx<'_> {
                         &format!("{pointer}/{i}"),
                         "",
                         disabled_by,
-                        claimed,
+                        false,
+                        walk,
                         found,
                     );
+                }
+            }
+            Value::String(text)
+                if !in_block
+                    && image_key(key)
+                    && !text.trim().is_empty()
+                    && !pointer.starts_with("/global/") =>
+            {
+                let parent = walk.ancestors.last().map(|(m, _)| *m);
+                match disabled_by {
+                    Some(by) => found.disabled.push(Disabled {
+                        block: yaml_path(pointer),
+                        by: by.to_owned(),
+                    }),
+                    None => found
+                        .images
+                        .push(self.string_image(text, pointer, key, parent)),
                 }
             }
             _ => {}
         }
     }
 
-    fn block_image(&self, m: &Map<String, Value>, pointer: &str) -> Image {
+    /// An image written as one string. linkerd's `controllerImage` takes its tag from the
+    /// sibling `controllerImageVersion` (else the root `linkerdVersion`) when the string has
+    /// none.
+    fn string_image(
+        &self,
+        text: &str,
+        pointer: &str,
+        key: &str,
+        parent: Option<&Map<String, Value>>,
+    ) -> Image {
         let path = yaml_path(pointer);
-        let pick = |k: &str| m.get(k).map(|x| (x, format!("{pointer}/{k}")));
+        let version_key = format!("{key}Version");
+        let mut image = text.trim().to_owned();
+        let mut keys = vec![("image", pointer.to_owned())];
+        let mut problem = None;
+        if let Some(version) = parent.and_then(|p| p.get(&version_key)) {
+            let has_tag = image_digest_policy::reference::parse(&image)
+                .is_ok_and(|r| r.tag.is_some() || r.digest.is_some());
+            if !has_tag {
+                let version = Some(scalar(version))
+                    .filter(|v| !v.is_empty())
+                    .or_else(|| {
+                        self.values
+                            .get("linkerdVersion")
+                            .map(scalar)
+                            .filter(|v| !v.is_empty())
+                    })
+                    .or_else(|| self.app_version.map(str::to_owned));
+                match version {
+                    Some(v) => image = format!("{image}:{v}"),
+                    None => problem = Some(ValuesProblem::NoTag),
+                }
+                let parent_pointer = pointer.rsplit_once('/').map_or("", |(p, _)| p);
+                keys.push(("tag", format!("{parent_pointer}/{}", escape(&version_key))));
+            }
+        }
+        Image {
+            component: path.clone(),
+            block: path,
+            image,
+            keys,
+            digest_key: "image",
+            problem,
+            string: true,
+        }
+    }
+
+    fn block_image(
+        &self,
+        m: &Map<String, Value>,
+        pointer: &str,
+        ancestors: &Ancestors<'_>,
+    ) -> Image {
+        let path = yaml_path(pointer);
+        let own = |k: &str| m.get(k).map(|x| (x, format!("{pointer}/{k}")));
+        let global_image = self.values.pointer("/global/image");
+        let nonempty = |x: &Value| !scalar(x).is_empty();
+        let pick = |k: &str| -> Option<(&Value, String)> {
+            let mine = own(k);
+            if mine.as_ref().is_some_and(|(x, _)| nonempty(x)) {
+                return mine;
+            }
+            let from_global = |k: &str| {
+                global_image
+                    .and_then(|g| g.get(k))
+                    .filter(|x| nonempty(x))
+                    .map(|x| (x, format!("/global/image/{k}")))
+            };
+            let istio = m.get("image").is_some_and(Value::is_string)
+                && !m.contains_key("registry")
+                && !m.contains_key("repository");
+            let inherited = match k {
+                // argo-cd: an empty `repository` is `global.image.repository`, an empty tag
+                // `global.image.tag` (then the chart's appVersion).
+                "repository" if mine.is_some() => from_global("repository"),
+                "tag" => mine
+                    .as_ref()
+                    .and_then(|_| from_global("tag"))
+                    // istio: `tag`, else the nearest `global.tag`.
+                    .or_else(|| {
+                        istio
+                            .then(|| nearest_global(ancestors, self.values, "tag"))
+                            .flatten()
+                    }),
+                // kyverno: `registry`, else `global.image.registry`, else `defaultRegistry`;
+                // ingress-nginx's `global.image.registry` fills an empty one too.
+                "registry" => from_global("registry")
+                    .or_else(|| own("defaultRegistry").filter(|(x, _)| nonempty(x))),
+                // istio: `hub`, else the nearest `global.hub`.
+                "hub" if istio => nearest_global(ancestors, self.values, "hub"),
+                _ => None,
+            };
+            inherited.or(mine)
+        };
         self.compose_with(&pick, path.clone(), path)
     }
 
-    /// The image a block renders, each key taken through `pick` (the block's own, or inherited).
+    /// The image a block renders, each key taken through `pick` (the block's own, or
+    /// inherited), in the layout its keys say.
     fn compose_with<'a>(
         &self,
         pick: &dyn Fn(&str) -> Option<(&'a Value, String)>,
@@ -345,47 +550,123 @@ impl Cx<'_> {
         block: String,
     ) -> Image {
         let get = |k: &str| pick(k).map(|(x, _)| scalar(x)).unwrap_or_default();
+        let has = |k: &str| pick(k).is_some();
         let repository = get("repository");
         let name = get("name");
         let registry = get("registry");
+        let hub = get("hub");
         let image_key = pick("image").and_then(|(x, _)| x.as_str()).unwrap_or("");
-        let repo = if !image_key.is_empty() {
+        // NVIDIA gpu-operator: `repository/image:version` (a `version` that is a digest is
+        // written `@version`); linkerd: `name:version`.
+        let versioned = has("version") && !has("tag");
+        // NVIDIA: `repository` + `image` with no registry and no tag (the version, when not
+        // set, is the chart's appVersion).
+        let nvidia = !image_key.is_empty()
+            && !repository.is_empty()
+            && !has("registry")
+            && !has("tag")
+            && !has("hub");
+        let repo = if (versioned || nvidia) && !image_key.is_empty() {
+            join(&[&repository, image_key])
+        } else if !image_key.is_empty() && !hub.is_empty() && !has("repository") {
+            // istio: `hub/image` (an image with a `/` is a full name of its own).
+            if image_key.contains('/') {
+                image_key.to_owned()
+            } else {
+                join(&[&hub, image_key])
+            }
+        } else if !image_key.is_empty() {
             // ingress-nginx: `repository` is a full override, else `registry/image`.
             if repository.is_empty() {
                 join(&[&registry, image_key])
             } else {
-                repository
+                repository.clone()
             }
         } else if !repository.is_empty() {
             join(&[&registry, &repository])
-        } else {
+        } else if versioned && name.contains('/') {
+            name.clone()
+        } else if !name.is_empty()
+            && (self.values.get("imageRegistry").is_some()
+                || self.values.get("imageNamespace").is_some())
+        {
             // cert-manager: `imageRegistry/imageNamespace/name`.
             let global = |k: &str| self.values.get(k).map(scalar).unwrap_or_default();
             join(&[&global("imageRegistry"), &global("imageNamespace"), &name])
+        } else if versioned && !name.is_empty() {
+            name.clone()
+        } else {
+            String::new()
         };
-        let tag = get("tag");
-        let (digest, digest_key) = match (get("digest"), get("sha")) {
+        let (mut tag, tag_key) = if versioned {
+            (get("version"), "version")
+        } else if !has("tag") && has("release") {
+            // Gatekeeper: `repository:release`.
+            (get("release"), "release")
+        } else {
+            (get("tag"), "tag")
+        };
+        let (mut digest, mut digest_key) = match (get("digest"), get("sha")) {
             (d, _) if !d.is_empty() => (d, "digest"),
             (_, sha) if !sha.is_empty() => (format!("sha256:{sha}"), "sha"),
-            _ if pick("sha").is_some() => (String::new(), "sha"),
+            _ if has("sha") => (String::new(), "sha"),
             _ => (String::new(), "digest"),
         };
-        let (tag, problem) = match (tag.is_empty(), self.app_version) {
-            (false, _) => (tag, None),
-            (true, Some(v)) => (v.to_owned(), None),
-            (true, None) => (String::new(), Some(ValuesProblem::NoTag)),
+        if versioned && tag.starts_with("sha256:") {
+            // gpu-operator renders a digest `version` as `@sha256:…`.
+            (digest, tag, digest_key) = (tag, String::new(), "version");
+        }
+        if versioned && tag.is_empty() && digest.is_empty() {
+            // linkerd: an empty version is the root `linkerdVersion`.
+            tag = self
+                .values
+                .get("linkerdVersion")
+                .map(scalar)
+                .unwrap_or_default();
+        }
+        let tag_label = get("tagLabel");
+        let problem = if repo.is_empty() {
+            Some(ValuesProblem::Uncomposable(uncomposable_reason(
+                &get,
+                has("repository"),
+            )))
+        } else if !tag.is_empty() || (versioned && !digest.is_empty()) {
+            None
+        } else if let Some(v) = self.app_version {
+            // jenkins: an empty tag with a `tagLabel` is `<appVersion>-<tagLabel>`.
+            tag = if tag_label.is_empty() {
+                v.to_owned()
+            } else {
+                format!("{v}-{tag_label}")
+            };
+            None
+        } else {
+            Some(ValuesProblem::NoTag)
         };
         let keys = [
             "registry",
             "repository",
             "image",
             "name",
-            "tag",
+            "hub",
+            tag_key,
             "digest",
             "sha",
         ]
         .iter()
-        .filter_map(|k| pick(k).map(|(_, p)| (*k, p)))
+        .filter_map(|k| {
+            pick(k).map(|(_, p)| {
+                // The key a user edits for the tag is `tag` in every layout's reports.
+                (
+                    if matches!(*k, "version" | "release") {
+                        "tag"
+                    } else {
+                        *k
+                    },
+                    p,
+                )
+            })
+        })
         .collect();
         Image {
             component,
@@ -394,8 +675,44 @@ impl Cx<'_> {
             keys,
             digest_key,
             problem,
+            string: false,
         }
     }
+}
+
+/// Why a block shaped like an image names none.
+fn uncomposable_reason(get: &dyn Fn(&str) -> String, has_repository: bool) -> String {
+    if has_repository {
+        "its repository is empty, and no global.image.repository fills it (argo-cd's layout); set the repository".to_owned()
+    } else if !get("tag").is_empty() || !get("digest").is_empty() {
+        "it sets a tag or digest but no repository, registry/image, name or hub to apply it to; the chart's template decides the image, so check the rendered output (helm template) instead".to_owned()
+    } else {
+        "no repository, registry/image, name or hub in it; check the rendered output (helm template) instead".to_owned()
+    }
+}
+
+/// The nearest `global.<key>` above the node (istio's `global.hub`, `global.tag`), an
+/// ancestor named `global` itself included.
+fn nearest_global<'v>(
+    ancestors: &Ancestors<'v>,
+    root: &'v Value,
+    key: &str,
+) -> Option<(&'v Value, String)> {
+    let nonempty = |x: &&Value| !scalar(x).is_empty();
+    for (a, pointer) in ancestors.iter().rev() {
+        if pointer.ends_with("/global")
+            && let Some(x) = a.get(key).filter(nonempty)
+        {
+            return Some((x, format!("{pointer}/{key}")));
+        }
+        if let Some(x) = a.get("global").and_then(|g| g.get(key)).filter(nonempty) {
+            return Some((x, format!("{pointer}/global/{key}")));
+        }
+    }
+    root.get("global")
+        .and_then(|g| g.get(key))
+        .filter(nonempty)
+        .map(|x| (x, format!("/global/{key}")))
 }
 
 /// The non-empty parts joined by `/`, each without its trailing `/`.

@@ -43,6 +43,7 @@ pub fn judge(
     for image in &found.images {
         out.results.push(match &image.problem {
             Some(ValuesProblem::NoTag) => not_judged(merged, image, namespace),
+            Some(ValuesProblem::Uncomposable(why)) => uncomposable(merged, image, namespace, why),
             _ => judge_one(judge, merged, image, namespace),
         });
     }
@@ -55,9 +56,19 @@ fn not_judged(merged: &Merged, image: &Image, namespace: &str) -> Checked {
     let at = key_origin(merged, image, key_name(image, Part::Repository));
     let mut result = result_at(image, namespace, at);
     result.error = Some(format!(
-        "{}.tag: no tag here: the chart decides it, usually its appVersion; pass --chart DIR (or --app-version V) to judge the image it renders, or set {}.tag",
-        image.block, image.block
+        "{}: image {:?}: no tag here: the chart decides it, usually its appVersion; pass --chart DIR (or --app-version V) to judge the image it renders, or set {}",
+        key_path(image, "tag"),
+        image.image,
+        key_path(image, "tag")
     ));
+    result
+}
+
+/// A block shaped like an image that names none: reported with its key and why, never
+/// dropped (a summary of "3 images checked" must count every block it saw).
+fn uncomposable(merged: &Merged, image: &Image, namespace: &str, why: &str) -> Checked {
+    let mut result = result_at(image, namespace, block_origin(merged, image));
+    result.error = Some(format!("{}: not judged: {why}", image.block));
     result
 }
 
@@ -71,6 +82,7 @@ fn result_at(image: &Image, namespace: &str, at: (String, Pos)) -> Checked {
         image.component.clone(),
     );
     (result.file, result.line, result.column) = (file, pos.line, pos.column);
+    result.image = Some(image.image.clone());
     result
 }
 
@@ -189,22 +201,24 @@ fn digest_fix(image: &Image) -> &'static str {
 /// fix that names it.
 fn place(merged: &Merged, image: &Image, f: &policy::Finding, file: &mut String) -> Finding {
     let key = key_for(image, f);
-    let path = format!("{}.{key}", image.block);
+    let path = key_path(image, key);
     let (origin_file, pos) = key_origin(merged, image, key);
     *file = origin_file;
+    let fix = if image.string {
+        format!("write {path} as repository:tag@sha256:<digest>")
+    } else if key == image.digest_key {
+        format!("set {path}{}", digest_fix(image))
+    } else {
+        format!("set {path}")
+    };
     Finding {
-        path,
+        path: path.clone(),
         rule: f.rule(),
         detail: format!(
-            "(component {:?}): {}. Fix: set {}.{key}{}.",
+            "(component {:?}): image {:?}: {}. Fix: {fix}.",
             image.component,
+            image.image,
             f.reasons(),
-            image.block,
-            if key == image.digest_key {
-                digest_fix(image)
-            } else {
-                ""
-            }
         ),
         line: pos.line,
         column: pos.column,
@@ -214,18 +228,27 @@ fn place(merged: &Merged, image: &Image, f: &policy::Finding, file: &mut String)
 fn warning(merged: &Merged, image: &Image, w: &policy::Warning) -> report::Warning {
     let key = image.digest_key;
     let (_, pos) = key_origin(merged, image, key);
+    let path = key_path(image, key);
     report::Warning {
         rule: w.rule,
         message: format!(
-            "{}.{key} (component {:?}): {}; set {}.{key} to pin it",
-            image.block,
+            "{path} (component {:?}): image {:?}: {}; set {path} to pin it",
             image.component,
+            image.image,
             w.detail(),
-            image.block
         ),
-        path: Some(format!("{}.{key}", image.block)),
+        path: Some(path.clone()),
         line: pos.line,
         column: pos.column,
+    }
+}
+
+/// The YAML path a user edits for `key` of this image: `block.key`, or the string itself.
+fn key_path(image: &Image, key: &str) -> String {
+    if image.string {
+        image.block.clone()
+    } else {
+        format!("{}.{key}", image.block)
     }
 }
 

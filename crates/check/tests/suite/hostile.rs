@@ -36,7 +36,7 @@ fn manifests_are_read_as_kubectl_reads_them() {
             "flow.yaml",
             "{apiVersion: v1, kind: Pod, metadata: {name: flow, namespace: ns}, spec: {containers: [{name: c, image: \"nginx:latest\"}]}}\n".to_owned(),
             1,
-            "flow.yaml:1:101: Pod ns/flow: spec.containers[0]",
+            "flow.yaml:1:105: Pod ns/flow: spec.containers[0]",
         ),
         (
             "JSON that is not JSON, in a .json file: a JSON error",

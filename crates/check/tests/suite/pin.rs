@@ -325,7 +325,7 @@ fn a_platform_pins_its_own_manifest_instead_of_the_index() {
         "{pinned}"
     );
 
-    pin(
+    let overlay = pin(
         &dir,
         registry.port,
         &[
@@ -336,8 +336,15 @@ fn a_platform_pins_its_own_manifest_instead_of_the_index() {
             "linux/s390x",
         ],
     )
-    .assert_exit_both(0);
-    // lab/worker is single-platform; nothing in these files is an index: accepted as is.
+    .assert_exit_both(2);
+    // lab/worker is single-platform; nothing in these files is an index: accepted as is. The
+    // overlay alone sets controlPlane.image's tag with no repository to apply it to: named,
+    // never dropped (issue 32), so the run is not a pass.
+    assert!(
+        overlay.stderr.contains("values controlPlane.image: not pinned: image \":2.0\": controlPlane.image cannot be composed"),
+        "{}",
+        overlay.stderr
+    );
     let copy = copy_fixtures(&tmp.path().join("again"));
     let none = pin(
         &copy,

@@ -212,3 +212,104 @@ fn the_chart_supplies_the_tag_an_empty_tag_renders() {
     let out = c.assert_exit_both(2);
     assert!(out.stderr.contains("Chart.yaml"), "{}", out.stderr);
 }
+
+/// Every layout of `e2e-tests/values/layouts/` (excerpts of public charts' values.yaml):
+/// each `# renders: BLOCK IMAGE` line of a file's header is the image the chart's template
+/// renders from it, and the checker composes exactly those, no more, no fewer.
+#[test]
+fn every_published_layout_composes_what_its_template_renders() {
+    let dir = workspace().join("e2e-tests/values/layouts");
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .map(|p| if p.is_dir() { p.join("values.yaml") } else { p })
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 9, "{files:?}");
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let header = |key: &str| -> Vec<String> {
+            text.lines()
+                .filter_map(|l| l.strip_prefix(&format!("# {key}: ")))
+                .map(str::to_owned)
+                .collect()
+        };
+        let mut want: Vec<(String, String)> = header("renders")
+            .iter()
+            .map(|l| {
+                let (block, image) = l.split_once(' ').unwrap();
+                (block.to_owned(), image.to_owned())
+            })
+            .collect();
+        want.sort();
+        let mut c = checker();
+        c.args(["values", "--output", "json"]);
+        if let Some(v) = header("app-version").first() {
+            c.args(["--app-version", v]);
+        }
+        if !header("chart").is_empty() {
+            c.arg("--chart").arg(file.parent().unwrap());
+        }
+        c.arg(&file);
+        let out = c.output();
+        let json = String::from_utf8_lossy(&out.stdout);
+        let doc: Value = serde_json::from_str(&json)
+            .unwrap_or_else(|e| panic!("{}: {e}: {json}", file.display()));
+        let mut got: Vec<(String, String)> = doc["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["name"].as_str().unwrap_or_default().to_owned(),
+                    r["image"].as_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect();
+        got.sort();
+        assert_eq!(got, want, "{}: {json}", file.display());
+        assert_eq!(
+            doc["inputErrors"],
+            serde_json::json!([]),
+            "{}",
+            file.display()
+        );
+        assert!(
+            doc["results"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|r| r["error"].is_null()),
+            "{}: every image judged: {json}",
+            file.display()
+        );
+        crate::harness::assert_schema_valid("docs/check-report.schema.json", &json);
+    }
+}
+
+/// Issue 32: images written as strings are judged (and their findings name the image as
+/// composed); a block shaped like an image that names none is reported with its key, exit 2,
+/// never dropped while the summary counts only the others.
+#[test]
+fn string_images_are_judged_and_blocks_that_cannot_be_composed_are_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("values.yaml");
+    crate::harness::write(
+        &file,
+        "image:\n  registry: docker.io\n  repository: bitnami/redis\n  tag: latest\nsidecar:\n  image: \"busybox:latest\"\ninitImage: busybox\nworker:\n  image:\n    repository: \"\"\n    tag: \"1.0\"\n",
+    );
+    let mut c = checker();
+    c.current_dir(tmp.path()).args(["values", "values.yaml"]);
+    let out = c.assert_exit(2);
+    for want in [
+        "values.yaml:4:8: HelmValues default/image: image.digest (component \"image\"): image \"docker.io/bitnami/redis:latest\": tag `latest` is mutable",
+        "values.yaml:6:10: HelmValues default/sidecar.image: sidecar.image (component \"sidecar.image\"): image \"busybox:latest\": tag `latest` is mutable",
+        "values.yaml:7:12: HelmValues default/initImage: initImage (component \"initImage\"): image \"busybox\": no tag and no digest",
+        "HelmValues default/worker.image: ERROR: worker.image: not judged: its repository is empty",
+        "3 images checked, 0 accepted (0 with warnings), 3 rejected, 1 errored",
+    ] {
+        assert!(out.contains(want), "{want}\n{out}");
+    }
+}
