@@ -26,9 +26,12 @@ test("the first result after loading, and the module size", () => {
   assert.equal(r.verdict, "rejected");
   const size = statSync(new URL("build/web/npm/lib/image_digest_web_bg.wasm", root)).size;
   console.log(`web module: ${size} bytes; load ${(loaded - started).toFixed(1)} ms, first result ${(first - t).toFixed(2)} ms after load`);
-  // The budget: the measured size (1,061 KB) with a little room; the goal of 600 KB is out of
-  // reach while YAML with positions (serde-saphyr and its parser, ~350 KB) is in the module.
-  assert.ok(size <= 1_100_000, `the web module grew to ${size} bytes (budget 1,100,000)`);
+  // The budget: the measured size with a little room; the goal of 600 KB is out of reach while
+  // YAML with positions (serde-saphyr and its parser, ~350 KB) is in the module. Raised from
+  // 1,100,000 for issue 32 (the module went from 1,089 KB to 1,102 KB: the published charts'
+  // values layouts, string images, not-composable blocks, and output escaping for YAML, XML
+  // and text, all shared with the native checker).
+  assert.ok(size <= 1_115_000, `the web module grew to ${size} bytes (budget 1,115,000)`);
 });
 
 test("every e2e case without host capabilities matches the native core and policy.wasm", () => {

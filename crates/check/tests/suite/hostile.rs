@@ -389,3 +389,19 @@ fn pin_never_writes_a_digest_that_is_not_one() {
         pod("p", &image)
     );
 }
+
+/// Users set `CARGO_TARGET_DIR` (a shared cache, a RAM disk): the Makefile copies the module
+/// from there, not from a `target/` it assumed.
+#[test]
+fn the_makefile_honours_cargo_target_dir() {
+    let mut make = std::process::Command::new("make");
+    make.args(["--dry-run", "--always-make", "policy.wasm"])
+        .env("CARGO_TARGET_DIR", "/tmp/elsewhere")
+        .env_remove("MAKEFLAGS")
+        .env_remove("MAKELEVEL");
+    let out = TestCommand::of(make).assert_exit(0);
+    assert!(
+        out.contains("cp /tmp/elsewhere/wasm32-wasip1/wasm/image_digest_policy.wasm policy.wasm"),
+        "{out}"
+    );
+}
