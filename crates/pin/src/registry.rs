@@ -16,7 +16,8 @@ use oci_client::manifest::{
     IMAGE_MANIFEST_LIST_MEDIA_TYPE, IMAGE_MANIFEST_MEDIA_TYPE, OCI_IMAGE_INDEX_MEDIA_TYPE,
     OCI_IMAGE_MEDIA_TYPE,
 };
-use oci_client::{Client, Reference};
+use oci_client::{Client, Reference, RegistryOperation};
+use sha2::{Digest as _, Sha256};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
@@ -150,11 +151,30 @@ pub fn resolve_all(
         read_timeout: Some(options.timeout),
         ..ClientConfig::default()
     }));
+    let http = match reqwest::Client::builder()
+        .connect_timeout(options.timeout)
+        .read_timeout(options.timeout)
+        .build()
+    {
+        Ok(h) => h,
+        Err(e) => {
+            let error = ResolveError {
+                registry: "-".into(),
+                reason: format!("cannot start the HTTP client: {e}"),
+                gone: false,
+            };
+            return distinct
+                .into_iter()
+                .map(|i| (i.clone(), Err(error.clone())))
+                .collect();
+        }
+    };
     let limit = Arc::new(tokio::sync::Semaphore::new(options.jobs.max(1)));
     runtime.block_on(async {
         let mut tasks = tokio::task::JoinSet::new();
         for image in distinct {
-            let (client, limit, options, image) = (
+            let (http, client, limit, options, image) = (
+                http.clone(),
                 client.clone(),
                 limit.clone(),
                 options.clone(),
@@ -162,7 +182,7 @@ pub fn resolve_all(
             );
             tasks.spawn(async move {
                 let _permit = limit.acquire_owned().await;
-                let answer = resolve_with_retries(&client, &image, &options).await;
+                let answer = resolve_with_retries(&http, &client, &image, &options).await;
                 (image, answer)
             });
         }
@@ -182,6 +202,7 @@ fn install_crypto_provider() {
 }
 
 async fn resolve_with_retries(
+    http: &reqwest::Client,
     client: &Client,
     image: &str,
     options: &Options,
@@ -197,7 +218,7 @@ async fn resolve_with_retries(
     loop {
         let once = tokio::time::timeout(
             options.timeout,
-            resolve_once(client, &reference, &auth, options),
+            resolve_once(http, client, &reference, &auth, options),
         );
         let result = match once.await {
             Ok(r) => r,
@@ -210,19 +231,23 @@ async fn resolve_with_retries(
         // `sha256:abc` is not a content address.
         let result = result.and_then(|digest| match reference::parse_digest(&digest) {
             Ok(_) => Ok(digest),
-            Err(e) => Err(Failure {
-                reason: format!(
-                    "answered {:?} as the manifest's digest, which is not a digest ({e}): nothing pinned from it",
-                    reference::truncate(&digest, 100)
-                ),
-                transient: false,
-                gone: false,
-            }),
+            Err(e) => Err(Failure::refused(format!(
+                "answered {:?} as the manifest's digest, which is not a digest ({e}): nothing pinned from it",
+                reference::truncate(&digest, 100)
+            ))),
         });
         match result {
             Ok(digest) => return Ok(digest),
-            Err(f) if f.transient && attempt < options.attempts => {
-                tokio::time::sleep(Duration::from_millis(250 << attempt)).await;
+            Err(f)
+                if f.transient
+                    && attempt < options.attempts
+                    && f.retry_after.is_none_or(|d| d <= MAX_RETRY_AFTER) =>
+            {
+                // A 429 says how long to wait (`Retry-After`); else back off.
+                let wait = f
+                    .retry_after
+                    .unwrap_or(Duration::from_millis(250 << attempt));
+                tokio::time::sleep(wait).await;
                 attempt += 1;
             }
             Err(f) => {
@@ -263,6 +288,8 @@ struct Failure {
     transient: bool,
     /// The registry said the manifest does not exist.
     gone: bool,
+    /// A 429's `Retry-After`: how long the registry asked us to wait.
+    retry_after: Option<Duration>,
 }
 
 impl Failure {
@@ -271,21 +298,32 @@ impl Failure {
             reason,
             transient: true,
             gone: false,
+            retry_after: None,
+        }
+    }
+
+    fn refused(reason: String) -> Failure {
+        Failure {
+            reason,
+            transient: false,
+            gone: false,
+            retry_after: None,
         }
     }
 }
 
+/// The longest `Retry-After` honoured: a registry asking for more is reported, not waited on.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+
 async fn resolve_once(
+    http: &reqwest::Client,
     client: &Client,
     reference: &Reference,
     auth: &oci_client::secrets::RegistryAuth,
     options: &Options,
 ) -> Result<String, Failure> {
     let Some(platform) = &options.platform else {
-        return client
-            .fetch_manifest_digest(reference, auth)
-            .await
-            .map_err(classify);
+        return head_digest(http, client, reference, auth, options).await;
     };
     let (body, digest) = client
         .pull_manifest_raw(reference, auth, ACCEPT)
@@ -305,11 +343,189 @@ async fn resolve_once(
     }
     // The index was verified against its digest by the client, so the entry it lists for the
     // platform is the manifest's content address: no second request.
-    platform::select(&body, platform).map_err(|reason| Failure {
-        reason,
-        transient: false,
-        gone: false,
+    platform::select(&body, platform).map_err(Failure::refused)
+}
+
+/// The digest a tag (or digest) names: one `HEAD` of the manifest, its
+/// `Docker-Content-Digest` taken; a registry that omits the header gets one `GET`, whose body
+/// must be a whole manifest of an accepted media type before its sha256 is the answer (a
+/// truncated body is refused, never hashed and pinned). Made here, on oci-client's own
+/// credentials and tokens, because its `fetch_manifest_digest` hashes whatever a `GET`
+/// returned and hides a 429's `Retry-After`.
+async fn head_digest(
+    http: &reqwest::Client,
+    client: &Client,
+    reference: &Reference,
+    auth: &oci_client::secrets::RegistryAuth,
+    options: &Options,
+) -> Result<String, Failure> {
+    use oci_client::secrets::RegistryAuth;
+    let registry = reference.resolve_registry();
+    let scheme = if options.insecure.iter().any(|h| h == registry) {
+        "http"
+    } else {
+        "https"
+    };
+    let target = reference.digest().or(reference.tag()).unwrap_or("latest");
+    let ns = reference
+        .namespace()
+        .map(|ns| format!("?ns={ns}"))
+        .unwrap_or_default();
+    let url = format!(
+        "{scheme}://{registry}/v2/{}/manifests/{target}{ns}",
+        reference.repository()
+    );
+    let token = client
+        .auth(reference, auth, RegistryOperation::Pull)
+        .await
+        .map_err(classify)?;
+    let request = |method: reqwest::Method| {
+        let r = http
+            .request(method, &url)
+            .header("Accept", ACCEPT.join(", "));
+        match (&token, auth) {
+            (Some(t), _) => r.bearer_auth(t),
+            (None, RegistryAuth::Basic(user, password)) => r.basic_auth(user, Some(password)),
+            _ => r,
+        }
+    };
+    let head = request(reqwest::Method::HEAD)
+        .send()
+        .await
+        .map_err(|e| Failure::transient(format!("HEAD {url}: {}", one_line_error(&e))))?;
+    check_status(&head, &url)?;
+    if let Some(digest) = head
+        .headers()
+        .get("Docker-Content-Digest")
+        .and_then(|v| v.to_str().ok())
+    {
+        return Ok(digest.trim().to_owned());
+    }
+    let get = request(reqwest::Method::GET)
+        .send()
+        .await
+        .map_err(|e| Failure::transient(format!("GET {url}: {}", one_line_error(&e))))?;
+    check_status(&get, &url)?;
+    let content_type = get
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or(v).trim().to_owned());
+    let header_digest = get
+        .headers()
+        .get("Docker-Content-Digest")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let body = get.bytes().await.map_err(|e| {
+        Failure::transient(format!(
+            "GET {url}: the body did not arrive whole: {}",
+            one_line_error(&e)
+        ))
+    })?;
+    manifest_digest(&body, content_type.as_deref(), header_digest.as_deref())
+        .map_err(|why| Failure::refused(format!("GET {url}: {why}: nothing pinned from it")))
+}
+
+/// The sha256 of a manifest body, once it is known to be one: JSON, of an accepted media type
+/// (its `mediaType`, else the response's `Content-Type`), agreeing with any digest header.
+fn manifest_digest(
+    body: &[u8],
+    content_type: Option<&str>,
+    header: Option<&str>,
+) -> Result<String, String> {
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
+        format!(
+            "the registry sent {} bytes that are not a manifest (truncated? {e})",
+            body.len()
+        )
+    })?;
+    let media_type = value
+        .get("mediaType")
+        .and_then(serde_json::Value::as_str)
+        .or(content_type)
+        .unwrap_or_default();
+    if !ACCEPT.contains(&media_type)
+        || value
+            .get("schemaVersion")
+            .and_then(serde_json::Value::as_u64)
+            != Some(2)
+    {
+        return Err(format!(
+            "the registry sent a {media_type:?} document, not an image manifest or index (schemaVersion 2)"
+        ));
+    }
+    let hex: String = Sha256::digest(body)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let digest = format!("sha256:{hex}");
+    match header {
+        Some(h) if h.trim() != digest && h.trim().starts_with("sha256:") => Err(format!(
+            "the body's digest {digest} is not the {h} the registry named"
+        )),
+        _ => Ok(digest),
+    }
+}
+
+/// A response's status as a failure: 404 gone, 429 with its `Retry-After`, 5xx transient,
+/// any other non-success a refusal.
+fn check_status(response: &reqwest::Response, url: &str) -> Result<(), Failure> {
+    let status = response.status();
+    if status.is_success() {
+        return Ok(());
+    }
+    let reason = format!("{url}: HTTP {status}");
+    Err(match status.as_u16() {
+        404 => Failure {
+            reason: format!("{reason} (MANIFEST_UNKNOWN)"),
+            transient: false,
+            gone: true,
+            retry_after: None,
+        },
+        429 => {
+            let retry_after = response
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(retry_after_seconds)
+                .map(Duration::from_secs);
+            let said = retry_after
+                .map(|d| format!("; Retry-After {} s", d.as_secs()))
+                .unwrap_or_default();
+            Failure {
+                reason: format!("{reason} (too many requests{said})"),
+                transient: true,
+                gone: false,
+                retry_after,
+            }
+        }
+        401 | 403 => Failure::refused(format!("Not authorized: {reason}")),
+        code if code >= 500 => Failure::transient(reason),
+        _ => Failure::refused(reason),
     })
+}
+
+/// `Retry-After` in seconds (the delay form; the HTTP-date form is read as the longest wait).
+fn retry_after_seconds(value: &str) -> Option<u64> {
+    let value = value.trim();
+    value
+        .parse()
+        .ok()
+        .or_else(|| (!value.is_empty()).then_some(MAX_RETRY_AFTER.as_secs() + 1))
+}
+
+fn one_line_error(e: &reqwest::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        let more = s.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        source = s.source();
+    }
+    text
 }
 
 /// The registry's answer in one line, and whether asking again may help.
@@ -336,6 +552,7 @@ fn classify(e: OciDistributionError) -> Failure {
         reason: one_line(&e),
         transient,
         gone,
+        retry_after: None,
     }
 }
 

@@ -405,3 +405,107 @@ fn the_makefile_honours_cargo_target_dir() {
         "{out}"
     );
 }
+
+/// A registry that answers a manifest `HEAD` without `Docker-Content-Digest` and then sends
+/// `body` with `status` (and `extra` headers) to the `GET`: what a truncating proxy or a rate
+/// limit looks like. Counts the requests it saw.
+fn scripted_registry(
+    status: &'static str,
+    extra: &'static str,
+    body: &'static str,
+) -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = seen.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(64).flatten() {
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut first = String::new();
+            if reader.read_line(&mut first).is_err() {
+                continue;
+            }
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                line.clear();
+            }
+            let mut out = stream;
+            let answer = if first.contains("/manifests/") {
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let body = if first.starts_with("HEAD") { "" } else { body };
+                format!(
+                    "HTTP/1.1 {status}\r\nContent-Type: application/vnd.oci.image.index.v1+json\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                )
+            } else {
+                "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_owned()
+            };
+            let _ = out.write_all(answer.as_bytes());
+        }
+    });
+    (port, seen)
+}
+
+fn pin_one(tmp: &Path, port: u16) -> crate::harness::Ran {
+    let image = format!("127.0.0.1:{port}/lab/web:1.0");
+    write(&tmp.join("deploy.yaml"), &pod("p", &image));
+    let mut c = TestCommand::bare();
+    c.current_dir(tmp)
+        .env("DOCKER_CONFIG", tmp.join("none"))
+        .args([
+            "pin",
+            "--insecure-registry",
+            &format!("127.0.0.1:{port}"),
+            "--timeout",
+            "5",
+            "deploy.yaml",
+        ]);
+    let out = c.assert_exit_both(2);
+    assert_eq!(
+        std::fs::read_to_string(tmp.join("deploy.yaml")).unwrap(),
+        pod("p", &image)
+    );
+    out
+}
+
+/// Without the digest header the body is read: a truncated one is refused, never hashed.
+#[test]
+fn pin_never_hashes_a_body_that_is_not_a_whole_manifest() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (port, _) = scripted_registry(
+        "200 OK",
+        "",
+        "{\"schemaVersion\": 2, \"mediaType\": \"application/vnd.oci.image.index.v1+json\", \"manif",
+    );
+    let out = pin_one(tmp.path(), port);
+    assert!(
+        out.stderr
+            .contains("bytes that are not a manifest (truncated?"),
+        "{}",
+        out.stderr
+    );
+}
+
+/// A 429's `Retry-After` is waited for, then the lookup tried again (three attempts).
+#[test]
+fn pin_honours_retry_after() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (port, seen) = scripted_registry("429 Too Many Requests", "Retry-After: 1\r\n", "");
+    let started = std::time::Instant::now();
+    let out = pin_one(tmp.path(), port);
+    assert!(
+        out.stderr.contains("too many requests; Retry-After 1 s"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        seen.load(std::sync::atomic::Ordering::SeqCst),
+        3,
+        "three attempts"
+    );
+    assert!(
+        started.elapsed() >= std::time::Duration::from_secs(2),
+        "waited as asked"
+    );
+}
