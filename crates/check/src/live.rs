@@ -20,64 +20,99 @@ use std::path::{Path, PathBuf};
 /// Image as the specs write it → running digest → the workloads that run it so.
 pub type RunningDigests = BTreeMap<String, BTreeMap<String, BTreeSet<String>>>;
 
-/// Reads the Pods of `files` (stdin for `-`).
-fn read_pods(files: &[PathBuf]) -> (Vec<Document>, Vec<InputError>) {
+/// How many items of a JSON `List` are documents at once: the rest stay text.
+const BATCH: usize = 256;
+
+/// Reads the Pods of `files` (stdin for `-`), handing them to `each` in batches: a JSON
+/// `List` (`kubectl get pods -A -o json`) item by item, so a 50,000-pod dump is never held
+/// as documents all at once; anything else (YAML, a stream) a file at a time.
+fn read_pods(
+    files: &[PathBuf],
+    max_file_size: u64,
+    mut each: impl FnMut(Vec<Document>, &mut Vec<InputError>),
+) -> Vec<InputError> {
     let expanded = crate::walk::expand(files);
     let mut errors = expanded.errors;
-    let mut docs = Vec::new();
     for file in &expanded.files {
-        match input::read(file) {
-            Ok(text) => {
-                let (d, e) = input::parse(&input::source_name(file), &text);
-                docs.extend(d);
-                errors.extend(e);
+        let text = match input::read_limited(file, max_file_size) {
+            Ok(text) => text,
+            Err(e) => {
+                errors.push(e);
+                continue;
             }
-            Err(e) => errors.push(e),
-        }
-    }
-    (docs, errors)
-}
-
-/// A Pod met more than once (two snapshots concatenated, the same file given twice): which
-/// copy tells what runs is unknown, so it is an input error, never silently the last one.
-fn twice(docs: &[Document]) -> Vec<InputError> {
-    let mut seen: BTreeMap<(String, String), String> = BTreeMap::new();
-    let mut errors = Vec::new();
-    for d in docs
-        .iter()
-        .filter(|d| d.value.get("kind").and_then(Value::as_str) == Some("Pod"))
-    {
-        let field = |p: &str| {
-            d.value
-                .pointer(p)
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_owned()
         };
-        let key = (field("/metadata/namespace"), field("/metadata/name"));
-        if let Some(first) = seen.get(&key) {
-            errors.push(InputError {
-                source: d.location(),
-                message: format!(
-                    "Pod {}/{} is here a second time (first at {first}): two snapshots, or one file given twice? Give one `kubectl get pods -A -o json`",
-                    key.0, key.1
-                ),
-            });
+        let source = input::source_name(file);
+        if let Some(mut items) = input::JsonItems::new(&source, &text) {
+            let mut start = 0;
+            while start < items.len() {
+                let end = (start + BATCH).min(items.len());
+                let (docs, e) = items.batch(start..end);
+                errors.extend(e);
+                each(docs, &mut errors);
+                start = end;
+            }
         } else {
-            seen.insert(key, d.location());
+            let (docs, e) = input::parse(&source, &text);
+            errors.extend(e);
+            each(docs, &mut errors);
         }
     }
     errors
 }
 
+/// The Pods met so far, to find one met twice (two snapshots concatenated, the same file
+/// given twice): which copy tells what runs is unknown, so it is an input error, never
+/// silently the last one.
+#[derive(Default)]
+struct Seen(BTreeMap<(String, String), String>);
+
+impl Seen {
+    fn twice(&mut self, docs: &[Document]) -> Vec<InputError> {
+        let mut errors = Vec::new();
+        for d in docs
+            .iter()
+            .filter(|d| d.value.get("kind").and_then(Value::as_str) == Some("Pod"))
+        {
+            let field = |p: &str| {
+                d.value
+                    .pointer(p)
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_owned()
+            };
+            let key = (field("/metadata/namespace"), field("/metadata/name"));
+            if let Some(first) = self.0.get(&key) {
+                errors.push(InputError {
+                    source: d.location(),
+                    message: format!(
+                        "Pod {}/{} is here a second time (first at {first}): two snapshots, or one file given twice? Give one `kubectl get pods -A -o json`",
+                        key.0, key.1
+                    ),
+                });
+            } else {
+                self.0.insert(key, d.location());
+            }
+        }
+        errors
+    }
+}
+
 /// The running digests of the Pods in `pods`, for `pin --from-live`.
 pub fn running(pods: &Path, settings: &Settings) -> Result<RunningDigests> {
-    let (docs, mut errors) = read_pods(&[pods.to_path_buf()]);
-    errors.extend(twice(&docs));
+    let mut gathered = live::Gathered::default();
+    let mut seen = Seen::default();
+    let errors = read_pods(
+        &[pods.to_path_buf()],
+        input::MAX_FILE_SIZE,
+        |docs, errors| {
+            errors.extend(seen.twice(&docs));
+            gathered.add(&docs, |ns| settings.namespaces.covers(ns));
+        },
+    );
     if let Some(e) = errors.first() {
         bail!("--from-live {}: {e}", pods.display());
     }
-    let containers = live::containers(&docs, |ns| settings.namespaces.covers(ns));
+    let containers = gathered.finish();
     if containers.is_empty() {
         bail!(
             "--from-live {}: no Pod in it (in the settings' namespaces): give the output of `kubectl get pods -A -o json`",
@@ -148,11 +183,6 @@ pub fn run(cli: &Cli, files: &[PathBuf]) -> Result<u8> {
     let policy = crate::load_policy(cli)?;
     let evaluator = policy.with_settings(settings.clone())?;
     let parsed = crate::core_settings(&settings)?;
-    let (docs, mut errors) = read_pods(files);
-    errors.extend(twice(&docs));
-    let containers = live::containers(&docs, |ns| parsed.namespaces.covers(ns));
-    // The documents move into the work: no second copy of a 50,000-pod dump.
-    let units: Vec<Unit> = docs.into_iter().map(Unit::Doc).collect();
     let cx = work::Context {
         evaluator: &evaluator,
         recording: None,
@@ -161,7 +191,17 @@ pub fn run(cli: &Cli, files: &[PathBuf]) -> Result<u8> {
         jobs: cli.jobs.unwrap_or(1).max(1),
         progress: false,
     };
-    let outs = work::run(&cx, &units);
+    let mut gathered = live::Gathered::default();
+    let mut seen = Seen::default();
+    let mut outs = Vec::new();
+    let errors = read_pods(files, cli.max_file_size, |docs, errors| {
+        errors.extend(seen.twice(&docs));
+        gathered.add(&docs, |ns| parsed.namespaces.covers(ns));
+        // Each batch is checked and dropped: what stays is its results.
+        let units: Vec<Unit> = docs.into_iter().map(Unit::Doc).collect();
+        outs.extend(work::run(&cx, &units));
+    });
+    let containers = gathered.finish();
     let checked = Run::from_documents(outs, errors, &parsed.namespaces, cli.allow_empty);
     let drift = containers.iter().any(|c| {
         c.observe()
@@ -217,6 +257,9 @@ pub fn run(cli: &Cli, files: &[PathBuf]) -> Result<u8> {
         }
     };
     let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes());
+    if cli.stats {
+        eprintln!("peak memory: {}", crate::peak_memory());
+    }
     let code = checked.exit_code();
     if containers.is_empty() && !cli.allow_empty {
         // Nothing about what runs was read: no Pod (in the settings' namespaces) in the input.

@@ -82,8 +82,8 @@ struct Cli {
     /// Read at most this many bytes of one file (larger ones are input errors, exit 2).
     #[arg(long, value_name = "BYTES", default_value_t = input::MAX_FILE_SIZE, global = true)]
     max_file_size: u64,
-    /// Print timing and peak memory on stderr.
-    #[arg(long)]
+    /// Print timing and peak memory on stderr (`live` too: its peak memory).
+    #[arg(long, global = true)]
     stats: bool,
     /// Compile the policy on every run instead of keeping the compiled module in the per-user
     /// cache ($XDG_CACHE_HOME or ~/.cache, image-digest-check/); IMAGE_DIGEST_CHECK_CACHE=off
@@ -552,7 +552,7 @@ fn print_stats(summary: &report::Summary, elapsed: std::time::Duration) {
 }
 
 /// The process's peak resident memory (Linux `VmHWM`).
-fn peak_memory() -> String {
+pub(crate) fn peak_memory() -> String {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {

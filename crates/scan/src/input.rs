@@ -19,6 +19,8 @@ pub struct Document {
     pub items: Vec<usize>,
     /// The document as JSON.
     pub value: Value,
+    /// The positions are the item's own (read item by item), not the whole document's.
+    pub local: bool,
     /// Where every node of the whole document (the `List`, for an item) is in the file.
     pub positions: Arc<Positions>,
 }
@@ -26,7 +28,7 @@ pub struct Document {
 impl Document {
     /// Where the node at `pointer` (relative to this document or item) is in the file.
     pub fn position(&self, pointer: &str) -> Option<Pos> {
-        if self.items.is_empty() {
+        if self.items.is_empty() || self.local {
             return self.positions.get(pointer);
         }
         let prefix: String = self.items.iter().map(|i| format!("/items/{i}")).collect();
@@ -247,6 +249,7 @@ fn parse_json(source: &str, text: &str) -> (Vec<Document>, Vec<InputError>) {
         let mut stream = serde_json::Deserializer::from_str(text).into_iter::<Value>();
         let mut i = 0;
         let mut start = 0;
+        let mut cursor = Cursor::default();
         while let Some(value) = stream.next() {
             i += 1;
             let end = stream.byte_offset();
@@ -255,7 +258,7 @@ fn parse_json(source: &str, text: &str) -> (Vec<Document>, Vec<InputError>) {
                     let parsed = Parsed {
                         source,
                         index: i,
-                        positions: Arc::new(json_positions(text, start, end)),
+                        positions: Arc::new(cursor.positions(text, start, end)),
                     };
                     push(&parsed, v, &mut docs, &mut errors);
                     start = end;
@@ -273,24 +276,146 @@ fn parse_json(source: &str, text: &str) -> (Vec<Document>, Vec<InputError>) {
     (docs, errors)
 }
 
+/// A JSON `List` (`kubectl get pods -A -o json`) read item by item: the items as slices of
+/// `text` (no value is built for the whole list), each parsed when its batch comes. `None`
+/// when `text` is not one JSON object with an `items` array (then read it with [`parse`]).
+pub struct JsonItems<'t> {
+    source: String,
+    text: &'t str,
+    items: Vec<&'t serde_json::value::RawValue>,
+    /// For a typed list (`PodList`), the kind and apiVersion its items lack.
+    kind: Option<String>,
+    api_version: Option<Value>,
+    cursor: Cursor,
+}
+
+impl<'t> JsonItems<'t> {
+    /// Reads the list's frame; its items stay text until [`JsonItems::batch`].
+    pub fn new(source: &str, text: &'t str) -> Option<JsonItems<'t>> {
+        #[derive(serde::Deserialize)]
+        struct Frame<'a> {
+            #[serde(default)]
+            kind: Option<String>,
+            #[serde(default, rename = "apiVersion")]
+            api_version: Option<Value>,
+            #[serde(borrow)]
+            items: Vec<&'a serde_json::value::RawValue>,
+        }
+        if !text.trim_start().starts_with('{') {
+            return None;
+        }
+        let frame: Frame<'t> = serde_json::from_str(text).ok()?;
+        let kind = frame.kind.filter(|k| k.ends_with("List"));
+        Some(JsonItems {
+            source: source.to_owned(),
+            text,
+            items: frame.items,
+            kind: kind
+                .as_deref()
+                .and_then(|k| k.strip_suffix("List"))
+                .filter(|k| !k.is_empty())
+                .map(str::to_owned),
+            api_version: frame.api_version,
+            cursor: Cursor::default(),
+        })
+    }
+
+    /// How many items the list holds.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Whether the list is empty.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// The documents of items `range` (batches taken in order), with their positions in the
+    /// file.
+    pub fn batch(&mut self, range: std::ops::Range<usize>) -> (Vec<Document>, Vec<InputError>) {
+        let mut docs = Vec::new();
+        let mut errors = Vec::new();
+        for i in range {
+            let Some(raw) = self.items.get(i) else { break };
+            let slice = raw.get();
+            let start = (slice.as_ptr() as usize).saturating_sub(self.text.as_ptr() as usize);
+            match serde_json::from_str::<Value>(slice) {
+                Ok(Value::Object(mut item)) => {
+                    if let Some(k) = &self.kind {
+                        item.entry("kind")
+                            .or_insert_with(|| Value::String(k.clone()));
+                        if let Some(v) = &self.api_version {
+                            item.entry("apiVersion").or_insert_with(|| v.clone());
+                        }
+                    }
+                    docs.push(Document {
+                        source: self.source.clone(),
+                        index: 1,
+                        items: vec![i],
+                        value: Value::Object(item),
+                        positions: Arc::new(self.cursor.positions(
+                            self.text,
+                            start,
+                            start + slice.len(),
+                        )),
+                        local: true,
+                    });
+                }
+                _ => errors.push(InputError {
+                    source: self.source.clone(),
+                    message: format!("document 1: items[{i}] is not an object"),
+                }),
+            }
+        }
+        (docs, errors)
+    }
+}
+
 /// Where the JSON document at `text[start..end]` has its nodes: JSON is YAML, so the YAML
 /// reader finds them; the values themselves come from serde_json.
-fn json_positions(text: &str, start: usize, end: usize) -> Positions {
-    let Some(slice) = text.get(start..end) else {
-        return Positions::default();
-    };
-    let skipped = slice.len() - slice.trim_start().len();
-    let Some(before) = text.get(..start + skipped) else {
-        return Positions::default();
-    };
-    let line = before.matches('\n').count();
-    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count());
-    match yaml::parse(slice.trim_start()) {
-        Ok((_, mut positions)) => {
-            positions.shift(line, column);
-            positions
+/// Where a reader is in a text, by line: positions of documents taken in order cost one pass
+/// over the text in all, not one pass from the start per document.
+#[derive(Default)]
+struct Cursor {
+    offset: usize,
+    lines: usize,
+    line_start: usize,
+}
+
+impl Cursor {
+    /// The 0-based line and the column (in characters) of byte `pos`, at or after the last.
+    fn at(&mut self, text: &str, pos: usize) -> Option<(usize, usize)> {
+        if pos < self.offset {
+            *self = Cursor::default();
         }
-        Err(_) => Positions::default(),
+        let seg = text.get(self.offset..pos)?;
+        for (i, b) in seg.bytes().enumerate() {
+            if b == b'\n' {
+                self.lines += 1;
+                self.line_start = self.offset + i + 1;
+            }
+        }
+        self.offset = pos;
+        Some((self.lines, text.get(self.line_start..pos)?.chars().count()))
+    }
+
+    /// Where the JSON document at `text[start..end]` has its nodes: JSON is YAML, so the YAML
+    /// reader finds them; the values themselves come from serde_json.
+    fn positions(&mut self, text: &str, start: usize, end: usize) -> Positions {
+        let Some(slice) = text.get(start..end) else {
+            return Positions::default();
+        };
+        let skipped = slice.len() - slice.trim_start().len();
+        let Some((line, column)) = self.at(text, start + skipped) else {
+            return Positions::default();
+        };
+        match yaml::parse(slice.trim_start()) {
+            Ok((_, mut positions)) => {
+                positions.shift(line, column);
+                positions
+            }
+            Err(_) => Positions::default(),
+        }
     }
 }
 
@@ -354,6 +479,7 @@ fn unpack(
             items: at.clone(),
             value: Value::Object(map),
             positions: parsed.positions.clone(),
+            local: false,
         });
         return;
     }

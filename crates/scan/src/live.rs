@@ -168,7 +168,35 @@ impl Container {
 /// The containers of every workload in `docs` (Pods; other kinds are skipped), in a stable
 /// order; `in_scope` says whether a namespace is checked.
 pub fn containers(docs: &[Document], in_scope: impl Fn(&str) -> bool) -> Vec<Container> {
-    let mut by_key: BTreeMap<(Owner, &'static str, String, String), Container> = BTreeMap::new();
+    let mut gathered = Gathered::default();
+    gathered.add(docs, in_scope);
+    gathered.finish()
+}
+
+/// Containers gathered batch by batch, so a 50,000-pod dump need not be held as documents
+/// all at once (`live` reads it in batches of items).
+#[derive(Default)]
+pub struct Gathered {
+    by_key: BTreeMap<(Owner, &'static str, String, String), Container>,
+}
+
+impl Gathered {
+    /// The containers of the Pods among `docs`, added to those gathered so far.
+    pub fn add(&mut self, docs: &[Document], in_scope: impl Fn(&str) -> bool) {
+        add_containers(&mut self.by_key, docs, in_scope);
+    }
+
+    /// Every container gathered, in a stable order.
+    pub fn finish(self) -> Vec<Container> {
+        self.by_key.into_values().collect()
+    }
+}
+
+fn add_containers(
+    by_key: &mut BTreeMap<(Owner, &'static str, String, String), Container>,
+    docs: &[Document],
+    in_scope: impl Fn(&str) -> bool,
+) {
     for doc in docs {
         let v = &doc.value;
         if v.get("kind").and_then(Value::as_str) != Some("Pod") {
@@ -234,7 +262,6 @@ pub fn containers(docs: &[Document], in_scope: impl Fn(&str) -> bool) -> Vec<Con
             }
         }
     }
-    by_key.into_values().collect()
 }
 
 fn str_at<'v>(v: &'v Value, pointer: &str) -> Option<&'v str> {

@@ -509,3 +509,55 @@ fn pin_honours_retry_after() {
         "waited as asked"
     );
 }
+
+/// `live` reads a `kubectl get pods -A -o json` List item by item, in batches: its memory
+/// grows with the input by less than 3× (the text itself, then one batch of documents and
+/// the results), not with a parsed copy of the whole dump.
+#[test]
+fn live_memory_grows_less_than_three_times_the_input() {
+    let tmp = tempfile::tempdir().unwrap();
+    // A Pod as the API returns it (the live fixture's first), under new names.
+    let fixture: Value = serde_json::from_str(
+        &std::fs::read_to_string(workspace().join("e2e-tests/live/pods.json")).unwrap(),
+    )
+    .unwrap();
+    let template = fixture["items"][0].clone();
+    let peak = |pods: usize| -> (u64, u64) {
+        let items: Vec<Value> = (0..pods)
+            .map(|i| {
+                let mut p = template.clone();
+                p["metadata"]["name"] = Value::String(format!("web-{i}"));
+                p["metadata"]["uid"] = Value::String(format!("uid-{i}"));
+                p
+            })
+            .collect();
+        let text = serde_json::to_string_pretty(
+            &serde_json::json!({"apiVersion": "v1", "kind": "List", "items": items}),
+        )
+        .unwrap();
+        let path = tmp.path().join(format!("pods-{pods}.json"));
+        write(&path, &text);
+        let mut c = checker();
+        c.arg("--stats")
+            .args(["live", "--output", "pins"])
+            .arg(&path);
+        let out = c.assert_exit_both(0);
+        let kb: u64 = out
+            .stderr
+            .lines()
+            .find_map(|l| l.strip_prefix("peak memory: "))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("{}", out.stderr));
+        (text.len() as u64, kb * 1024)
+    };
+    let (small_in, small_peak) = peak(300);
+    let (big_in, big_peak) = peak(6000);
+    let grown = big_peak.saturating_sub(small_peak);
+    let input = big_in - small_in;
+    println!("live: memory grew {grown} bytes for {input} more bytes of input");
+    assert!(
+        grown <= 3 * input,
+        "memory grew {grown} bytes for {input} more bytes of input"
+    );
+}
