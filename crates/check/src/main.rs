@@ -515,7 +515,13 @@ fn read_units(cli: &Cli) -> (Vec<Unit>, Vec<input::InputError>) {
             }
         };
         let source = input::source_name(file);
-        if let Some((docs, errs)) = input::json_documents(&source, &text) {
+        if let Some(mut items) = input::JsonItems::new(&source, &text) {
+            // A JSON List (`kubectl get … -o json`): each item with its own positions, found
+            // however large the list.
+            let (docs, errs) = items.batch(0..items.len());
+            errors.extend(errs);
+            units.extend(docs.into_iter().map(Unit::Doc));
+        } else if let Some((docs, errs)) = input::json_documents(&source, &text) {
             errors.extend(errs);
             units.extend(docs.into_iter().map(Unit::Doc));
         } else {

@@ -19,8 +19,9 @@ pub struct Document {
     pub items: Vec<usize>,
     /// The document as JSON.
     pub value: Value,
-    /// The positions are the item's own (read item by item), not the whole document's.
-    pub local: bool,
+    /// How many of `items` the positions already start inside: 0 when they are the whole
+    /// document's, 1 for an item of a JSON List read item by item.
+    pub local_depth: usize,
     /// Where every node of the whole document (the `List`, for an item) is in the file.
     pub positions: Arc<Positions>,
 }
@@ -28,10 +29,11 @@ pub struct Document {
 impl Document {
     /// Where the node at `pointer` (relative to this document or item) is in the file.
     pub fn position(&self, pointer: &str) -> Option<Pos> {
-        if self.items.is_empty() || self.local {
+        let inner = self.items.get(self.local_depth..).unwrap_or_default();
+        if inner.is_empty() {
             return self.positions.get(pointer);
         }
-        let prefix: String = self.items.iter().map(|i| format!("/items/{i}")).collect();
+        let prefix: String = inner.iter().map(|i| format!("/items/{i}")).collect();
         self.positions.get(&format!("{prefix}{pointer}"))
     }
 
@@ -213,6 +215,7 @@ pub fn parse_chunk(chunk: &Chunk) -> (Vec<Document>, Vec<InputError>) {
                 source: &chunk.source,
                 index: chunk.index,
                 positions: Arc::new(positions),
+                local_depth: 0,
             };
             push(&parsed, v, &mut docs, &mut errors)
         }
@@ -259,6 +262,7 @@ fn parse_json(source: &str, text: &str) -> (Vec<Document>, Vec<InputError>) {
                         source,
                         index: i,
                         positions: Arc::new(cursor.positions(text, start, end)),
+                        local_depth: 0,
                     };
                     push(&parsed, v, &mut docs, &mut errors);
                     start = end;
@@ -305,7 +309,10 @@ impl<'t> JsonItems<'t> {
             return None;
         }
         let frame: Frame<'t> = serde_json::from_str(text).ok()?;
-        let kind = frame.kind.filter(|k| k.ends_with("List"));
+        // Only a list is read item by item (an object of another kind with `items` is one
+        // document).
+        let kind = Some(frame.kind?).filter(|k| k.ends_with("List"))?;
+        let kind = Some(kind);
         Some(JsonItems {
             source: source.to_owned(),
             text,
@@ -348,18 +355,18 @@ impl<'t> JsonItems<'t> {
                             item.entry("apiVersion").or_insert_with(|| v.clone());
                         }
                     }
-                    docs.push(Document {
-                        source: self.source.clone(),
+                    let parsed = Parsed {
+                        source: &self.source,
                         index: 1,
-                        items: vec![i],
-                        value: Value::Object(item),
                         positions: Arc::new(self.cursor.positions(
                             self.text,
                             start,
                             start + slice.len(),
                         )),
-                        local: true,
-                    });
+                        local_depth: 1,
+                    };
+                    // A List among the items is unpacked as kubectl does.
+                    unpack(&parsed, item, &mut vec![i], &mut docs, &mut errors);
                 }
                 _ => errors.push(InputError {
                     source: self.source.clone(),
@@ -424,6 +431,8 @@ struct Parsed<'s> {
     source: &'s str,
     index: usize,
     positions: Arc<Positions>,
+    /// See [`Document::local_depth`].
+    local_depth: usize,
 }
 
 fn push(parsed: &Parsed<'_>, value: Value, docs: &mut Vec<Document>, errors: &mut Vec<InputError>) {
@@ -479,7 +488,7 @@ fn unpack(
             items: at.clone(),
             value: Value::Object(map),
             positions: parsed.positions.clone(),
-            local: false,
+            local_depth: parsed.local_depth,
         });
         return;
     }
