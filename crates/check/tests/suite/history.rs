@@ -617,3 +617,28 @@ fn history_of_the_root_with_a_tracked_link() {
         out.stderr
     );
 }
+
+/// history's own finding for an image without a digest has an id of its own: the policy's
+/// `no-digest` means "a digest is required here", another thing.
+#[test]
+fn history_names_an_unpinned_image_with_its_own_rule() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let repo = repo_in(tmp.path(), "gitops");
+    commit(
+        &repo,
+        &[("deploy/a.yaml", &render("x/y:1"))],
+        "2026-10-01T10:00:00Z",
+        "tag only",
+    );
+    let sarif = history_in(&repo, &["--output", "sarif", "deploy"]).assert_exit(0);
+    let doc: serde_json::Value = serde_json::from_str(&sarif).expect("SARIF is JSON");
+    assert_eq!(
+        doc["runs"][0]["results"][0]["ruleId"], "no-rollback-digest",
+        "{doc}"
+    );
+    let github = history_in(&repo, &["--output", "github", "deploy"]).assert_exit(0);
+    assert!(
+        github.contains("::warning file=deploy/a.yaml,line=9,col=18,title=image-digest-check%3A no-rollback-digest::"),
+        "{github}"
+    );
+}

@@ -551,8 +551,8 @@ fn live_memory_grows_less_than_three_times_the_input() {
             .unwrap_or_else(|| panic!("{}", out.stderr));
         (text.len() as u64, kb * 1024)
     };
-    let (small_in, small_peak) = peak(300);
-    let (big_in, big_peak) = peak(6000);
+    let (small_in, small_peak) = peak(200);
+    let (big_in, big_peak) = peak(3500);
     let grown = big_peak.saturating_sub(small_peak);
     let input = big_in - small_in;
     println!("live: memory grew {grown} bytes for {input} more bytes of input");
