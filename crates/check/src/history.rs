@@ -220,7 +220,6 @@ impl Given {
     /// Adds the names each path had before the renames of the history (chains followed back),
     /// and says which.
     fn follow_renames(&mut self, renames: &[(String, String)]) {
-        let mut followed = 0;
         for (name, spec, older) in &mut self.manifests {
             let mut frontier = vec![spec.clone()];
             while let Some(under) = frontier.pop() {
@@ -232,7 +231,6 @@ impl Given {
                 }
             }
             if !older.is_empty() {
-                followed += older.len();
                 eprintln!(
                     "history: {name}: followed {} renamed file(s) back to their older names ({}): the digests pinned there are read too",
                     older.len(),
@@ -251,14 +249,12 @@ impl Given {
                 current = from.clone();
             }
             if !older.is_empty() {
-                followed += older.len();
                 eprintln!(
                     "history: {name}: followed its renames back ({}): the digests pinned there are read too",
                     older.join(" ← ")
                 );
             }
         }
-        let _ = followed;
     }
 
     fn pathspecs(&self) -> Vec<String> {

@@ -126,23 +126,25 @@ pub fn resolve_all(
     options: &Options,
 ) -> BTreeMap<String, Result<String, ResolveError>> {
     let distinct: std::collections::BTreeSet<&String> = images.iter().collect();
+    // Without a runtime or an HTTP client nothing can be asked: every image says why.
+    let unasked = |reason: String| {
+        let error = ResolveError {
+            registry: "-".into(),
+            reason,
+            gone: false,
+        };
+        distinct
+            .iter()
+            .map(|i| ((*i).clone(), Err(error.clone())))
+            .collect()
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
     {
         Ok(r) => r,
-        Err(e) => {
-            let error = ResolveError {
-                registry: "-".into(),
-                reason: format!("cannot start the network runtime: {e}"),
-                gone: false,
-            };
-            return distinct
-                .into_iter()
-                .map(|i| (i.clone(), Err(error.clone())))
-                .collect();
-        }
+        Err(e) => return unasked(format!("cannot start the network runtime: {e}")),
     };
     install_crypto_provider();
     let client = Arc::new(Client::new(ClientConfig {
@@ -157,17 +159,7 @@ pub fn resolve_all(
         .build()
     {
         Ok(h) => h,
-        Err(e) => {
-            let error = ResolveError {
-                registry: "-".into(),
-                reason: format!("cannot start the HTTP client: {e}"),
-                gone: false,
-            };
-            return distinct
-                .into_iter()
-                .map(|i| (i.clone(), Err(error.clone())))
-                .collect();
-        }
+        Err(e) => return unasked(format!("cannot start the HTTP client: {e}")),
     };
     let limit = Arc::new(tokio::sync::Semaphore::new(options.jobs.max(1)));
     runtime.block_on(async {

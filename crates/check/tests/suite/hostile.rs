@@ -330,85 +330,21 @@ fn live_trusts_no_image_id_it_did_not_validate() {
     );
 }
 
-/// A registry that answers every manifest `HEAD` with `digest` as its
-/// `Docker-Content-Digest`: what a broken proxy or a hostile registry may send.
-fn lying_registry(digest: &'static str) -> u16 {
-    use std::io::{BufRead, BufReader, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().take(64).flatten() {
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut first = String::new();
-            if reader.read_line(&mut first).is_err() {
-                continue;
-            }
-            let mut line = String::new();
-            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
-                line.clear();
-            }
-            let mut out = stream;
-            let answer = if first.contains("/manifests/") {
-                format!(
-                    "HTTP/1.1 200 OK\r\nContent-Type: application/vnd.oci.image.index.v1+json\r\nDocker-Content-Digest: {digest}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-                )
-            } else {
-                "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_owned()
-            };
-            let _ = out.write_all(answer.as_bytes());
-        }
-    });
-    port
-}
-
 #[test]
 fn pin_never_writes_a_digest_that_is_not_one() {
     let tmp = tempfile::tempdir().unwrap();
-    let port = lying_registry("sha256:abc");
-    let image = format!("127.0.0.1:{port}/lab/web:1.0");
-    write(&tmp.path().join("deploy.yaml"), &pod("p", &image));
-    let mut c = TestCommand::bare();
-    c.current_dir(tmp.path())
-        .env("DOCKER_CONFIG", tmp.path().join("none"))
-        .args([
-            "pin",
-            "--insecure-registry",
-            &format!("127.0.0.1:{port}"),
-            "--timeout",
-            "5",
-            "deploy.yaml",
-        ]);
-    let out = c.assert_exit_both(2);
+    let (port, _) = scripted_registry("200 OK", "Docker-Content-Digest: sha256:abc\r\n", "");
+    let out = pin_one(tmp.path(), port);
     let said = format!("{}{}", out.stdout, out.stderr);
     assert!(
         said.contains("answered \"sha256:abc\" as the manifest's digest, which is not a digest"),
         "{said}"
     );
-    assert_eq!(
-        std::fs::read_to_string(tmp.path().join("deploy.yaml")).unwrap(),
-        pod("p", &image)
-    );
 }
 
-/// Users set `CARGO_TARGET_DIR` (a shared cache, a RAM disk): the Makefile copies the module
-/// from there, not from a `target/` it assumed.
-#[test]
-fn the_makefile_honours_cargo_target_dir() {
-    let mut make = std::process::Command::new("make");
-    make.args(["--dry-run", "--always-make", "policy.wasm"])
-        .env("CARGO_TARGET_DIR", "/tmp/elsewhere")
-        .env_remove("MAKEFLAGS")
-        .env_remove("MAKELEVEL");
-    let out = TestCommand::of(make).assert_exit(0);
-    assert!(
-        out.contains("cp /tmp/elsewhere/wasm32-wasip1/wasm/image_digest_policy.wasm policy.wasm"),
-        "{out}"
-    );
-}
-
-/// A registry that answers a manifest `HEAD` without `Docker-Content-Digest` and then sends
-/// `body` with `status` (and `extra` headers) to the `GET`: what a truncating proxy or a rate
-/// limit looks like. Counts the requests it saw.
+/// A registry that answers every manifest request with `status` and the `extra` headers
+/// (`Docker-Content-Digest: …`, `Retry-After: …`), and a `GET` with `body`: what a hostile
+/// registry, a truncating proxy or a rate limit looks like. Counts the manifest requests.
 fn scripted_registry(
     status: &'static str,
     extra: &'static str,
