@@ -90,12 +90,16 @@ fn a_fifo_in_a_directory_is_skipped_with_why_and_a_huge_file_is_not_read() {
 #[test]
 fn the_checker_runs_under_an_address_space_limit() {
     let script = format!(
-        "ulimit -v 4000000 && exec {} --policy {} --no-cache --quiet examples/agents-render-drifted.yaml",
+        "ulimit -v 4000000 && exec {} --policy {} --quiet examples/agents-render-drifted.yaml",
         env!("CARGO_BIN_EXE_image-digest-check"),
         image_digest_testkit::policy::policy_wasm().display()
     );
     let mut sh = std::process::Command::new("bash");
-    sh.args(["-c", &script]);
+    // The suites' module cache: the limited engine's entry is compiled once, then reused.
+    sh.args(["-c", &script]).env(
+        "IMAGE_DIGEST_CHECK_CACHE",
+        image_digest_testkit::policy::module_cache(),
+    );
     let out = TestCommand::of(sh).assert_exit(1);
     assert!(
         out.contains("2 workloads checked, 1 accepted (1 with warnings), 1 rejected"),
