@@ -86,6 +86,8 @@ struct Referenced {
 enum Check {
     Present,
     Gone(String),
+    /// The index answers, but one platform's manifest is gone: (platform, digest, reason).
+    ChildGone(String, String, String),
     Unchecked(String),
 }
 
@@ -516,6 +518,11 @@ fn verify(found: &BTreeMap<String, Referenced>, options: &Options) -> HashMap<St
             let check = match answer {
                 Ok(Presence::Present) => Check::Present,
                 Ok(Presence::Gone(why)) => Check::Gone(why),
+                Ok(Presence::ChildGone {
+                    platform,
+                    digest,
+                    reason,
+                }) => Check::ChildGone(platform, digest, reason),
                 Err(ResolveError {
                     registry, reason, ..
                 }) => Check::Unchecked(format!("registry {registry}: {reason}")),
@@ -537,12 +544,21 @@ fn report(
     let unpinned: Vec<&Referenced> = found.values().filter(|r| !r.pinned).collect();
     let gone = pinned
         .iter()
-        .filter(|r| matches!(checks.get(&r.key), Some(Check::Gone(_))))
+        .filter(|r| {
+            matches!(
+                checks.get(&r.key),
+                Some(Check::Gone(_) | Check::ChildGone(..))
+            )
+        })
         .count();
     let unchecked = pinned
         .iter()
         .filter(|r| {
-            request.verify && !matches!(checks.get(&r.key), Some(Check::Present | Check::Gone(_)))
+            request.verify
+                && !matches!(
+                    checks.get(&r.key),
+                    Some(Check::Present | Check::Gone(_) | Check::ChildGone(..))
+                )
         })
         .count();
     let span = match (commits.first(), commits.last()) {
@@ -562,6 +578,12 @@ fn report(
                 .iter()
                 .filter_map(|r| match checks.get(&r.key) {
                     Some(Check::Gone(why)) => Some(("digest-gone", "error", gone_text(r, why), *r)),
+                    Some(Check::ChildGone(platform, digest, why)) => Some((
+                        "platform-manifest-gone",
+                        "error",
+                        child_gone_text(r, platform, digest, why),
+                        *r,
+                    )),
                     Some(Check::Unchecked(why)) => Some((
                         "digest-unchecked",
                         "error",
@@ -592,6 +614,7 @@ fn report(
                     "tool": {"driver": {"name": "image-digest-check history", "rules": [
                         rule("digest-gone", "A digest the Git history pinned is gone from its registry: rolling back to it would fail."),
                         rule("digest-unchecked", "The registry could not be asked whether a pinned digest is still there."),
+                        rule("platform-manifest-gone", "An index the Git history pinned answers, but one platform's manifest under it is gone: a pull on that platform fails."),
                         rule("no-rollback-digest", "An image in the history without a digest: not rollback-safe."),
                     ]}},
                     "results": results,
@@ -610,8 +633,11 @@ fn report(
                 if let Some(check) = checks.get(&r.key) {
                     let (state, reason) = match check {
                         Check::Present => ("present", None),
-                        Check::Gone(why) => ("gone", Some(why)),
-                        Check::Unchecked(why) => ("unchecked", Some(why)),
+                        Check::Gone(why) => ("gone", Some(why.clone())),
+                        Check::ChildGone(platform, digest, why) => {
+                            ("gone", Some(child_gone_text(r, platform, digest, why)))
+                        }
+                        Check::Unchecked(why) => ("unchecked", Some(why.clone())),
                     };
                     if let Some(map) = v.as_object_mut() {
                         map.insert("registry".into(), json!(state));
@@ -635,7 +661,15 @@ fn report(
         Output::Text | Output::Github => {
             for r in &pinned {
                 let line = match checks.get(&r.key) {
-                    Some(Check::Gone(why)) => gone_line(request.output, r, why),
+                    Some(Check::Gone(why)) => {
+                        finding_line(request.output, r, "digest-gone", &gone_text(r, why))
+                    }
+                    Some(Check::ChildGone(platform, digest, why)) => finding_line(
+                        request.output,
+                        r,
+                        "platform-manifest-gone",
+                        &child_gone_text(r, platform, digest, why),
+                    ),
                     Some(Check::Unchecked(why)) if request.output == Output::Github => format!(
                         "::error file={},line={},col={},title=image-digest-check%3A digest-unchecked::{}\n",
                         github::property(&r.file),
@@ -739,23 +773,35 @@ fn gone_text(r: &Referenced, why: &str) -> String {
     )
 }
 
-/// The finding line for a digest the registry no longer has.
-fn gone_line(output: Output, r: &Referenced, why: &str) -> String {
-    let text = gone_text(r, why);
+/// What the user reads about an index whose platform manifest is gone.
+fn child_gone_text(r: &Referenced, platform: &str, digest: &str, why: &str) -> String {
+    let code = gone_text(r, why);
+    let code = code
+        .split_once(" is gone (")
+        .and_then(|(_, rest)| rest.split_once(')'))
+        .map_or("MANIFEST_UNKNOWN", |(c, _)| c);
+    format!(
+        "{}: its {platform} manifest {digest} is gone ({code}): the index answers, but a pull on {platform} fails; rolling back to {} ({}, {:?}) would fail there",
+        r.key, r.last.short, r.last.date, r.last.subject
+    )
+}
+
+/// The finding line for a digest (or a platform manifest under it) the registry no longer has.
+fn finding_line(output: Output, r: &Referenced, rule: &str, text: &str) -> String {
     match output {
         Output::Github => format!(
-            "::error file={},line={},col={},title=image-digest-check%3A digest-gone::{}\n",
+            "::error file={},line={},col={},title=image-digest-check%3A {rule}::{}\n",
             github::property(&r.file),
             r.line,
             r.column,
-            github_escape(&text)
+            github_escape(text)
         ),
         _ => format!(
             "{}:{}:{}: {}\n",
             one_line(&r.file),
             r.line,
             r.column,
-            one_line(&text)
+            one_line(text)
         ),
     }
 }

@@ -72,6 +72,33 @@ struct EntryPlatform {
     variant: Option<String>,
 }
 
+/// Every platform manifest an index lists, as `(os/arch[/variant], digest)`, in its order;
+/// attestation entries (`unknown/unknown`, as buildx writes them) are not images a node pulls
+/// and are left out. A child whose digest is not a digest is an error.
+pub fn children(index: &[u8]) -> Result<Vec<(String, String)>, String> {
+    let index: Index = serde_json::from_slice(index)
+        .map_err(|e| format!("the image index is not valid JSON: {e}"))?;
+    let mut out = Vec::new();
+    for e in index.manifests {
+        let platform = match &e.platform {
+            Some(p) if p.os == "unknown" && p.architecture == "unknown" => continue,
+            Some(p) => match &p.variant {
+                Some(v) => format!("{}/{}/{v}", p.os, p.architecture),
+                None => format!("{}/{}", p.os, p.architecture),
+            },
+            None => "(no platform)".to_owned(),
+        };
+        image_digest_policy::reference::parse_digest(&e.digest).map_err(|why| {
+            format!(
+                "the index lists {:?} for {platform}, which is not a digest ({why})",
+                e.digest
+            )
+        })?;
+        out.push((platform, e.digest));
+    }
+    Ok(out)
+}
+
 /// The media types of a multi-platform manifest.
 pub fn is_index(media_type: &str) -> bool {
     matches!(

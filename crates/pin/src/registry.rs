@@ -80,12 +80,25 @@ pub enum Presence {
     Present,
     /// The registry's answer (`MANIFEST_UNKNOWN`, or the HTTP status).
     Gone(String),
+    /// The index answers, but a platform's manifest under it is gone ("delete untagged"
+    /// cleanups take an index's children for untagged images): a pull on that platform fails.
+    ChildGone {
+        /// `linux/arm64`.
+        platform: String,
+        /// The child manifest's digest.
+        digest: String,
+        /// The registry's answer.
+        reason: String,
+    },
 }
 
 /// Asks the registry for every distinct `repository@digest` once: a `HEAD` of the manifest by
 /// digest (a registry that omits `Docker-Content-Digest` gets a `GET`), with the same client,
-/// credentials, mirrors, limits and retries as [`resolve_all`]. A manifest the registry says
-/// it does not have is [`Presence::Gone`]; any other failure is an error (not checked).
+/// credentials, mirrors, limits and retries as [`resolve_all`]; for an index, its children too
+/// (one `GET` of the index, then a `HEAD` of each platform's manifest, each distinct child asked
+/// once in the run): an index whose arm64 manifest was deleted still answers, but an arm64 pull
+/// fails. A manifest the registry says it does not have is gone; any other failure is an error
+/// (not checked).
 pub fn verify_all(
     references: &[String],
     options: &Options,
@@ -94,17 +107,79 @@ pub fn verify_all(
         platform: None,
         ..options.clone()
     };
-    resolve_all(references, &options)
-        .into_iter()
-        .map(|(reference, answer)| {
-            let presence = match answer {
-                Ok(_) => Ok(Presence::Present),
-                Err(e) if e.gone => Ok(Presence::Gone(e.reason)),
-                Err(e) => Err(e),
-            };
-            (reference, presence)
-        })
-        .collect()
+    let children: Children = Arc::default();
+    with_network(references, &options, move |net, reference, options| {
+        let children = children.clone();
+        Box::pin(async move { verify_one(&net, &reference, &options, &children).await })
+    })
+}
+
+/// The answer for each child manifest asked in a run, asked once however many indexes share it.
+type Children = Arc<
+    std::sync::Mutex<BTreeMap<String, Arc<tokio::sync::OnceCell<Result<Presence, ResolveError>>>>>,
+>;
+
+async fn verify_one(
+    net: &Net,
+    reference: &str,
+    options: &Options,
+    children: &Children,
+) -> Result<Presence, ResolveError> {
+    let (_, media_type) = match resolve_with_retries(net, reference, options).await {
+        Ok(answer) => answer,
+        Err(e) if e.gone => return Ok(Presence::Gone(e.reason)),
+        Err(e) => return Err(e),
+    };
+    if !media_type.as_deref().is_some_and(platform::is_index) {
+        return Ok(Presence::Present);
+    }
+    let (parsed, auth, registry) = prepare(reference, options)?;
+    let (body, _) = net
+        .client
+        .pull_manifest_raw(&parsed, &auth, ACCEPT)
+        .await
+        .map_err(|e| ResolveError {
+            registry: registry.clone(),
+            reason: format!(
+                "the index answers, but reading it failed: {}",
+                classify(e).reason
+            ),
+            gone: false,
+        })?;
+    let entries = platform::children(&body).map_err(|reason| ResolveError {
+        registry: registry.clone(),
+        reason,
+        gone: false,
+    })?;
+    let name = reference.split_once('@').map_or(reference, |(n, _)| n);
+    for (platform, digest) in entries {
+        let child = format!("{name}@{digest}");
+        let cell = match children.lock() {
+            Ok(mut map) => map.entry(child.clone()).or_default().clone(),
+            Err(_) => Arc::default(),
+        };
+        let answer = cell
+            .get_or_init(|| async {
+                match resolve_with_retries(net, &child, options).await {
+                    Ok(_) => Ok(Presence::Present),
+                    Err(e) if e.gone => Ok(Presence::Gone(e.reason)),
+                    Err(e) => Err(e),
+                }
+            })
+            .await
+            .clone();
+        match answer? {
+            Presence::Present | Presence::ChildGone { .. } => {}
+            Presence::Gone(reason) => {
+                return Ok(Presence::ChildGone {
+                    platform,
+                    digest,
+                    reason,
+                });
+            }
+        }
+    }
+    Ok(Presence::Present)
 }
 
 /// The `registry` of an answer taken from running pods (`pin --from-live`), not a registry.
@@ -125,8 +200,34 @@ pub fn resolve_all(
     images: &[String],
     options: &Options,
 ) -> BTreeMap<String, Result<String, ResolveError>> {
-    let distinct: std::collections::BTreeSet<&String> = images.iter().collect();
-    // Without a runtime or an HTTP client nothing can be asked: every image says why.
+    with_network(images, options, |net, image, options| {
+        Box::pin(async move {
+            resolve_with_retries(&net, &image, &options)
+                .await
+                .map(|(digest, _)| digest)
+        })
+    })
+}
+
+/// The clients every lookup of a run shares.
+#[derive(Clone)]
+struct Net {
+    client: Arc<Client>,
+    http: reqwest::Client,
+}
+
+type Lookup<T> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, ResolveError>> + Send>>;
+
+/// Runs `lookup` once per distinct item, at most `options.jobs` at once, on one runtime and
+/// one pair of clients.
+fn with_network<T: Send + 'static>(
+    items: &[String],
+    options: &Options,
+    lookup: impl Fn(Net, String, Options) -> Lookup<T>,
+) -> BTreeMap<String, Result<T, ResolveError>> {
+    let distinct: std::collections::BTreeSet<&String> = items.iter().collect();
+    // Without a runtime or an HTTP client nothing can be asked: every item says why.
     let unasked = |reason: String| {
         let error = ResolveError {
             registry: "-".into(),
@@ -161,27 +262,22 @@ pub fn resolve_all(
         Ok(h) => h,
         Err(e) => return unasked(format!("cannot start the HTTP client: {e}")),
     };
+    let net = Net { client, http };
     let limit = Arc::new(tokio::sync::Semaphore::new(options.jobs.max(1)));
     runtime.block_on(async {
         let mut tasks = tokio::task::JoinSet::new();
-        for image in distinct {
-            let (http, client, limit, options, image) = (
-                http.clone(),
-                client.clone(),
-                limit.clone(),
-                options.clone(),
-                image.clone(),
-            );
+        for item in distinct {
+            let (limit, item) = (limit.clone(), item.clone());
+            let work = lookup(net.clone(), item.clone(), options.clone());
             tasks.spawn(async move {
                 let _permit = limit.acquire_owned().await;
-                let answer = resolve_with_retries(&http, &client, &image, &options).await;
-                (image, answer)
+                (item, work.await)
             });
         }
         let mut out = BTreeMap::new();
         while let Some(done) = tasks.join_next().await {
-            if let Ok((image, answer)) = done {
-                out.insert(image, answer);
+            if let Ok((item, answer)) = done {
+                out.insert(item, answer);
             }
         }
         out
@@ -193,12 +289,11 @@ fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
-async fn resolve_with_retries(
-    http: &reqwest::Client,
-    client: &Client,
+/// The reference to ask (at its mirror), its credentials, and the registry asked.
+fn prepare(
     image: &str,
     options: &Options,
-) -> Result<String, ResolveError> {
+) -> Result<(Reference, oci_client::secrets::RegistryAuth, String), ResolveError> {
     let reference = reference_for(image, options)?;
     let registry = reference.resolve_registry().to_owned();
     let auth = credentials::for_registry(&registry).map_err(|reason| ResolveError {
@@ -206,6 +301,17 @@ async fn resolve_with_retries(
         reason,
         gone: false,
     })?;
+    Ok((reference, auth, registry))
+}
+
+/// The digest `image` names and, when a `HEAD` said it, the manifest's media type.
+async fn resolve_with_retries(
+    net: &Net,
+    image: &str,
+    options: &Options,
+) -> Result<(String, Option<String>), ResolveError> {
+    let (http, client) = (&net.http, net.client.as_ref());
+    let (reference, auth, registry) = prepare(image, options)?;
     let mut attempt = 1;
     loop {
         let once = tokio::time::timeout(
@@ -221,15 +327,15 @@ async fn resolve_with_retries(
         };
         // Every digest a registry answers is checked before it is written: a header of
         // `sha256:abc` is not a content address.
-        let result = result.and_then(|digest| match reference::parse_digest(&digest) {
-            Ok(_) => Ok(digest),
+        let result = result.and_then(|(digest, media_type)| match reference::parse_digest(&digest) {
+            Ok(_) => Ok((digest, media_type)),
             Err(e) => Err(Failure::refused(format!(
                 "answered {:?} as the manifest's digest, which is not a digest ({e}): nothing pinned from it",
                 reference::truncate(&digest, 100)
             ))),
         });
         match result {
-            Ok(digest) => return Ok(digest),
+            Ok(answer) => return Ok(answer),
             Err(f)
                 if f.transient
                     && attempt < options.attempts
@@ -313,7 +419,7 @@ async fn resolve_once(
     reference: &Reference,
     auth: &oci_client::secrets::RegistryAuth,
     options: &Options,
-) -> Result<String, Failure> {
+) -> Result<(String, Option<String>), Failure> {
     let Some(platform) = &options.platform else {
         return head_digest(http, client, reference, auth, options).await;
     };
@@ -331,11 +437,13 @@ async fn resolve_once(
         .unwrap_or_default();
     if !platform::is_index(&media_type) {
         // A single-platform image: its manifest is what every node runs.
-        return Ok(digest);
+        return Ok((digest, Some(media_type)));
     }
     // The index was verified against its digest by the client, so the entry it lists for the
     // platform is the manifest's content address: no second request.
-    platform::select(&body, platform).map_err(Failure::refused)
+    platform::select(&body, platform)
+        .map(|d| (d, None))
+        .map_err(Failure::refused)
 }
 
 /// The digest a tag (or digest) names: one `HEAD` of the manifest, its
@@ -350,7 +458,7 @@ async fn head_digest(
     reference: &Reference,
     auth: &oci_client::secrets::RegistryAuth,
     options: &Options,
-) -> Result<String, Failure> {
+) -> Result<(String, Option<String>), Failure> {
     use oci_client::secrets::RegistryAuth;
     let registry = reference.resolve_registry();
     let scheme = if options.insecure.iter().any(|h| h == registry) {
@@ -386,23 +494,20 @@ async fn head_digest(
         .await
         .map_err(|e| Failure::transient(format!("HEAD {url}: {}", one_line_error(&e))))?;
     check_status(&head, &url)?;
+    let head_type = content_type(head.headers());
     if let Some(digest) = head
         .headers()
         .get("Docker-Content-Digest")
         .and_then(|v| v.to_str().ok())
     {
-        return Ok(digest.trim().to_owned());
+        return Ok((digest.trim().to_owned(), head_type));
     }
     let get = request(reqwest::Method::GET)
         .send()
         .await
         .map_err(|e| Failure::transient(format!("GET {url}: {}", one_line_error(&e))))?;
     check_status(&get, &url)?;
-    let content_type = get
-        .headers()
-        .get(reqwest::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| v.split(';').next().unwrap_or(v).trim().to_owned());
+    let content_type = content_type(get.headers());
     let header_digest = get
         .headers()
         .get("Docker-Content-Digest")
@@ -415,7 +520,16 @@ async fn head_digest(
         ))
     })?;
     manifest_digest(&body, content_type.as_deref(), header_digest.as_deref())
+        .map(|digest| (digest, content_type))
         .map_err(|why| Failure::refused(format!("GET {url}: {why}: nothing pinned from it")))
+}
+
+/// A response's media type, without parameters.
+fn content_type(headers: &reqwest::header::HeaderMap) -> Option<String> {
+    headers
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or(v).trim().to_owned())
 }
 
 /// The sha256 of a manifest body, once it is known to be one: JSON, of an accepted media type

@@ -642,3 +642,63 @@ fn history_names_an_unpinned_image_with_its_own_rule() {
         "{github}"
     );
 }
+
+/// Issue 34's first failure path, against the real registry: "delete untagged" removes the
+/// platform manifests under an index; the index still answers `HEAD`, every pull on that
+/// platform fails. `--verify-registry` asks for each child and names the platform and digest.
+#[test]
+fn verify_registry_names_a_platform_manifest_gone_under_a_live_index() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let mut registry = start_deletable(&tmp.path().join("registry"));
+    let two = [("linux", "amd64"), ("linux", "arm64")];
+    let pushed = push_release(&registry, tmp.path(), "lab/multi", "1.0", &two);
+    let arm = pushed
+        .platforms
+        .iter()
+        .find(|(p, _)| p == "linux/arm64")
+        .expect("arm64")
+        .1
+        .clone();
+    let repo = repo_in(tmp.path(), "gitops");
+    commit(
+        &repo,
+        &[(
+            "values.yaml",
+            &format!(
+                "image:\n  repository: {HOST}/lab/multi\n  tag: \"1.0\"\n  digest: \"{}\"\n",
+                pushed.digest
+            ),
+        )],
+        "2026-10-01T10:00:00Z",
+        "pin the index",
+    );
+    let verify = |registry: &Registry| {
+        let mut c = TestCommand::bare();
+        c.current_dir(&repo)
+            .env("DOCKER_CONFIG", repo.join(".docker-none"))
+            .args(["history", "--values", "values.yaml", "--verify-registry"])
+            .args(["--mirror", &format!("{HOST}=127.0.0.1:{}", registry.port)])
+            .args([
+                "--insecure-registry",
+                &format!("127.0.0.1:{}", registry.port),
+            ])
+            .args(["--timeout", "5"]);
+        c
+    };
+    let out = verify(&registry).assert_exit(0);
+    assert!(out.contains("registry: 1 present, 0 gone"), "{out}");
+
+    assert_eq!(registry.delete_manifest("lab/multi", &arm), 202);
+    registry.stop();
+    registry.garbage_collect();
+    registry.restart();
+    let out = verify(&registry).assert_exit(1);
+    assert!(
+        out.contains(&format!(
+            "values.yaml:3:8: {HOST}/lab/multi@{}: its linux/arm64 manifest {arm} is gone (MANIFEST_UNKNOWN): the index answers, but a pull on linux/arm64 fails",
+            pushed.digest
+        )),
+        "{out}"
+    );
+    assert!(out.contains("registry: 0 present, 1 gone"), "{out}");
+}
