@@ -88,6 +88,8 @@ enum Check {
     Gone(String),
     /// The index answers, but one platform's manifest is gone: (platform, digest, reason).
     ChildGone(String, String, String),
+    /// A blob a manifest names is gone (`--deep`): what the user reads.
+    BlobGone(String),
     Unchecked(String),
 }
 
@@ -523,6 +525,15 @@ fn verify(found: &BTreeMap<String, Referenced>, options: &Options) -> HashMap<St
                     digest,
                     reason,
                 }) => Check::ChildGone(platform, digest, reason),
+                Ok(Presence::BlobGone {
+                    manifest,
+                    what,
+                    blob,
+                    reason,
+                }) => Check::BlobGone(format!(
+                    "{k}: the {what} blob {blob} of manifest {manifest} is gone ({}): the manifest answers, but every pull of it fails",
+                    if reason.contains("BLOB_UNKNOWN") { "BLOB_UNKNOWN" } else { reason.as_str() }
+                )),
                 Err(ResolveError {
                     registry, reason, ..
                 }) => Check::Unchecked(format!("registry {registry}: {reason}")),
@@ -547,7 +558,7 @@ fn report(
         .filter(|r| {
             matches!(
                 checks.get(&r.key),
-                Some(Check::Gone(_) | Check::ChildGone(..))
+                Some(Check::Gone(_) | Check::ChildGone(..) | Check::BlobGone(_))
             )
         })
         .count();
@@ -557,7 +568,9 @@ fn report(
             request.verify
                 && !matches!(
                     checks.get(&r.key),
-                    Some(Check::Present | Check::Gone(_) | Check::ChildGone(..))
+                    Some(
+                        Check::Present | Check::Gone(_) | Check::ChildGone(..) | Check::BlobGone(_)
+                    )
                 )
         })
         .count();
@@ -584,6 +597,7 @@ fn report(
                         child_gone_text(r, platform, digest, why),
                         *r,
                     )),
+                    Some(Check::BlobGone(text)) => Some(("blob-gone", "error", text.clone(), *r)),
                     Some(Check::Unchecked(why)) => Some((
                         "digest-unchecked",
                         "error",
@@ -614,6 +628,7 @@ fn report(
                     "tool": {"driver": {"name": "image-digest-check history", "rules": [
                         rule("digest-gone", "A digest the Git history pinned is gone from its registry: rolling back to it would fail."),
                         rule("digest-unchecked", "The registry could not be asked whether a pinned digest is still there."),
+                        rule("blob-gone", "A config or layer blob of a manifest the Git history pinned is gone: every pull of it fails (--deep)."),
                         rule("platform-manifest-gone", "An index the Git history pinned answers, but one platform's manifest under it is gone: a pull on that platform fails."),
                         rule("no-rollback-digest", "An image in the history without a digest: not rollback-safe."),
                     ]}},
@@ -637,6 +652,7 @@ fn report(
                         Check::ChildGone(platform, digest, why) => {
                             ("gone", Some(child_gone_text(r, platform, digest, why)))
                         }
+                        Check::BlobGone(text) => ("gone", Some(text.clone())),
                         Check::Unchecked(why) => ("unchecked", Some(why.clone())),
                     };
                     if let Some(map) = v.as_object_mut() {
@@ -670,6 +686,9 @@ fn report(
                         "platform-manifest-gone",
                         &child_gone_text(r, platform, digest, why),
                     ),
+                    Some(Check::BlobGone(text)) => {
+                        finding_line(request.output, r, "blob-gone", text)
+                    }
                     Some(Check::Unchecked(why)) if request.output == Output::Github => format!(
                         "::error file={},line={},col={},title=image-digest-check%3A digest-unchecked::{}\n",
                         github::property(&r.file),

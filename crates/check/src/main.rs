@@ -143,9 +143,14 @@ struct HistoryArgs {
     /// Only the commits of this range (REV..REV).
     #[arg(long, value_name = "REV..REV")]
     range: Option<String>,
-    /// Ask the registry for every pinned digest (a HEAD of the manifest by digest).
+    /// Ask the registry for every pinned digest (a HEAD of the manifest by digest; for an
+    /// index, one GET of it and a HEAD of each platform's manifest).
     #[arg(long)]
     verify_registry: bool,
+    /// With --verify-registry: also read each manifest (a GET: it counts as a pull on Docker
+    /// Hub) and ask for its config and layer blobs.
+    #[arg(long, requires = "verify_registry")]
+    deep: bool,
     #[command(flatten)]
     registry: RegistryArgs,
 }
@@ -462,7 +467,10 @@ fn run_history(cli: &Cli, args: &HistoryArgs) -> Result<u8> {
         verify: args.verify_registry,
         allow_empty: cli.allow_empty,
         output,
-        options: args.registry.options(None)?,
+        options: image_digest_pin::registry::Options {
+            deep: args.deep,
+            ..args.registry.options(None)?
+        },
     };
     history::run(&request, &settings)
 }

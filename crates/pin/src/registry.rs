@@ -46,6 +46,8 @@ pub struct Options {
     pub timeout: Duration,
     /// Attempts per image for transient failures.
     pub attempts: u32,
+    /// `verify_all`: also ask for every manifest's config and layer blobs (`--deep`).
+    pub deep: bool,
 }
 
 impl Default for Options {
@@ -57,6 +59,7 @@ impl Default for Options {
             jobs: 8,
             timeout: Duration::from_secs(30),
             attempts: 3,
+            deep: false,
         }
     }
 }
@@ -80,6 +83,18 @@ pub enum Presence {
     Present,
     /// The registry's answer (`MANIFEST_UNKNOWN`, or the HTTP status).
     Gone(String),
+    /// The manifest answers, but a blob it names (its config or a layer) is gone: every pull
+    /// fails (`--deep`).
+    BlobGone {
+        /// The manifest that names it (a platform's, for an index).
+        manifest: String,
+        /// `config` or `layer N`.
+        what: String,
+        /// The blob's digest.
+        blob: String,
+        /// The registry's answer.
+        reason: String,
+    },
     /// The index answers, but a platform's manifest under it is gone ("delete untagged"
     /// cleanups take an index's children for untagged images): a pull on that platform fails.
     ChildGone {
@@ -130,7 +145,12 @@ async fn verify_one(
         Err(e) if e.gone => return Ok(Presence::Gone(e.reason)),
         Err(e) => return Err(e),
     };
+    let name = reference.split_once('@').map_or(reference, |(n, _)| n);
     if !media_type.as_deref().is_some_and(platform::is_index) {
+        if options.deep {
+            let top = reference.split_once('@').map_or("", |(_, d)| d);
+            return deep(net, name, top, options, children).await;
+        }
         return Ok(Presence::Present);
     }
     let (parsed, auth, registry) = prepare(reference, options)?;
@@ -151,7 +171,6 @@ async fn verify_one(
         reason,
         gone: false,
     })?;
-    let name = reference.split_once('@').map_or(reference, |(n, _)| n);
     for (platform, digest) in entries {
         let child = format!("{name}@{digest}");
         let cell = match children.lock() {
@@ -169,7 +188,7 @@ async fn verify_one(
             .await
             .clone();
         match answer? {
-            Presence::Present | Presence::ChildGone { .. } => {}
+            Presence::Present | Presence::ChildGone { .. } | Presence::BlobGone { .. } => {}
             Presence::Gone(reason) => {
                 return Ok(Presence::ChildGone {
                     platform,
@@ -178,8 +197,139 @@ async fn verify_one(
                 });
             }
         }
+        if options.deep {
+            let blobs = deep(net, name, &digest, options, children).await?;
+            if blobs != Presence::Present {
+                return Ok(blobs);
+            }
+        }
     }
     Ok(Presence::Present)
+}
+
+/// `--deep`: the manifest `name@digest` read (one `GET`), and a `HEAD` of its config and of
+/// each layer, each distinct blob once per run.
+async fn deep(
+    net: &Net,
+    name: &str,
+    digest: &str,
+    options: &Options,
+    asked: &Children,
+) -> Result<Presence, ResolveError> {
+    let manifest = format!("{name}@{digest}");
+    let (parsed, auth, registry) = prepare(&manifest, options)?;
+    let error = |reason: String| ResolveError {
+        registry: registry.clone(),
+        reason,
+        gone: false,
+    };
+    let (body, _) = net
+        .client
+        .pull_manifest_raw(&parsed, &auth, ACCEPT)
+        .await
+        .map_err(|e| {
+            error(format!(
+                "{manifest}: reading the manifest failed: {}",
+                classify(e).reason
+            ))
+        })?;
+    let value: serde_json::Value = serde_json::from_slice(&body)
+        .map_err(|e| error(format!("{manifest}: the manifest is not JSON: {e}")))?;
+    let mut blobs = Vec::new();
+    if let Some(d) = value
+        .pointer("/config/digest")
+        .and_then(serde_json::Value::as_str)
+    {
+        blobs.push(("config".to_owned(), d.to_owned()));
+    }
+    for (i, layer) in value
+        .get("layers")
+        .and_then(serde_json::Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        if let Some(d) = layer.get("digest").and_then(serde_json::Value::as_str) {
+            blobs.push((format!("layer {i}"), d.to_owned()));
+        }
+    }
+    for (what, blob) in blobs {
+        reference::parse_digest(&blob).map_err(|e| {
+            error(format!(
+                "{manifest}: its {what} digest {blob:?} is not a digest ({e})"
+            ))
+        })?;
+        let cell = match asked.lock() {
+            Ok(mut map) => map
+                .entry(format!("{name}@blob:{blob}"))
+                .or_default()
+                .clone(),
+            Err(_) => Arc::default(),
+        };
+        let answer = cell
+            .get_or_init(|| async {
+                match head_blob(net, &parsed, &auth, options, &blob).await {
+                    Ok(()) => Ok(Presence::Present),
+                    Err(f) if f.gone => Ok(Presence::Gone(f.reason)),
+                    Err(f) => Err(error(f.reason)),
+                }
+            })
+            .await
+            .clone();
+        if let Presence::Gone(reason) = answer? {
+            return Ok(Presence::BlobGone {
+                manifest: digest.to_owned(),
+                what,
+                blob,
+                reason,
+            });
+        }
+    }
+    Ok(Presence::Present)
+}
+
+/// `HEAD /v2/<name>/blobs/<digest>` on oci-client's credentials and token.
+async fn head_blob(
+    net: &Net,
+    reference: &Reference,
+    auth: &oci_client::secrets::RegistryAuth,
+    options: &Options,
+    blob: &str,
+) -> Result<(), Failure> {
+    use oci_client::secrets::RegistryAuth;
+    let registry = reference.resolve_registry();
+    let scheme = if options.insecure.iter().any(|h| h == registry) {
+        "http"
+    } else {
+        "https"
+    };
+    let ns = reference
+        .namespace()
+        .map(|ns| format!("?ns={ns}"))
+        .unwrap_or_default();
+    let url = format!(
+        "{scheme}://{registry}/v2/{}/blobs/{blob}{ns}",
+        reference.repository()
+    );
+    let token = net
+        .client
+        .auth(reference, auth, RegistryOperation::Pull)
+        .await
+        .map_err(classify)?;
+    let r = net.http.head(&url);
+    let r = match (&token, auth) {
+        (Some(t), _) => r.bearer_auth(t),
+        (None, RegistryAuth::Basic(user, password)) => r.basic_auth(user, Some(password)),
+        _ => r,
+    };
+    let response = r
+        .send()
+        .await
+        .map_err(|e| Failure::transient(format!("HEAD {url}: {}", one_line_error(&e))))?;
+    check_status(&response, &url).map_err(|mut f| {
+        f.reason = f.reason.replace("MANIFEST_UNKNOWN", "BLOB_UNKNOWN");
+        f
+    })
 }
 
 /// The `registry` of an answer taken from running pods (`pin --from-live`), not a registry.

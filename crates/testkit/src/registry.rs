@@ -147,21 +147,47 @@ impl Registry {
 
     /// `DELETE /v2/<repository>/manifests/<digest>` through the registry API; the status code.
     pub fn delete_manifest(&self, repository: &str, digest: &str) -> u16 {
+        self.request(
+            "DELETE",
+            &format!("/v2/{repository}/manifests/{digest}"),
+            "",
+        )
+        .0
+    }
+
+    /// `DELETE /v2/<repository>/blobs/<digest>`: a layer or config gone from storage.
+    pub fn delete_blob(&self, repository: &str, digest: &str) -> u16 {
+        self.request("DELETE", &format!("/v2/{repository}/blobs/{digest}"), "")
+            .0
+    }
+
+    /// One plain HTTP/1.1 request to the registry: the status code and the body.
+    pub fn request(&self, method: &str, path: &str, accept: &str) -> (u16, String) {
         use std::io::{Read, Write};
         let mut stream = TcpStream::connect(("127.0.0.1", self.port)).expect("connected");
+        let accept = if accept.is_empty() {
+            String::new()
+        } else {
+            format!("Accept: {accept}\r\n")
+        };
         write!(
             stream,
-            "DELETE /v2/{repository}/manifests/{digest} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n",
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n{accept}Connection: close\r\nContent-Length: 0\r\n\r\n",
             self.port
         )
         .expect("request sent");
         let mut answer = String::new();
         let _ = stream.read_to_string(&mut answer);
-        answer
+        let code = answer
             .split_whitespace()
             .nth(1)
             .and_then(|code| code.parse().ok())
-            .unwrap_or(0)
+            .unwrap_or(0);
+        let body = answer
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_owned())
+            .unwrap_or_default();
+        (code, body)
     }
 }
 

@@ -672,7 +672,7 @@ fn verify_registry_names_a_platform_manifest_gone_under_a_live_index() {
         "2026-10-01T10:00:00Z",
         "pin the index",
     );
-    let verify = |registry: &Registry| {
+    let verify = |registry: &Registry, extra: &[&str]| {
         let mut c = TestCommand::bare();
         c.current_dir(&repo)
             .env("DOCKER_CONFIG", repo.join(".docker-none"))
@@ -682,17 +682,49 @@ fn verify_registry_names_a_platform_manifest_gone_under_a_live_index() {
                 "--insecure-registry",
                 &format!("127.0.0.1:{}", registry.port),
             ])
-            .args(["--timeout", "5"]);
+            .args(["--timeout", "5"])
+            .args(extra);
         c
     };
-    let out = verify(&registry).assert_exit(0);
+    let out = verify(&registry, &[]).assert_exit(0);
     assert!(out.contains("registry: 1 present, 0 gone"), "{out}");
+    verify(&registry, &["--deep"]).assert_exit(0);
+
+    // --deep: a layer blob of the amd64 manifest deleted; the manifests all answer.
+    let amd = pushed
+        .platforms
+        .iter()
+        .find(|(p, _)| p == "linux/amd64")
+        .expect("amd64")
+        .1
+        .clone();
+    let (code, manifest) = registry.request(
+        "GET",
+        &format!("/v2/lab/multi/manifests/{amd}"),
+        "application/vnd.oci.image.manifest.v1+json",
+    );
+    assert_eq!(code, 200, "{manifest}");
+    let manifest: serde_json::Value = serde_json::from_str(&manifest).expect("a manifest");
+    let layer = manifest["layers"][0]["digest"]
+        .as_str()
+        .expect("a layer")
+        .to_owned();
+
+    assert_eq!(registry.delete_blob("lab/multi", &layer), 202);
+    verify(&registry, &[]).assert_exit(0);
+    let out = verify(&registry, &["--deep"]).assert_exit(1);
+    assert!(
+        out.contains(&format!(
+            "the layer 0 blob {layer} of manifest {amd} is gone (BLOB_UNKNOWN): the manifest answers, but every pull of it fails"
+        )),
+        "{out}"
+    );
 
     assert_eq!(registry.delete_manifest("lab/multi", &arm), 202);
     registry.stop();
     registry.garbage_collect();
     registry.restart();
-    let out = verify(&registry).assert_exit(1);
+    let out = verify(&registry, &[]).assert_exit(1);
     assert!(
         out.contains(&format!(
             "values.yaml:3:8: {HOST}/lab/multi@{}: its linux/arm64 manifest {arm} is gone (MANIFEST_UNKNOWN): the index answers, but a pull on linux/arm64 fails",
