@@ -41,6 +41,8 @@ pub enum Output {
     List,
     Github,
     Sarif,
+    /// node-exporter's textfile format (`--verify-registry` only).
+    Prometheus,
 }
 
 /// A commit as the report names it.
@@ -580,6 +582,7 @@ fn report(
     };
     let mut out = String::new();
     match request.output {
+        Output::Prometheus => out.push_str(&prometheus(&pinned, checks)),
         Output::List => {
             for r in &pinned {
                 out.push_str(&r.key);
@@ -754,6 +757,42 @@ fn report(
     } else {
         0
     }
+}
+
+/// The verified digests as node-exporter textfile metrics: 1 present, 0 gone (a platform
+/// manifest or a blob gone too); a digest that could not be checked is in
+/// `image_digest_unchecked` instead, so an outage never reads as "gone" nor as "present".
+fn prometheus(pinned: &[&Referenced], checks: &HashMap<String, Check>) -> String {
+    let label = |v: &str| {
+        v.replace('\\', "\\\\")
+            .replace('"', "\\\"")
+            .replace('\n', "\\n")
+    };
+    let mut present = String::new();
+    let mut unchecked = String::new();
+    for r in pinned {
+        let (repository, digest) = r.key.split_once('@').unwrap_or((&r.key, ""));
+        let labels = format!(
+            "repository=\"{}\",digest=\"{}\",commit=\"{}\"",
+            label(repository),
+            label(digest),
+            label(&r.last.short)
+        );
+        match checks.get(&r.key) {
+            Some(Check::Present) => {
+                present.push_str(&format!("image_digest_present{{{labels}}} 1\n"))
+            }
+            Some(Check::Gone(_) | Check::ChildGone(..) | Check::BlobGone(_)) => {
+                present.push_str(&format!("image_digest_present{{{labels}}} 0\n"))
+            }
+            Some(Check::Unchecked(_)) | None => {
+                unchecked.push_str(&format!("image_digest_unchecked{{{labels}}} 1\n"))
+            }
+        }
+    }
+    format!(
+        "# HELP image_digest_present Whether a digest the Git history pinned can still be pulled from its registry.\n# TYPE image_digest_present gauge\n{present}# HELP image_digest_unchecked A pinned digest the registry could not be asked about.\n# TYPE image_digest_unchecked gauge\n{unchecked}"
+    )
 }
 
 fn commit_words(at: &At) -> String {

@@ -176,7 +176,10 @@ pub fn answers(
 
 /// `image-digest-check live FILE…`: the contract on the pods' specs, then what runs.
 pub fn run(cli: &Cli, files: &[PathBuf]) -> Result<u8> {
-    if matches!(cli.output, Format::Junit | Format::Sarif | Format::List) {
+    if matches!(
+        cli.output,
+        Format::Junit | Format::Sarif | Format::List | Format::Prometheus
+    ) {
         bail!("live reports as text, json, github, pins or openreports");
     }
     let settings = crate::read_settings(cli.settings.as_deref())?;

@@ -235,6 +235,9 @@ enum Format {
     Openreports,
     /// `live` only: the running digest of each tag-only container, `repository:tag@digest`.
     Pins,
+    /// `history --verify-registry` only: node-exporter textfile metrics,
+    /// `image_digest_present{repository, digest, commit} 0|1`, for the alerting stack.
+    Prometheus,
 }
 
 fn main() -> ExitCode {
@@ -280,9 +283,9 @@ fn run(cli: &Cli) -> Result<u8> {
     if let Some(Command::Live { files }) = &cli.command {
         return live::run(cli, files);
     }
-    if matches!(cli.output, Format::List | Format::Pins) {
+    if matches!(cli.output, Format::List | Format::Pins | Format::Prometheus) {
         bail!(
-            "--output list is for history and --output pins for live; checks report as text, json, junit, sarif, github or openreports"
+            "--output list and prometheus are for history and --output pins for live; checks report as text, json, junit, sarif, github or openreports"
         );
     }
     if cli.paths.is_empty() && cli.requests.is_empty() {
@@ -329,7 +332,7 @@ fn print(cli: &Cli, run: &Run) -> u8 {
         Format::Github => run::Format::Github,
         Format::Openreports => run::Format::OpenReports,
         // Refused before any check runs (`run`).
-        Format::List | Format::Pins => run::Format::Text,
+        Format::List | Format::Pins | Format::Prometheus => run::Format::Text,
     };
     // A closed pipe (`| head`) is the reader's choice, not an error worth a panic.
     let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), run.render(format).as_bytes());
@@ -453,8 +456,12 @@ fn run_history(cli: &Cli, args: &HistoryArgs) -> Result<u8> {
         Format::List => history::Output::List,
         Format::Github => history::Output::Github,
         Format::Sarif => history::Output::Sarif,
+        Format::Prometheus if !args.verify_registry => {
+            bail!("--output prometheus reports what the registry answered: add --verify-registry")
+        }
+        Format::Prometheus => history::Output::Prometheus,
         Format::Junit | Format::Openreports | Format::Pins => {
-            bail!("history reports as text, json, list, sarif or github")
+            bail!("history reports as text, json, list, sarif, github or prometheus")
         }
     };
     let settings = Settings::from_json(Some(&read_settings(cli.settings.as_deref())?))

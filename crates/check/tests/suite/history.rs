@@ -733,4 +733,85 @@ fn verify_registry_names_a_platform_manifest_gone_under_a_live_index() {
         "{out}"
     );
     assert!(out.contains("registry: 0 present, 1 gone"), "{out}");
+
+    // The nightly job's output for the alerting stack, read back by the text format's rules.
+    let metrics = verify(&registry, &["--output", "prometheus"]).assert_exit(1);
+    let samples = parse_prometheus(&metrics);
+    assert_eq!(
+        samples,
+        [(
+            "image_digest_present".to_owned(),
+            vec![
+                ("repository".to_owned(), format!("{HOST}/lab/multi")),
+                ("digest".to_owned(), pushed.digest.clone()),
+                ("commit".to_owned(), git_short(&repo, "HEAD")),
+            ],
+            0.0
+        )],
+        "{metrics}"
+    );
+}
+
+type Sample = (String, Vec<(String, String)>, f64);
+
+/// The Prometheus text exposition format, strictly: `# HELP`/`# TYPE` lines, and samples
+/// `name{label="value",…} number` with `\\`, `\"` and `\n` the only escapes.
+fn parse_prometheus(text: &str) -> Vec<Sample> {
+    let is_name = |n: &str| {
+        !n.is_empty()
+            && n.chars().enumerate().all(|(i, c)| {
+                c.is_ascii_alphabetic() || c == '_' || c == ':' || (i > 0 && c.is_ascii_digit())
+            })
+    };
+    let mut samples = Vec::new();
+    for line in text.lines().filter(|l| !l.is_empty()) {
+        if let Some(rest) = line.strip_prefix("# ") {
+            let mut parts = rest.splitn(3, ' ');
+            let (kind, name) = (parts.next().unwrap(), parts.next().unwrap());
+            assert!(matches!(kind, "HELP" | "TYPE") && is_name(name), "{line}");
+            if kind == "TYPE" {
+                assert_eq!(parts.next(), Some("gauge"), "{line}");
+            }
+            continue;
+        }
+        let (name, rest) = line.split_once('{').expect("labels");
+        assert!(is_name(name), "{line}");
+        let mut labels = Vec::new();
+        let mut chars = rest.chars().peekable();
+        loop {
+            let key: String = std::iter::from_fn(|| chars.next_if(|c| *c != '=')).collect();
+            assert!(is_name(&key), "{line}");
+            assert_eq!(
+                (chars.next(), chars.next()),
+                (Some('='), Some('"')),
+                "{line}"
+            );
+            let mut value = String::new();
+            loop {
+                match chars.next().expect("a closing quote") {
+                    '"' => break,
+                    '\\' => value.push(match chars.next() {
+                        Some('n') => '\n',
+                        Some(c @ ('\\' | '"')) => c,
+                        other => panic!("bad escape {other:?}: {line}"),
+                    }),
+                    c => value.push(c),
+                }
+            }
+            labels.push((key, value));
+            match chars.next() {
+                Some(',') => continue,
+                Some('}') => break,
+                other => panic!("{other:?}: {line}"),
+            }
+        }
+        let value: String = chars.collect();
+        let value = value
+            .strip_prefix(' ')
+            .expect("a space")
+            .parse()
+            .expect("a number");
+        samples.push((name.to_owned(), labels, value));
+    }
+    samples
 }
