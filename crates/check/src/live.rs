@@ -283,6 +283,7 @@ fn container_noun(c: &Container) -> &'static str {
     match c.list {
         "initContainers" => "init container",
         "ephemeralContainers" => "ephemeral container",
+        "volumes" => "image volume",
         _ => "container",
     }
 }

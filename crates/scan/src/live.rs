@@ -81,7 +81,7 @@ impl Running {
 pub struct Container {
     /// The workload the pod belongs to.
     pub workload: Owner,
-    /// `containers`, `initContainers` or `ephemeralContainers`.
+    /// `containers`, `initContainers`, `ephemeralContainers`, or `volumes` for an image volume.
     pub list: &'static str,
     /// The container's (or init container's) name.
     pub name: String,
@@ -261,6 +261,74 @@ fn add_containers(
                     .insert(pod.clone(), running);
             }
         }
+        add_image_volumes(by_key, v, &workload, &pod);
+    }
+}
+
+/// The image volumes of a Pod (`spec.volumes[].image.reference`) and what the kubelet mounted
+/// for each: the `imageRef` (KEP-5365) in the volume's mount status,
+/// `status.containerStatuses[].volumeMounts[].volumeStatus.image.imageRef` (of any container,
+/// init or ephemeral one that mounts it), read like a container's `imageID`.
+fn add_image_volumes(
+    by_key: &mut BTreeMap<(Owner, &'static str, String, String), Container>,
+    v: &Value,
+    workload: &Owner,
+    pod: &str,
+) {
+    let statuses: Vec<&Value> = [
+        "initContainerStatuses",
+        "containerStatuses",
+        "ephemeralContainerStatuses",
+    ]
+    .iter()
+    .filter_map(|k| v.pointer(&format!("/status/{k}")).and_then(Value::as_array))
+    .flatten()
+    .collect();
+    for volume in v
+        .pointer("/spec/volumes")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let Some(reference) = volume.pointer("/image/reference").and_then(Value::as_str) else {
+            continue;
+        };
+        let name = volume
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned();
+        let image_ref = statuses.iter().find_map(|s| {
+            s.get("volumeMounts")
+                .and_then(Value::as_array)?
+                .iter()
+                .find(|m| m.get("name").and_then(Value::as_str) == Some(name.as_str()))?
+                .pointer("/volumeStatus/image/imageRef")
+                .and_then(Value::as_str)
+        });
+        let running = match image_ref {
+            Some(id) if !id.is_empty() => Running::parse(id),
+            _ => Running::Unknown(
+                "no imageRef in the pod's status for this volume (the kubelet reports it from Kubernetes 1.35, KEP-5365)".into(),
+            ),
+        };
+        let key = (
+            workload.clone(),
+            "volumes",
+            name.clone(),
+            reference.to_owned(),
+        );
+        by_key
+            .entry(key)
+            .or_insert_with(|| Container {
+                workload: workload.clone(),
+                list: "volumes",
+                name,
+                image: reference.to_owned(),
+                pods: BTreeMap::new(),
+            })
+            .pods
+            .insert(pod.to_owned(), running);
     }
 }
 

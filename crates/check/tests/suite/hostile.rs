@@ -501,3 +501,33 @@ fn live_memory_grows_less_than_three_times_the_input() {
         "memory grew {grown} bytes for {input} more bytes of input"
     );
 }
+
+/// Image volumes run too: the kubelet reports what it mounted as the volume's `imageRef`
+/// (KEP-5365: `status.containerStatuses[].volumeMounts[].volumeStatus.image.imageRef`), read
+/// like a container's `imageID`: the running digest of a tag-only reference is its pin.
+#[test]
+fn live_reads_the_running_digest_of_an_image_volume() {
+    let tmp = tempfile::tempdir().unwrap();
+    let digest = format!("sha256:{}", "d".repeat(64));
+    let mut pod = running_pod(
+        "model",
+        "redis:7",
+        &format!("docker.io/library/redis@sha256:{}", "a".repeat(64)),
+    );
+    pod["spec"]["volumes"] = serde_json::json!([{"name": "models", "image": {"reference": "quay.io/crio/artifact:v2", "pullPolicy": "IfNotPresent"}}]);
+    pod["status"]["containerStatuses"][0]["volumeMounts"] = serde_json::json!([{
+        "name": "models", "mountPath": "/models", "readOnly": true,
+        "volumeStatus": {"image": {"imageRef": format!("quay.io/crio/artifact@{digest}")}}
+    }]);
+    write(&tmp.path().join("pods.json"), &pods(&[pod]));
+    let mut c = checker();
+    c.current_dir(tmp.path())
+        .args(["live", "--output", "pins", "pods.json"]);
+    let out = c.assert_exit(0);
+    assert!(
+        out.contains(&format!(
+            "shop/Pod/model\tmodels\tquay.io/crio/artifact:v2@{digest}\n"
+        )),
+        "{out}"
+    );
+}
