@@ -175,7 +175,11 @@ pub fn answers(
 }
 
 /// `image-digest-check live FILE…`: the contract on the pods' specs, then what runs.
-pub fn run(cli: &Cli, files: &[PathBuf]) -> Result<u8> {
+pub fn run(
+    cli: &Cli,
+    files: &[PathBuf],
+    verify: Option<&image_digest_pin::registry::Options>,
+) -> Result<u8> {
     if matches!(
         cli.output,
         Format::Junit | Format::Sarif | Format::List | Format::Prometheus
@@ -205,6 +209,7 @@ pub fn run(cli: &Cli, files: &[PathBuf]) -> Result<u8> {
         outs.extend(work::run(&cx, &units));
     });
     let containers = gathered.finish();
+    let registry = verify.map(|options| ask_registry(&containers, options));
     let checked = Run::from_documents(outs, errors, &parsed.namespaces, cli.allow_empty);
     let drift = containers.iter().any(|c| {
         c.observe()
@@ -227,7 +232,12 @@ pub fn run(cli: &Cli, files: &[PathBuf]) -> Result<u8> {
         Format::Github => {
             let mut out = checked.render(run::Format::Github);
             for c in &containers {
-                for line in lines(c) {
+                for line in lines(c).into_iter().chain(
+                    registry
+                        .iter()
+                        .flat_map(|r| r.lines.iter().filter(|(who, _)| *who == self::who(c)))
+                        .map(|(_, l)| (true, l.clone())),
+                ) {
                     let level = if line.0 { "error" } else { "warning" };
                     out.push_str(&format!(
                         "::{level} title=image-digest-check%3A live::{}\n",
@@ -252,10 +262,20 @@ pub fn run(cli: &Cli, files: &[PathBuf]) -> Result<u8> {
                 }
                 counts.2 += 1;
             }
+            for (_, line) in registry.iter().flat_map(|r| &r.lines) {
+                out.push_str(&one_line(line));
+                out.push('\n');
+            }
             out.push_str(&format!(
                 "live: {} containers of running workloads: {} drifted, {} notes\n",
                 counts.2, counts.0, counts.1
             ));
+            if let Some(r) = &registry {
+                out.push_str(&format!(
+                    "live: registry: {} running digests present, {} gone, {} not checked\n",
+                    r.present, r.gone, r.unchecked
+                ));
+            }
             out
         }
     };
@@ -263,7 +283,11 @@ pub fn run(cli: &Cli, files: &[PathBuf]) -> Result<u8> {
     if cli.stats {
         eprintln!("peak memory: {}", crate::peak_memory());
     }
-    let code = checked.exit_code();
+    let code = match &registry {
+        Some(r) if r.unchecked > 0 => checked.exit_code().max(2),
+        Some(r) if r.gone > 0 => checked.exit_code().max(1),
+        _ => checked.exit_code(),
+    };
     if containers.is_empty() && !cli.allow_empty {
         // Nothing about what runs was read: no Pod (in the settings' namespaces) in the input.
         eprintln!(
@@ -272,6 +296,94 @@ pub fn run(cli: &Cli, files: &[PathBuf]) -> Result<u8> {
         return Ok(code.max(2));
     }
     Ok(if drift { code.max(1) } else { code })
+}
+
+/// What the registry said about the digests that run.
+struct Asked {
+    /// (the container, as [`who`] names it; the line about it).
+    lines: Vec<(String, String)>,
+    present: usize,
+    gone: usize,
+    unchecked: usize,
+}
+
+/// `live --verify-registry`: every distinct running digest asked once (an index down to its
+/// platform manifests), and a line per container whose running digest is gone or unchecked.
+fn ask_registry(containers: &[Container], options: &image_digest_pin::registry::Options) -> Asked {
+    use image_digest_pin::registry::{Presence, verify_all};
+    let mut refs: Vec<String> = Vec::new();
+    for c in containers {
+        for running in c.pods.values() {
+            if let live::Running::Digest { repository, digest } = running {
+                refs.push(format!("{repository}@{digest}"));
+            }
+        }
+    }
+    refs.sort();
+    refs.dedup();
+    let answers = verify_all(&refs, options);
+    let mut asked = Asked {
+        lines: Vec::new(),
+        present: 0,
+        gone: 0,
+        unchecked: 0,
+    };
+    for answer in answers.values() {
+        match answer {
+            Ok(Presence::Present) => asked.present += 1,
+            Ok(_) => asked.gone += 1,
+            Err(_) => asked.unchecked += 1,
+        }
+    }
+    for c in containers {
+        for (digest, pods) in c.digests() {
+            let reference = c
+                .pods
+                .values()
+                .find_map(|r| match r {
+                    live::Running::Digest {
+                        repository,
+                        digest: d,
+                    } if *d == digest => Some(format!("{repository}@{d}")),
+                    _ => None,
+                })
+                .unwrap_or_default();
+            let why = match answers.get(&reference) {
+                Some(Ok(Presence::Present)) | None => continue,
+                Some(Ok(Presence::Gone(reason))) => {
+                    format!("the registry no longer has it ({reason})")
+                }
+                Some(Ok(Presence::ChildGone {
+                    platform, digest, ..
+                })) => format!(
+                    "its {platform} manifest {digest} is gone: the index answers, but a pull on {platform} fails"
+                ),
+                Some(Ok(Presence::BlobGone { what, blob, .. })) => {
+                    format!("its {what} blob {blob} is gone")
+                }
+                Some(Err(e)) => {
+                    asked.lines.push((
+                        who(c),
+                        format!(
+                            "{}: runs {reference} (pods {}), which could not be checked: {e}",
+                            who(c),
+                            pods.join(", ")
+                        ),
+                    ));
+                    continue;
+                }
+            };
+            asked.lines.push((
+                who(c),
+                format!(
+                    "{}: runs {reference} (pods {}), and {why}: the next reschedule fails to pull it",
+                    who(c),
+                    pods.join(", ")
+                ),
+            ));
+        }
+    }
+    asked
 }
 
 /// `Deployment agents/web container "web"`

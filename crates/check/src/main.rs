@@ -124,6 +124,12 @@ enum Command {
         /// Files of Pods, or - for stdin.
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        /// Ask the registry for every running digest (an index down to its platform
+        /// manifests): a pod running a digest the registry lost fails at its next reschedule.
+        #[arg(long)]
+        verify_registry: bool,
+        #[command(flatten)]
+        registry: RegistryArgs,
     },
 }
 
@@ -280,8 +286,16 @@ fn run(cli: &Cli) -> Result<u8> {
     if let Some(Command::History(args)) = &cli.command {
         return run_history(cli, args);
     }
-    if let Some(Command::Live { files }) = &cli.command {
-        return live::run(cli, files);
+    if let Some(Command::Live {
+        files,
+        verify_registry,
+        registry,
+    }) = &cli.command
+    {
+        let verify = verify_registry
+            .then(|| registry.options(None))
+            .transpose()?;
+        return live::run(cli, files, verify.as_ref());
     }
     if matches!(cli.output, Format::List | Format::Pins | Format::Prometheus) {
         bail!(

@@ -531,3 +531,60 @@ fn live_reads_the_running_digest_of_an_image_volume() {
         "{out}"
     );
 }
+
+/// `live --verify-registry` against the real registry: a running digest the registry lost is
+/// named with its pods (the next reschedule fails), exit 1; while it is there, exit 0.
+#[test]
+fn live_verify_registry_names_a_running_digest_the_registry_lost() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut registry =
+        image_digest_testkit::registry::start_deletable(&tmp.path().join("registry"));
+    let pushed = image_digest_testkit::images::push_release(
+        &registry,
+        tmp.path(),
+        "lab/app",
+        "1.0",
+        &[("linux", "amd64")],
+    );
+    let host = format!("127.0.0.1:{}", registry.port);
+    let pod = running_pod(
+        "app-1",
+        &format!("{host}/lab/app:1.0"),
+        &format!("{host}/lab/app@{}", pushed.digest),
+    );
+    write(&tmp.path().join("pods.json"), &pods(&[pod]));
+    let live = |registry: &image_digest_testkit::registry::Registry| {
+        let mut c = checker();
+        c.current_dir(tmp.path())
+            .env("DOCKER_CONFIG", tmp.path().join("none"))
+            .args([
+                "live",
+                "pods.json",
+                "--verify-registry",
+                "--insecure-registry",
+            ])
+            .arg(format!("127.0.0.1:{}", registry.port))
+            .args(["--timeout", "5"]);
+        c
+    };
+    let out = live(&registry).assert_exit(0);
+    assert!(
+        out.contains("live: registry: 1 running digests present, 0 gone, 0 not checked"),
+        "{out}"
+    );
+    assert_eq!(registry.delete_manifest("lab/app", &pushed.digest), 202);
+    registry.stop();
+    registry.garbage_collect();
+    registry.restart();
+    let out = live(&registry).assert_exit(1);
+    assert!(
+        out.contains(&format!(
+            "Pod shop/app-1 container \"web\": runs {host}/lab/app@{} (pods app-1), and the registry no longer has it"
+        , pushed.digest)),
+        "{out}"
+    );
+    assert!(
+        out.contains("live: registry: 0 running digests present, 1 gone, 0 not checked"),
+        "{out}"
+    );
+}
