@@ -157,6 +157,14 @@ struct HistoryArgs {
     /// Hub) and ask for its config and layer blobs.
     #[arg(long, requires = "verify_registry")]
     deep: bool,
+    /// With --verify-registry: of an index, check only this platform's manifest (OS/ARCH[/VARIANT],
+    /// repeatable; by default every platform the index lists).
+    #[arg(
+        long = "platform",
+        value_name = "OS/ARCH",
+        requires = "verify_registry"
+    )]
+    platforms: Vec<String>,
     #[command(flatten)]
     registry: RegistryArgs,
 }
@@ -490,6 +498,15 @@ fn run_history(cli: &Cli, args: &HistoryArgs) -> Result<u8> {
         output,
         options: image_digest_pin::registry::Options {
             deep: args.deep,
+            platforms: args
+                .platforms
+                .iter()
+                .map(|p| {
+                    p.parse::<image_digest_pin::platform::Platform>()
+                        .map(|_| p.clone())
+                        .map_err(|e| anyhow::anyhow!("--platform {p:?}: {e}"))
+                })
+                .collect::<Result<Vec<_>>>()?,
             ..args.registry.options(None)?
         },
     };

@@ -48,6 +48,8 @@ pub struct Options {
     pub attempts: u32,
     /// `verify_all`: also ask for every manifest's config and layer blobs (`--deep`).
     pub deep: bool,
+    /// `verify_all`: only these platforms of an index (`os/arch[/variant]`; empty: all).
+    pub platforms: Vec<String>,
 }
 
 impl Default for Options {
@@ -60,6 +62,7 @@ impl Default for Options {
             timeout: Duration::from_secs(30),
             attempts: 3,
             deep: false,
+            platforms: Vec::new(),
         }
     }
 }
@@ -171,7 +174,14 @@ async fn verify_one(
         reason,
         gone: false,
     })?;
-    for (platform, digest) in entries {
+    let wanted = |p: &str| {
+        options.platforms.is_empty()
+            || options
+                .platforms
+                .iter()
+                .any(|w| p == w || p.starts_with(&format!("{w}/")))
+    };
+    for (platform, digest) in entries.into_iter().filter(|(p, _)| wanted(p)) {
         let child = format!("{name}@{digest}");
         let cell = match children.lock() {
             Ok(mut map) => map.entry(child.clone()).or_default().clone(),

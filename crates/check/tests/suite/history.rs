@@ -733,6 +733,9 @@ fn verify_registry_names_a_platform_manifest_gone_under_a_live_index() {
         "{out}"
     );
     assert!(out.contains("registry: 0 present, 1 gone"), "{out}");
+    // A cluster of amd64 nodes only asks for its own platform.
+    let out = verify(&registry, &["--platform", "linux/amd64"]).assert_exit(0);
+    assert!(out.contains("registry: 1 present, 0 gone"), "{out}");
 
     // The nightly job's output for the alerting stack, read back by the text format's rules.
     let metrics = verify(&registry, &["--output", "prometheus"]).assert_exit(1);
