@@ -8,6 +8,7 @@ mod history;
 mod live;
 mod pin_plan;
 mod pin_run;
+mod verify_tags;
 mod walk;
 mod work;
 
@@ -79,6 +80,13 @@ struct Cli {
     /// No progress on stderr.
     #[arg(long, short, global = true)]
     quiet: bool,
+    /// For each `repository:tag@digest`, ask the registry what the tag means now (one HEAD): a
+    /// tag that moved is a warning with both digests; one that cannot be asked is exit 2.
+    #[arg(long)]
+    verify_tags: bool,
+    /// How registries are asked (with --verify-tags).
+    #[command(flatten)]
+    registry: RegistryArgs,
     /// Read at most this many bytes of one file (larger ones are input errors, exit 2).
     #[arg(long, value_name = "BYTES", default_value_t = input::MAX_FILE_SIZE, global = true)]
     max_file_size: u64,
@@ -336,7 +344,12 @@ fn run(cli: &Cli) -> Result<u8> {
         progress: !cli.quiet && units.len() >= 1000,
     };
     let started = std::time::Instant::now();
-    let outs = work::run(&cx, &units);
+    let mut outs = work::run(&cx, &units);
+    let mut errors = errors;
+    if cli.verify_tags {
+        let options = cli.registry.options(None)?;
+        verify_tags::apply(&units, &parsed, &options, &mut outs, &mut errors);
+    }
     let run = Run::from_documents(outs, errors, scope, cli.allow_empty);
     if cli.stats {
         print_stats(&run.summary, started.elapsed());

@@ -588,3 +588,60 @@ fn live_verify_registry_names_a_running_digest_the_registry_lost() {
         "{out}"
     );
 }
+
+/// `--verify-tags` against the real registry: a tag re-pushed to another image is reported
+/// with both digests (a warning: the digest still decides what runs); an unchanged tag is
+/// not; a registry that cannot be asked is exit 2.
+#[test]
+fn verify_tags_reports_a_tag_that_moved() {
+    let tmp = tempfile::tempdir().unwrap();
+    let registry = image_digest_testkit::registry::start(&tmp.path().join("registry"), None);
+    let one = [("linux", "amd64")];
+    let first =
+        image_digest_testkit::images::push_release(&registry, tmp.path(), "lab/app", "1.0", &one);
+    let second =
+        image_digest_testkit::images::push_release(&registry, tmp.path(), "lab/app", "2.0", &one);
+    let host = format!("127.0.0.1:{}", registry.port);
+    let manifest = format!(
+        "{}---\n{}",
+        pod("one", &format!("{host}/lab/app:1.0@{}", first.digest)),
+        pod("two", &format!("{host}/lab/app:2.0@{}", second.digest))
+    );
+    write(&tmp.path().join("deploy.yaml"), &manifest);
+    let check = |port: u16| {
+        let mut c = checker();
+        c.current_dir(tmp.path())
+            .env("DOCKER_CONFIG", tmp.path().join("none"))
+            .args(["--verify-tags", "--insecure-registry"])
+            .arg(format!("127.0.0.1:{port}"))
+            .args(["--timeout", "5", "deploy.yaml"]);
+        c
+    };
+    let out = check(registry.port).assert_exit(0);
+    assert!(!out.contains("tag-moved"), "{out}");
+
+    // 1.0 re-pushed to the 2.0 image.
+    image_digest_testkit::registry::skopeo(&[
+        "copy",
+        "--src-tls-verify=false",
+        "--dest-tls-verify=false",
+        &format!("docker://{host}/lab/app:2.0"),
+        &format!("docker://{host}/lab/app:1.0"),
+    ]);
+    let out = check(registry.port).assert_exit(0);
+    assert!(
+        out.contains(&format!(
+            "deploy.yaml:9:12: Pod ns/one: warning: image \"{host}/lab/app:1.0@{}\": tag `1.0` now points to {}, not to the pinned {}",
+            first.digest, second.digest, first.digest
+        )),
+        "{out}"
+    );
+    assert_eq!(out.matches("[tag-moved]").count(), 1, "{out}");
+
+    // Nothing answers: not verified, exit 2.
+    let out = check(9).assert_exit(2);
+    assert!(
+        out.contains("--verify-tags could not verify its tag"),
+        "{out}"
+    );
+}
