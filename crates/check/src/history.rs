@@ -27,6 +27,10 @@ pub struct Request<'a> {
     pub since: Option<&'a str>,
     pub range: Option<&'a str>,
     pub verify: bool,
+    /// `--protect`: tag every keep-list digest with this prefix + `sha256-<hex>`.
+    pub protect: Option<String>,
+    /// With `--protect`: say what would be tagged, write nothing.
+    pub dry_run: bool,
     /// Exit 0 when the commits read hold no image at all (by default exit 2: a mistyped path
     /// or a layout the readers do not know would otherwise list nothing, green).
     pub allow_empty: bool,
@@ -176,7 +180,10 @@ pub fn run(request: &Request<'_>, settings: &Settings) -> Result<u8> {
     } else {
         HashMap::new()
     };
-    let code = report(request, &commits, &found, &checks, &errors);
+    let mut code = report(request, &commits, &found, &checks, &errors);
+    if let Some(prefix) = &request.protect {
+        code = code.max(protect(&found, prefix, request.dry_run, &request.options));
+    }
     Ok(if idle.is_empty() || request.allow_empty {
         code
     } else {
@@ -507,6 +514,50 @@ fn record(found: &mut BTreeMap<String, Referenced>, commit: &Commit, site: Site)
     entry.line = site.pos.line;
     entry.column = site.pos.column;
     entry.label = site.label;
+}
+
+/// `--protect`: every keep-list digest tagged in its own repository; what was done is said on
+/// stderr; a digest that could not be tagged is exit 2.
+fn protect(
+    found: &BTreeMap<String, Referenced>,
+    prefix: &str,
+    dry_run: bool,
+    options: &Options,
+) -> u8 {
+    use image_digest_pin::registry::Protected;
+    let keys: Vec<String> = found
+        .values()
+        .filter(|r| r.pinned)
+        .map(|r| r.key.clone())
+        .collect();
+    let answers = registry::protect_all(&keys, prefix, dry_run, options);
+    let (mut tagged, mut already, mut failed) = (0, 0, 0);
+    for (key, answer) in &answers {
+        let tag = key
+            .split_once('@')
+            .map(|(name, digest)| format!("{name}:{}", registry::protection_tag(prefix, digest)))
+            .unwrap_or_default();
+        match answer {
+            Ok(Protected::Already) => already += 1,
+            Ok(Protected::Tagged) => {
+                tagged += 1;
+                eprintln!("history: protected {key} as {tag}");
+            }
+            Ok(Protected::WouldTag) => {
+                tagged += 1;
+                eprintln!("history: would protect {key} as {tag} (--dry-run)");
+            }
+            Err(e) => {
+                failed += 1;
+                eprintln!("error: history: cannot protect {key} as {tag}: {e}");
+            }
+        }
+    }
+    eprintln!(
+        "history: protection: {tagged} {}, {already} already protected, {failed} failed",
+        if dry_run { "to tag" } else { "tagged" }
+    );
+    if failed > 0 { 2 } else { 0 }
 }
 
 /// Asks the registry for every pinned reference.

@@ -173,6 +173,21 @@ struct HistoryArgs {
         requires = "verify_registry"
     )]
     platforms: Vec<String>,
+    /// Tag every keep-list digest in its own repository as PREFIXsha256-<hex> (the manifest's
+    /// bytes, PUT by tag: the digest does not change), so retention rules that keep tags keep it.
+    #[arg(long)]
+    protect: bool,
+    /// The protection tags' prefix (retention rules match it).
+    #[arg(
+        long,
+        value_name = "PREFIX",
+        default_value = "keep-",
+        requires = "protect"
+    )]
+    protect_prefix: String,
+    /// With --protect: list what would be tagged, write nothing.
+    #[arg(long, requires = "protect")]
+    dry_run: bool,
     #[command(flatten)]
     registry: RegistryArgs,
 }
@@ -501,12 +516,25 @@ fn run_history(cli: &Cli, args: &HistoryArgs) -> Result<u8> {
     };
     let settings = Settings::from_json(Some(&read_settings(cli.settings.as_deref())?))
         .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let prefix = &args.protect_prefix;
+    if !prefix.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+        || !prefix
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+        || prefix.len() > 40
+    {
+        bail!(
+            "--protect-prefix {prefix:?}: a tag starts with a letter, digit or `_` and holds only letters, digits, `_`, `.` and `-` (at most 40 characters here, so the digest fits the 128 a tag may have)"
+        );
+    }
     let request = history::Request {
         paths: &args.paths,
         values: &args.values,
         since: args.since.as_deref(),
         range: args.range.as_deref(),
         verify: args.verify_registry,
+        protect: args.protect.then(|| args.protect_prefix.clone()),
+        dry_run: args.dry_run,
         allow_empty: cli.allow_empty,
         output,
         options: image_digest_pin::registry::Options {

@@ -342,6 +342,115 @@ async fn head_blob(
     })
 }
 
+/// What `protect_all` did for one `repository@digest`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Protected {
+    /// The tag already named the digest: nothing written.
+    Already,
+    /// The tag was written (the manifest's own bytes, `PUT` by tag) and reads back as the digest.
+    Tagged,
+    /// `--dry-run`: it would be written.
+    WouldTag,
+}
+
+/// The protection tag of a digest: `prefix` + `sha256-<hex>`, cut to the 128 characters the
+/// OCI tag grammar allows (a sha512 digest then keeps the first hex digits).
+pub fn protection_tag(prefix: &str, digest: &str) -> String {
+    let mut tag = format!("{prefix}{}", digest.replace(':', "-"));
+    tag.truncate(128);
+    tag
+}
+
+/// Tags every `repository@digest` in its own repository with `protection_tag(prefix, digest)`,
+/// so registries whose retention keeps tags (Harbor, ECR, zot, GHCR cleanups) keep what Git
+/// pins by digest: the manifest is read by digest and written back by tag, byte for byte (its
+/// digest cannot change), then the tag is read back and must name the digest. A tag that
+/// already names it is left alone.
+pub fn protect_all(
+    references: &[String],
+    prefix: &str,
+    dry_run: bool,
+    options: &Options,
+) -> BTreeMap<String, Result<Protected, ResolveError>> {
+    let options = Options {
+        platform: None,
+        ..options.clone()
+    };
+    let prefix = prefix.to_owned();
+    with_network(references, &options, move |net, reference, options| {
+        let prefix = prefix.clone();
+        Box::pin(async move { protect_one(&net, &reference, &prefix, dry_run, &options).await })
+    })
+}
+
+async fn protect_one(
+    net: &Net,
+    reference: &str,
+    prefix: &str,
+    dry_run: bool,
+    options: &Options,
+) -> Result<Protected, ResolveError> {
+    let Some((name, digest)) = reference.split_once('@') else {
+        return Err(ResolveError {
+            registry: "-".into(),
+            reason: format!("{reference} is not repository@digest"),
+            gone: false,
+        });
+    };
+    let tagged = format!("{name}:{}", protection_tag(prefix, digest));
+    match resolve_with_retries(net, &tagged, options).await {
+        Ok((current, _)) if current == digest => return Ok(Protected::Already),
+        Ok(_) => {}
+        Err(e) if e.gone => {}
+        Err(e) => return Err(e),
+    }
+    if dry_run {
+        return Ok(Protected::WouldTag);
+    }
+    let (source, auth, registry) = prepare(reference, options)?;
+    let (target, _, _) = prepare(&tagged, options)?;
+    let error = |reason: String| ResolveError {
+        registry: registry.clone(),
+        reason,
+        gone: false,
+    };
+    let (body, _) = net
+        .client
+        .pull_manifest_raw(&source, &auth, ACCEPT)
+        .await
+        .map_err(|e| error(format!("reading {reference}: {}", classify(e).reason)))?;
+    let value: serde_json::Value = serde_json::from_slice(&body)
+        .map_err(|e| error(format!("{reference} is not a JSON manifest: {e}")))?;
+    let media_type = value
+        .get("mediaType")
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_owned)
+        .unwrap_or_else(|| {
+            if value.get("manifests").is_some() {
+                OCI_IMAGE_INDEX_MEDIA_TYPE.to_owned()
+            } else {
+                OCI_IMAGE_MEDIA_TYPE.to_owned()
+            }
+        });
+    let content_type = reqwest::header::HeaderValue::from_str(&media_type)
+        .map_err(|e| error(format!("{reference}: media type {media_type:?}: {e}")))?;
+    net.client
+        .auth(&target, &auth, RegistryOperation::Push)
+        .await
+        .map_err(|e| error(format!("{tagged}: {}", classify(e).reason)))?;
+    net.client
+        .push_manifest_raw(&target, body, content_type)
+        .await
+        .map_err(|e| error(format!("writing {tagged}: {}", classify(e).reason)))?;
+    match resolve_with_retries(net, &tagged, options).await {
+        Ok((read, _)) if read == digest => Ok(Protected::Tagged),
+        Ok((read, _)) => Err(error(format!(
+            "{tagged} reads back as {read}, not {digest}: the registry changed the manifest"
+        ))),
+        Err(e) => Err(e),
+    }
+}
+
 /// The `registry` of an answer taken from running pods (`pin --from-live`), not a registry.
 pub const CLUSTER: &str = "the cluster";
 

@@ -132,8 +132,19 @@ impl Registry {
     /// `docker-registry garbage-collect CONFIG`, the registry's own collector: blobs no
     /// manifest references are removed. Run it while the registry is stopped.
     pub fn garbage_collect(&self) -> String {
+        self.collect(&[])
+    }
+
+    /// `docker-registry garbage-collect --delete-untagged CONFIG`: every manifest no tag names
+    /// goes too, as the retention of registries that keep only what is tagged.
+    pub fn garbage_collect_untagged(&self) -> String {
+        self.collect(&["--delete-untagged"])
+    }
+
+    fn collect(&self, flags: &[&str]) -> String {
         let out = Command::new(tool("docker-registry"))
             .arg("garbage-collect")
+            .args(flags)
             .arg(&self.config)
             .output()
             .expect("docker-registry garbage-collect runs");

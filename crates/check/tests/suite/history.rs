@@ -818,3 +818,97 @@ fn parse_prometheus(text: &str) -> Vec<Sample> {
     }
     samples
 }
+
+/// Issue 34's second failure path: retention keeps what is tagged, not what Git pins by
+/// digest. `--protect` tags every keep-list digest (`keep-sha256-<hex>`, the manifest's own
+/// bytes), idempotently; then the release tag is moved on and the registry collects every
+/// untagged manifest: the protected digest still answers, an unprotected one is gone.
+#[test]
+fn protect_keeps_the_rollback_targets_through_untagged_garbage_collection() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let mut registry = start_deletable(&tmp.path().join("registry"));
+    let one = [("linux", "amd64")];
+    let a = push_release(&registry, tmp.path(), "lab/app", "1.0", &one).digest;
+    push_release(&registry, tmp.path(), "lab/app", "2.0", &one);
+    let control = push_release(&registry, tmp.path(), "lab/ctl", "1.0", &one).digest;
+    push_release(&registry, tmp.path(), "lab/ctl", "2.0", &one);
+    let repo = repo_in(tmp.path(), "gitops");
+    commit(
+        &repo,
+        &[(
+            "values.yaml",
+            &format!("image:\n  repository: {HOST}/lab/app\n  tag: \"1.0\"\n  digest: \"{a}\"\n"),
+        )],
+        "2026-10-01T10:00:00Z",
+        "pin 1.0",
+    );
+    let port = registry.port;
+    let history = |args: &[&str]| {
+        let mut c = TestCommand::bare();
+        c.current_dir(&repo)
+            .env("DOCKER_CONFIG", repo.join(".docker-none"))
+            .args(["history", "--values", "values.yaml"])
+            .args(["--mirror", &format!("{HOST}=127.0.0.1:{port}")])
+            .args(["--insecure-registry", &format!("127.0.0.1:{port}")])
+            .args(["--timeout", "5"])
+            .args(args);
+        c
+    };
+    let tag = format!("keep-{}", a.replace(':', "-"));
+    let dry = history(&["--protect", "--dry-run"]).assert_exit_both(0);
+    assert!(
+        dry.stderr.contains(&format!(
+            "would protect {HOST}/lab/app@{a} as {HOST}/lab/app:{tag}"
+        )),
+        "{}",
+        dry.stderr
+    );
+    let first = history(&["--protect"]).assert_exit_both(0);
+    assert!(
+        first
+            .stderr
+            .contains("protection: 1 tagged, 0 already protected, 0 failed"),
+        "{}",
+        first.stderr
+    );
+    let again = history(&["--protect"]).assert_exit_both(0);
+    assert!(
+        again
+            .stderr
+            .contains("protection: 0 tagged, 1 already protected, 0 failed"),
+        "{}",
+        again.stderr
+    );
+
+    // The release tags move on; the registry keeps only what is tagged.
+    for name in ["lab/app", "lab/ctl"] {
+        image_digest_testkit::registry::skopeo(&[
+            "copy",
+            "--src-tls-verify=false",
+            "--dest-tls-verify=false",
+            &format!("docker://127.0.0.1:{}/{name}:2.0", registry.port),
+            &format!("docker://127.0.0.1:{}/{name}:1.0", registry.port),
+        ]);
+    }
+    registry.stop();
+    registry.garbage_collect_untagged();
+    registry.restart();
+    let accept =
+        "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json";
+    assert_eq!(
+        registry
+            .request("HEAD", &format!("/v2/lab/ctl/manifests/{control}"), accept)
+            .0,
+        404,
+        "the unprotected digest was collected (the control)"
+    );
+    assert_eq!(
+        registry
+            .request("HEAD", &format!("/v2/lab/app/manifests/{a}"), accept)
+            .0,
+        200,
+        "the protected digest still answers"
+    );
+    let out = history(&["--verify-registry"]).assert_exit(0);
+    assert!(out.contains("registry: 1 present, 0 gone"), "{out}");
+}
