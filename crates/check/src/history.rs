@@ -31,6 +31,8 @@ pub struct Request<'a> {
     pub protect: Option<String>,
     /// With `--protect`: say what would be tagged, write nothing.
     pub dry_run: bool,
+    /// With `--protect`: delete the protection tags of digests no longer on the keep-list.
+    pub prune: bool,
     /// Exit 0 when the commits read hold no image at all (by default exit 2: a mistyped path
     /// or a layout the readers do not know would otherwise list nothing, green).
     pub allow_empty: bool,
@@ -183,6 +185,9 @@ pub fn run(request: &Request<'_>, settings: &Settings) -> Result<u8> {
     let mut code = report(request, &commits, &found, &checks, &errors);
     if let Some(prefix) = &request.protect {
         code = code.max(protect(&found, prefix, request.dry_run, &request.options));
+        if request.prune {
+            code = code.max(prune(&found, prefix, request.dry_run, &request.options));
+        }
     }
     Ok(if idle.is_empty() || request.allow_empty {
         code
@@ -556,6 +561,61 @@ fn protect(
     eprintln!(
         "history: protection: {tagged} {}, {already} already protected, {failed} failed",
         if dry_run { "to tag" } else { "tagged" }
+    );
+    if failed > 0 { 2 } else { 0 }
+}
+
+/// `--prune`: the protection tags of this prefix whose digest left the keep-list (of the
+/// commits read) deleted, tag by tag; what could not be deleted is exit 2.
+fn prune(
+    found: &BTreeMap<String, Referenced>,
+    prefix: &str,
+    dry_run: bool,
+    options: &Options,
+) -> u8 {
+    use image_digest_pin::registry::Pruned;
+    let keep: BTreeSet<String> = found
+        .values()
+        .filter(|r| r.pinned)
+        .map(|r| r.key.clone())
+        .collect();
+    let mut names: Vec<String> = keep
+        .iter()
+        .filter_map(|k| k.split_once('@').map(|(n, _)| n.to_owned()))
+        .collect();
+    names.dedup();
+    let (mut removed, mut failed) = (0, 0);
+    for (name, answer) in registry::prune_all(&names, prefix, &keep, dry_run, options) {
+        match answer {
+            Ok(tags) => {
+                for (tag, done) in tags {
+                    match done {
+                        Ok(Pruned::Removed) => {
+                            removed += 1;
+                            eprintln!(
+                                "history: unprotected {name}:{tag} (its digest left the keep-list)"
+                            );
+                        }
+                        Ok(Pruned::WouldRemove) => {
+                            removed += 1;
+                            eprintln!("history: would unprotect {name}:{tag} (--dry-run)");
+                        }
+                        Err(why) => {
+                            failed += 1;
+                            eprintln!("error: history: cannot unprotect {name}:{tag}: {why}");
+                        }
+                    }
+                }
+            }
+            Err(e) => {
+                failed += 1;
+                eprintln!("error: history: cannot prune the protection tags of {name}: {e}");
+            }
+        }
+    }
+    eprintln!(
+        "history: prune: {removed} protection tags {}, {failed} failed",
+        if dry_run { "to remove" } else { "removed" }
     );
     if failed > 0 { 2 } else { 0 }
 }

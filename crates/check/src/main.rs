@@ -188,6 +188,11 @@ struct HistoryArgs {
     /// With --protect: list what would be tagged, write nothing.
     #[arg(long, requires = "protect")]
     dry_run: bool,
+    /// With --protect: delete the protection tags (of this prefix) whose digest is no longer on
+    /// the keep-list of the commits read (tag by tag; a registry that cannot delete a tag alone
+    /// says so, and nothing is deleted by digest instead).
+    #[arg(long, requires = "protect")]
+    prune: bool,
     #[command(flatten)]
     registry: RegistryArgs,
 }
@@ -535,6 +540,7 @@ fn run_history(cli: &Cli, args: &HistoryArgs) -> Result<u8> {
         verify: args.verify_registry,
         protect: args.protect.then(|| args.protect_prefix.clone()),
         dry_run: args.dry_run,
+        prune: args.prune,
         allow_empty: cli.allow_empty,
         output,
         options: image_digest_pin::registry::Options {

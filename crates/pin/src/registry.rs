@@ -451,6 +451,128 @@ async fn protect_one(
     }
 }
 
+/// A repository's protection tags that `prune_all` took up, each with what was done or why not.
+pub type TagsPruned = Vec<(String, Result<Pruned, String>)>;
+
+/// What `prune_all` did with one protection tag.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pruned {
+    /// Deleted (the tag alone: OCI distribution 1.1's `DELETE` by tag).
+    Removed,
+    /// `--dry-run`: it would be deleted.
+    WouldRemove,
+}
+
+/// The protection tags (`prefix…`) of each repository whose digest is not in `keep` (the
+/// `repository@digest` keep-list), deleted one by one by tag: (tag, what was done). The digest
+/// is read from the tag's name, so nothing else is asked; a registry that cannot delete a tag
+/// alone (Docker's registry 2.8 deletes manifests, with every tag on them, by digest only)
+/// answers an error for that tag, and nothing is deleted by digest instead.
+pub fn prune_all(
+    repositories: &[String],
+    prefix: &str,
+    keep: &std::collections::BTreeSet<String>,
+    dry_run: bool,
+    options: &Options,
+) -> BTreeMap<String, Result<TagsPruned, ResolveError>> {
+    let options = Options {
+        platform: None,
+        ..options.clone()
+    };
+    let (prefix, keep) = (prefix.to_owned(), Arc::new(keep.clone()));
+    with_network(repositories, &options, move |net, name, options| {
+        let (prefix, keep) = (prefix.clone(), keep.clone());
+        Box::pin(async move { prune_one(&net, &name, &prefix, &keep, dry_run, &options).await })
+    })
+}
+
+async fn prune_one(
+    net: &Net,
+    name: &str,
+    prefix: &str,
+    keep: &std::collections::BTreeSet<String>,
+    dry_run: bool,
+    options: &Options,
+) -> Result<TagsPruned, ResolveError> {
+    use oci_client::secrets::RegistryAuth;
+    let (reference, auth, registry) = prepare(&format!("{name}:latest"), options)?;
+    let error = |reason: String| ResolveError {
+        registry: registry.clone(),
+        reason,
+        gone: false,
+    };
+    let tags = net
+        .client
+        .list_tags(&reference, &auth, None, None)
+        .await
+        .map_err(|e| {
+            error(format!(
+                "listing the tags of {name}: {}",
+                classify(e).reason
+            ))
+        })?;
+    let stale: Vec<String> = tags
+        .tags
+        .into_iter()
+        .filter(|t| {
+            t.strip_prefix(prefix)
+                .and_then(|rest| rest.split_once('-'))
+                .map(|(algorithm, hex)| format!("{name}@{algorithm}:{hex}"))
+                .is_some_and(|pinned| {
+                    reference::parse_digest(pinned.rsplit('@').next().unwrap_or("")).is_ok()
+                        && !keep.contains(&pinned)
+                })
+        })
+        .collect();
+    let mut out = Vec::new();
+    if stale.is_empty() {
+        return Ok(out);
+    }
+    if dry_run {
+        return Ok(stale
+            .into_iter()
+            .map(|t| (t, Ok(Pruned::WouldRemove)))
+            .collect());
+    }
+    let token = net
+        .client
+        .auth(&reference, &auth, RegistryOperation::Push)
+        .await
+        .map_err(|e| error(format!("{name}: {}", classify(e).reason)))?;
+    let scheme = if options
+        .insecure
+        .iter()
+        .any(|h| h == reference.resolve_registry())
+    {
+        "http"
+    } else {
+        "https"
+    };
+    for tag in stale {
+        let url = format!(
+            "{scheme}://{}/v2/{}/manifests/{tag}",
+            reference.resolve_registry(),
+            reference.repository()
+        );
+        let r = net.http.delete(&url);
+        let r = match (&token, &auth) {
+            (Some(t), _) => r.bearer_auth(t),
+            (None, RegistryAuth::Basic(user, password)) => r.basic_auth(user, Some(password)),
+            _ => r,
+        };
+        let done = match r.send().await {
+            Ok(response) if response.status().is_success() => Ok(Pruned::Removed),
+            Ok(response) => Err(format!(
+                "the registry refused to delete the tag alone (HTTP {}): it may not support deleting a tag (OCI distribution 1.1); remove {name}:{tag} with the registry's own tools",
+                response.status()
+            )),
+            Err(e) => Err(format!("DELETE {url}: {}", one_line_error(&e))),
+        };
+        out.push((tag, done));
+    }
+    Ok(out)
+}
+
 /// The `registry` of an answer taken from running pods (`pin --from-live`), not a registry.
 pub const CLUSTER: &str = "the cluster";
 

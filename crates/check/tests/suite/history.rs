@@ -829,7 +829,7 @@ fn protect_keeps_the_rollback_targets_through_untagged_garbage_collection() {
     let mut registry = start_deletable(&tmp.path().join("registry"));
     let one = [("linux", "amd64")];
     let a = push_release(&registry, tmp.path(), "lab/app", "1.0", &one).digest;
-    push_release(&registry, tmp.path(), "lab/app", "2.0", &one);
+    let b = push_release(&registry, tmp.path(), "lab/app", "2.0", &one).digest;
     let control = push_release(&registry, tmp.path(), "lab/ctl", "1.0", &one).digest;
     push_release(&registry, tmp.path(), "lab/ctl", "2.0", &one);
     let repo = repo_in(tmp.path(), "gitops");
@@ -911,4 +911,139 @@ fn protect_keeps_the_rollback_targets_through_untagged_garbage_collection() {
     );
     let out = history(&["--verify-registry"]).assert_exit(0);
     assert!(out.contains("registry: 1 present, 0 gone"), "{out}");
+
+    // 2.0 promoted; the keep-list of the last commit alone no longer holds 1.0's digest, so
+    // its protection tag is stale. Docker's registry deletes by digest only (every tag on the
+    // manifest with it): the tag alone cannot go, which is said, and nothing else is deleted.
+    commit(
+        &repo,
+        &[(
+            "values.yaml",
+            &format!("image:\n  repository: {HOST}/lab/app\n  tag: \"2.0\"\n  digest: \"{b}\"\n"),
+        )],
+        "2026-10-02T10:00:00Z",
+        "promote 2.0",
+    );
+    let last = ["--range", "HEAD~1..HEAD", "--protect", "--prune"];
+    let dry = history(&[&last[..], &["--dry-run"]].concat()).assert_exit_both(0);
+    assert!(
+        dry.stderr
+            .contains(&format!("would unprotect {HOST}/lab/app:{tag} (--dry-run)")),
+        "{}",
+        dry.stderr
+    );
+    let refused = history(&last).assert_exit_both(2);
+    assert!(
+        refused.stderr.contains(&format!(
+            "cannot unprotect {HOST}/lab/app:{tag}: the registry refused to delete the tag alone"
+        )),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(
+        registry
+            .request("HEAD", &format!("/v2/lab/app/manifests/{a}"), accept)
+            .0,
+        200,
+        "nothing was deleted by digest"
+    );
+}
+
+/// `--prune` on a registry that deletes a tag alone (OCI distribution 1.1): only the
+/// protection tags of digests off the keep-list go, each by its tag.
+#[test]
+fn prune_deletes_only_stale_protection_tags() {
+    use std::io::{BufRead, BufReader, Write};
+    let (keep, stale) = ("a".repeat(64), "b".repeat(64));
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    let port = listener.local_addr().expect("an address").port();
+    let deleted = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let seen = deleted.clone();
+    let (k, st) = (keep.clone(), stale.clone());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(32).flatten() {
+            let mut reader = BufReader::new(stream.try_clone().expect("a stream"));
+            let mut first = String::new();
+            if reader.read_line(&mut first).is_err() {
+                continue;
+            }
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                line.clear();
+            }
+            let mut parts = first.split_whitespace();
+            let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+            let (status, headers, body) = if path.ends_with("/tags/list") {
+                let tags = format!(
+                    "{{\"name\":\"lab/app\",\"tags\":[\"1.0\",\"keep-sha256-{k}\",\"keep-sha256-{st}\"]}}"
+                );
+                (
+                    "200 OK",
+                    "Content-Type: application/json\r\n".to_owned(),
+                    tags,
+                )
+            } else if method == "HEAD" && path.contains(&format!("keep-sha256-{k}")) {
+                (
+                    "200 OK",
+                    format!(
+                        "Content-Type: application/vnd.oci.image.index.v1+json\r\nDocker-Content-Digest: sha256:{k}\r\n"
+                    ),
+                    String::new(),
+                )
+            } else if method == "DELETE" {
+                seen.lock().expect("lock").push(path.to_owned());
+                ("202 Accepted", String::new(), String::new())
+            } else if path == "/v2/" {
+                ("200 OK", String::new(), String::new())
+            } else {
+                ("404 Not Found", String::new(), String::new())
+            };
+            let mut out = stream;
+            let _ = write!(
+                out,
+                "HTTP/1.1 {status}\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    let tmp = tempfile::tempdir().expect("tmp");
+    let repo = repo_in(tmp.path(), "gitops");
+    commit(
+        &repo,
+        &[(
+            "values.yaml",
+            &format!(
+                "image:\n  repository: 127.0.0.1:{port}/lab/app\n  tag: \"1.0\"\n  digest: \"sha256:{keep}\"\n"
+            ),
+        )],
+        "2026-10-01T10:00:00Z",
+        "pin",
+    );
+    let mut c = TestCommand::bare();
+    c.current_dir(&repo)
+        .env("DOCKER_CONFIG", repo.join(".docker-none"))
+        .args(["history", "--values", "values.yaml", "--protect", "--prune"])
+        .args([
+            "--insecure-registry",
+            &format!("127.0.0.1:{port}"),
+            "--timeout",
+            "5",
+        ]);
+    let out = c.assert_exit_both(0);
+    assert!(
+        out.stderr
+            .contains("protection: 0 tagged, 1 already protected, 0 failed"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("prune: 1 protection tags removed, 0 failed"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        deleted.lock().expect("lock").clone(),
+        [format!("/v2/lab/app/manifests/keep-sha256-{stale}")]
+    );
 }
