@@ -180,10 +180,10 @@ pub fn run(
     files: &[PathBuf],
     verify: Option<&image_digest_pin::registry::Options>,
 ) -> Result<u8> {
-    if matches!(
-        cli.output,
-        Format::Junit | Format::Sarif | Format::List | Format::Prometheus
-    ) {
+    if matches!(cli.output, Format::Prometheus) && verify.is_none() {
+        bail!("live --output prometheus reports what the registry answered: add --verify-registry");
+    }
+    if matches!(cli.output, Format::Junit | Format::Sarif | Format::List) {
         bail!("live reports as text, json, github, pins or openreports");
     }
     let settings = crate::read_settings(cli.settings.as_deref())?;
@@ -218,6 +218,7 @@ pub fn run(
     });
     let text = match cli.output {
         Format::Pins => pins(&containers),
+        Format::Prometheus => prometheus(registry.as_ref()),
         Format::Json => {
             let check: Value =
                 serde_json::from_str(&checked.render(run::Format::Json)).unwrap_or(Value::Null);
@@ -302,6 +303,9 @@ pub fn run(
 struct Asked {
     /// (the container, as [`who`] names it; the line about it).
     lines: Vec<(String, String)>,
+    /// Every running `repository@digest` asked: `Some(true)` present, `Some(false)` gone,
+    /// `None` not checked.
+    states: BTreeMap<String, Option<bool>>,
     present: usize,
     gone: usize,
     unchecked: usize,
@@ -324,6 +328,17 @@ fn ask_registry(containers: &[Container], options: &image_digest_pin::registry::
     let answers = verify_all(&refs, options);
     let mut asked = Asked {
         lines: Vec::new(),
+        states: answers
+            .iter()
+            .map(|(k, a)| {
+                let state = match a {
+                    Ok(Presence::Present) => Some(true),
+                    Ok(_) => Some(false),
+                    Err(_) => None,
+                };
+                (k.clone(), state)
+            })
+            .collect(),
         present: 0,
         gone: 0,
         unchecked: 0,
@@ -384,6 +399,35 @@ fn ask_registry(containers: &[Container], options: &image_digest_pin::registry::
         }
     }
     asked
+}
+
+/// The running digests as node-exporter textfile metrics (as `history --output prometheus`).
+fn prometheus(asked: Option<&Asked>) -> String {
+    let label = |v: &str| {
+        v.replace('\\', "\\\\")
+            .replace('"', "\\\"")
+            .replace('\n', "\\n")
+    };
+    let mut present = String::new();
+    let mut unchecked = String::new();
+    for (reference, state) in asked.iter().flat_map(|a| &a.states) {
+        let (repository, digest) = reference.split_once('@').unwrap_or((reference, ""));
+        let labels = format!(
+            "repository=\"{}\",digest=\"{}\"",
+            label(repository),
+            label(digest)
+        );
+        match state {
+            Some(up) => present.push_str(&format!(
+                "image_digest_present{{{labels}}} {}\n",
+                u8::from(*up)
+            )),
+            None => unchecked.push_str(&format!("image_digest_unchecked{{{labels}}} 1\n")),
+        }
+    }
+    format!(
+        "# HELP image_digest_present Whether a digest the cluster runs can still be pulled from its registry.\n# TYPE image_digest_present gauge\n{present}# HELP image_digest_unchecked A running digest the registry could not be asked about.\n# TYPE image_digest_unchecked gauge\n{unchecked}"
+    )
 }
 
 /// `Deployment agents/web container "web"`

@@ -116,6 +116,12 @@ enum Command {
         /// What an empty `tag` renders, when the chart is not at hand (its `appVersion`).
         #[arg(long, value_name = "VERSION")]
         app_version: Option<String>,
+        /// For each composed `repository:tag@digest`, ask the registry what the tag means now:
+        /// a tag that moved is a warning with both digests; one that cannot be asked is exit 2.
+        #[arg(long)]
+        verify_tags: bool,
+        #[command(flatten)]
+        registry: RegistryArgs,
     },
     /// Pin digests into the files: every image with a tag and no digest in the manifests and
     /// Helm values files is resolved at its registry and rewritten in place as
@@ -308,13 +314,16 @@ fn run(cli: &Cli) -> Result<u8> {
         files,
         chart,
         app_version,
+        verify_tags,
+        registry,
     }) = &cli.command
     {
         let app_version = match (chart, app_version) {
             (Some(dir), _) => Some(chart_app_version(dir)?),
             (None, v) => v.clone(),
         };
-        return run_values(cli, files, app_version);
+        let verify = verify_tags.then(|| registry.options(None)).transpose()?;
+        return run_values(cli, files, app_version, verify.as_ref());
     }
     if let Some(Command::Pin(args)) = &cli.command {
         return run_pin(cli, args);
@@ -451,7 +460,12 @@ fn templates_prefix_v(dir: &std::path::Path) -> bool {
 }
 
 /// `image-digest-check values FILE…`.
-fn run_values(cli: &Cli, files: &[PathBuf], app_version: Option<String>) -> Result<u8> {
+fn run_values(
+    cli: &Cli,
+    files: &[PathBuf],
+    app_version: Option<String>,
+    verify_tags: Option<&image_digest_pin::registry::Options>,
+) -> Result<u8> {
     let settings = read_settings(cli.settings.as_deref())?;
     let policy = load_policy(cli)?;
     policy.with_settings(settings.clone())?;
@@ -469,7 +483,10 @@ fn run_values(cli: &Cli, files: &[PathBuf], app_version: Option<String>) -> Resu
     prepared.app_version = app_version;
     let evaluator = policy.with_settings(prepared.effective.clone())?;
     let mut judge = work::Wasm::new(&evaluator);
-    let run = run::values(prepared, &parsed, &mut judge, cli.allow_empty);
+    let mut run = run::values(prepared, &parsed, &mut judge, cli.allow_empty);
+    if let Some(options) = verify_tags {
+        run.amend(|results, errors| verify_tags::apply_to_values(results, errors, options));
+    }
     Ok(print(cli, &run))
 }
 

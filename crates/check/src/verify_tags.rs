@@ -67,6 +67,75 @@ pub fn apply(
     }
 }
 
+/// `values --verify-tags`: the same for every image the values compose (`Checked::image`).
+pub fn apply_to_values(
+    results: &mut [image_digest_scan::report::Checked],
+    errors: &mut Vec<InputError>,
+    options: &Options,
+) {
+    let pinned: Vec<(usize, Pinned)> = results
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| {
+            let image = r.image.clone()?;
+            let parsed = reference::parse(&image).ok()?;
+            let (tag, digest) = (parsed.tag?, parsed.digest?);
+            let name = match parsed.domain {
+                Some(d) => format!("{d}/{}", parsed.path),
+                None => parsed.path.to_owned(),
+            };
+            Some((
+                i,
+                Pinned {
+                    file: r.file.clone(),
+                    pos: r.start(),
+                    tag_ref: format!("{name}:{tag}"),
+                    tag: tag.to_owned(),
+                    digest: digest.to_string(),
+                    image: image.clone(),
+                },
+            ))
+        })
+        .collect();
+    let tags: Vec<String> = pinned.iter().map(|(_, p)| p.tag_ref.clone()).collect();
+    let answers = registry::resolve_all(&tags, options);
+    for (i, p) in &pinned {
+        match answers.get(&p.tag_ref) {
+            Some(Ok(current)) if *current == p.digest => {}
+            Some(Ok(current)) => {
+                if let Some(r) = results.get_mut(*i) {
+                    r.warnings.push(Warning {
+                        rule: Rule::TagMoved,
+                        message: moved(p, current),
+                        path: None,
+                        line: p.pos.line,
+                        column: p.pos.column,
+                    });
+                }
+            }
+            Some(Err(e)) => errors.push(not_verified(p, &e.to_string())),
+            None => errors.push(not_verified(p, "no answer")),
+        }
+    }
+}
+
+fn moved(p: &Pinned, current: &str) -> String {
+    format!(
+        "image {:?}: tag `{}` now points to {current}, not to the pinned {}: an update is pending, or the tag was rewritten upstream (the digest still decides what runs); re-pin it (image-digest-check pin) or keep the digest on purpose",
+        p.image, p.tag, p.digest
+    )
+}
+
+fn not_verified(p: &Pinned, why: &str) -> InputError {
+    InputError {
+        source: format!("{}:{}:{}", p.file, p.pos.line, p.pos.column),
+        message: format!(
+            "image {:?}: --verify-tags could not verify its tag: {why}",
+            p.image
+        ),
+    }
+}
+
 /// Every `repository:tag@digest` of the units' documents.
 fn pinned_images(units: &[Unit], settings: &Settings) -> Vec<Pinned> {
     let mut docs: Vec<Document> = Vec::new();

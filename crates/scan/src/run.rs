@@ -150,6 +150,18 @@ impl Run {
     pub fn exit_code(&self) -> u8 {
         outcome::exit_code(&self.summary, &self.notes)
     }
+
+    /// Adds what a later pass found (`--verify-tags`: warnings on results, input errors) and
+    /// counts it.
+    pub fn amend(&mut self, change: impl FnOnce(&mut Vec<Checked>, &mut Vec<InputError>)) {
+        change(&mut self.results, &mut self.errors);
+        self.summary.with_warnings = self
+            .results
+            .iter()
+            .filter(|r| r.error.is_none() && !r.warnings.is_empty())
+            .count();
+        self.summary.input_errors = self.errors.len();
+    }
 }
 
 /// Settings as a file holds them: the `settings:` object, YAML or JSON, or a whole

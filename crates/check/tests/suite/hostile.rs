@@ -553,7 +553,7 @@ fn live_verify_registry_names_a_running_digest_the_registry_lost() {
         &format!("{host}/lab/app@{}", pushed.digest),
     );
     write(&tmp.path().join("pods.json"), &pods(&[pod]));
-    let live = |registry: &image_digest_testkit::registry::Registry| {
+    let live = |registry: &image_digest_testkit::registry::Registry, extra: &[&str]| {
         let mut c = checker();
         c.current_dir(tmp.path())
             .env("DOCKER_CONFIG", tmp.path().join("none"))
@@ -564,10 +564,11 @@ fn live_verify_registry_names_a_running_digest_the_registry_lost() {
                 "--insecure-registry",
             ])
             .arg(format!("127.0.0.1:{}", registry.port))
-            .args(["--timeout", "5"]);
+            .args(["--timeout", "5"])
+            .args(extra);
         c
     };
-    let out = live(&registry).assert_exit(0);
+    let out = live(&registry, &[]).assert_exit(0);
     assert!(
         out.contains("live: registry: 1 running digests present, 0 gone, 0 not checked"),
         "{out}"
@@ -576,7 +577,7 @@ fn live_verify_registry_names_a_running_digest_the_registry_lost() {
     registry.stop();
     registry.garbage_collect();
     registry.restart();
-    let out = live(&registry).assert_exit(1);
+    let out = live(&registry, &[]).assert_exit(1);
     assert!(
         out.contains(&format!(
             "Pod shop/app-1 container \"web\": runs {host}/lab/app@{} (pods app-1), and the registry no longer has it"
@@ -586,6 +587,14 @@ fn live_verify_registry_names_a_running_digest_the_registry_lost() {
     assert!(
         out.contains("live: registry: 0 running digests present, 1 gone, 0 not checked"),
         "{out}"
+    );
+    let metrics = live(&registry, &["--output", "prometheus"]).assert_exit(1);
+    assert!(
+        metrics.contains(&format!(
+            "image_digest_present{{repository=\"{host}/lab/app\",digest=\"{}\"}} 0\n",
+            pushed.digest
+        )),
+        "{metrics}"
     );
 }
 
@@ -637,6 +646,35 @@ fn verify_tags_reports_a_tag_that_moved() {
         "{out}"
     );
     assert_eq!(out.matches("[tag-moved]").count(), 1, "{out}");
+
+    // The same through Helm values: the composed image's tag is asked.
+    write(
+        &tmp.path().join("values.yaml"),
+        &format!(
+            "image:\n  repository: {host}/lab/app\n  tag: \"1.0\"\n  digest: \"{}\"\n",
+            first.digest
+        ),
+    );
+    let mut c = checker();
+    c.current_dir(tmp.path())
+        .env("DOCKER_CONFIG", tmp.path().join("none"))
+        .args([
+            "values",
+            "values.yaml",
+            "--verify-tags",
+            "--insecure-registry",
+        ])
+        .arg(&host)
+        .args(["--timeout", "5"]);
+    let out = c.assert_exit(0);
+    assert!(
+        out.contains(&format!(
+            "tag `1.0` now points to {}, not to the pinned {}",
+            second.digest, first.digest
+        )),
+        "{out}"
+    );
+    assert!(out.contains("1 accepted (1 with warnings)"), "{out}");
 
     // Nothing answers: not verified, exit 2.
     let out = check(9).assert_exit(2);
