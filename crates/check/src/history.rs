@@ -874,36 +874,26 @@ fn report(
 /// manifest or a blob gone too); a digest that could not be checked is in
 /// `image_digest_unchecked` instead, so an outage never reads as "gone" nor as "present".
 fn prometheus(pinned: &[&Referenced], checks: &HashMap<String, Check>) -> String {
-    let label = |v: &str| {
-        v.replace('\\', "\\\\")
-            .replace('"', "\\\"")
-            .replace('\n', "\\n")
-    };
-    let mut present = String::new();
-    let mut unchecked = String::new();
-    for r in pinned {
-        let (repository, digest) = r.key.split_once('@').unwrap_or((&r.key, ""));
-        let labels = format!(
-            "repository=\"{}\",digest=\"{}\",commit=\"{}\"",
-            label(repository),
-            label(digest),
-            label(&r.last.short)
-        );
-        match checks.get(&r.key) {
-            Some(Check::Present) => {
-                present.push_str(&format!("image_digest_present{{{labels}}} 1\n"))
-            }
-            Some(Check::Gone(_) | Check::ChildGone(..) | Check::BlobGone(_)) => {
-                present.push_str(&format!("image_digest_present{{{labels}}} 0\n"))
-            }
-            Some(Check::Unchecked(_)) | None => {
-                unchecked.push_str(&format!("image_digest_unchecked{{{labels}}} 1\n"))
-            }
-        }
-    }
-    format!(
-        "# HELP image_digest_present Whether a digest the Git history pinned can still be pulled from its registry.\n# TYPE image_digest_present gauge\n{present}# HELP image_digest_unchecked A pinned digest the registry could not be asked about.\n# TYPE image_digest_unchecked gauge\n{unchecked}"
-    )
+    let rows: Vec<crate::metrics::Row> = pinned
+        .iter()
+        .map(|r| {
+            let (repository, digest) = r.key.split_once('@').unwrap_or((&r.key, ""));
+            let state = match checks.get(&r.key) {
+                Some(Check::Present) => Some(true),
+                Some(Check::Gone(_) | Check::ChildGone(..) | Check::BlobGone(_)) => Some(false),
+                Some(Check::Unchecked(_)) | None => None,
+            };
+            (
+                vec![
+                    ("repository", repository.to_owned()),
+                    ("digest", digest.to_owned()),
+                    ("commit", r.last.short.clone()),
+                ],
+                state,
+            )
+        })
+        .collect();
+    crate::metrics::render(&rows, "the Git history pinned")
 }
 
 fn commit_words(at: &At) -> String {

@@ -403,31 +403,21 @@ fn ask_registry(containers: &[Container], options: &image_digest_pin::registry::
 
 /// The running digests as node-exporter textfile metrics (as `history --output prometheus`).
 fn prometheus(asked: Option<&Asked>) -> String {
-    let label = |v: &str| {
-        v.replace('\\', "\\\\")
-            .replace('"', "\\\"")
-            .replace('\n', "\\n")
-    };
-    let mut present = String::new();
-    let mut unchecked = String::new();
-    for (reference, state) in asked.iter().flat_map(|a| &a.states) {
-        let (repository, digest) = reference.split_once('@').unwrap_or((reference, ""));
-        let labels = format!(
-            "repository=\"{}\",digest=\"{}\"",
-            label(repository),
-            label(digest)
-        );
-        match state {
-            Some(up) => present.push_str(&format!(
-                "image_digest_present{{{labels}}} {}\n",
-                u8::from(*up)
-            )),
-            None => unchecked.push_str(&format!("image_digest_unchecked{{{labels}}} 1\n")),
-        }
-    }
-    format!(
-        "# HELP image_digest_present Whether a digest the cluster runs can still be pulled from its registry.\n# TYPE image_digest_present gauge\n{present}# HELP image_digest_unchecked A running digest the registry could not be asked about.\n# TYPE image_digest_unchecked gauge\n{unchecked}"
-    )
+    let rows: Vec<crate::metrics::Row> = asked
+        .iter()
+        .flat_map(|a| &a.states)
+        .map(|(reference, state)| {
+            let (repository, digest) = reference.split_once('@').unwrap_or((reference, ""));
+            (
+                vec![
+                    ("repository", repository.to_owned()),
+                    ("digest", digest.to_owned()),
+                ],
+                *state,
+            )
+        })
+        .collect();
+    crate::metrics::render(&rows, "the cluster runs")
 }
 
 /// `Deployment agents/web container "web"`

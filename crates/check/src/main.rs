@@ -6,6 +6,7 @@
 mod git;
 mod history;
 mod live;
+mod metrics;
 mod pin_plan;
 mod pin_run;
 mod verify_tags;

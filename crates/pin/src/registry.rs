@@ -233,18 +233,9 @@ async fn deep(
         reason,
         gone: false,
     };
-    let (body, _) = net
-        .client
-        .pull_manifest_raw(&parsed, &auth, ACCEPT)
+    let (_, value) = read_manifest(net, &parsed, &auth, &manifest)
         .await
-        .map_err(|e| {
-            error(format!(
-                "{manifest}: reading the manifest failed: {}",
-                classify(e).reason
-            ))
-        })?;
-    let value: serde_json::Value = serde_json::from_slice(&body)
-        .map_err(|e| error(format!("{manifest}: the manifest is not JSON: {e}")))?;
+        .map_err(error)?;
     let mut blobs = Vec::new();
     if let Some(d) = value
         .pointer("/config/digest")
@@ -306,32 +297,13 @@ async fn head_blob(
     options: &Options,
     blob: &str,
 ) -> Result<(), Failure> {
-    use oci_client::secrets::RegistryAuth;
-    let registry = reference.resolve_registry();
-    let scheme = if options.insecure.iter().any(|h| h == registry) {
-        "http"
-    } else {
-        "https"
-    };
-    let ns = reference
-        .namespace()
-        .map(|ns| format!("?ns={ns}"))
-        .unwrap_or_default();
-    let url = format!(
-        "{scheme}://{registry}/v2/{}/blobs/{blob}{ns}",
-        reference.repository()
-    );
+    let url = v2_url(reference, options, "blobs", blob);
     let token = net
         .client
         .auth(reference, auth, RegistryOperation::Pull)
         .await
         .map_err(classify)?;
-    let r = net.http.head(&url);
-    let r = match (&token, auth) {
-        (Some(t), _) => r.bearer_auth(t),
-        (None, RegistryAuth::Basic(user, password)) => r.basic_auth(user, Some(password)),
-        _ => r,
-    };
+    let r = authorized(net.http.head(&url), token.as_deref(), auth);
     let response = r
         .send()
         .await
@@ -414,13 +386,9 @@ async fn protect_one(
         reason,
         gone: false,
     };
-    let (body, _) = net
-        .client
-        .pull_manifest_raw(&source, &auth, ACCEPT)
+    let (body, value) = read_manifest(net, &source, &auth, reference)
         .await
-        .map_err(|e| error(format!("reading {reference}: {}", classify(e).reason)))?;
-    let value: serde_json::Value = serde_json::from_slice(&body)
-        .map_err(|e| error(format!("{reference} is not a JSON manifest: {e}")))?;
+        .map_err(error)?;
     let media_type = value
         .get("mediaType")
         .and_then(serde_json::Value::as_str)
@@ -494,7 +462,6 @@ async fn prune_one(
     dry_run: bool,
     options: &Options,
 ) -> Result<TagsPruned, ResolveError> {
-    use oci_client::secrets::RegistryAuth;
     let (reference, auth, registry) = prepare(&format!("{name}:latest"), options)?;
     let error = |reason: String| ResolveError {
         registry: registry.clone(),
@@ -539,27 +506,9 @@ async fn prune_one(
         .auth(&reference, &auth, RegistryOperation::Push)
         .await
         .map_err(|e| error(format!("{name}: {}", classify(e).reason)))?;
-    let scheme = if options
-        .insecure
-        .iter()
-        .any(|h| h == reference.resolve_registry())
-    {
-        "http"
-    } else {
-        "https"
-    };
     for tag in stale {
-        let url = format!(
-            "{scheme}://{}/v2/{}/manifests/{tag}",
-            reference.resolve_registry(),
-            reference.repository()
-        );
-        let r = net.http.delete(&url);
-        let r = match (&token, &auth) {
-            (Some(t), _) => r.bearer_auth(t),
-            (None, RegistryAuth::Basic(user, password)) => r.basic_auth(user, Some(password)),
-            _ => r,
-        };
+        let url = v2_url(&reference, options, "manifests", &tag);
+        let r = authorized(net.http.delete(&url), token.as_deref(), &auth);
         let done = match r.send().await {
             Ok(response) if response.status().is_success() => Ok(Pruned::Removed),
             Ok(response) => Err(format!(
@@ -850,35 +799,19 @@ async fn head_digest(
     auth: &oci_client::secrets::RegistryAuth,
     options: &Options,
 ) -> Result<(String, Option<String>), Failure> {
-    use oci_client::secrets::RegistryAuth;
-    let registry = reference.resolve_registry();
-    let scheme = if options.insecure.iter().any(|h| h == registry) {
-        "http"
-    } else {
-        "https"
-    };
     let target = reference.digest().or(reference.tag()).unwrap_or("latest");
-    let ns = reference
-        .namespace()
-        .map(|ns| format!("?ns={ns}"))
-        .unwrap_or_default();
-    let url = format!(
-        "{scheme}://{registry}/v2/{}/manifests/{target}{ns}",
-        reference.repository()
-    );
+    let url = v2_url(reference, options, "manifests", target);
     let token = client
         .auth(reference, auth, RegistryOperation::Pull)
         .await
         .map_err(classify)?;
     let request = |method: reqwest::Method| {
-        let r = http
-            .request(method, &url)
-            .header("Accept", ACCEPT.join(", "));
-        match (&token, auth) {
-            (Some(t), _) => r.bearer_auth(t),
-            (None, RegistryAuth::Basic(user, password)) => r.basic_auth(user, Some(password)),
-            _ => r,
-        }
+        authorized(
+            http.request(method, &url)
+                .header("Accept", ACCEPT.join(", ")),
+            token.as_deref(),
+            auth,
+        )
     };
     let head = request(reqwest::Method::HEAD)
         .send()
@@ -921,6 +854,59 @@ fn content_type(headers: &reqwest::header::HeaderMap) -> Option<String> {
         .get(reqwest::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .map(|v| v.split(';').next().unwrap_or(v).trim().to_owned())
+}
+
+/// `scheme://registry/v2/<repository>/<kind>/<target>` for `reference` (at its mirror, with
+/// the mirror's `ns` parameter), plain HTTP for `--insecure-registry` hosts.
+fn v2_url(reference: &Reference, options: &Options, kind: &str, target: &str) -> String {
+    let registry = reference.resolve_registry();
+    let scheme = if options.insecure.iter().any(|h| h == registry) {
+        "http"
+    } else {
+        "https"
+    };
+    let ns = reference
+        .namespace()
+        .map(|ns| format!("?ns={ns}"))
+        .unwrap_or_default();
+    format!(
+        "{scheme}://{registry}/v2/{}/{kind}/{target}{ns}",
+        reference.repository()
+    )
+}
+
+/// `request` with the registry's bearer token (from oci-client's token flow) or the docker
+/// config's basic credentials.
+fn authorized(
+    request: reqwest::RequestBuilder,
+    token: Option<&str>,
+    auth: &oci_client::secrets::RegistryAuth,
+) -> reqwest::RequestBuilder {
+    match (token, auth) {
+        (Some(t), _) => request.bearer_auth(t),
+        (None, oci_client::secrets::RegistryAuth::Basic(user, password)) => {
+            request.basic_auth(user, Some(password))
+        }
+        _ => request,
+    }
+}
+
+/// A manifest read by digest (`GET`; oci-client checks the bytes against the digest), and its
+/// JSON.
+async fn read_manifest(
+    net: &Net,
+    reference: &Reference,
+    auth: &oci_client::secrets::RegistryAuth,
+    name: &str,
+) -> Result<(Vec<u8>, serde_json::Value), String> {
+    let (body, _) = net
+        .client
+        .pull_manifest_raw(reference, auth, ACCEPT)
+        .await
+        .map_err(|e| format!("reading {name}: {}", classify(e).reason))?;
+    let value =
+        serde_json::from_slice(&body).map_err(|e| format!("{name} is not a JSON manifest: {e}"))?;
+    Ok((body.to_vec(), value))
 }
 
 /// The sha256 of a manifest body, once it is known to be one: JSON, of an accepted media type
