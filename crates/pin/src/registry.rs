@@ -132,10 +132,23 @@ pub fn verify_all(
     })
 }
 
-/// The answer for each child manifest asked in a run, asked once however many indexes share it.
+/// The answer for each child manifest (and, with `--deep`, each blob) asked in a run, asked
+/// once however many indexes share it.
 type Children = Arc<
     std::sync::Mutex<BTreeMap<String, Arc<tokio::sync::OnceCell<Result<Presence, ResolveError>>>>>,
 >;
+
+/// The one cell of `key` in the run.
+fn once(
+    asked: &Children,
+    key: String,
+) -> Arc<tokio::sync::OnceCell<Result<Presence, ResolveError>>> {
+    match asked.lock() {
+        Ok(mut map) => map.entry(key).or_default().clone(),
+        // A poisoned map only costs asking again.
+        Err(_) => Arc::default(),
+    }
+}
 
 async fn verify_one(
     net: &Net,
@@ -157,23 +170,11 @@ async fn verify_one(
         return Ok(Presence::Present);
     }
     let (parsed, auth, registry) = prepare(reference, options)?;
-    let (body, _) = net
-        .client
-        .pull_manifest_raw(&parsed, &auth, ACCEPT)
+    let (body, _) = read_manifest(net, &parsed, &auth, reference)
         .await
-        .map_err(|e| ResolveError {
-            registry: registry.clone(),
-            reason: format!(
-                "the index answers, but reading it failed: {}",
-                classify(e).reason
-            ),
-            gone: false,
-        })?;
-    let entries = platform::children(&body).map_err(|reason| ResolveError {
-        registry: registry.clone(),
-        reason,
-        gone: false,
-    })?;
+        .map_err(|why| ResolveError::at(&registry, format!("the index answers, but {why}")))?;
+    let entries =
+        platform::children(&body).map_err(|reason| ResolveError::at(&registry, reason))?;
     let wanted = |p: &str| {
         options.platforms.is_empty()
             || options
@@ -183,11 +184,7 @@ async fn verify_one(
     };
     for (platform, digest) in entries.into_iter().filter(|(p, _)| wanted(p)) {
         let child = format!("{name}@{digest}");
-        let cell = match children.lock() {
-            Ok(mut map) => map.entry(child.clone()).or_default().clone(),
-            Err(_) => Arc::default(),
-        };
-        let answer = cell
+        let answer = once(children, child.clone())
             .get_or_init(|| async {
                 match resolve_with_retries(net, &child, options).await {
                     Ok(_) => Ok(Presence::Present),
@@ -197,15 +194,12 @@ async fn verify_one(
             })
             .await
             .clone();
-        match answer? {
-            Presence::Present | Presence::ChildGone { .. } | Presence::BlobGone { .. } => {}
-            Presence::Gone(reason) => {
-                return Ok(Presence::ChildGone {
-                    platform,
-                    digest,
-                    reason,
-                });
-            }
+        if let Presence::Gone(reason) = answer? {
+            return Ok(Presence::ChildGone {
+                platform,
+                digest,
+                reason,
+            });
         }
         if options.deep {
             let blobs = deep(net, name, &digest, options, children).await?;
@@ -228,11 +222,7 @@ async fn deep(
 ) -> Result<Presence, ResolveError> {
     let manifest = format!("{name}@{digest}");
     let (parsed, auth, registry) = prepare(&manifest, options)?;
-    let error = |reason: String| ResolveError {
-        registry: registry.clone(),
-        reason,
-        gone: false,
-    };
+    let error = |reason: String| ResolveError::at(&registry, reason);
     let (_, value) = read_manifest(net, &parsed, &auth, &manifest)
         .await
         .map_err(error)?;
@@ -260,14 +250,7 @@ async fn deep(
                 "{manifest}: its {what} digest {blob:?} is not a digest ({e})"
             ))
         })?;
-        let cell = match asked.lock() {
-            Ok(mut map) => map
-                .entry(format!("{name}@blob:{blob}"))
-                .or_default()
-                .clone(),
-            Err(_) => Arc::default(),
-        };
-        let answer = cell
+        let answer = once(asked, format!("{name}@blob:{blob}"))
             .get_or_init(|| async {
                 match head_blob(net, &parsed, &auth, options, &blob).await {
                     Ok(()) => Ok(Presence::Present),
@@ -307,11 +290,8 @@ async fn head_blob(
     let response = r
         .send()
         .await
-        .map_err(|e| Failure::transient(format!("HEAD {url}: {}", one_line_error(&e))))?;
-    check_status(&response, &url).map_err(|mut f| {
-        f.reason = f.reason.replace("MANIFEST_UNKNOWN", "BLOB_UNKNOWN");
-        f
-    })
+        .map_err(|e| Failure::transient(format!("HEAD {url}: {}", one_line(&e))))?;
+    check_status(&response, &url, "BLOB_UNKNOWN")
 }
 
 /// What `protect_all` did for one `repository@digest`.
@@ -363,11 +343,10 @@ async fn protect_one(
     options: &Options,
 ) -> Result<Protected, ResolveError> {
     let Some((name, digest)) = reference.split_once('@') else {
-        return Err(ResolveError {
-            registry: "-".into(),
-            reason: format!("{reference} is not repository@digest"),
-            gone: false,
-        });
+        return Err(ResolveError::at(
+            "-",
+            format!("{reference} is not repository@digest"),
+        ));
     };
     let tagged = format!("{name}:{}", protection_tag(prefix, digest));
     match resolve_with_retries(net, &tagged, options).await {
@@ -381,11 +360,7 @@ async fn protect_one(
     }
     let (source, auth, registry) = prepare(reference, options)?;
     let (target, _, _) = prepare(&tagged, options)?;
-    let error = |reason: String| ResolveError {
-        registry: registry.clone(),
-        reason,
-        gone: false,
-    };
+    let error = |reason: String| ResolveError::at(&registry, reason);
     let (body, value) = read_manifest(net, &source, &auth, reference)
         .await
         .map_err(error)?;
@@ -400,6 +375,11 @@ async fn protect_one(
                 OCI_IMAGE_MEDIA_TYPE.to_owned()
             }
         });
+    if !ACCEPT.contains(&media_type.as_str()) {
+        return Err(error(format!(
+            "{reference} is a {media_type:?} document, not an image manifest or index: not tagged"
+        )));
+    }
     let content_type = reqwest::header::HeaderValue::from_str(&media_type)
         .map_err(|e| error(format!("{reference}: media type {media_type:?}: {e}")))?;
     net.client
@@ -463,11 +443,7 @@ async fn prune_one(
     options: &Options,
 ) -> Result<TagsPruned, ResolveError> {
     let (reference, auth, registry) = prepare(&format!("{name}:latest"), options)?;
-    let error = |reason: String| ResolveError {
-        registry: registry.clone(),
-        reason,
-        gone: false,
-    };
+    let error = |reason: String| ResolveError::at(&registry, reason);
     let tags = net
         .client
         .list_tags(&reference, &auth, None, None)
@@ -478,16 +454,17 @@ async fn prune_one(
                 classify(e).reason
             ))
         })?;
+    // The digest each protection tag names, read from the tag (and checked as a digest).
     let stale: Vec<String> = tags
         .tags
         .into_iter()
         .filter(|t| {
             t.strip_prefix(prefix)
                 .and_then(|rest| rest.split_once('-'))
-                .map(|(algorithm, hex)| format!("{name}@{algorithm}:{hex}"))
-                .is_some_and(|pinned| {
-                    reference::parse_digest(pinned.rsplit('@').next().unwrap_or("")).is_ok()
-                        && !keep.contains(&pinned)
+                .map(|(algorithm, hex)| format!("{algorithm}:{hex}"))
+                .is_some_and(|digest| {
+                    reference::parse_digest(&digest).is_ok()
+                        && !keep.contains(&format!("{name}@{digest}"))
                 })
         })
         .collect();
@@ -515,7 +492,7 @@ async fn prune_one(
                 "the registry refused to delete the tag alone (HTTP {}): it may not support deleting a tag (OCI distribution 1.1); remove {name}:{tag} with the registry's own tools",
                 response.status()
             )),
-            Err(e) => Err(format!("DELETE {url}: {}", one_line_error(&e))),
+            Err(e) => Err(format!("DELETE {url}: {}", one_line(&e))),
         };
         out.push((tag, done));
     }
@@ -524,6 +501,17 @@ async fn prune_one(
 
 /// The `registry` of an answer taken from running pods (`pin --from-live`), not a registry.
 pub const CLUSTER: &str = "the cluster";
+
+impl ResolveError {
+    /// A failure that is not the registry saying the manifest is gone.
+    fn at(registry: &str, reason: String) -> ResolveError {
+        ResolveError {
+            registry: registry.to_owned(),
+            reason,
+            gone: false,
+        }
+    }
+}
 
 impl fmt::Display for ResolveError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -569,11 +557,7 @@ fn with_network<T: Send + 'static>(
     let distinct: std::collections::BTreeSet<&String> = items.iter().collect();
     // Without a runtime or an HTTP client nothing can be asked: every item says why.
     let unasked = |reason: String| {
-        let error = ResolveError {
-            registry: "-".into(),
-            reason,
-            gone: false,
-        };
+        let error = ResolveError::at("-", reason);
         distinct
             .iter()
             .map(|i| ((*i).clone(), Err(error.clone())))
@@ -636,11 +620,8 @@ fn prepare(
 ) -> Result<(Reference, oci_client::secrets::RegistryAuth, String), ResolveError> {
     let reference = reference_for(image, options)?;
     let registry = reference.resolve_registry().to_owned();
-    let auth = credentials::for_registry(&registry).map_err(|reason| ResolveError {
-        registry: registry.clone(),
-        reason,
-        gone: false,
-    })?;
+    let auth = credentials::for_registry(&registry)
+        .map_err(|reason| ResolveError::at(&registry, reason))?;
     Ok((reference, auth, registry))
 }
 
@@ -706,10 +687,11 @@ async fn resolve_with_retries(
 
 /// The reference to look up: the image as written, at its mirror when one is configured.
 fn reference_for(image: &str, options: &Options) -> Result<Reference, ResolveError> {
-    let mut reference: Reference = image.parse().map_err(|e| ResolveError {
-        registry: "-".into(),
-        reason: format!("not a reference the registry client understands: {e}"),
-        gone: false,
+    let mut reference: Reference = image.parse().map_err(|e| {
+        ResolveError::at(
+            "-",
+            format!("not a reference the registry client understands: {e}"),
+        )
     })?;
     if let Some((_, mirror)) = options
         .mirrors
@@ -816,8 +798,8 @@ async fn head_digest(
     let head = request(reqwest::Method::HEAD)
         .send()
         .await
-        .map_err(|e| Failure::transient(format!("HEAD {url}: {}", one_line_error(&e))))?;
-    check_status(&head, &url)?;
+        .map_err(|e| Failure::transient(format!("HEAD {url}: {}", one_line(&e))))?;
+    check_status(&head, &url, "MANIFEST_UNKNOWN")?;
     let head_type = content_type(head.headers());
     if let Some(digest) = head
         .headers()
@@ -829,8 +811,8 @@ async fn head_digest(
     let get = request(reqwest::Method::GET)
         .send()
         .await
-        .map_err(|e| Failure::transient(format!("GET {url}: {}", one_line_error(&e))))?;
-    check_status(&get, &url)?;
+        .map_err(|e| Failure::transient(format!("GET {url}: {}", one_line(&e))))?;
+    check_status(&get, &url, "MANIFEST_UNKNOWN")?;
     let content_type = content_type(get.headers());
     let header_digest = get
         .headers()
@@ -840,7 +822,7 @@ async fn head_digest(
     let body = get.bytes().await.map_err(|e| {
         Failure::transient(format!(
             "GET {url}: the body did not arrive whole: {}",
-            one_line_error(&e)
+            one_line(&e)
         ))
     })?;
     manifest_digest(&body, content_type.as_deref(), header_digest.as_deref())
@@ -950,9 +932,10 @@ fn manifest_digest(
     }
 }
 
-/// A response's status as a failure: 404 gone, 429 with its `Retry-After`, 5xx transient,
-/// any other non-success a refusal.
-fn check_status(response: &reqwest::Response, url: &str) -> Result<(), Failure> {
+/// A response's status as a failure: 404 gone (`unknown`: `MANIFEST_UNKNOWN`, `BLOB_UNKNOWN`,
+/// the distribution spec's code for what was asked), 429 with its `Retry-After`, 5xx
+/// transient, any other non-success a refusal.
+fn check_status(response: &reqwest::Response, url: &str, unknown: &str) -> Result<(), Failure> {
     let status = response.status();
     if status.is_success() {
         return Ok(());
@@ -960,7 +943,7 @@ fn check_status(response: &reqwest::Response, url: &str) -> Result<(), Failure> 
     let reason = format!("{url}: HTTP {status}");
     Err(match status.as_u16() {
         404 => Failure {
-            reason: format!("{reason} (MANIFEST_UNKNOWN)"),
+            reason: format!("{reason} ({unknown})"),
             transient: false,
             gone: true,
             retry_after: None,
@@ -997,20 +980,6 @@ fn retry_after_seconds(value: &str) -> Option<u64> {
         .or_else(|| (!value.is_empty()).then_some(MAX_RETRY_AFTER.as_secs() + 1))
 }
 
-fn one_line_error(e: &reqwest::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        let more = s.to_string();
-        if !text.contains(&more) {
-            text.push_str(": ");
-            text.push_str(&more);
-        }
-        source = s.source();
-    }
-    text
-}
-
 /// The registry's answer in one line, and whether asking again may help.
 fn classify(e: OciDistributionError) -> Failure {
     let transient = match &e {
@@ -1039,7 +1008,8 @@ fn classify(e: OciDistributionError) -> Failure {
     }
 }
 
-fn one_line(e: &OciDistributionError) -> String {
+/// An error and its sources on one line (oci-client's and reqwest's alike).
+fn one_line(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
