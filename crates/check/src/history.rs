@@ -93,11 +93,12 @@ struct Referenced {
 /// What the registry said about a pinned reference.
 enum Check {
     Present,
-    Gone(String),
-    /// The index answers, but one platform's manifest is gone: (platform, digest, reason).
-    ChildGone(String, String, String),
-    /// A blob a manifest names is gone (`--deep`): what the user reads.
-    BlobGone(String),
+    /// Gone, or not pullable: the finding's rule (`digest-gone`, `platform-manifest-gone`,
+    /// `blob-gone`) and what the user reads.
+    Gone {
+        rule: &'static str,
+        text: String,
+    },
     Unchecked(String),
 }
 
@@ -196,14 +197,38 @@ pub fn run(request: &Request<'_>, settings: &Settings) -> Result<u8> {
     })
 }
 
-/// The paths the user gave, as pathspecs from the repository's root, with the paths they had
-/// before a rename.
+/// One path the user gave: as given, as a pathspec from the repository's root, and the names
+/// the files under it had before the renames of the history (newest first for a file).
+struct GivenPath {
+    name: String,
+    spec: String,
+    older: Vec<String>,
+}
+
+impl GivenPath {
+    fn new(name: String, spec: String) -> GivenPath {
+        GivenPath {
+            name,
+            spec,
+            older: Vec::new(),
+        }
+    }
+
+    /// The pathspec and its older names.
+    fn specs(&self) -> impl Iterator<Item = &String> {
+        std::iter::once(&self.spec).chain(&self.older)
+    }
+
+    /// Whether `path` is this path, or under it, by any of its names.
+    fn holds(&self, path: &str) -> bool {
+        self.specs().any(|s| is_under(path, s))
+    }
+}
+
+/// The paths the user gave: manifests, and values files in `helm -f` order.
 struct Given {
-    /// Manifest paths: (as given, the pathspec, the older names of files under it).
-    manifests: Vec<(String, String, Vec<String>)>,
-    /// Values files in `helm -f` order: (as given, the pathspec, its older names, newest
-    /// first), and whether it was given as a path and recognised as values.
-    values: Vec<(String, String, Vec<String>, bool)>,
+    manifests: Vec<GivenPath>,
+    values: Vec<GivenPath>,
 }
 
 impl Given {
@@ -219,18 +244,15 @@ impl Given {
                 eprintln!(
                     "history: {name}: a YAML mapping without apiVersion/kind: read as Helm values (as --values {name}; give several in helm -f order with --values)"
                 );
-                given.values.push((name, rel, Vec::new(), true));
+                given.values.push(GivenPath::new(name, rel));
             } else {
-                given.manifests.push((name, rel, Vec::new()));
+                given.manifests.push(GivenPath::new(name, rel));
             }
         }
         for p in request.values {
-            given.values.push((
-                p.display().to_string(),
-                repo.relative(p)?,
-                Vec::new(),
-                false,
-            ));
+            given
+                .values
+                .push(GivenPath::new(p.display().to_string(), repo.relative(p)?));
         }
         Ok(given)
     }
@@ -238,91 +260,73 @@ impl Given {
     /// Adds the names each path had before the renames of the history (chains followed back),
     /// and says which.
     fn follow_renames(&mut self, renames: &[(String, String)]) {
-        for (name, spec, older) in &mut self.manifests {
-            let mut frontier = vec![spec.clone()];
+        for m in &mut self.manifests {
+            let mut frontier = vec![m.spec.clone()];
             while let Some(under) = frontier.pop() {
                 for (from, to) in renames {
-                    if is_under(to, &under) && !is_under(from, spec) && !older.contains(from) {
-                        older.push(from.clone());
+                    if is_under(to, &under) && !is_under(from, &m.spec) && !m.older.contains(from) {
+                        m.older.push(from.clone());
                         frontier.push(from.clone());
                     }
                 }
             }
-            if !older.is_empty() {
+            if !m.older.is_empty() {
                 eprintln!(
-                    "history: {name}: followed {} renamed file(s) back to their older names ({}): the digests pinned there are read too",
-                    older.len(),
-                    older.join(", ")
+                    "history: {}: followed {} renamed file(s) back to their older names ({}): the digests pinned there are read too",
+                    m.name,
+                    m.older.len(),
+                    m.older.join(", ")
                 );
             }
         }
-        for (name, spec, older, _) in &mut self.values {
-            let mut current = spec.clone();
+        for v in &mut self.values {
+            let mut current = v.spec.clone();
             while let Some((from, _)) = renames
                 .iter()
                 .rev()
-                .find(|(from, to)| *to == current && !older.contains(from) && from != spec)
+                .find(|(from, to)| *to == current && !v.older.contains(from) && *from != v.spec)
             {
-                older.push(from.clone());
+                v.older.push(from.clone());
                 current = from.clone();
             }
-            if !older.is_empty() {
+            if !v.older.is_empty() {
                 eprintln!(
-                    "history: {name}: followed its renames back ({}): the digests pinned there are read too",
-                    older.join(" ← ")
+                    "history: {}: followed its renames back ({}): the digests pinned there are read too",
+                    v.name,
+                    v.older.join(" ← ")
                 );
             }
         }
     }
 
+    fn all(&self) -> impl Iterator<Item = &GivenPath> {
+        self.manifests.iter().chain(&self.values)
+    }
+
     fn pathspecs(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        for (_, spec, older) in &self.manifests {
-            out.push(spec.clone());
-            out.extend(older.iter().cloned());
-        }
-        for (_, spec, older, _) in &self.values {
-            out.push(spec.clone());
-            out.extend(older.iter().cloned());
-        }
-        out
+        self.all().flat_map(GivenPath::specs).cloned().collect()
     }
 
     fn names(&self) -> Vec<String> {
-        self.manifests
-            .iter()
-            .map(|m| m.0.clone())
-            .chain(self.values.iter().map(|v| v.0.clone()))
-            .collect()
+        self.all().map(|g| g.name.clone()).collect()
     }
 
     /// Every given path that added nothing to the list, and why.
     fn idle(&self, reader: &Reader<'_>) -> Vec<(String, String)> {
         let mut idle = Vec::new();
-        let touched = |spec: &str, older: &[String]| {
-            reader
-                .seen
-                .iter()
-                .any(|p| is_under(p, spec) || older.iter().any(|o| is_under(p, o)))
-        };
-        for (name, spec, older) in &self.manifests {
-            if !touched(spec, older) {
-                idle.push((name.clone(), "no commit read touched it (a typo, a file not committed yet, or a path inside a submodule?)".to_owned()));
-            } else if !reader
-                .contributed
-                .iter()
-                .any(|p| is_under(p, spec) || older.iter().any(|o| is_under(p, o)))
-            {
-                idle.push((name.clone(), "no image of a workload the policy reads was found under it in any commit (a values file among manifests? give it with --values)".to_owned()));
+        let touched = |g: &GivenPath| reader.seen.iter().any(|p| g.holds(p));
+        for m in &self.manifests {
+            if !touched(m) {
+                idle.push((m.name.clone(), "no commit read touched it (a typo, a file not committed yet, or a path inside a submodule?)".to_owned()));
+            } else if !reader.contributed.iter().any(|p| m.holds(p)) {
+                idle.push((m.name.clone(), "no image of a workload the policy reads was found under it in any commit (a values file among manifests? give it with --values)".to_owned()));
             }
         }
-        for (name, spec, older, _) in &self.values {
-            if !touched(spec, older) {
-                idle.push((
-                    name.clone(),
-                    "no commit read touched it (a typo, or a file not committed yet?)".to_owned(),
-                ));
-            }
+        for v in self.values.iter().filter(|v| !touched(v)) {
+            idle.push((
+                v.name.clone(),
+                "no commit read touched it (a typo, or a file not committed yet?)".to_owned(),
+            ));
         }
         idle
     }
@@ -444,12 +448,9 @@ impl<'a> Reader<'a> {
         // Each values file at its newest name present in this commit.
         let given = self.given;
         let mut layered: Vec<(String, String)> = Vec::new();
-        for (_, spec, older, _) in &given.values {
-            for name in std::iter::once(spec).chain(older) {
-                if let Some(b) = self.blob(name) {
-                    layered.push((name.clone(), b));
-                    break;
-                }
+        for v in &given.values {
+            if let Some((name, b)) = v.specs().find_map(|n| Some((n.clone(), self.blob(n)?))) {
+                layered.push((name, b));
             }
         }
         if !layered.is_empty() {
@@ -472,15 +473,12 @@ impl<'a> Reader<'a> {
 
     /// A file under a manifest path that the checker would read (`.yaml`, `.yml`, `.json`).
     fn is_manifest(&self, path: &str) -> bool {
-        let specs = || {
-            self.given
-                .manifests
-                .iter()
-                .flat_map(|(_, spec, older)| std::iter::once(spec).chain(older))
-        };
-        let under = specs().any(|m| is_under(path, m));
-        let exact = specs().any(|m| path == m);
-        under
+        let manifests = &self.given.manifests;
+        let exact = manifests
+            .iter()
+            .flat_map(GivenPath::specs)
+            .any(|m| path == m);
+        manifests.iter().any(|m| m.holds(path))
             && (exact
                 || [".yaml", ".yml", ".json"]
                     .iter()
@@ -620,7 +618,7 @@ fn prune(
     if failed > 0 { 2 } else { 0 }
 }
 
-/// Asks the registry for every pinned reference.
+/// Asks the registry for every pinned reference, and words each answer once.
 fn verify(found: &BTreeMap<String, Referenced>, options: &Options) -> HashMap<String, Check> {
     let keys: Vec<String> = found
         .values()
@@ -629,29 +627,46 @@ fn verify(found: &BTreeMap<String, Referenced>, options: &Options) -> HashMap<St
         .collect();
     registry::verify_all(&keys, options)
         .into_iter()
-        .map(|(k, answer)| {
+        .filter_map(|(k, answer)| {
+            let r = found.get(&k)?;
+            let rollback = format!(
+                "rolling back to {} ({}, {:?}) would fail",
+                r.last.short, r.last.date, r.last.subject
+            );
             let check = match answer {
                 Ok(Presence::Present) => Check::Present,
-                Ok(Presence::Gone(why)) => Check::Gone(why),
+                Ok(Presence::Gone(why)) => Check::Gone {
+                    rule: "digest-gone",
+                    text: format!("{k} is gone ({}): {rollback} to pull it", gone_code(&why)),
+                },
                 Ok(Presence::ChildGone {
                     platform,
                     digest,
                     reason,
-                }) => Check::ChildGone(platform, digest, reason),
+                }) => Check::Gone {
+                    rule: "platform-manifest-gone",
+                    text: format!(
+                        "{k}: its {platform} manifest {digest} is gone ({}): the index answers, but a pull on {platform} fails; {rollback} there",
+                        gone_code(&reason)
+                    ),
+                },
                 Ok(Presence::BlobGone {
                     manifest,
                     what,
                     blob,
                     reason,
-                }) => Check::BlobGone(format!(
-                    "{k}: the {what} blob {blob} of manifest {manifest} is gone ({}): the manifest answers, but every pull of it fails",
-                    if reason.contains("BLOB_UNKNOWN") { "BLOB_UNKNOWN" } else { reason.as_str() }
-                )),
+                }) => Check::Gone {
+                    rule: "blob-gone",
+                    text: format!(
+                        "{k}: the {what} blob {blob} of manifest {manifest} is gone ({}): the manifest answers, but every pull of it fails",
+                        gone_code(&reason)
+                    ),
+                },
                 Err(ResolveError {
                     registry, reason, ..
                 }) => Check::Unchecked(format!("registry {registry}: {reason}")),
             };
-            (k, check)
+            Some((k, check))
         })
         .collect()
 }
@@ -668,12 +683,7 @@ fn report(
     let unpinned: Vec<&Referenced> = found.values().filter(|r| !r.pinned).collect();
     let gone = pinned
         .iter()
-        .filter(|r| {
-            matches!(
-                checks.get(&r.key),
-                Some(Check::Gone(_) | Check::ChildGone(..) | Check::BlobGone(_))
-            )
-        })
+        .filter(|r| matches!(checks.get(&r.key), Some(Check::Gone { .. })))
         .count();
     let unchecked = pinned
         .iter()
@@ -681,9 +691,7 @@ fn report(
             request.verify
                 && !matches!(
                     checks.get(&r.key),
-                    Some(
-                        Check::Present | Check::Gone(_) | Check::ChildGone(..) | Check::BlobGone(_)
-                    )
+                    Some(Check::Present | Check::Gone { .. })
                 )
         })
         .count();
@@ -704,20 +712,10 @@ fn report(
             let results: Vec<Value> = pinned
                 .iter()
                 .filter_map(|r| match checks.get(&r.key) {
-                    Some(Check::Gone(why)) => Some(("digest-gone", "error", gone_text(r, why), *r)),
-                    Some(Check::ChildGone(platform, digest, why)) => Some((
-                        "platform-manifest-gone",
-                        "error",
-                        child_gone_text(r, platform, digest, why),
-                        *r,
-                    )),
-                    Some(Check::BlobGone(text)) => Some(("blob-gone", "error", text.clone(), *r)),
-                    Some(Check::Unchecked(why)) => Some((
-                        "digest-unchecked",
-                        "error",
-                        format!("{} could not be checked: {why}", r.key),
-                        *r,
-                    )),
+                    Some(Check::Gone { rule, text }) => Some((*rule, "error", text.clone(), *r)),
+                    Some(Check::Unchecked(why)) => {
+                        Some(("digest-unchecked", "error", unchecked_text(r, why), *r))
+                    }
                     _ => None,
                 })
                 .chain(unpinned.iter().map(|r| {
@@ -762,12 +760,8 @@ fn report(
                 if let Some(check) = checks.get(&r.key) {
                     let (state, reason) = match check {
                         Check::Present => ("present", None),
-                        Check::Gone(why) => ("gone", Some(why.clone())),
-                        Check::ChildGone(platform, digest, why) => {
-                            ("gone", Some(child_gone_text(r, platform, digest, why)))
-                        }
-                        Check::BlobGone(text) => ("gone", Some(text.clone())),
-                        Check::Unchecked(why) => ("unchecked", Some(why.clone())),
+                        Check::Gone { text, .. } => ("gone", Some(text)),
+                        Check::Unchecked(why) => ("unchecked", Some(why)),
                     };
                     if let Some(map) = v.as_object_mut() {
                         map.insert("registry".into(), json!(state));
@@ -791,32 +785,12 @@ fn report(
         Output::Text | Output::Github => {
             for r in &pinned {
                 let line = match checks.get(&r.key) {
-                    Some(Check::Gone(why)) => {
-                        finding_line(request.output, r, "digest-gone", &gone_text(r, why))
-                    }
-                    Some(Check::ChildGone(platform, digest, why)) => finding_line(
+                    Some(Check::Gone { rule, text }) => finding_line(request.output, r, rule, text),
+                    Some(Check::Unchecked(why)) => finding_line(
                         request.output,
                         r,
-                        "platform-manifest-gone",
-                        &child_gone_text(r, platform, digest, why),
-                    ),
-                    Some(Check::BlobGone(text)) => {
-                        finding_line(request.output, r, "blob-gone", text)
-                    }
-                    Some(Check::Unchecked(why)) if request.output == Output::Github => format!(
-                        "::error file={},line={},col={},title=image-digest-check%3A digest-unchecked::{}\n",
-                        github::property(&r.file),
-                        r.line,
-                        r.column,
-                        github_escape(&format!("{} could not be checked: {why}", r.key))
-                    ),
-                    Some(Check::Unchecked(why)) => format!(
-                        "{}:{}:{}: {} could not be checked: {}\n",
-                        one_line(&r.file),
-                        r.line,
-                        r.column,
-                        r.key,
-                        one_line(why)
+                        "digest-unchecked",
+                        &unchecked_text(r, why),
                     ),
                     // GitHub shows annotations; the list of what is fine is for the text report.
                     _ if request.output == Output::Github => String::new(),
@@ -839,7 +813,7 @@ fn report(
                         github::property(&r.file),
                         r.line,
                         r.column,
-                        github_escape(&text)
+                        github::data(&text)
                     ),
                     _ => format!("{}:{}:{}: {}\n", one_line(&r.file), r.line, r.column, one_line(&text)),
                 });
@@ -880,7 +854,7 @@ fn prometheus(pinned: &[&Referenced], checks: &HashMap<String, Check>) -> String
             let (repository, digest) = r.key.split_once('@').unwrap_or((&r.key, ""));
             let state = match checks.get(&r.key) {
                 Some(Check::Present) => Some(true),
-                Some(Check::Gone(_) | Check::ChildGone(..) | Check::BlobGone(_)) => Some(false),
+                Some(Check::Gone { .. }) => Some(false),
                 Some(Check::Unchecked(_)) | None => None,
             };
             (
@@ -913,39 +887,30 @@ fn describe(r: &Referenced) -> String {
     )
 }
 
-/// What the user reads about a digest the registry no longer has.
-fn gone_text(r: &Referenced, why: &str) -> String {
+/// The registry's answer for a digest it no longer has, as its code where it gave one
+/// (`MANIFEST_UNKNOWN`, `BLOB_UNKNOWN`), else as it said it.
+fn gone_code(why: &str) -> String {
     let lower = why.to_ascii_lowercase();
-    let code = if ["manifest unknown", "manifest_unknown", "manifestunknown"]
+    if ["manifest unknown", "manifest_unknown", "manifestunknown"]
         .iter()
         .any(|c| lower.contains(c))
     {
         "MANIFEST_UNKNOWN".to_owned()
+    } else if lower.contains("blob_unknown") {
+        "BLOB_UNKNOWN".to_owned()
     } else if lower.contains("404") {
         "HTTP 404".to_owned()
     } else {
         why.to_owned()
-    };
-    format!(
-        "{} is gone ({code}): rolling back to {} ({}, {:?}) would fail to pull it",
-        r.key, r.last.short, r.last.date, r.last.subject
-    )
+    }
 }
 
-/// What the user reads about an index whose platform manifest is gone.
-fn child_gone_text(r: &Referenced, platform: &str, digest: &str, why: &str) -> String {
-    let code = gone_text(r, why);
-    let code = code
-        .split_once(" is gone (")
-        .and_then(|(_, rest)| rest.split_once(')'))
-        .map_or("MANIFEST_UNKNOWN", |(c, _)| c);
-    format!(
-        "{}: its {platform} manifest {digest} is gone ({code}): the index answers, but a pull on {platform} fails; rolling back to {} ({}, {:?}) would fail there",
-        r.key, r.last.short, r.last.date, r.last.subject
-    )
+fn unchecked_text(r: &Referenced, why: &str) -> String {
+    format!("{} could not be checked: {why}", r.key)
 }
 
-/// The finding line for a digest (or a platform manifest under it) the registry no longer has.
+/// The line of a finding about a pinned digest: a workflow command for GitHub, else
+/// `file:line:col: text` (the error level: every such finding blocks).
 fn finding_line(output: Output, r: &Referenced, rule: &str, text: &str) -> String {
     match output {
         Output::Github => format!(
@@ -953,7 +918,7 @@ fn finding_line(output: Output, r: &Referenced, rule: &str, text: &str) -> Strin
             github::property(&r.file),
             r.line,
             r.column,
-            github_escape(text)
+            github::data(text)
         ),
         _ => format!(
             "{}:{}:{}: {}\n",
@@ -963,9 +928,4 @@ fn finding_line(output: Output, r: &Referenced, rule: &str, text: &str) -> Strin
             one_line(text)
         ),
     }
-}
-
-/// A workflow command's data: `%`, CR and LF escaped.
-fn github_escape(text: &str) -> String {
-    github::data(text)
 }
