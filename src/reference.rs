@@ -502,6 +502,15 @@ pub fn truncate(s: &str, max: usize) -> &str {
 }
 
 impl Reference<'_> {
+    /// The repository as written, `[domain/]path`: what a registry is asked for, and what a
+    /// fix names.
+    pub fn name(&self) -> String {
+        match self.domain {
+            Some(d) => format!("{d}/{}", self.path),
+            None => self.path.to_owned(),
+        }
+    }
+
     /// The repository in normalised form (`docker.io/library/nginx`), used to match
     /// exemptions and shown next to the image as written. Registry host names are
     /// case-insensitive, so the domain is lowercased; the path already is.

@@ -185,10 +185,7 @@ pub fn fix(image: &str, verdict: &ImageVerdict) -> String {
     let Ok(r) = reference::parse(image) else {
         return "write it as [registry/]repository:tag@sha256:<64 lowercase hex digits>".into();
     };
-    let name = match r.domain {
-        Some(d) => format!("{d}/{}", r.path),
-        None => r.path.to_owned(),
-    };
+    let name = r.name();
     let tag = r
         .tag
         .filter(|_| !rules::is_drift_only(verdict))

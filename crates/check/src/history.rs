@@ -490,13 +490,7 @@ impl<'a> Reader<'a> {
 fn record(found: &mut BTreeMap<String, Referenced>, commit: &Commit, site: Site) {
     let parsed = reference::parse(&site.image).ok();
     let (key, pinned) = match parsed.as_ref().and_then(|r| r.digest.map(|d| (r, d))) {
-        Some((r, d)) => {
-            let name = match r.domain {
-                Some(domain) => format!("{domain}/{}", r.path),
-                None => r.path.to_owned(),
-            };
-            (format!("{name}@{d}"), true)
-        }
+        Some((r, d)) => (format!("{}@{d}", r.name()), true),
         None => (site.image.clone(), false),
     };
     let at = At::of(commit);

@@ -222,7 +222,12 @@ pub fn run(
         Format::Json => {
             let check: Value =
                 serde_json::from_str(&checked.render(run::Format::Json)).unwrap_or(Value::Null);
-            let doc = json!({"check": check, "live": containers.iter().map(container_json).collect::<Vec<_>>()});
+            let mut doc = json!({"check": check, "live": containers.iter().map(container_json).collect::<Vec<_>>()});
+            if let (Some(r), Some(map)) = (&registry, doc.as_object_mut()) {
+                // `--verify-registry`: each running digest, and whether it is still there
+                // (`null`: it could not be asked).
+                map.insert("registry".into(), json!(r.states));
+            }
             serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
         }
         Format::Openreports => {
@@ -232,11 +237,11 @@ pub fn run(
         }
         Format::Github => {
             let mut out = checked.render(run::Format::Github);
-            for c in &containers {
+            for (i, c) in containers.iter().enumerate() {
                 for line in lines(c).into_iter().chain(
                     registry
                         .iter()
-                        .flat_map(|r| r.lines.iter().filter(|(who, _)| *who == self::who(c)))
+                        .flat_map(|r| r.lines.iter().filter(|(at, _)| *at == i))
                         .map(|(_, l)| (true, l.clone())),
                 ) {
                     let level = if line.0 { "error" } else { "warning" };
@@ -274,7 +279,9 @@ pub fn run(
             if let Some(r) = &registry {
                 out.push_str(&format!(
                     "live: registry: {} running digests present, {} gone, {} not checked\n",
-                    r.present, r.gone, r.unchecked
+                    r.count(Some(true)),
+                    r.count(Some(false)),
+                    r.count(None)
                 ));
             }
             out
@@ -285,8 +292,8 @@ pub fn run(
         eprintln!("peak memory: {}", crate::peak_memory());
     }
     let code = match &registry {
-        Some(r) if r.unchecked > 0 => checked.exit_code().max(2),
-        Some(r) if r.gone > 0 => checked.exit_code().max(1),
+        Some(r) if r.count(None) > 0 => checked.exit_code().max(2),
+        Some(r) if r.count(Some(false)) > 0 => checked.exit_code().max(1),
         _ => checked.exit_code(),
     };
     if containers.is_empty() && !cli.allow_empty {
@@ -301,70 +308,63 @@ pub fn run(
 
 /// What the registry said about the digests that run.
 struct Asked {
-    /// (the container, as [`who`] names it; the line about it).
-    lines: Vec<(String, String)>,
+    /// (the container's index in `containers`; the line about it).
+    lines: Vec<(usize, String)>,
     /// Every running `repository@digest` asked: `Some(true)` present, `Some(false)` gone,
     /// `None` not checked.
     states: BTreeMap<String, Option<bool>>,
-    present: usize,
-    gone: usize,
-    unchecked: usize,
+}
+
+impl Asked {
+    /// How many running digests are in `state`.
+    fn count(&self, state: Option<bool>) -> usize {
+        self.states.values().filter(|s| **s == state).count()
+    }
 }
 
 /// `live --verify-registry`: every distinct running digest asked once (an index down to its
 /// platform manifests), and a line per container whose running digest is gone or unchecked.
 fn ask_registry(containers: &[Container], options: &image_digest_pin::registry::Options) -> Asked {
     use image_digest_pin::registry::{Presence, verify_all};
-    let mut refs: Vec<String> = Vec::new();
-    for c in containers {
-        for running in c.pods.values() {
-            if let live::Running::Digest { repository, digest } = running {
-                refs.push(format!("{repository}@{digest}"));
+    // Per container, each `repository@digest` its pods run, with those pods.
+    let running: Vec<BTreeMap<String, Vec<&str>>> = containers
+        .iter()
+        .map(|c| {
+            let mut by_reference: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+            for (pod, r) in &c.pods {
+                if let live::Running::Digest { repository, digest } = r {
+                    by_reference
+                        .entry(format!("{repository}@{digest}"))
+                        .or_default()
+                        .push(pod);
+                }
             }
-        }
-    }
-    refs.sort();
-    refs.dedup();
+            by_reference
+        })
+        .collect();
+    let refs: Vec<String> = running
+        .iter()
+        .flat_map(|m| m.keys().cloned())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
     let answers = verify_all(&refs, options);
-    let mut asked = Asked {
-        lines: Vec::new(),
-        states: answers
-            .iter()
-            .map(|(k, a)| {
-                let state = match a {
-                    Ok(Presence::Present) => Some(true),
-                    Ok(_) => Some(false),
-                    Err(_) => None,
-                };
-                (k.clone(), state)
-            })
-            .collect(),
-        present: 0,
-        gone: 0,
-        unchecked: 0,
-    };
-    for answer in answers.values() {
-        match answer {
-            Ok(Presence::Present) => asked.present += 1,
-            Ok(_) => asked.gone += 1,
-            Err(_) => asked.unchecked += 1,
-        }
-    }
-    for c in containers {
-        for (digest, pods) in c.digests() {
-            let reference = c
-                .pods
-                .values()
-                .find_map(|r| match r {
-                    live::Running::Digest {
-                        repository,
-                        digest: d,
-                    } if *d == digest => Some(format!("{repository}@{d}")),
-                    _ => None,
-                })
-                .unwrap_or_default();
-            let why = match answers.get(&reference) {
+    let mut lines = Vec::new();
+    for (i, (c, by_reference)) in containers.iter().zip(&running).enumerate() {
+        for (reference, pods) in by_reference {
+            let pods = pods.join(", ");
+            let why = match answers.get(reference) {
                 Some(Ok(Presence::Present)) | None => continue,
+                Some(Err(e)) => {
+                    lines.push((
+                        i,
+                        format!(
+                            "{}: runs {reference} (pods {pods}), which could not be checked: {e}",
+                            who(c)
+                        ),
+                    ));
+                    continue;
+                }
                 Some(Ok(Presence::Gone(reason))) => {
                     format!("the registry no longer has it ({reason})")
                 }
@@ -376,29 +376,28 @@ fn ask_registry(containers: &[Container], options: &image_digest_pin::registry::
                 Some(Ok(Presence::BlobGone { what, blob, .. })) => {
                     format!("its {what} blob {blob} is gone")
                 }
-                Some(Err(e)) => {
-                    asked.lines.push((
-                        who(c),
-                        format!(
-                            "{}: runs {reference} (pods {}), which could not be checked: {e}",
-                            who(c),
-                            pods.join(", ")
-                        ),
-                    ));
-                    continue;
-                }
             };
-            asked.lines.push((
-                who(c),
+            lines.push((
+                i,
                 format!(
-                    "{}: runs {reference} (pods {}), and {why}: the next reschedule fails to pull it",
-                    who(c),
-                    pods.join(", ")
+                    "{}: runs {reference} (pods {pods}), and {why}: the next reschedule fails to pull it",
+                    who(c)
                 ),
             ));
         }
     }
-    asked
+    let states = answers
+        .into_iter()
+        .map(|(k, a)| {
+            let state = match a {
+                Ok(Presence::Present) => Some(true),
+                Ok(_) => Some(false),
+                Err(_) => None,
+            };
+            (k, state)
+        })
+        .collect();
+    Asked { lines, states }
 }
 
 /// The running digests as node-exporter textfile metrics (as `history --output prometheus`).

@@ -13,7 +13,6 @@ use image_digest_scan::document::Out;
 use image_digest_scan::input::{self, InputError};
 use image_digest_scan::report::{Pos, Warning};
 use image_digest_scan::{images, input::Document};
-use std::collections::BTreeMap;
 
 /// A pinned image as written, where it is.
 struct Pinned {
@@ -26,8 +25,41 @@ struct Pinned {
     digest: String,
 }
 
-/// Asks the registry for every pinned image's tag and puts what it answered into `outs`
-/// (warnings on the document that holds the image) and `errors`.
+impl Pinned {
+    /// `image` when it is `repository:tag@digest`.
+    fn of(image: &str, file: &str, pos: Pos) -> Option<Pinned> {
+        let r = reference::parse(image).ok()?;
+        let (tag, digest) = (r.tag?, r.digest?);
+        Some(Pinned {
+            file: file.to_owned(),
+            pos,
+            image: image.to_owned(),
+            tag_ref: format!("{}:{tag}", r.name()),
+            tag: tag.to_owned(),
+            digest: digest.to_string(),
+        })
+    }
+}
+
+/// The registry's answer for each pinned image's tag: `Ok(Some(current))` when the tag moved,
+/// `Ok(None)` when it still names the pinned digest, `Err` when it could not be asked (an
+/// input error: nothing verified it).
+fn ask(pinned: &[&Pinned], options: &Options) -> Vec<Result<Option<String>, InputError>> {
+    let tags: Vec<String> = pinned.iter().map(|p| p.tag_ref.clone()).collect();
+    let answers = registry::resolve_all(&tags, options);
+    pinned
+        .iter()
+        .map(|p| match answers.get(&p.tag_ref) {
+            Some(Ok(current)) if *current == p.digest => Ok(None),
+            Some(Ok(current)) => Ok(Some(current.clone())),
+            Some(Err(e)) => Err(not_verified(p, &e.to_string())),
+            None => Err(not_verified(p, "no answer")),
+        })
+        .collect()
+}
+
+/// Asks the registry for every pinned image's tag of `units` and puts what it answered into
+/// `outs` (warnings on the document that holds the image) and `errors`.
 pub fn apply(
     units: &[Unit],
     settings: &Settings,
@@ -36,33 +68,22 @@ pub fn apply(
     errors: &mut Vec<InputError>,
 ) {
     let pinned = pinned_images(units, settings);
-    let tags: Vec<String> = pinned.iter().map(|p| p.tag_ref.clone()).collect();
-    let answers = registry::resolve_all(&tags, options);
-    for p in &pinned {
-        match answers.get(&p.tag_ref) {
-            Some(Ok(current)) if *current == p.digest => {}
-            Some(Ok(current)) => attach(
-                outs,
-                p,
-                format!(
-                    "image {:?}: tag `{}` now points to {current}, not to the pinned {}: an update is pending, or the tag was rewritten upstream (the digest still decides what runs); re-pin it (image-digest-check pin) or keep the digest on purpose",
-                    p.image, p.tag, p.digest
-                ),
-            ),
-            Some(Err(e)) => errors.push(InputError {
-                source: format!("{}:{}:{}", p.file, p.pos.line, p.pos.column),
-                message: format!(
-                    "image {:?}: --verify-tags could not verify its tag: {e}",
-                    p.image
-                ),
-            }),
-            None => errors.push(InputError {
-                source: p.file.clone(),
-                message: format!(
-                    "image {:?}: --verify-tags got no answer for its tag",
-                    p.image
-                ),
-            }),
+    let refs: Vec<&Pinned> = pinned.iter().collect();
+    for (p, answer) in pinned.iter().zip(ask(&refs, options)) {
+        match answer {
+            Ok(None) => {}
+            Ok(Some(current)) => {
+                if let Some(result) = holder(outs, p) {
+                    result.warnings.push(moved(p, &current));
+                } else {
+                    // Never dropped: a moved tag with no result to carry it is said all the same.
+                    errors.push(InputError {
+                        source: format!("{}:{}:{}", p.file, p.pos.line, p.pos.column),
+                        message: moved(p, &current).message,
+                    });
+                }
+            }
+            Err(e) => errors.push(e),
         }
     }
 }
@@ -76,54 +97,34 @@ pub fn apply_to_values(
     let pinned: Vec<(usize, Pinned)> = results
         .iter()
         .enumerate()
-        .filter_map(|(i, r)| {
-            let image = r.image.clone()?;
-            let parsed = reference::parse(&image).ok()?;
-            let (tag, digest) = (parsed.tag?, parsed.digest?);
-            let name = match parsed.domain {
-                Some(d) => format!("{d}/{}", parsed.path),
-                None => parsed.path.to_owned(),
-            };
-            Some((
-                i,
-                Pinned {
-                    file: r.file.clone(),
-                    pos: r.start(),
-                    tag_ref: format!("{name}:{tag}"),
-                    tag: tag.to_owned(),
-                    digest: digest.to_string(),
-                    image: image.clone(),
-                },
-            ))
-        })
+        .filter_map(|(i, r)| Some((i, Pinned::of(r.image.as_deref()?, &r.file, r.start())?)))
         .collect();
-    let tags: Vec<String> = pinned.iter().map(|(_, p)| p.tag_ref.clone()).collect();
-    let answers = registry::resolve_all(&tags, options);
-    for (i, p) in &pinned {
-        match answers.get(&p.tag_ref) {
-            Some(Ok(current)) if *current == p.digest => {}
-            Some(Ok(current)) => {
+    let refs: Vec<&Pinned> = pinned.iter().map(|(_, p)| p).collect();
+    for ((i, p), answer) in pinned.iter().zip(ask(&refs, options)) {
+        match answer {
+            Ok(None) => {}
+            Ok(Some(current)) => {
                 if let Some(r) = results.get_mut(*i) {
-                    r.warnings.push(Warning {
-                        rule: Rule::TagMoved,
-                        message: moved(p, current),
-                        path: None,
-                        line: p.pos.line,
-                        column: p.pos.column,
-                    });
+                    r.warnings.push(moved(p, &current));
                 }
             }
-            Some(Err(e)) => errors.push(not_verified(p, &e.to_string())),
-            None => errors.push(not_verified(p, "no answer")),
+            Err(e) => errors.push(e),
         }
     }
 }
 
-fn moved(p: &Pinned, current: &str) -> String {
-    format!(
-        "image {:?}: tag `{}` now points to {current}, not to the pinned {}: an update is pending, or the tag was rewritten upstream (the digest still decides what runs); re-pin it (image-digest-check pin) or keep the digest on purpose",
-        p.image, p.tag, p.digest
-    )
+/// The `tag-moved` warning at the image.
+fn moved(p: &Pinned, current: &str) -> Warning {
+    Warning {
+        rule: Rule::TagMoved,
+        message: format!(
+            "image {:?}: tag `{}` now points to {current}, not to the pinned {}: an update is pending, or the tag was rewritten upstream (the digest still decides what runs); re-pin it (image-digest-check pin) or keep the digest on purpose",
+            p.image, p.tag, p.digest
+        ),
+        path: None,
+        line: p.pos.line,
+        column: p.pos.column,
+    }
 }
 
 fn not_verified(p: &Pinned, why: &str) -> InputError {
@@ -136,63 +137,33 @@ fn not_verified(p: &Pinned, why: &str) -> InputError {
     }
 }
 
-/// Every `repository:tag@digest` of the units' documents.
+/// Every `repository:tag@digest` of the units' documents (a chunk is parsed again here: only
+/// with `--verify-tags`).
 fn pinned_images(units: &[Unit], settings: &Settings) -> Vec<Pinned> {
-    let mut docs: Vec<Document> = Vec::new();
+    let mut out = Vec::new();
+    let mut take = |doc: &Document| {
+        for at in images::of_document(doc, settings) {
+            out.extend(Pinned::of(at.image.as_str(), &doc.source, at.pos));
+        }
+    };
     for unit in units {
         match unit {
-            Unit::Chunk(chunk) => docs.extend(input::parse_chunk(chunk).0),
-            Unit::Doc(doc) => docs.push(doc.clone()),
+            Unit::Chunk(chunk) => input::parse_chunk(chunk).0.iter().for_each(&mut take),
+            Unit::Doc(doc) => take(doc),
             Unit::Request { .. } | Unit::Skipped(_) => {}
-        }
-    }
-    let mut out = Vec::new();
-    for doc in &docs {
-        for at in images::of_document(doc, settings) {
-            let image = at.image.as_str().to_owned();
-            let Ok(r) = reference::parse(&image) else {
-                continue;
-            };
-            let (Some(tag), Some(digest)) = (r.tag, r.digest) else {
-                continue;
-            };
-            let name = match r.domain {
-                Some(d) => format!("{d}/{}", r.path),
-                None => r.path.to_owned(),
-            };
-            out.push(Pinned {
-                file: doc.source.clone(),
-                pos: at.pos,
-                tag_ref: format!("{name}:{tag}"),
-                tag: tag.to_owned(),
-                digest: digest.to_string(),
-                image,
-            });
         }
     }
     out
 }
 
-/// The warning, on the result of the document that holds the image (the last one of its file
-/// that starts at or before it).
-fn attach(outs: &mut [Out], p: &Pinned, message: String) {
-    let mut best: BTreeMap<usize, (usize, usize)> = BTreeMap::new();
-    for (i, out) in outs.iter().enumerate() {
-        for (j, r) in out.results.iter().enumerate() {
-            if r.file == p.file && r.line <= p.pos.line {
-                best.insert(r.line, (i, j));
-            }
-        }
-    }
-    if let Some((_, (i, j))) = best.into_iter().next_back()
-        && let Some(result) = outs.get_mut(i).and_then(|o| o.results.get_mut(j))
-    {
-        result.warnings.push(Warning {
-            rule: Rule::TagMoved,
-            message,
-            path: None,
-            line: p.pos.line,
-            column: p.pos.column,
-        });
-    }
+/// The result of the document that holds the image: the last one of its file that starts at
+/// or before it.
+fn holder<'o>(
+    outs: &'o mut [Out],
+    p: &Pinned,
+) -> Option<&'o mut image_digest_scan::report::Checked> {
+    outs.iter_mut()
+        .flat_map(|o| o.results.iter_mut())
+        .filter(|r| r.file == p.file && r.line <= p.pos.line)
+        .max_by_key(|r| r.line)
 }

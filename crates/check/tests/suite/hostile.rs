@@ -588,6 +588,13 @@ fn live_verify_registry_names_a_running_digest_the_registry_lost() {
         out.contains("live: registry: 0 running digests present, 1 gone, 0 not checked"),
         "{out}"
     );
+    let json = live(&registry, &["--output", "json"]).assert_exit(1);
+    let doc: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(
+        doc["registry"][format!("{host}/lab/app@{}", pushed.digest)],
+        Value::Bool(false),
+        "{json}"
+    );
     let metrics = live(&registry, &["--output", "prometheus"]).assert_exit(1);
     assert!(
         metrics.contains(&format!(
