@@ -288,8 +288,7 @@ pub struct JsonItems<'t> {
     text: &'t str,
     items: Vec<&'t serde_json::value::RawValue>,
     /// For a typed list (`PodList`), the kind and apiVersion its items lack.
-    kind: Option<String>,
-    api_version: Option<Value>,
+    item_kind: Option<ItemKind>,
     cursor: Cursor,
 }
 
@@ -311,18 +310,12 @@ impl<'t> JsonItems<'t> {
         let frame: Frame<'t> = serde_json::from_str(text).ok()?;
         // Only a list is read item by item (an object of another kind with `items` is one
         // document).
-        let kind = Some(frame.kind?).filter(|k| k.ends_with("List"))?;
-        let kind = Some(kind);
+        let kind = frame.kind.filter(|k| k.ends_with("List"))?;
         Some(JsonItems {
             source: source.to_owned(),
             text,
             items: frame.items,
-            kind: kind
-                .as_deref()
-                .and_then(|k| k.strip_suffix("List"))
-                .filter(|k| !k.is_empty())
-                .map(str::to_owned),
-            api_version: frame.api_version,
+            item_kind: ItemKind::of(&kind, frame.api_version.as_ref()),
             cursor: Cursor::default(),
         })
     }
@@ -348,12 +341,8 @@ impl<'t> JsonItems<'t> {
             let start = (slice.as_ptr() as usize).saturating_sub(self.text.as_ptr() as usize);
             match serde_json::from_str::<Value>(slice) {
                 Ok(Value::Object(mut item)) => {
-                    if let Some(k) = &self.kind {
-                        item.entry("kind")
-                            .or_insert_with(|| Value::String(k.clone()));
-                        if let Some(v) = &self.api_version {
-                            item.entry("apiVersion").or_insert_with(|| v.clone());
-                        }
+                    if let Some(k) = &self.item_kind {
+                        k.fill(&mut item);
                     }
                     let parsed = Parsed {
                         source: &self.source,
@@ -451,6 +440,33 @@ fn push(parsed: &Parsed<'_>, value: Value, docs: &mut Vec<Document>, errors: &mu
     }
 }
 
+/// What a typed list (`DeploymentList`, as the API returns it) gives its items, which carry no
+/// `kind`/`apiVersion` of their own: the kind without `List`, and the list's apiVersion.
+struct ItemKind {
+    kind: String,
+    api_version: Option<Value>,
+}
+
+impl ItemKind {
+    /// For a list of `kind` (`None` for a plain `List`).
+    fn of(kind: &str, api_version: Option<&Value>) -> Option<ItemKind> {
+        let item = kind.strip_suffix("List").filter(|k| !k.is_empty())?;
+        Some(ItemKind {
+            kind: item.to_owned(),
+            api_version: api_version.cloned(),
+        })
+    }
+
+    /// Fills in what `item` lacks.
+    fn fill(&self, item: &mut serde_json::Map<String, Value>) {
+        item.entry("kind")
+            .or_insert_with(|| Value::String(self.kind.clone()));
+        if let Some(v) = &self.api_version {
+            item.entry("apiVersion").or_insert_with(|| v.clone());
+        }
+    }
+}
+
 /// How deep `List`s may nest: the API server refuses far less; this only stops a hostile
 /// input from recursing without end.
 const MAX_LIST_DEPTH: usize = 32;
@@ -492,11 +508,7 @@ fn unpack(
         });
         return;
     }
-    let item_kind = kind
-        .strip_suffix("List")
-        .filter(|k| !k.is_empty())
-        .map(str::to_owned);
-    let api_version = map.get("apiVersion").cloned();
+    let item_kind = ItemKind::of(&kind, map.get("apiVersion"));
     let Some(Value::Array(items)) = map.remove("items") else {
         return;
     };
@@ -505,11 +517,7 @@ fn unpack(
         match item {
             Value::Object(mut item) => {
                 if let Some(k) = &item_kind {
-                    item.entry("kind")
-                        .or_insert_with(|| Value::String(k.clone()));
-                    if let Some(v) = &api_version {
-                        item.entry("apiVersion").or_insert_with(|| v.clone());
-                    }
+                    k.fill(&mut item);
                 }
                 unpack(parsed, item, at, docs, errors);
             }

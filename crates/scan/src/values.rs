@@ -234,14 +234,18 @@ pub fn images(values: &Value, app_version: Option<&str>) -> Found {
     let mut walk = Walk {
         claimed: &claimed,
         ancestors: Vec::new(),
-        inherited_global: false,
     };
     cx.community(values, "", "", None, false, &mut walk, &mut found);
+    let inherited_global = found.images.iter().any(|i| {
+        i.keys
+            .iter()
+            .any(|(k, p)| *k == "repository" && p.starts_with("/global/image"))
+    });
     // argo-cd's `global.image` (and kyverno's, ingress-nginx's `global.image.registry`) is
     // the other blocks' defaults: judged as an image of its own only when it names a
     // repository that no block inherited.
     if let Some(global) = values.pointer("/global/image").and_then(Value::as_object)
-        && !walk.inherited_global
+        && !inherited_global
         && global
             .get("repository")
             .and_then(Value::as_str)
@@ -254,12 +258,11 @@ pub fn images(values: &Value, app_version: Option<&str>) -> Found {
     found
 }
 
-/// What the walk over the values carries: the chart layout's own blocks, the mappings above
-/// the node (for `global.hub`), and whether a block took `global.image`'s repository.
+/// What the walk over the values carries: the chart layout's own blocks, and the mappings
+/// above the node (for `global.hub`).
 struct Walk<'a, 'v> {
     claimed: &'a [String],
     ancestors: Vec<(&'v Map<String, Value>, String)>,
-    inherited_global: bool,
 }
 
 /// The mappings above a node, outermost first, each with its JSON pointer.
@@ -382,17 +385,9 @@ impl Cx<'_> {
                             block: yaml_path(pointer),
                             by: by.clone(),
                         }),
-                        None => {
-                            let image = self.block_image(m, pointer, &walk.ancestors);
-                            if image
-                                .keys
-                                .iter()
-                                .any(|(k, p)| *k == "repository" && p.starts_with("/global/image"))
-                            {
-                                walk.inherited_global = true;
-                            }
-                            found.images.push(image);
-                        }
+                        None => found
+                            .images
+                            .push(self.block_image(m, pointer, &walk.ancestors)),
                     }
                 }
                 walk.ancestors.push((m, pointer.to_owned()));
