@@ -11,6 +11,7 @@ pub mod images;
 pub mod policy;
 pub mod proxy;
 pub mod registry;
+pub mod scripted;
 pub mod token_gate;
 
 use std::path::PathBuf;

@@ -953,57 +953,29 @@ fn protect_keeps_the_rollback_targets_through_untagged_garbage_collection() {
 /// protection tags of digests off the keep-list go, each by its tag.
 #[test]
 fn prune_deletes_only_stale_protection_tags() {
-    use std::io::{BufRead, BufReader, Write};
+    use image_digest_testkit::scripted::{Answer, serve};
     let (keep, stale) = ("a".repeat(64), "b".repeat(64));
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
-    let port = listener.local_addr().expect("an address").port();
     let deleted = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
     let seen = deleted.clone();
     let (k, st) = (keep.clone(), stale.clone());
-    std::thread::spawn(move || {
-        for stream in listener.incoming().take(32).flatten() {
-            let mut reader = BufReader::new(stream.try_clone().expect("a stream"));
-            let mut first = String::new();
-            if reader.read_line(&mut first).is_err() {
-                continue;
-            }
-            let mut line = String::new();
-            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
-                line.clear();
-            }
-            let mut parts = first.split_whitespace();
-            let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-            let (status, headers, body) = if path.ends_with("/tags/list") {
-                let tags = format!(
-                    "{{\"name\":\"lab/app\",\"tags\":[\"1.0\",\"keep-sha256-{k}\",\"keep-sha256-{st}\"]}}"
-                );
-                (
-                    "200 OK",
-                    "Content-Type: application/json\r\n".to_owned(),
-                    tags,
-                )
-            } else if method == "HEAD" && path.contains(&format!("keep-sha256-{k}")) {
-                (
-                    "200 OK",
-                    format!(
-                        "Content-Type: application/vnd.oci.image.index.v1+json\r\nDocker-Content-Digest: sha256:{k}\r\n"
-                    ),
-                    String::new(),
-                )
-            } else if method == "DELETE" {
-                seen.lock().expect("lock").push(path.to_owned());
-                ("202 Accepted", String::new(), String::new())
-            } else if path == "/v2/" {
-                ("200 OK", String::new(), String::new())
-            } else {
-                ("404 Not Found", String::new(), String::new())
-            };
-            let mut out = stream;
-            let _ = write!(
-                out,
-                "HTTP/1.1 {status}\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
+    let port = serve(32, move |method, path| {
+        if path.ends_with("/tags/list") {
+            let tags = format!(
+                "{{\"name\":\"lab/app\",\"tags\":[\"1.0\",\"keep-sha256-{k}\",\"keep-sha256-{st}\"]}}"
             );
+            Answer::new("200 OK", "Content-Type: application/json\r\n", &tags)
+        } else if method == "HEAD" && path.contains(&format!("keep-sha256-{k}")) {
+            let headers = format!(
+                "Content-Type: application/vnd.oci.image.index.v1+json\r\nDocker-Content-Digest: sha256:{k}\r\n"
+            );
+            Answer::new("200 OK", &headers, "")
+        } else if method == "DELETE" {
+            seen.lock().expect("lock").push(path.to_owned());
+            Answer::new("202 Accepted", "", "")
+        } else if path == "/v2/" {
+            Answer::new("200 OK", "", "")
+        } else {
+            Answer::new("404 Not Found", "", "")
         }
     });
     let tmp = tempfile::tempdir().expect("tmp");

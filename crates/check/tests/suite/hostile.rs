@@ -354,34 +354,17 @@ fn scripted_registry(
     extra: &'static str,
     body: &'static str,
 ) -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
-    use std::io::{BufRead, BufReader, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
+    use image_digest_testkit::scripted::{Answer, serve};
     let seen = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let counter = seen.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().take(64).flatten() {
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut first = String::new();
-            if reader.read_line(&mut first).is_err() {
-                continue;
-            }
-            let mut line = String::new();
-            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
-                line.clear();
-            }
-            let mut out = stream;
-            let answer = if first.contains("/manifests/") {
-                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                let body = if first.starts_with("HEAD") { "" } else { body };
-                format!(
-                    "HTTP/1.1 {status}\r\nContent-Type: application/vnd.oci.image.index.v1+json\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                    body.len()
-                )
-            } else {
-                "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_owned()
-            };
-            let _ = out.write_all(answer.as_bytes());
+    let port = serve(64, move |_, path| {
+        if path.contains("/manifests/") {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let headers =
+                format!("Content-Type: application/vnd.oci.image.index.v1+json\r\n{extra}");
+            Answer::new(status, &headers, body)
+        } else {
+            Answer::new("200 OK", "", "")
         }
     });
     (port, seen)
