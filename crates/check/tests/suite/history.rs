@@ -1019,3 +1019,77 @@ fn prune_deletes_only_stale_protection_tags() {
         [format!("/v2/lab/app/manifests/keep-sha256-{stale}")]
     );
 }
+
+/// history's own outputs hold file names from Git: a `:` and a `,` (GitHub properties end at
+/// them; a URI scheme), a quote and a line break. Each output is read back by its rules.
+#[test]
+fn history_outputs_stay_valid_for_odd_file_names() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let repo = repo_in(tmp.path(), "gitops");
+    let names = ["deploy/co:lon,a\"b.yaml", "deploy/new\nline.yaml"];
+    // One image per file: history lists each distinct image once.
+    let files: Vec<(&str, String)> = names
+        .iter()
+        .zip(["x/a:1", "x/b:1"])
+        .map(|(n, image)| (*n, render(image)))
+        .collect();
+    let refs: Vec<(&str, &str)> = files.iter().map(|(a, b)| (*a, b.as_str())).collect();
+    commit(&repo, &refs, "2026-10-01T10:00:00Z", "odd names");
+
+    // GitHub: every line a workflow command whose file property unescapes to the name.
+    let github = history_in(&repo, &["--output", "github", "deploy"]).assert_exit(0);
+    let mut files_seen: Vec<String> = github
+        .lines()
+        .filter(|l| !l.starts_with("history: "))
+        .map(|l| {
+            let props = l
+                .strip_prefix("::warning ")
+                .and_then(|r| r.split_once("::"))
+                .map(|(p, _)| p)
+                .unwrap_or_else(|| panic!("not a workflow command: {l:?}\n{github}"));
+            let file = props
+                .split(',')
+                .find_map(|p| p.strip_prefix("file="))
+                .expect("a file property");
+            file.replace("%3A", ":")
+                .replace("%2C", ",")
+                .replace("%0D", "\r")
+                .replace("%0A", "\n")
+                .replace("%25", "%")
+        })
+        .collect();
+    files_seen.sort();
+    let mut want: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
+    want.sort();
+    assert_eq!(files_seen, want, "{github}");
+
+    // SARIF: valid against the schema, the URIs percent-encoded references to the files.
+    let sarif = history_in(&repo, &["--output", "sarif", "deploy"]).assert_exit(0);
+    crate::harness::assert_schema_valid("crates/check/tests/data/sarif-schema-2.1.0.json", &sarif);
+    let doc: serde_json::Value = serde_json::from_str(&sarif).expect("JSON");
+    let mut uris: Vec<String> = doc["runs"][0]["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .map(|r| {
+            r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+                .as_str()
+                .expect("a uri")
+                .to_owned()
+        })
+        .collect();
+    uris.sort();
+    assert_eq!(
+        uris,
+        ["deploy/co%3Alon%2Ca%22b.yaml", "deploy/new%0Aline.yaml"]
+    );
+
+    // Text: one line per finding and the summary; no name starts a line of its own.
+    let text = history_in(&repo, &["deploy"]).assert_exit(0);
+    assert_eq!(text.lines().count(), 3, "{text}");
+    assert!(
+        text.lines()
+            .all(|l| l.starts_with("deploy/") || l.starts_with("history: ")),
+        "{text}"
+    );
+}
