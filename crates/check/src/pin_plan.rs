@@ -146,16 +146,11 @@ fn value_site(
     settings: &Settings,
     image: &values::Image,
 ) -> Site {
-    let tag = image
-        .keys
-        .iter()
-        .find(|(n, _)| *n == "tag")
-        .map(|(_, p)| p.as_str());
+    let tag = image.key("tag");
     let origin = |pointer: &str| merged.origin(pointer).map(|(f, pos)| (f.to_owned(), pos));
-    let at = tag.and_then(origin).or_else(|| {
-        let repository = image.keys.iter().find(|(n, _)| *n == "repository")?;
-        origin(&repository.1)
-    });
+    let at = tag
+        .and_then(origin)
+        .or_else(|| origin(image.key("repository")?));
     let (source, pos) = at.unwrap_or_else(|| ("<values>".into(), Pos::default()));
     let field = ImageField::Str(Cow::Borrowed(image.image.as_str()));
     if image.string {
@@ -199,12 +194,7 @@ fn string_site(
     settings: &Settings,
     image: &values::Image,
 ) -> Site {
-    let pointer = image
-        .keys
-        .iter()
-        .find(|(n, _)| *n == "image")
-        .map(|(_, p)| p.as_str())
-        .unwrap_or_default();
+    let pointer = image.key("image").unwrap_or_default();
     let (source, pos) = merged
         .origin(pointer)
         .map(|(f, pos)| (f.to_owned(), pos))

@@ -157,6 +157,16 @@ pub struct Image {
     pub string: bool,
 }
 
+impl Image {
+    /// The JSON pointer of the key `name` (`tag`, `repository`, …) this image took, if any.
+    pub fn key(&self, name: &str) -> Option<&str> {
+        self.keys
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, p)| p.as_str())
+    }
+}
+
 /// What keeps a composed image from being judged as it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ValuesProblem {
@@ -237,9 +247,8 @@ pub fn images(values: &Value, app_version: Option<&str>) -> Found {
     };
     cx.community(values, "", "", None, false, &mut walk, &mut found);
     let inherited_global = found.images.iter().any(|i| {
-        i.keys
-            .iter()
-            .any(|(k, p)| *k == "repository" && p.starts_with("/global/image"))
+        i.key("repository")
+            .is_some_and(|p| p.starts_with("/global/image"))
     });
     // argo-cd's `global.image` (and kyverno's, ingress-nginx's `global.image.registry`) is
     // the other blocks' defaults: judged as an image of its own only when it names a

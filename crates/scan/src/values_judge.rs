@@ -184,7 +184,7 @@ fn key_name(image: &Image, part: Part) -> &'static str {
         Part::Digest => image.digest_key,
         Part::Repository => ["repository", "image", "name"]
             .into_iter()
-            .find(|k| image.keys.iter().any(|(n, _)| n == k))
+            .find(|k| image.key(k).is_some())
             .unwrap_or("repository"),
     }
 }
@@ -255,7 +255,7 @@ fn key_path(image: &Image, key: &str) -> String {
 /// Where `key` was set for this image; a key that is not set points at the block's tag, else
 /// at the block itself.
 fn key_origin(merged: &Merged, image: &Image, key: &str) -> (String, Pos) {
-    let pointer_of = |k: &str| image.keys.iter().find(|(n, _)| *n == k).map(|(_, p)| p);
+    let pointer_of = |k: &str| image.key(k);
     pointer_of(key)
         .or_else(|| pointer_of("tag"))
         .and_then(|p| merged.origin(p))
