@@ -184,6 +184,13 @@ pub fn run(request: &Request<'_>, settings: &Settings) -> Result<u8> {
         HashMap::new()
     };
     let mut code = report(request, &commits, &found, &checks, &errors);
+    if request.verify && checks.is_empty() && !request.allow_empty {
+        // Asked to verify the registry, and no digest pinned to ask about: nothing verified.
+        eprintln!(
+            "history: --verify-registry: the commits read pin no image by digest, so nothing was verified (exit 2; --allow-empty accepts that)"
+        );
+        code = code.max(2);
+    }
     if let Some(prefix) = &request.protect {
         code = code.max(protect(&found, prefix, request.dry_run, &request.options));
         if request.prune {

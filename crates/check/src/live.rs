@@ -292,6 +292,13 @@ pub fn run(
         eprintln!("peak memory: {}", crate::peak_memory());
     }
     let code = match &registry {
+        // Asked to verify what runs, and no running registry digest to ask: nothing verified.
+        Some(r) if r.states.is_empty() && !cli.allow_empty => {
+            eprintln!(
+                "live: --verify-registry: no container runs a registry digest (none started, or only local images), so nothing was verified (exit 2; --allow-empty accepts that)"
+            );
+            checked.exit_code().max(2)
+        }
         Some(r) if r.count(None) > 0 => checked.exit_code().max(2),
         Some(r) if r.count(Some(false)) > 0 => checked.exit_code().max(1),
         _ => checked.exit_code(),

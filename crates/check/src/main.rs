@@ -376,15 +376,18 @@ fn run(cli: &Cli) -> Result<u8> {
     let started = std::time::Instant::now();
     let mut outs = work::run(&cx, &units);
     let mut errors = errors;
+    let mut floor = 0;
     if cli.verify_tags {
         let options = cli.registry.options(None)?;
-        verify_tags::apply(&units, &parsed, &options, &mut outs, &mut errors);
+        if verify_tags::apply(&units, &parsed, &options, &mut outs, &mut errors) == 0 {
+            floor = verify_tags::nothing_asked(cli.allow_empty);
+        }
     }
     let run = Run::from_documents(outs, errors, scope, cli.allow_empty);
     if cli.stats {
         print_stats(&run.summary, started.elapsed());
     }
-    Ok(print(cli, &run))
+    Ok(print(cli, &run).max(floor))
 }
 
 /// Writes the report in the chosen format and returns the exit code.
@@ -485,10 +488,17 @@ fn run_values(
     let evaluator = policy.with_settings(prepared.effective.clone())?;
     let mut judge = work::Wasm::new(&evaluator);
     let mut run = run::values(prepared, &parsed, &mut judge, cli.allow_empty);
+    let mut floor = 0;
     if let Some(options) = verify_tags {
-        run.amend(|results, errors| verify_tags::apply_to_values(results, errors, options));
+        let mut asked = 0;
+        run.amend(|results, errors| {
+            asked = verify_tags::apply_to_values(results, errors, options);
+        });
+        if asked == 0 {
+            floor = verify_tags::nothing_asked(cli.allow_empty);
+        }
     }
-    Ok(print(cli, &run))
+    Ok(print(cli, &run).max(floor))
 }
 
 /// `image-digest-check pin`: needs no policy module, only the core's reading of the settings

@@ -59,14 +59,15 @@ fn ask(pinned: &[&Pinned], options: &Options) -> Vec<Result<Option<String>, Inpu
 }
 
 /// Asks the registry for every pinned image's tag of `units` and puts what it answered into
-/// `outs` (warnings on the document that holds the image) and `errors`.
+/// `outs` (warnings on the document that holds the image) and `errors`; how many tags were
+/// asked.
 pub fn apply(
     units: &[Unit],
     settings: &Settings,
     options: &Options,
     outs: &mut [Out],
     errors: &mut Vec<InputError>,
-) {
+) -> usize {
     let pinned = pinned_images(units, settings);
     let refs: Vec<&Pinned> = pinned.iter().collect();
     for (p, answer) in pinned.iter().zip(ask(&refs, options)) {
@@ -86,6 +87,7 @@ pub fn apply(
             Err(e) => errors.push(e),
         }
     }
+    pinned.len()
 }
 
 /// `values --verify-tags`: the same for every image the values compose (`Checked::image`).
@@ -93,7 +95,7 @@ pub fn apply_to_values(
     results: &mut [image_digest_scan::report::Checked],
     errors: &mut Vec<InputError>,
     options: &Options,
-) {
+) -> usize {
     let pinned: Vec<(usize, Pinned)> = results
         .iter()
         .enumerate()
@@ -111,6 +113,21 @@ pub fn apply_to_values(
             Err(e) => errors.push(e),
         }
     }
+    pinned.len()
+}
+
+/// Nothing pinned to ask about: `--verify-tags` verified nothing, which is said (and is not a
+/// pass unless `--allow-empty`).
+pub fn nothing_asked(allow_empty: bool) -> u8 {
+    eprintln!(
+        "--verify-tags: no repository:tag@digest image in the input, so no tag was verified{}",
+        if allow_empty {
+            ""
+        } else {
+            " (exit 2; --allow-empty accepts that)"
+        }
+    );
+    if allow_empty { 0 } else { 2 }
 }
 
 /// The `tag-moved` warning at the image.

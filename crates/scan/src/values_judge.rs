@@ -255,9 +255,9 @@ fn key_path(image: &Image, key: &str) -> String {
 /// Where `key` was set for this image; a key that is not set points at the block's tag, else
 /// at the block itself.
 fn key_origin(merged: &Merged, image: &Image, key: &str) -> (String, Pos) {
-    let pointer_of = |k: &str| image.key(k);
-    pointer_of(key)
-        .or_else(|| pointer_of("tag"))
+    image
+        .key(key)
+        .or_else(|| image.key("tag"))
         .and_then(|p| merged.origin(p))
         .map(|(f, p)| (f.to_owned(), p))
         .unwrap_or_else(|| block_origin(merged, image))

@@ -1093,3 +1093,23 @@ fn history_outputs_stay_valid_for_odd_file_names() {
         "{text}"
     );
 }
+
+/// `--verify-registry` over commits that pin nothing by digest verified nothing: exit 2.
+#[test]
+fn history_verifying_no_digest_is_not_a_pass() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let repo = repo_in(tmp.path(), "gitops");
+    commit(
+        &repo,
+        &[("deploy/a.yaml", &render("x/y:1"))],
+        "2026-10-01T10:00:00Z",
+        "tag only",
+    );
+    let out = history_in(&repo, &["--verify-registry", "deploy"]).assert_exit_both(2);
+    assert!(
+        out.stderr.contains("so nothing was verified"),
+        "{}",
+        out.stderr
+    );
+    history_in(&repo, &["--verify-registry", "--allow-empty", "deploy"]).assert_exit(0);
+}

@@ -673,3 +673,37 @@ fn verify_tags_reports_a_tag_that_moved() {
         "{out}"
     );
 }
+
+/// Asked to verify against the registry, with nothing to ask about: not a pass (exit 2)
+/// unless `--allow-empty`, for `--verify-tags` (check and values), `live --verify-registry`
+/// and `history --verify-registry`.
+#[test]
+fn verifying_nothing_is_not_a_pass() {
+    let tmp = tempfile::tempdir().unwrap();
+    write(&tmp.path().join("deploy.yaml"), &pod("p", "nginx:1.27"));
+    write(
+        &tmp.path().join("values.yaml"),
+        "image:\n  repository: nginx\n  tag: \"1.27\"\n",
+    );
+    let local = running_pod("l", "app:dev", "docker://sha256:0123");
+    write(&tmp.path().join("pods.json"), &pods(&[local]));
+    let runs: [&[&str]; 3] = [
+        &["--verify-tags", "deploy.yaml"],
+        &["values", "--verify-tags", "values.yaml"],
+        &["live", "--verify-registry", "pods.json"],
+    ];
+    for args in runs {
+        let mut c = checker();
+        c.current_dir(tmp.path()).args(args);
+        let out = c.assert_exit_both(2);
+        assert!(
+            out.stderr.contains("nothing was verified")
+                || out.stderr.contains("no tag was verified"),
+            "{args:?}: {}",
+            out.stderr
+        );
+        let mut c = checker();
+        c.current_dir(tmp.path()).args(args).arg("--allow-empty");
+        c.assert_exit(0);
+    }
+}
