@@ -26,6 +26,7 @@ use kubewarden_policy_sdk::{
 #[unsafe(no_mangle)]
 pub extern "C" fn wapc_init() {
     guest::register_function("validate", validate);
+    guest::register_function("report", report);
     guest::register_function("validate_settings", validate_settings);
     guest::register_function("protocol_version", protocol_version_guest);
 }
@@ -80,6 +81,14 @@ pub(crate) fn validate(payload: &[u8]) -> CallResult {
             warnings,
         })?),
     }
+}
+
+/// `report`: the same evaluation as `validate`, answered as data (`report::ReportData`): the
+/// verdict, message, warnings and mutated object `validate` would answer, and the findings
+/// and warnings with their rules. policy-server never calls it; the checker calls it instead
+/// of `validate`, so each document is evaluated once, by the module it runs.
+fn report(payload: &[u8]) -> CallResult {
+    Ok(evaluate::validate_with(payload, &mut Host).data_json())
 }
 
 /// The settings as policy-server sends them, for the SDK's `validate_settings`: kept as JSON

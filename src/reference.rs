@@ -139,6 +139,24 @@ pub enum Part {
     Digest,
 }
 
+impl Part {
+    /// `repository`, `tag`, `digest`: how the `report` function names it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Part::Repository => "repository",
+            Part::Tag => "tag",
+            Part::Digest => "digest",
+        }
+    }
+
+    /// The part of a name; `None` for one this release does not know.
+    pub fn from_name(name: &str) -> Option<Part> {
+        [Part::Repository, Part::Tag, Part::Digest]
+            .into_iter()
+            .find(|p| p.name() == name)
+    }
+}
+
 impl ReferenceError {
     /// The part of the reference the error is in: what a user edits to fix it.
     pub fn part(&self) -> Part {

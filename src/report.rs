@@ -43,6 +43,21 @@ impl Finding {
             .unwrap_or(Rule::InvalidRef)
     }
 
+    /// The part of the reference the user edits to fix it: the tag for a missing tag, the part
+    /// an invalid reference is wrong in, else the digest (a missing or mutable pin, an
+    /// algorithm, a lookup).
+    pub fn part(&self) -> reference::Part {
+        match self.rule() {
+            Rule::MissingTag => reference::Part::Tag,
+            Rule::InvalidRef => self
+                .problems
+                .iter()
+                .find(|p| p.rule() == Rule::InvalidRef)
+                .map_or(reference::Part::Repository, Problem::part),
+            _ => reference::Part::Digest,
+        }
+    }
+
     /// The reasons as one clause, `; `-separated.
     pub fn reasons(&self) -> String {
         self.problems
@@ -121,6 +136,97 @@ impl Warning {
     pub fn detail(&self) -> &str {
         self.text.get(self.detail_at..).unwrap_or_default()
     }
+}
+
+/// A finding as the tools read it from the `report` function: where, which rule (its id), and
+/// the words; everything a report shows, nothing a reader must recompute.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct FindingData {
+    /// The field path.
+    pub path: String,
+    /// The rule's id (`mutable-tag`).
+    pub rule: String,
+    /// The part of the reference to edit ([`Finding::part`]: `repository`, `tag`, `digest`).
+    pub part: String,
+    /// The line without its path ([`Finding::detail`]).
+    pub detail: String,
+    /// The reasons as one clause ([`Finding::reasons`]).
+    pub reasons: String,
+}
+
+/// A warning as the tools read it from the `report` function.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct WarningData {
+    /// The field path.
+    pub path: String,
+    /// The rule's id (`unpinned`).
+    pub rule: String,
+    /// The whole warning, as the response carries it.
+    pub text: String,
+    /// What it says of the image ([`Warning::detail`]).
+    pub detail: String,
+}
+
+impl From<&Finding> for FindingData {
+    fn from(f: &Finding) -> FindingData {
+        FindingData {
+            path: f.path.clone(),
+            rule: f.rule().id().to_owned(),
+            part: f.part().name().to_owned(),
+            detail: f.detail(),
+            reasons: f.reasons(),
+        }
+    }
+}
+
+impl From<&Warning> for WarningData {
+    fn from(w: &Warning) -> WarningData {
+        WarningData {
+            path: w.path.clone(),
+            rule: w.rule.id().to_owned(),
+            text: w.text.clone(),
+            detail: w.detail().to_owned(),
+        }
+    }
+}
+
+/// What the `report` function answers: the `validate` response's fields (the same verdict,
+/// message, capped warnings and mutated object), and the findings and warnings as data. The
+/// tools evaluate each document once, on the module they run, and read both from it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ReportData {
+    /// Whether the request may go on.
+    pub accepted: bool,
+    /// The reject message.
+    pub message: Option<String>,
+    /// The warnings as the response carries them (capped).
+    pub warnings: Vec<String>,
+    /// The mutated object (`pinDigests`).
+    pub mutated_object: Option<serde_json::Value>,
+    /// Every blocking finding.
+    pub findings: Vec<FindingData>,
+    /// Every warning, uncapped.
+    pub warning_details: Vec<WarningData>,
+}
+
+/// Appends `text` as a JSON string (serde_json's escaping).
+pub fn json_string(out: &mut Vec<u8>, text: &str) {
+    // Writing a string into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, text);
+}
+
+/// Appends an object of string fields.
+pub fn json_object(out: &mut Vec<u8>, fields: &[(&str, &str)]) {
+    out.push(b'{');
+    for (i, (k, v)) in fields.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        json_string(out, k);
+        out.push(b':');
+        json_string(out, v);
+    }
+    out.push(b'}');
 }
 
 /// Quotes an untrusted string for a message, cut to a readable length.

@@ -32,11 +32,30 @@ pub enum Rule {
     TagUnverified,
     /// A tag without a digest, accepted with a warning.
     Unpinned,
-    /// Helm values: a component renders another block's digest with its own repository (the
-    /// checker's, never the policy's: a rendered image cannot show where its digest came from).
-    BorrowedDigest,
-    /// The tools could not check a document or input at all (never the policy's own verdict).
-    NotChecked,
+}
+
+/// How a finding is shown: an error blocks, a warning is shown and lets through, a note
+/// informs (SARIF's and GitHub's levels).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    /// Blocks (rejected, or exit non-zero).
+    Error,
+    /// Shown; lets through.
+    Warning,
+    /// Information (a digest listed, a pin suggested).
+    Note,
+}
+
+impl Level {
+    /// `error`, `warning`, `note`: SARIF's words, and GitHub's but `note` (`notice`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Error => "error",
+            Level::Warning => "warning",
+            Level::Note => "note",
+        }
+    }
 }
 
 /// What a CI system shows next to a finding of one [`Rule`].
@@ -46,8 +65,8 @@ pub struct RuleInfo {
     pub id: &'static str,
     /// SARIF's rule name (`MutableTagWithoutDigest`).
     pub name: &'static str,
-    /// `error` or `warning`: how a finding of this rule is shown when it blocks.
-    pub level: &'static str,
+    /// How a finding of this rule is shown when it blocks.
+    pub level: Level,
     /// One sentence: what is wrong.
     pub short: &'static str,
     /// What to do about it.
@@ -56,7 +75,7 @@ pub struct RuleInfo {
 
 impl Rule {
     /// Every rule, in priority order.
-    pub const ALL: [Rule; 11] = [
+    pub const ALL: [Rule; 9] = [
         Rule::InvalidRef,
         Rule::DisallowedAlgorithm,
         Rule::MutableTag,
@@ -66,98 +85,90 @@ impl Rule {
         Rule::TagMoved,
         Rule::TagUnverified,
         Rule::Unpinned,
-        Rule::BorrowedDigest,
-        Rule::NotChecked,
     ];
 
-    /// The rule's id (`tag-moved`).
+    /// The rule's id (`tag-moved`): a match of its own, so the policy module (whose `report`
+    /// names rules by id) carries the ids and not the help texts of [`Rule::info`].
     pub fn id(self) -> &'static str {
-        self.info().id
+        match self {
+            Rule::InvalidRef => "invalid-ref",
+            Rule::DisallowedAlgorithm => "disallowed-algorithm",
+            Rule::MutableTag => "mutable-tag",
+            Rule::MissingTag => "missing-tag",
+            Rule::NoDigest => "no-digest",
+            Rule::HostLookup => "host-lookup",
+            Rule::TagMoved => "tag-moved",
+            Rule::TagUnverified => "tag-unverified",
+            Rule::Unpinned => "unpinned",
+        }
+    }
+
+    /// The rule of an id, as a module's `report` names it; `None` for an id this release
+    /// does not know.
+    pub fn from_id(id: &str) -> Option<Rule> {
+        Rule::ALL.into_iter().find(|r| r.id() == id)
     }
 
     /// The rule's words for reports.
     pub fn info(self) -> RuleInfo {
-        let (id, name, level, short, help) = match self {
+        let (name, level, short, help) = match self {
             Rule::InvalidRef => (
-                "invalid-ref",
                 "InvalidReference",
-                "error",
+                Level::Error,
                 "The image is not a valid image reference.",
                 "Write the image as repository:tag@sha256:<64 lowercase hex>: a lowercase repository, a tag of letters, digits, '.', '_' or '-', and one digest.",
             ),
             Rule::DisallowedAlgorithm => (
-                "disallowed-algorithm",
                 "DisallowedDigestAlgorithm",
-                "error",
+                Level::Error,
                 "The digest uses an algorithm the settings do not allow.",
                 "Pin the image with a digest of an allowed algorithm (allowedDigestAlgorithms; sha256 by default).",
             ),
             Rule::MutableTag => (
-                "mutable-tag",
                 "MutableTagWithoutDigest",
-                "error",
+                Level::Error,
                 "A mutable tag (such as latest, or no tag at all) without a digest: what runs drifts.",
                 "Pick a version and pin it: repository:<tag>@sha256:<digest> (image-digest-check pin does it).",
             ),
             Rule::MissingTag => (
-                "missing-tag",
                 "MissingTag",
-                "error",
+                Level::Error,
                 "A digest without a tag: the contract keeps a readable tag next to the digest.",
                 "Add the tag the digest was built as: repository:<tag>@sha256:<digest>.",
             ),
             Rule::NoDigest => (
-                "no-digest",
                 "NoDigest",
-                "error",
+                Level::Error,
                 "No digest, and the settings (or imagePolicy.requireDigest) require one.",
                 "Pin the image by its digest: repository:tag@sha256:<digest> (image-digest-check pin does it).",
             ),
             Rule::HostLookup => (
-                "host-lookup",
                 "DigestLookupFailed",
-                "error",
+                Level::Error,
                 "The registry could not be asked for the image's digest.",
                 "Check that the image exists and the registry is reachable, or pin the digest yourself.",
             ),
             Rule::TagMoved => (
-                "tag-moved",
                 "TagMoved",
-                "error",
+                Level::Error,
                 "The pinned tag now points at another digest.",
                 "Re-pin the image to the digest the tag means now, or keep the old digest on purpose.",
             ),
             Rule::TagUnverified => (
-                "tag-unverified",
                 "TagUnverified",
-                "error",
+                Level::Error,
                 "The pinned tag could not be checked against its digest: the registry did not answer.",
                 "Check that the registry is reachable from the policy server (or the replayed session holds the lookup), then evaluate again.",
             ),
             Rule::Unpinned => (
-                "unpinned",
                 "UnpinnedImage",
-                "warning",
+                Level::Warning,
                 "A tag without a digest: accepted here, rejected where digests are required.",
                 "Pin the image by its digest: repository:tag@sha256:<digest>.",
             ),
-            Rule::BorrowedDigest => (
-                "borrowed-digest",
-                "DigestOfAnotherRepository",
-                "error",
-                "A component renders the digest of another block's repository: it fails to pull, or pulls what no one chose.",
-                "Set the component's own digest, or `digest: \"\"` to render its tag alone.",
-            ),
-            Rule::NotChecked => (
-                "runner-error",
-                "NotChecked",
-                "error",
-                "The policy could not check this document or input.",
-                "Fix the input the message names; nothing in it was checked.",
-            ),
         };
         RuleInfo {
-            id,
+            id: self.id(),
             name,
             level,
             short,

@@ -857,3 +857,74 @@ fn verify_tag_digest_warns_and_rejects() {
     assert_verdict(&v, true, &[], &[], "off");
     assert!(untouched.calls.is_empty());
 }
+
+/// The `report` function's hand-written JSON reads back as `Verdict::data`, whatever the
+/// verdict holds: findings, warnings (past the cap), a mutation, text that needs escaping.
+#[test]
+fn the_report_json_is_the_verdict_as_data() {
+    let hostile = "nginx:\u{1}\"\\\n\u{2028}latest";
+    let many: Vec<String> = (0..30).map(|i| format!("r{i}:1")).collect();
+    let many: Vec<&str> = many.iter().map(String::as_str).collect();
+    let digest = format!("sha256:{H64}");
+    let mut pin = FakeHost::new(&[("nginx:1.27", Ok(digest.as_str()))]);
+    let cases: Vec<Verdict> = vec![
+        run(
+            request(
+                "CREATE",
+                "",
+                "Pod",
+                "pods",
+                "ns",
+                pod("p", "ns", &["nginx:latest", hostile]),
+            ),
+            json!({}),
+        ),
+        run(
+            request("CREATE", "", "Pod", "pods", "ns", pod("p", "ns", &many)),
+            json!({}),
+        ),
+        run(
+            request(
+                "CREATE",
+                "",
+                "Pod",
+                "pods",
+                "ns",
+                pod("p", "ns", &[&pinned("nginx:1.27")]),
+            ),
+            json!({}),
+        ),
+        validate_with(
+            payload(
+                request(
+                    "CREATE",
+                    "",
+                    "Pod",
+                    "pods",
+                    "ns",
+                    pod("p", "ns", &["nginx:1.27"]),
+                ),
+                json!({"pinDigests": true}),
+            )
+            .as_bytes(),
+            &mut pin,
+        ),
+        validate(b"not json"),
+    ];
+    assert!(
+        cases.iter().any(|v| v.mutated_object.is_some()),
+        "a mutation"
+    );
+    assert!(cases.iter().any(|v| !v.findings.is_empty()), "findings");
+    assert!(
+        cases
+            .iter()
+            .any(|v| v.warnings.len() > report::MAX_WARNINGS),
+        "capped"
+    );
+    for v in cases {
+        let read: report::ReportData =
+            serde_json::from_slice(&v.data_json()).expect("the report is JSON of its shape");
+        assert_eq!(read, v.data());
+    }
+}

@@ -30,8 +30,12 @@ test("the first result after loading, and the module size", () => {
   // YAML with positions (serde-saphyr and its parser, ~350 KB) is in the module. Raised from
   // 1,100,000 for issue 32 (the module went from 1,089 KB to 1,102 KB: the published charts'
   // values layouts, string images, not-composable blocks, and output escaping for YAML, XML
-  // and text, all shared with the native checker).
-  assert.ok(size <= 1_115_000, `the web module grew to ${size} bytes (budget 1,115,000)`);
+  // and text, all shared with the native checker). Raised to 1,135,000 for issue 33 (1,102 KB to
+  // 1,126 KB: the one report model every command fills — items in every format, the tools' rules
+  // in the one rule table (4 KB), the JSON report's schema 2; measured and trimmed: JUnit groups
+  // without a BTreeMap, the command-local formats (list, pins, prometheus) live in the native
+  // checker only, the format list crosses as one string).
+  assert.ok(size <= 1_135_000, `the web module grew to ${size} bytes (budget 1,135,000)`);
 });
 
 test("every e2e case without host capabilities matches the native core and policy.wasm", () => {
@@ -84,7 +88,7 @@ test("manifests and values report lines, paths and the summary like the checker"
   const drifted = readFileSync(new URL("examples/agents-render-drifted.yaml", root), "utf8");
   const r = pkg.checkManifests([{ name: "drifted.yaml", text: drifted }], "requireDigest: true", { format: "github" });
   assert.equal(r.exitCode, 1);
-  assert.equal(r.schemaVersion, 1);
+  assert.equal(r.schemaVersion, 2);
   assert.ok(r.results.some((x) => x.findings.length > 0));
   assert.match(r.rendered, /^::error file=drifted\.yaml,line=\d+,col=\d+/m);
   const defaults = readFileSync(new URL("examples/values/chart-defaults.yaml", root), "utf8");

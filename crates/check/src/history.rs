@@ -15,7 +15,8 @@ use image_digest_pin::registry::{self, Options, Presence, ResolveError};
 use image_digest_policy::reference;
 use image_digest_policy::settings::Settings;
 use image_digest_scan::input::InputError;
-use image_digest_scan::report::{github, one_line, sarif};
+use image_digest_scan::report::{DigestState, Item, Report, Total};
+use image_digest_scan::rules::Tool;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
@@ -36,19 +37,7 @@ pub struct Request<'a> {
     /// Exit 0 when the commits read hold no image at all (by default exit 2: a mistyped path
     /// or a layout the readers do not know would otherwise list nothing, green).
     pub allow_empty: bool,
-    pub output: Output,
     pub options: Options,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Output {
-    Text,
-    Json,
-    List,
-    Github,
-    Sarif,
-    /// node-exporter's textfile format (`--verify-registry` only).
-    Prometheus,
 }
 
 /// A commit as the report names it.
@@ -96,15 +85,16 @@ enum Check {
     /// Gone, or not pullable: the finding's rule (`digest-gone`, `platform-manifest-gone`,
     /// `blob-gone`) and what the user reads.
     Gone {
-        rule: &'static str,
+        rule: Tool,
         text: String,
     },
     Unchecked(String),
 }
 
-/// Runs `history`; the exit code: 0 (listed; with `--verify-registry`, every digest present),
-/// 1 a digest is gone, 2 anything not read or not checked.
-pub fn run(request: &Request<'_>, settings: &Settings) -> Result<u8> {
+/// Runs `history` into its report: an item per image the commits referenced (its exit code:
+/// 0 listed, with `--verify-registry` every digest present; 1 a digest is gone; 2 anything
+/// not read or not checked).
+pub fn run(request: &Request<'_>, settings: &Settings) -> Result<Report> {
     let Some(first) = request.paths.iter().chain(request.values).next() else {
         bail!(
             "nothing to read: give manifest files or directories, and/or --values FILE (see history --help)"
@@ -122,13 +112,14 @@ pub fn run(request: &Request<'_>, settings: &Settings) -> Result<u8> {
     given.follow_renames(&repo.renames(&span)?);
     let pathspecs = given.pathspecs();
     let commits = repo.commits(&span, &pathspecs)?;
+    let mut report = Report::default();
     if commits.is_empty() {
-        eprintln!(
+        report.note(format!(
             "history: no commit in {} touched {}: nothing to list (check the paths and the range)",
             repo.root().display(),
             given.names().join(", ")
-        );
-        return Ok(2);
+        ));
+        return Ok(report);
     }
     let mut reader = Reader::new(&repo, settings, &given)?;
     if let Some(oldest) = commits.first() {
@@ -137,7 +128,7 @@ pub fn run(request: &Request<'_>, settings: &Settings) -> Result<u8> {
     let before: Vec<String> = reader.state.keys().cloned().collect();
     reader.seen.extend(before);
     let mut found: BTreeMap<String, Referenced> = BTreeMap::new();
-    let mut errors: Vec<String> = Vec::new();
+    let mut errors: Vec<InputError> = Vec::new();
     for commit in &commits {
         for (path, entry) in &commit.changes {
             reader.seen.insert(path.clone());
@@ -147,11 +138,14 @@ pub fn run(request: &Request<'_>, settings: &Settings) -> Result<u8> {
             };
         }
         let (sites, unreadable) = reader.sites()?;
-        errors.extend(
-            unreadable
-                .into_iter()
-                .map(|e| format!("{} ({} {}): {e}", commit.short, commit.date, commit.subject)),
-        );
+        errors.extend(unreadable.into_iter().map(|e| InputError {
+            source: format!(
+                "{} at {} ({} {:?})",
+                e.source, commit.short, commit.date, commit.subject
+            ),
+            message: format!("{}: its images are not in the list", e.message),
+            line: e.line,
+        }));
         for site in sites {
             reader.contributed.insert(site.source.clone());
             record(&mut found, commit, site);
@@ -167,41 +161,41 @@ pub fn run(request: &Request<'_>, settings: &Settings) -> Result<u8> {
             "history: {module}: a submodule: its files are another repository's history, not read here (run history in that repository)"
         );
     }
-    let idle = given.idle(&reader);
-    for (name, why) in &idle {
-        eprintln!("history: {name} contributed nothing: {why}");
+    for (name, why) in given.idle(&reader) {
+        if !request.allow_empty {
+            report.note(format!("history: {name} contributed nothing: {why}"));
+        } else {
+            eprintln!("history: {name} contributed nothing: {why}");
+        }
     }
     if found.is_empty() && errors.is_empty() && !request.allow_empty {
-        eprintln!(
+        report.note(format!(
             "history: {} commits read, but no image found in them: check the paths (only workloads of the kinds the policy reads, and values files in the chart layouts `values` reads, are searched), or pass --allow-empty if that is expected",
             commits.len()
-        );
-        return Ok(2);
+        ));
+        return Ok(report);
     }
     let checks = if request.verify {
         verify(&found, &request.options)
     } else {
         HashMap::new()
     };
-    let mut code = report(request, &commits, &found, &checks, &errors);
+    fill(&mut report, request, &commits, &found, &checks);
+    report.errors = errors;
     if request.verify && checks.is_empty() && !request.allow_empty {
         // Asked to verify the registry, and no digest pinned to ask about: nothing verified.
-        eprintln!(
-            "history: --verify-registry: the commits read pin no image by digest, so nothing was verified (exit 2; --allow-empty accepts that)"
+        report.note(
+            "history: --verify-registry: the commits read pin no image by digest, so nothing was verified (--allow-empty accepts that)",
         );
-        code = code.max(2);
     }
     if let Some(prefix) = &request.protect {
-        code = code.max(protect(&found, prefix, request.dry_run, &request.options));
+        let mut failed = protect(&found, prefix, request.dry_run, &request.options);
         if request.prune {
-            code = code.max(prune(&found, prefix, request.dry_run, &request.options));
+            failed.extend(prune(&found, prefix, request.dry_run, &request.options));
         }
+        report.notes.extend(failed);
     }
-    Ok(if idle.is_empty() || request.allow_empty {
-        code
-    } else {
-        code.max(2)
-    })
+    Ok(report)
 }
 
 /// One path the user gave: as given, as a pathspec from the repository's root, and the names
@@ -521,13 +515,13 @@ fn record(found: &mut BTreeMap<String, Referenced>, commit: &Commit, site: Site)
 }
 
 /// `--protect`: every keep-list digest tagged in its own repository; what was done is said on
-/// stderr; a digest that could not be tagged is exit 2.
+/// stderr; each digest that could not be tagged is a note of the report (exit 2).
 fn protect(
     found: &BTreeMap<String, Referenced>,
     prefix: &str,
     dry_run: bool,
     options: &Options,
-) -> u8 {
+) -> Vec<String> {
     use image_digest_pin::registry::Protected;
     let keys: Vec<String> = found
         .values()
@@ -535,7 +529,7 @@ fn protect(
         .map(|r| r.key.clone())
         .collect();
     let answers = registry::protect_all(&keys, prefix, dry_run, options);
-    let (mut tagged, mut already, mut failed) = (0, 0, 0);
+    let (mut tagged, mut already, mut failed) = (0, 0, Vec::new());
     for (key, answer) in &answers {
         let tag = key
             .split_once('@')
@@ -551,27 +545,25 @@ fn protect(
                 tagged += 1;
                 eprintln!("history: would protect {key} as {tag} (--dry-run)");
             }
-            Err(e) => {
-                failed += 1;
-                eprintln!("error: history: cannot protect {key} as {tag}: {e}");
-            }
+            Err(e) => failed.push(format!("history: cannot protect {key} as {tag}: {e}")),
         }
     }
     eprintln!(
-        "history: protection: {tagged} {}, {already} already protected, {failed} failed",
-        if dry_run { "to tag" } else { "tagged" }
+        "history: protection: {tagged} {}, {already} already protected, {} failed",
+        if dry_run { "to tag" } else { "tagged" },
+        failed.len()
     );
-    if failed > 0 { 2 } else { 0 }
+    failed
 }
 
 /// `--prune`: the protection tags of this prefix whose digest left the keep-list (of the
-/// commits read) deleted, tag by tag; what could not be deleted is exit 2.
+/// commits read) deleted, tag by tag; each that could not be deleted is a note (exit 2).
 fn prune(
     found: &BTreeMap<String, Referenced>,
     prefix: &str,
     dry_run: bool,
     options: &Options,
-) -> u8 {
+) -> Vec<String> {
     use image_digest_pin::registry::Pruned;
     let keep: BTreeSet<String> = found
         .values()
@@ -583,7 +575,7 @@ fn prune(
         .filter_map(|k| k.split_once('@').map(|(n, _)| n.to_owned()))
         .collect();
     names.dedup();
-    let (mut removed, mut failed) = (0, 0);
+    let (mut removed, mut failed) = (0, Vec::new());
     for (name, answer) in registry::prune_all(&names, prefix, &keep, dry_run, options) {
         match answer {
             Ok(tags) => {
@@ -600,23 +592,22 @@ fn prune(
                             eprintln!("history: would unprotect {name}:{tag} (--dry-run)");
                         }
                         Err(why) => {
-                            failed += 1;
-                            eprintln!("error: history: cannot unprotect {name}:{tag}: {why}");
+                            failed.push(format!("history: cannot unprotect {name}:{tag}: {why}"))
                         }
                     }
                 }
             }
-            Err(e) => {
-                failed += 1;
-                eprintln!("error: history: cannot prune the protection tags of {name}: {e}");
-            }
+            Err(e) => failed.push(format!(
+                "history: cannot prune the protection tags of {name}: {e}"
+            )),
         }
     }
     eprintln!(
-        "history: prune: {removed} protection tags {}, {failed} failed",
-        if dry_run { "to remove" } else { "removed" }
+        "history: prune: {removed} protection tags {}, {} failed",
+        if dry_run { "to remove" } else { "removed" },
+        failed.len()
     );
-    if failed > 0 { 2 } else { 0 }
+    failed
 }
 
 /// Asks the registry for every pinned reference, and words each answer once.
@@ -637,17 +628,20 @@ fn verify(found: &BTreeMap<String, Referenced>, options: &Options) -> HashMap<St
             let check = match answer {
                 Ok(Presence::Present) => Check::Present,
                 Ok(Presence::Gone(why)) => Check::Gone {
-                    rule: "digest-gone",
-                    text: format!("{k} is gone ({}): {rollback} to pull it", gone_code(&why)),
+                    rule: Tool::DigestGone,
+                    text: format!(
+                        "gone from its registry ({}): {rollback} to pull it",
+                        gone_code(&why)
+                    ),
                 },
                 Ok(Presence::ChildGone {
                     platform,
                     digest,
                     reason,
                 }) => Check::Gone {
-                    rule: "platform-manifest-gone",
+                    rule: Tool::PlatformManifestGone,
                     text: format!(
-                        "{k}: its {platform} manifest {digest} is gone ({}): the index answers, but a pull on {platform} fails; {rollback} there",
+                        "its {platform} manifest {digest} is gone ({}): the index answers, but a pull on {platform} fails; {rollback} there",
                         gone_code(&reason)
                     ),
                 },
@@ -657,9 +651,9 @@ fn verify(found: &BTreeMap<String, Referenced>, options: &Options) -> HashMap<St
                     blob,
                     reason,
                 }) => Check::Gone {
-                    rule: "blob-gone",
+                    rule: Tool::BlobGone,
                     text: format!(
-                        "{k}: the {what} blob {blob} of manifest {manifest} is gone ({}): the manifest answers, but every pull of it fails",
+                        "the {what} blob {blob} of manifest {manifest} is gone ({}): the manifest answers, but every pull of it fails",
                         gone_code(&reason)
                     ),
                 },
@@ -672,220 +666,99 @@ fn verify(found: &BTreeMap<String, Referenced>, options: &Options) -> HashMap<St
         .collect()
 }
 
-/// Prints the report and returns the exit code.
-fn report(
+/// The report's items (one per image referenced), the registry's answers and the counts.
+fn fill(
+    report: &mut Report,
     request: &Request<'_>,
     commits: &[Commit],
     found: &BTreeMap<String, Referenced>,
     checks: &HashMap<String, Check>,
-    errors: &[String],
-) -> u8 {
-    let pinned: Vec<&Referenced> = found.values().filter(|r| r.pinned).collect();
-    let unpinned: Vec<&Referenced> = found.values().filter(|r| !r.pinned).collect();
-    let gone = pinned
-        .iter()
-        .filter(|r| matches!(checks.get(&r.key), Some(Check::Gone { .. })))
-        .count();
-    let unchecked = pinned
-        .iter()
-        .filter(|r| {
-            request.verify
-                && !matches!(
-                    checks.get(&r.key),
-                    Some(Check::Present | Check::Gone { .. })
+) {
+    let (mut pinned, mut gone, mut unchecked) = (0, 0, 0);
+    for r in found.values() {
+        let span = format!(
+            "first {}, last {}",
+            commit_words(&r.first),
+            commit_words(&r.last)
+        );
+        let (rule, message) = match checks.get(&r.key) {
+            _ if !r.pinned => (
+                Tool::NoRollbackDigest,
+                format!("not rollback-safe: no digest ({span})"),
+            ),
+            Some(Check::Gone { rule, text }) => {
+                gone += 1;
+                (*rule, text.clone())
+            }
+            Some(Check::Unchecked(why)) => {
+                unchecked += 1;
+                (
+                    Tool::DigestUnchecked,
+                    format!("could not be checked: {why}"),
                 )
-        })
-        .count();
+            }
+            Some(Check::Present) => (
+                Tool::PinnedDigest,
+                format!("{span}: present in the registry"),
+            ),
+            None => (Tool::PinnedDigest, span),
+        };
+        pinned += usize::from(r.pinned);
+        let mut item = Item::new(rule, r.key.clone(), message);
+        item.file = Some(r.file.clone());
+        item.line = r.line.max(1);
+        item.column = r.column.max(1);
+        item.path = Some(r.label.clone());
+        item.image = Some(r.image.clone());
+        item.reference = r.pinned.then(|| r.key.clone());
+        item.data = Some(json!({"first": r.first.json(), "last": r.last.json()}));
+        report.items.push(item);
+        if let Some(check) = checks.get(&r.key) {
+            report.digests.push(DigestState {
+                reference: r.key.clone(),
+                present: match check {
+                    Check::Present => Some(true),
+                    Check::Gone { .. } => Some(false),
+                    Check::Unchecked(_) => None,
+                },
+                commit: Some(r.last.short.clone()),
+            });
+        }
+    }
+    let without = found.len() - pinned;
     let span = match (commits.first(), commits.last()) {
         (Some(a), Some(b)) => format!("{}..{}", a.short, b.short),
         _ => String::new(),
     };
-    let mut out = String::new();
-    match request.output {
-        Output::Prometheus => out.push_str(&prometheus(&pinned, checks)),
-        Output::List => {
-            for r in &pinned {
-                out.push_str(&r.key);
-                out.push('\n');
-            }
-        }
-        Output::Sarif => {
-            let results: Vec<Value> = pinned
-                .iter()
-                .filter_map(|r| match checks.get(&r.key) {
-                    Some(Check::Gone { rule, text }) => Some((*rule, "error", text.clone(), *r)),
-                    Some(Check::Unchecked(why)) => {
-                        Some(("digest-unchecked", "error", unchecked_text(r, why), *r))
-                    }
-                    _ => None,
-                })
-                .chain(unpinned.iter().map(|r| {
-                    let text = format!("not rollback-safe: no digest: {}", r.image);
-                    ("no-rollback-digest", "warning", text, *r)
-                }))
-                .map(|(rule, level, text, r)| {
-                    json!({
-                        "ruleId": rule, "level": level, "message": {"text": text},
-                        "locations": [{"physicalLocation": {
-                            "artifactLocation": {"uri": sarif::uri(&r.file)},
-                            "region": {"startLine": r.line.max(1), "startColumn": r.column.max(1)}
-                        }}]
-                    })
-                })
-                .collect();
-            let rule = |id: &str, text: &str| json!({"id": id, "shortDescription": {"text": text}});
-            let doc = json!({
-                "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-                "version": "2.1.0",
-                "runs": [{
-                    "tool": {"driver": {"name": "image-digest-check history", "rules": [
-                        rule("digest-gone", "A digest the Git history pinned is gone from its registry: rolling back to it would fail."),
-                        rule("digest-unchecked", "The registry could not be asked whether a pinned digest is still there."),
-                        rule("blob-gone", "A config or layer blob of a manifest the Git history pinned is gone: every pull of it fails (--deep)."),
-                        rule("platform-manifest-gone", "An index the Git history pinned answers, but one platform's manifest under it is gone: a pull on that platform fails."),
-                        rule("no-rollback-digest", "An image in the history without a digest: not rollback-safe."),
-                    ]}},
-                    "results": results,
-                }],
-            });
-            out.push_str(&serde_json::to_string_pretty(&doc).unwrap_or_default());
-            out.push('\n');
-        }
-        Output::Json => {
-            let image = |r: &Referenced| {
-                let mut v = json!({
-                    "reference": r.key, "image": r.image, "pinned": r.pinned,
-                    "first": r.first.json(), "last": r.last.json(),
-                    "file": r.file, "line": r.line, "column": r.column, "where": r.label,
-                });
-                if let Some(check) = checks.get(&r.key) {
-                    let (state, reason) = match check {
-                        Check::Present => ("present", None),
-                        Check::Gone { text, .. } => ("gone", Some(text)),
-                        Check::Unchecked(why) => ("unchecked", Some(why)),
-                    };
-                    if let Some(map) = v.as_object_mut() {
-                        map.insert("registry".into(), json!(state));
-                        map.insert("reason".into(), json!(reason));
-                    }
-                }
-                v
-            };
-            let doc = json!({
-                "schemaVersion": 1,
-                "commits": commits.len(),
-                "span": span,
-                "pinned": pinned.iter().map(|r| image(r)).collect::<Vec<_>>(),
-                "notRollbackSafe": unpinned.iter().map(|r| image(r)).collect::<Vec<_>>(),
-                "errors": errors,
-                "summary": {"digests": pinned.len(), "withoutDigest": unpinned.len(), "gone": gone, "unchecked": unchecked},
-            });
-            out.push_str(&serde_json::to_string_pretty(&doc).unwrap_or_default());
-            out.push('\n');
-        }
-        Output::Text | Output::Github => {
-            for r in &pinned {
-                let line = match checks.get(&r.key) {
-                    Some(Check::Gone { rule, text }) => finding_line(request.output, r, rule, text),
-                    Some(Check::Unchecked(why)) => finding_line(
-                        request.output,
-                        r,
-                        "digest-unchecked",
-                        &unchecked_text(r, why),
-                    ),
-                    // GitHub shows annotations; the list of what is fine is for the text report.
-                    _ if request.output == Output::Github => String::new(),
-                    Some(Check::Present) => format!("{}: present in the registry\n", describe(r)),
-                    None => format!("{}\n", describe(r)),
-                };
-                out.push_str(&line);
-            }
-            for r in &unpinned {
-                let text = format!(
-                    "not rollback-safe: no digest: {} ({}, first {}, last {})",
-                    image_digest_policy::report::quote(&r.image),
-                    r.label,
-                    commit_words(&r.first),
-                    commit_words(&r.last)
-                );
-                out.push_str(&match request.output {
-                    Output::Github => format!(
-                        "::warning file={},line={},col={},title=image-digest-check%3A no-rollback-digest::{}\n",
-                        github::property(&r.file),
-                        r.line,
-                        r.column,
-                        github::data(&text)
-                    ),
-                    _ => format!("{}:{}:{}: {}\n", one_line(&r.file), r.line, r.column, one_line(&text)),
-                });
-            }
-            out.push_str(&format!(
-                "history: {} commits read ({span}): {} digests pinned, {} images without a digest{}\n",
-                commits.len(),
-                pinned.len(),
-                unpinned.len(),
-                if request.verify {
-                    format!("; registry: {} present, {gone} gone, {unchecked} not checked", pinned.len() - gone - unchecked)
-                } else {
-                    String::new()
-                }
-            ));
-        }
+    let mut text = format!(
+        "history: {} commits read ({span}): {pinned} digests pinned, {without} images without a digest",
+        commits.len()
+    );
+    let mut counts = BTreeMap::from([
+        ("commits", commits.len()),
+        ("digests", pinned),
+        ("withoutDigest", without),
+    ]);
+    if request.verify {
+        let present = pinned - gone - unchecked;
+        text.push_str(&format!(
+            "; registry: {present} present, {gone} gone, {unchecked} not checked"
+        ));
+        counts.extend([
+            ("present", present),
+            ("gone", gone),
+            ("unchecked", unchecked),
+        ]);
     }
-    let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), out.as_bytes());
-    for e in errors {
-        eprintln!("error: {e}: its images are not in the list");
-    }
-    if !errors.is_empty() || unchecked > 0 {
-        2
-    } else if gone > 0 {
-        1
-    } else {
-        0
-    }
-}
-
-/// The verified digests as node-exporter textfile metrics: 1 present, 0 gone (a platform
-/// manifest or a blob gone too); a digest that could not be checked is in
-/// `image_digest_unchecked` instead, so an outage never reads as "gone" nor as "present".
-fn prometheus(pinned: &[&Referenced], checks: &HashMap<String, Check>) -> String {
-    let rows: Vec<crate::metrics::Row> = pinned
-        .iter()
-        .map(|r| {
-            let (repository, digest) = r.key.split_once('@').unwrap_or((&r.key, ""));
-            let state = match checks.get(&r.key) {
-                Some(Check::Present) => Some(true),
-                Some(Check::Gone { .. }) => Some(false),
-                Some(Check::Unchecked(_)) | None => None,
-            };
-            (
-                vec![
-                    ("repository", repository.to_owned()),
-                    ("digest", digest.to_owned()),
-                    ("commit", r.last.short.clone()),
-                ],
-                state,
-            )
-        })
-        .collect();
-    crate::metrics::render(&rows, "the Git history pinned")
+    report.totals.push(Total {
+        command: "history",
+        text,
+        counts,
+    });
 }
 
 fn commit_words(at: &At) -> String {
     format!("{} {} {:?}", at.short, at.date, at.subject)
-}
-
-fn describe(r: &Referenced) -> String {
-    format!(
-        "{}:{}:{}: {} ({}): first {}, last {}",
-        one_line(&r.file),
-        r.line,
-        r.column,
-        r.key,
-        one_line(&r.label),
-        commit_words(&r.first),
-        commit_words(&r.last)
-    )
 }
 
 /// The registry's answer for a digest it no longer has, as its code where it gave one
@@ -903,30 +776,5 @@ fn gone_code(why: &str) -> String {
         "HTTP 404".to_owned()
     } else {
         why.to_owned()
-    }
-}
-
-fn unchecked_text(r: &Referenced, why: &str) -> String {
-    format!("{} could not be checked: {why}", r.key)
-}
-
-/// The line of a finding about a pinned digest: a workflow command for GitHub, else
-/// `file:line:col: text` (the error level: every such finding blocks).
-fn finding_line(output: Output, r: &Referenced, rule: &str, text: &str) -> String {
-    match output {
-        Output::Github => format!(
-            "::error file={},line={},col={},title=image-digest-check%3A {rule}::{}\n",
-            github::property(&r.file),
-            r.line,
-            r.column,
-            github::data(text)
-        ),
-        _ => format!(
-            "{}:{}:{}: {}\n",
-            one_line(&r.file),
-            r.line,
-            r.column,
-            one_line(text)
-        ),
     }
 }

@@ -2,7 +2,6 @@
 //! (`scan::live`), next to the contract judged on their specs.
 
 use crate::work::{self, Unit};
-use crate::{Cli, Format};
 use anyhow::{Result, bail};
 use image_digest_pin::registry::ResolveError;
 use image_digest_policy::reference;
@@ -10,10 +9,9 @@ use image_digest_policy::report::quote;
 use image_digest_policy::settings::Settings;
 use image_digest_scan::input::{self, Document, InputError};
 use image_digest_scan::live::{self, Container, Observation};
-use image_digest_scan::report::openreports::{self, Entry};
-use image_digest_scan::report::{github, one_line};
-use image_digest_scan::run::{self, Run};
-use serde_json::{Value, json};
+use image_digest_scan::report::{DigestState, Item, Report, Resource, Total};
+use image_digest_scan::rules::Tool;
+use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
@@ -88,6 +86,7 @@ impl Seen {
                         "Pod {}/{} is here a second time (first at {first}): two snapshots, or one file given twice? Give one `kubectl get pods -A -o json`",
                         key.0, key.1
                     ),
+                    line: None,
                 });
             } else {
                 self.0.insert(key, d.location());
@@ -174,164 +173,108 @@ pub fn answers(
         .collect()
 }
 
-/// `image-digest-check live FILE…`: the contract on the pods' specs, then what runs.
+/// `image-digest-check live FILE…`: the contract judged on the pods' specs (the results), then
+/// what runs (an item per observation about a container), and with `verify` what the registry
+/// says about every running digest.
 pub fn run(
-    cli: &Cli,
+    cx: &work::Context<'_, '_>,
     files: &[PathBuf],
+    max_file_size: u64,
+    allow_empty: bool,
     verify: Option<&image_digest_pin::registry::Options>,
-) -> Result<u8> {
-    if matches!(cli.output, Format::Prometheus) && verify.is_none() {
-        bail!("live --output prometheus reports what the registry answered: add --verify-registry");
-    }
-    if matches!(cli.output, Format::Junit | Format::Sarif | Format::List) {
-        bail!("live reports as text, json, github, pins or openreports");
-    }
-    let settings = crate::read_settings(cli.settings.as_deref())?;
-    let policy = crate::load_policy(cli)?;
-    let evaluator = policy.with_settings(settings.clone())?;
-    let parsed = crate::core_settings(&settings)?;
-    let cx = work::Context {
-        evaluator: &evaluator,
-        recording: None,
-        namespace: cli.namespace.as_deref(),
-        settings: &parsed,
-        jobs: cli.jobs.unwrap_or(1).max(1),
-        progress: false,
-    };
+) -> Report {
     let mut gathered = live::Gathered::default();
     let mut seen = Seen::default();
     let mut outs = Vec::new();
-    let errors = read_pods(files, cli.max_file_size, |docs, errors| {
+    let errors = read_pods(files, max_file_size, |docs, errors| {
         errors.extend(seen.twice(&docs));
-        gathered.add(&docs, |ns| parsed.namespaces.covers(ns));
+        gathered.add(&docs, |ns| cx.settings.namespaces.covers(ns));
         // Each batch is checked and dropped: what stays is its results.
         let units: Vec<Unit> = docs.into_iter().map(Unit::Doc).collect();
-        outs.extend(work::run(&cx, &units));
+        outs.extend(work::run(cx, &units));
     });
     let containers = gathered.finish();
-    let registry = verify.map(|options| ask_registry(&containers, options));
-    let checked = Run::from_documents(outs, errors, &parsed.namespaces, cli.allow_empty);
-    let drift = containers.iter().any(|c| {
-        c.observe()
-            .iter()
-            .any(|o| matches!(o, Observation::Drift(_)))
+    let mut report = Report::from_documents(outs, errors, &cx.settings.namespaces, allow_empty);
+    let (mut drifted, mut said) = (0, 0);
+    for c in &containers {
+        for o in c.observe() {
+            if let Some(item) = item(c, &o) {
+                if item.rule == Tool::Drift.into() {
+                    drifted += 1;
+                } else {
+                    said += 1;
+                }
+                report.items.push(item);
+            }
+        }
+    }
+    report.totals.push(Total {
+        command: "live",
+        text: format!(
+            "live: {} containers of running workloads: {drifted} drifted, {said} notes",
+            containers.len()
+        ),
+        counts: BTreeMap::from([
+            ("containers", containers.len()),
+            ("drifted", drifted),
+            ("notes", said),
+        ]),
     });
-    let text = match cli.output {
-        Format::Pins => pins(&containers),
-        Format::Prometheus => prometheus(registry.as_ref()),
-        Format::Json => {
-            let check: Value =
-                serde_json::from_str(&checked.render(run::Format::Json)).unwrap_or(Value::Null);
-            let mut doc = json!({"check": check, "live": containers.iter().map(container_json).collect::<Vec<_>>()});
-            if let (Some(r), Some(map)) = (&registry, doc.as_object_mut()) {
-                // `--verify-registry`: each running digest, and whether it is still there
-                // (`null`: it could not be asked).
-                map.insert("registry".into(), json!(r.states));
-            }
-            serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
-        }
-        Format::Openreports => {
-            let mut entries = openreports::entries(&checked.results);
-            entries.extend(containers.iter().flat_map(report_entries));
-            openreports::render(&entries)
-        }
-        Format::Github => {
-            let mut out = checked.render(run::Format::Github);
-            for (i, c) in containers.iter().enumerate() {
-                for line in lines(c).into_iter().chain(
-                    registry
-                        .iter()
-                        .flat_map(|r| r.lines.iter().filter(|(at, _)| *at == i))
-                        .map(|(_, l)| (true, l.clone())),
-                ) {
-                    let level = if line.0 { "error" } else { "warning" };
-                    out.push_str(&format!(
-                        "::{level} title=image-digest-check%3A live::{}\n",
-                        github::data(&line.1)
-                    ));
-                }
-            }
-            out
-        }
-        _ => {
-            let mut out = checked.render(run::Format::Text);
-            let mut counts = (0, 0, 0);
-            for c in &containers {
-                for (blocking, line) in lines(c) {
-                    if blocking {
-                        counts.0 += 1;
-                    } else {
-                        counts.1 += 1;
-                    }
-                    out.push_str(&one_line(&line));
-                    out.push('\n');
-                }
-                counts.2 += 1;
-            }
-            for (_, line) in registry.iter().flat_map(|r| &r.lines) {
-                out.push_str(&one_line(line));
-                out.push('\n');
-            }
-            out.push_str(&format!(
-                "live: {} containers of running workloads: {} drifted, {} notes\n",
-                counts.2, counts.0, counts.1
-            ));
-            if let Some(r) = &registry {
-                out.push_str(&format!(
-                    "live: registry: {} running digests present, {} gone, {} not checked\n",
-                    r.count(Some(true)),
-                    r.count(Some(false)),
-                    r.count(None)
-                ));
-            }
-            out
-        }
-    };
-    let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes());
-    if cli.stats {
-        eprintln!("peak memory: {}", crate::peak_memory());
-    }
-    let code = match &registry {
-        // Asked to verify what runs, and no running registry digest to ask: nothing verified.
-        Some(r) if r.states.is_empty() && !cli.allow_empty => {
-            eprintln!(
-                "live: --verify-registry: no container runs a registry digest (none started, or only local images), so nothing was verified (exit 2; --allow-empty accepts that)"
+    if let Some(options) = verify {
+        ask_registry(&containers, options, &mut report);
+        let count =
+            |state: Option<bool>| report.digests.iter().filter(|d| d.present == state).count();
+        let (present, gone, unchecked) = (count(Some(true)), count(Some(false)), count(None));
+        report.totals.push(Total {
+            command: "registry",
+            text: format!(
+                "live: registry: {present} running digests present, {gone} gone, {unchecked} not checked"
+            ),
+            counts: BTreeMap::from([
+                ("present", present),
+                ("gone", gone),
+                ("unchecked", unchecked),
+            ]),
+        });
+        if report.digests.is_empty() && !allow_empty {
+            // Asked to verify what runs, and no running registry digest to ask: nothing verified.
+            report.note(
+                "live: --verify-registry: no container runs a registry digest (none started, or only local images), so nothing was verified (--allow-empty accepts that)",
             );
-            checked.exit_code().max(2)
         }
-        Some(r) if r.count(None) > 0 => checked.exit_code().max(2),
-        Some(r) if r.count(Some(false)) > 0 => checked.exit_code().max(1),
-        _ => checked.exit_code(),
-    };
-    if containers.is_empty() && !cli.allow_empty {
+    }
+    // Each container's items together (its observations, then what the registry said), so
+    // every format reads one subject in one place (JUnit: one case per container).
+    report.items.sort_by(|a, b| a.subject.cmp(&b.subject));
+    if containers.is_empty() && !allow_empty {
         // Nothing about what runs was read: no Pod (in the settings' namespaces) in the input.
-        eprintln!(
-            "live: no Pod in the input (in the settings' namespaces): give the output of `kubectl get pods -A -o json`, or pass --allow-empty if that is expected"
+        report.note(
+            "live: no Pod in the input (in the settings' namespaces): give the output of `kubectl get pods -A -o json`, or pass --allow-empty if that is expected",
         );
-        return Ok(code.max(2));
     }
-    Ok(if drift { code.max(1) } else { code })
+    report
 }
 
-/// What the registry said about the digests that run.
-struct Asked {
-    /// (the container's index in `containers`; the line about it).
-    lines: Vec<(usize, String)>,
-    /// Every running `repository@digest` asked: `Some(true)` present, `Some(false)` gone,
-    /// `None` not checked.
-    states: BTreeMap<String, Option<bool>>,
-}
-
-impl Asked {
-    /// How many running digests are in `state`.
-    fn count(&self, state: Option<bool>) -> usize {
-        self.states.values().filter(|s| **s == state).count()
-    }
+/// An item about a container, its subject and resource filled.
+fn container_item(c: &Container, rule: Tool, message: String) -> Item {
+    let mut item = Item::new(rule, who(c), message);
+    item.resource = Some(Resource {
+        namespace: c.workload.namespace.clone(),
+        kind: c.workload.kind.clone(),
+        name: c.workload.name.clone(),
+    });
+    item.container = Some(c.name.clone());
+    item.image = Some(c.image.clone());
+    item
 }
 
 /// `live --verify-registry`: every distinct running digest asked once (an index down to its
 /// platform manifests), and a line per container whose running digest is gone or unchecked.
-fn ask_registry(containers: &[Container], options: &image_digest_pin::registry::Options) -> Asked {
+fn ask_registry(
+    containers: &[Container],
+    options: &image_digest_pin::registry::Options,
+    report: &mut Report,
+) {
     use image_digest_pin::registry::{Presence, verify_all};
     // Per container, each `repository@digest` its pods run, with those pods.
     let running: Vec<BTreeMap<String, Vec<&str>>> = containers
@@ -356,74 +299,52 @@ fn ask_registry(containers: &[Container], options: &image_digest_pin::registry::
         .into_iter()
         .collect();
     let answers = verify_all(&refs, options);
-    let mut lines = Vec::new();
-    for (i, (c, by_reference)) in containers.iter().zip(&running).enumerate() {
+    for (c, by_reference) in containers.iter().zip(&running) {
         for (reference, pods) in by_reference {
             let pods = pods.join(", ");
-            let why = match answers.get(reference) {
+            let (rule, message) = match answers.get(reference) {
                 Some(Ok(Presence::Present)) | None => continue,
-                Some(Err(e)) => {
-                    lines.push((
-                        i,
-                        format!(
-                            "{}: runs {reference} (pods {pods}), which could not be checked: {e}",
-                            who(c)
-                        ),
-                    ));
-                    continue;
-                }
-                Some(Ok(Presence::Gone(reason))) => {
-                    format!("the registry no longer has it ({reason})")
-                }
+                Some(Err(e)) => (
+                    Tool::DigestUnchecked,
+                    format!("runs {reference} (pods {pods}), which could not be checked: {e}"),
+                ),
+                Some(Ok(Presence::Gone(reason))) => (
+                    Tool::DigestGone,
+                    format!(
+                        "runs {reference} (pods {pods}), and the registry no longer has it ({reason}): the next reschedule fails to pull it"
+                    ),
+                ),
                 Some(Ok(Presence::ChildGone {
                     platform, digest, ..
-                })) => format!(
-                    "its {platform} manifest {digest} is gone: the index answers, but a pull on {platform} fails"
+                })) => (
+                    Tool::PlatformManifestGone,
+                    format!(
+                        "runs {reference} (pods {pods}), and its {platform} manifest {digest} is gone: the index answers, but a pull on {platform} fails: the next reschedule fails to pull it"
+                    ),
                 ),
-                Some(Ok(Presence::BlobGone { what, blob, .. })) => {
-                    format!("its {what} blob {blob} is gone")
-                }
+                Some(Ok(Presence::BlobGone { what, blob, .. })) => (
+                    Tool::BlobGone,
+                    format!(
+                        "runs {reference} (pods {pods}), and its {what} blob {blob} is gone: the next reschedule fails to pull it"
+                    ),
+                ),
             };
-            lines.push((
-                i,
-                format!(
-                    "{}: runs {reference} (pods {pods}), and {why}: the next reschedule fails to pull it",
-                    who(c)
-                ),
-            ));
+            let mut item = container_item(c, rule, message);
+            item.reference = Some(reference.clone());
+            report.items.push(item);
         }
     }
-    let states = answers
-        .into_iter()
-        .map(|(k, a)| {
-            let state = match a {
+    report
+        .digests
+        .extend(answers.into_iter().map(|(reference, a)| DigestState {
+            reference,
+            present: match a {
                 Ok(Presence::Present) => Some(true),
                 Ok(_) => Some(false),
                 Err(_) => None,
-            };
-            (k, state)
-        })
-        .collect();
-    Asked { lines, states }
-}
-
-/// The running digests as node-exporter textfile metrics (as `history --output prometheus`).
-fn prometheus(asked: Option<&Asked>) -> String {
-    let rows: Vec<crate::metrics::Row> = asked
-        .iter()
-        .flat_map(|a| &a.states)
-        .map(|(reference, state)| {
-            let (repository, digest) = reference.split_once('@').unwrap_or((reference, ""));
-            (
-                vec![
-                    ("repository", repository.to_owned()),
-                    ("digest", digest.to_owned()),
-                ],
-                *state,
-            )
-        })
-        .collect();
-    crate::metrics::render(&rows, "the cluster runs")
+            },
+            commit: None,
+        }));
 }
 
 /// `Deployment agents/web container "web"`
@@ -440,20 +361,14 @@ fn container_noun(c: &Container) -> &'static str {
     }
 }
 
-/// The lines `live` prints for a container: (blocking, text).
-fn lines(c: &Container) -> Vec<(bool, String)> {
-    c.observe().iter().filter_map(|o| line(c, o)).collect()
-}
-
-/// What `live` says about one observation: (blocking, text); nothing when the pods agree.
-fn line(c: &Container, o: &Observation) -> Option<(bool, String)> {
-    match o {
-        Observation::Drift(digests) => Some((
-            true,
+/// What `live` says about one observation; nothing when the pods agree.
+fn item(c: &Container, o: &Observation) -> Option<Item> {
+    let image = quote(&c.image);
+    let (rule, message) = match o {
+        Observation::Drift(digests) => (
+            Tool::Drift,
             format!(
-                "{}: drift: image {} runs {} digests: {}. Fix: pin it to the digest you mean, then roll the workload out",
-                who(c),
-                quote(&c.image),
+                "image {image} runs {} digests: {}",
                 digests.len(),
                 digests
                     .iter()
@@ -461,44 +376,42 @@ fn line(c: &Container, o: &Observation) -> Option<(bool, String)> {
                     .collect::<Vec<_>>()
                     .join("; ")
             ),
-        )),
-        Observation::RunningDigest { pinned } => Some((
-            false,
+        ),
+        Observation::RunningDigest { pinned } => {
+            let mut item = container_item(
+                c,
+                Tool::RunningDigest,
+                format!(
+                    "runs {pinned} (image {image} has no digest: pin it to this one to change nothing that runs)"
+                ),
+            );
+            item.reference = Some(pinned.clone());
+            return Some(item);
+        }
+        Observation::Mismatch { running } => (
+            Tool::DigestMismatch,
             format!(
-                "{}: runs {pinned} (image {} has no digest: pin it to this one to change nothing that runs)",
-                who(c),
-                quote(&c.image)
+                "image {image} is pinned, but its pods run {running} (a mirror or the runtime rewrote it)"
             ),
-        )),
-        Observation::Mismatch { running } => Some((
-            false,
+        ),
+        Observation::Local(pods) => (
+            Tool::LocalImage,
             format!(
-                "{}: warning: image {} is pinned, but its pods run {running} (a mirror or the runtime rewrote it)",
-                who(c),
-                quote(&c.image)
-            ),
-        )),
-        Observation::Local(pods) => Some((
-            false,
-            format!(
-                "{}: image {} runs a locally loaded image (a bare image ID, no registry digest) in pods {}: cannot be pinned from the cluster",
-                who(c),
-                quote(&c.image),
+                "image {image} runs a locally loaded image (a bare image ID, no registry digest) in pods {}: cannot be pinned from the cluster",
                 pods.join(", ")
             ),
-        )),
-        Observation::Unknown(pods) => Some((
-            false,
+        ),
+        Observation::Unknown(pods) => (
+            Tool::NotStarted,
             format!(
-                "{}: image {}: unknown in pods {}: {}",
-                who(c),
-                quote(&c.image),
+                "image {image}: unknown in pods {}: {}",
                 pods.join(", "),
                 reasons(c, pods)
             ),
-        )),
-        Observation::Agrees => None,
-    }
+        ),
+        Observation::Agrees => return None,
+    };
+    Some(container_item(c, rule, message))
 }
 
 fn reasons(c: &Container, pods: &[String]) -> String {
@@ -510,81 +423,4 @@ fn reasons(c: &Container, pods: &[String]) -> String {
         })
         .collect();
     set.into_iter().collect::<Vec<_>>().join(", ")
-}
-
-/// `--output pins`: the running digest of every tag-only container whose pods agree.
-fn pins(containers: &[Container]) -> String {
-    let mut out = String::new();
-    for c in containers {
-        for o in c.observe() {
-            if let Observation::RunningDigest { pinned } = o {
-                out.push_str(&format!(
-                    "{}/{}/{}\t{}\t{pinned}\n",
-                    c.workload.namespace, c.workload.kind, c.workload.name, c.name
-                ));
-            }
-        }
-    }
-    out
-}
-
-fn container_json(c: &Container) -> Value {
-    let observations: Vec<Value> = c
-        .observe()
-        .into_iter()
-        .map(|o| match o {
-            Observation::Drift(d) => json!({"drift": d}),
-            Observation::RunningDigest { pinned } => json!({"runningDigest": pinned}),
-            Observation::Mismatch { running } => json!({"mismatch": running}),
-            Observation::Local(p) => json!({"localImage": p}),
-            Observation::Unknown(p) => json!({"unknown": p}),
-            Observation::Agrees => json!({"agrees": true}),
-        })
-        .collect();
-    let pods: BTreeMap<&String, String> = c
-        .pods
-        .iter()
-        .map(|(p, r)| {
-            let text = match r {
-                live::Running::Digest { repository, digest } => format!("{repository}@{digest}"),
-                live::Running::Local(id) => format!("local {id}"),
-                live::Running::Unknown(why) => format!("unknown: {why}"),
-            };
-            (p, text)
-        })
-        .collect();
-    json!({
-        "namespace": c.workload.namespace, "kind": c.workload.kind, "name": c.workload.name,
-        "list": c.list, "container": c.name, "image": c.image,
-        "pods": pods, "observations": observations,
-    })
-}
-
-/// The OpenReports results of what runs: drift fails, a mismatch or a local image warns, a
-/// container whose pods agree passes, one not started is skipped.
-fn report_entries(c: &Container) -> Vec<Entry> {
-    let entry = |rule: &'static str, result: &'static str, message: String| Entry {
-        namespace: c.workload.namespace.clone(),
-        kind: c.workload.kind.clone(),
-        name: c.workload.name.clone(),
-        rule,
-        result,
-        message,
-    };
-    c.observe()
-        .iter()
-        .map(|o| {
-            let text = line(c, o)
-                .map(|(_, l)| l)
-                .unwrap_or_else(|| format!("{}: runs the pinned digest", who(c)));
-            match o {
-                Observation::Drift(_) => entry("drift", "fail", text),
-                Observation::RunningDigest { .. } => entry("running-digest", "pass", text),
-                Observation::Mismatch { .. } => entry("digest-mismatch", "warn", text),
-                Observation::Local(_) => entry("local-image", "warn", text),
-                Observation::Unknown(_) => entry("not-started", "skip", text),
-                Observation::Agrees => entry("running-digest", "pass", text),
-            }
-        })
-        .collect()
 }

@@ -6,18 +6,22 @@
 mod git;
 mod history;
 mod live;
-mod metrics;
+mod output;
 mod pin_plan;
 mod pin_run;
 mod verify_tags;
 mod walk;
 mod work;
 
-use image_digest_scan::run::{self, Run};
-use image_digest_scan::{input, report};
+use image_digest_scan::input;
+use image_digest_scan::report::Report;
+use image_digest_scan::run::{self, Format};
+use output::Output;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
+use image_digest_pin::platform::Platform;
+use image_digest_pin::registry::Options;
 use image_digest_policy::settings::Settings;
 use image_digest_runner::replay::Recording;
 use image_digest_runner::{Cache, Policy, cache};
@@ -44,13 +48,21 @@ const VERSION_TEXT: &str = concat!(
     name = "image-digest-check",
     version = VERSION_TEXT,
     about = "Check Kubernetes manifests against the image tag/digest contract, offline",
-    after_help = "Examples:\n  image-digest-check --settings prod.yaml rendered/\n  helm template agents charts/agents | image-digest-check --settings prod.yaml -\n\nExit codes: 0 all accepted, 1 something rejected, 2 usage or input errors."
+    after_help = "Examples:\n  image-digest-check --settings prod.yaml rendered/\n  helm template agents charts/agents | image-digest-check --settings prod.yaml -\n\nWithout a command, the arguments are those of `check`.\nExit codes: 0 all accepted, 1 something rejected, 2 usage or input errors, or anything not checked."
 )]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
-    /// Manifests: files, directories (searched recursively for .yaml, .yml, .json), or - for stdin.
-    paths: Vec<PathBuf>,
+    /// The default command's arguments (`image-digest-check PATH…` is `check PATH…`).
+    #[command(flatten)]
+    check: CheckArgs,
+    #[command(flatten)]
+    common: Common,
+}
+
+/// What every command reads the same way.
+#[derive(clap::Args, Debug)]
+struct Common {
     /// Policy settings, YAML or JSON: what a ClusterAdmissionPolicy's `settings:` holds (a whole
     /// ClusterAdmissionPolicy is accepted too).
     #[arg(long, short, global = true)]
@@ -61,37 +73,17 @@ struct Cli {
     /// Namespace for manifests that name none (as `helm template -n` would install them).
     #[arg(long, short, global = true)]
     namespace: Option<String>,
-    /// Report format.
-    #[arg(long, short, value_enum, default_value_t = Format::Text, global = true)]
-    output: Format,
-    /// Evaluate recorded AdmissionRequest (or AdmissionReview) files as they are, like `kwctl run`.
-    #[arg(long = "request", value_name = "FILE")]
-    requests: Vec<PathBuf>,
-    /// Answer host capabilities (pinDigests, verifyTagDigest) from a recorded session in kwctl's
-    /// format; each evaluation replays it afresh. Without it, host lookups fail (and say so).
-    #[arg(long = "replay-host-capabilities-interactions", value_name = "FILE")]
-    replay: Option<PathBuf>,
-    /// Parallel evaluations [default: the number of CPUs].
-    #[arg(long, short)]
-    jobs: Option<usize>,
-    /// Exit 0 when nothing was checked (no workload in scope); by default that is exit 2,
-    /// since an empty run proves nothing.
+    /// Exit 0 when nothing was checked (no workload in scope, nothing verified); by default
+    /// that is exit 2, since an empty run proves nothing.
     #[arg(long, global = true)]
     allow_empty: bool,
     /// No progress on stderr.
     #[arg(long, short, global = true)]
     quiet: bool,
-    /// For each `repository:tag@digest`, ask the registry what the tag means now (one HEAD): a
-    /// tag that moved is a warning with both digests; one that cannot be asked is exit 2.
-    #[arg(long)]
-    verify_tags: bool,
-    /// How registries are asked (with --verify-tags).
-    #[command(flatten)]
-    registry: RegistryArgs,
     /// Read at most this many bytes of one file (larger ones are input errors, exit 2).
     #[arg(long, value_name = "BYTES", default_value_t = input::MAX_FILE_SIZE, global = true)]
     max_file_size: u64,
-    /// Print timing and peak memory on stderr (`live` too: its peak memory).
+    /// Print timing and peak memory on stderr.
     #[arg(long, global = true)]
     stats: bool,
     /// Compile the policy on every run instead of keeping the compiled module in the per-user
@@ -103,27 +95,12 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Check manifests (the default command): every workload evaluated by the policy module.
+    Check(CheckArgs),
     /// Check Helm values files before rendering: merged in the order given (as `helm template
     /// -f a.yaml -f b.yaml`), every image block composed as the chart renders it and judged by
     /// the policy; `imagePolicy.requireDigest: true` in the values requires digests.
-    Values {
-        /// Values files, later ones overriding earlier ones.
-        #[arg(required = true)]
-        files: Vec<PathBuf>,
-        /// The chart's directory: its `Chart.yaml` `appVersion` is what an empty `tag` renders
-        /// (`{{ .Values.image.tag | default .Chart.AppVersion }}`, as most charts write it).
-        #[arg(long, value_name = "DIR", conflicts_with = "app_version")]
-        chart: Option<PathBuf>,
-        /// What an empty `tag` renders, when the chart is not at hand (its `appVersion`).
-        #[arg(long, value_name = "VERSION")]
-        app_version: Option<String>,
-        /// For each composed `repository:tag@digest`, ask the registry what the tag means now:
-        /// a tag that moved is a warning with both digests; one that cannot be asked is exit 2.
-        #[arg(long)]
-        verify_tags: bool,
-        #[command(flatten)]
-        registry: RegistryArgs,
-    },
+    Values(ValuesArgs),
     /// Pin digests into the files: every image with a tag and no digest in the manifests and
     /// Helm values files is resolved at its registry and rewritten in place as
     /// `repository:tag@digest` (values: the block's `digest:` key), touching nothing else.
@@ -135,17 +112,81 @@ enum Command {
     /// YAML too), grouped by workload: drift (pods of one workload running different digests
     /// of one image), the running digest of tag-only images (--output pins), a pinned spec
     /// running another digest; and the contract judged on every pod's spec.
-    Live {
-        /// Files of Pods, or - for stdin.
-        #[arg(required = true)]
-        files: Vec<PathBuf>,
-        /// Ask the registry for every running digest (an index down to its platform
-        /// manifests): a pod running a digest the registry lost fails at its next reschedule.
-        #[arg(long)]
-        verify_registry: bool,
-        #[command(flatten)]
-        registry: RegistryArgs,
-    },
+    Live(LiveArgs),
+}
+
+#[derive(clap::Args, Debug, Default)]
+struct CheckArgs {
+    /// Manifests: files, directories (searched recursively for .yaml, .yml, .json), or - for stdin.
+    paths: Vec<PathBuf>,
+    /// Evaluate recorded AdmissionRequest (or AdmissionReview) files as they are, like `kwctl run`.
+    #[arg(long = "request", value_name = "FILE")]
+    requests: Vec<PathBuf>,
+    /// Answer host capabilities (pinDigests, verifyTagDigest) from a recorded session in kwctl's
+    /// format; each evaluation replays it afresh. Without it, host lookups fail (and say so).
+    #[arg(long = "replay-host-capabilities-interactions", value_name = "FILE")]
+    replay: Option<PathBuf>,
+    /// Parallel evaluations [default: the number of CPUs].
+    #[arg(long, short)]
+    jobs: Option<usize>,
+    #[command(flatten)]
+    judged: Judged,
+}
+
+/// What `check` and `values` share: the tags asked for, the registries, the format.
+#[derive(clap::Args, Debug, Default)]
+struct Judged {
+    /// For each `repository:tag@digest` (in values: each composed one), ask the registry what
+    /// the tag means now (one HEAD): a tag that moved is a warning with both digests; one that
+    /// cannot be asked is exit 2.
+    #[arg(long)]
+    verify_tags: bool,
+    #[command(flatten)]
+    registry: RegistryArgs,
+    /// Report format.
+    #[arg(long, short, value_enum, default_value_t)]
+    output: CheckFormat,
+}
+
+#[derive(clap::Args, Debug)]
+struct ValuesArgs {
+    /// Values files, later ones overriding earlier ones.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// The chart's directory: its `Chart.yaml` `appVersion` is what an empty `tag` renders
+    /// (`{{ .Values.image.tag | default .Chart.AppVersion }}`, as most charts write it).
+    #[arg(long, value_name = "DIR", conflicts_with = "app_version")]
+    chart: Option<PathBuf>,
+    /// What an empty `tag` renders, when the chart is not at hand (its `appVersion`).
+    #[arg(long, value_name = "VERSION")]
+    app_version: Option<String>,
+    #[command(flatten)]
+    judged: Judged,
+}
+
+#[derive(clap::Args, Debug)]
+struct LiveArgs {
+    /// Files of Pods, or - for stdin.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// Ask the registry for every running digest (an index down to its platform
+    /// manifests): a pod running a digest the registry lost fails at its next reschedule.
+    #[arg(long)]
+    verify_registry: bool,
+    /// Parallel evaluations of the pods' specs [default: 1].
+    #[arg(long, short)]
+    jobs: Option<usize>,
+    #[command(flatten)]
+    registry: RegistryArgs,
+    /// Report format (`prometheus` needs --verify-registry).
+    #[arg(
+        long,
+        short,
+        value_enum,
+        default_value_t,
+        requires_if("prometheus", "verify_registry")
+    )]
+    output: LiveFormat,
 }
 
 #[derive(clap::Args, Debug)]
@@ -159,7 +200,7 @@ struct HistoryArgs {
     #[arg(long = "values", value_name = "FILE")]
     values: Vec<PathBuf>,
     /// Only commits since this date (as `git log --since`: 2026-10-01, "3 months ago").
-    #[arg(long, value_name = "DATE")]
+    #[arg(long, value_name = "DATE", conflicts_with = "range")]
     since: Option<String>,
     /// Only the commits of this range (REV..REV).
     #[arg(long, value_name = "REV..REV")]
@@ -177,7 +218,8 @@ struct HistoryArgs {
     #[arg(
         long = "platform",
         value_name = "OS/ARCH",
-        requires = "verify_registry"
+        requires = "verify_registry",
+        value_parser = parse_platform
     )]
     platforms: Vec<String>,
     /// Tag every keep-list digest in its own repository as PREFIXsha256-<hex> (the manifest's
@@ -189,7 +231,8 @@ struct HistoryArgs {
         long,
         value_name = "PREFIX",
         default_value = "keep-",
-        requires = "protect"
+        requires = "protect",
+        value_parser = parse_protect_prefix
     )]
     protect_prefix: String,
     /// With --protect: list what would be tagged, write nothing.
@@ -202,17 +245,26 @@ struct HistoryArgs {
     prune: bool,
     #[command(flatten)]
     registry: RegistryArgs,
+    /// Report format (`prometheus` needs --verify-registry).
+    #[arg(
+        long,
+        short,
+        value_enum,
+        default_value_t,
+        requires_if("prometheus", "verify_registry")
+    )]
+    output: HistoryFormat,
 }
 
-/// How registries are asked (`pin`, `history --verify-registry`).
-#[derive(clap::Args, Debug)]
+/// How registries are asked (`pin`, `--verify-tags`, `--verify-registry`).
+#[derive(clap::Args, Debug, Default)]
 struct RegistryArgs {
     /// Speak plain HTTP to this registry (host[:port]); repeatable.
     #[arg(long = "insecure-registry", value_name = "HOST")]
     insecure: Vec<String>,
     /// Look images of REGISTRY up at MIRROR (same digests); the files keep naming REGISTRY.
-    #[arg(long = "mirror", value_name = "REGISTRY=MIRROR")]
-    mirrors: Vec<String>,
+    #[arg(long = "mirror", value_name = "REGISTRY=MIRROR", value_parser = parse_mirror)]
+    mirrors: Vec<(String, String)>,
     /// Registry lookups in flight at once.
     #[arg(long, default_value_t = 8)]
     lookups: usize,
@@ -222,34 +274,50 @@ struct RegistryArgs {
 }
 
 impl RegistryArgs {
-    fn options(
-        &self,
-        platform: Option<image_digest_pin::platform::Platform>,
-    ) -> Result<image_digest_pin::registry::Options> {
-        let mirrors = self
-            .mirrors
-            .iter()
-            .map(|m| {
-                m.split_once('=')
-                    .filter(|(a, b)| !a.is_empty() && !b.is_empty())
-                    .map(|(a, b)| (a.to_owned(), b.to_owned()))
-                    .with_context(|| format!("--mirror {m:?} is not REGISTRY=MIRROR"))
-            })
-            .collect::<Result<Vec<_>>>()?;
-        Ok(image_digest_pin::registry::Options {
-            platform,
+    fn options(&self) -> Options {
+        Options {
             insecure: self.insecure.clone(),
-            mirrors,
+            mirrors: self.mirrors.clone(),
             jobs: self.lookups,
             timeout: std::time::Duration::from_secs(self.timeout.max(1)),
             ..Default::default()
-        })
+        }
+    }
+}
+
+/// `--mirror REGISTRY=MIRROR`, refused at parse time when it is not that.
+fn parse_mirror(m: &str) -> std::result::Result<(String, String), String> {
+    m.split_once('=')
+        .filter(|(a, b)| !a.is_empty() && !b.is_empty())
+        .map(|(a, b)| (a.to_owned(), b.to_owned()))
+        .ok_or_else(|| format!("{m:?} is not REGISTRY=MIRROR"))
+}
+
+/// `--platform OS/ARCH[/VARIANT]`, refused at parse time when it is not one.
+fn parse_platform(p: &str) -> std::result::Result<String, String> {
+    p.parse::<Platform>().map(|_| p.to_owned())
+}
+
+/// A protection tag's prefix: a tag starts with a letter, digit or `_` and holds letters,
+/// digits, `_`, `.` and `-`; at most 40 here, so the digest fits the 128 a tag may have.
+fn parse_protect_prefix(prefix: &str) -> std::result::Result<String, String> {
+    let fits = prefix.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+        && prefix
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+        && prefix.len() <= 40;
+    if fits {
+        Ok(prefix.to_owned())
+    } else {
+        Err(format!(
+            "{prefix:?}: a tag starts with a letter, digit or `_` and holds only letters, digits, `_`, `.` and `-` (at most 40 characters here, so the digest fits the 128 a tag may have)"
+        ))
     }
 }
 
 #[derive(clap::Args, Debug)]
 #[command(
-    after_help = "Examples:\n  image-digest-check pin deploy/\n  image-digest-check pin --values charts/agents/values.yaml --values gitops/prod.yaml --dry-run\n\nWrites: every file or none. Every lookup and edit is made and checked first; the new texts are then staged beside their files and renamed into place, and if one rename fails the files already replaced get their old text back (the error says which).\nExit codes: 0 done (or nothing to pin), 1 --dry-run found changes, 2 anything not done (nothing is written then).\nCredentials: the docker config.json ($DOCKER_CONFIG or ~/.docker), as `docker login` writes it; a config that exists but cannot be read or is not JSON stops pin before any lookup (exit 2)."
+    after_help = "Examples:\n  image-digest-check pin deploy/\n  image-digest-check pin --values charts/agents/values.yaml --values gitops/prod.yaml --dry-run\n\nWrites: every file or none. Every lookup and edit is made and checked first; the new texts are then staged beside their files and renamed into place, and if one rename fails the files already replaced get their old text back (the error says which).\nReports on stderr (stdout carries the --dry-run diff).\nExit codes: 0 done (or nothing to pin), 1 --dry-run found changes, 2 anything not done (nothing is written then).\nCredentials: the docker config.json ($DOCKER_CONFIG or ~/.docker), as `docker login` writes it; a config that exists but cannot be read or is not JSON stops pin before any lookup (exit 2)."
 )]
 struct PinArgs {
     /// Manifests: files or directories (searched recursively for .yaml, .yml, .json).
@@ -261,8 +329,8 @@ struct PinArgs {
     #[arg(long)]
     dry_run: bool,
     /// Pin this platform's manifest (os/arch[/variant]) instead of the multi-arch index.
-    #[arg(long, value_name = "OS/ARCH")]
-    platform: Option<String>,
+    #[arg(long, value_name = "OS/ARCH", value_parser = clap::value_parser!(Platform))]
+    platform: Option<Platform>,
     /// Take each digest from the running pods in PODS (`kubectl get pods -A -o json`) instead of
     /// the registry: the digest the cluster runs now, so the pin changes nothing that runs.
     #[arg(long, value_name = "PODS", conflicts_with = "platform")]
@@ -271,26 +339,122 @@ struct PinArgs {
     registry: RegistryArgs,
 }
 
-#[derive(Clone, Copy, Debug, ValueEnum)]
-enum Format {
+/// The formats of `check` and `values`.
+#[derive(Clone, Copy, Debug, Default, ValueEnum)]
+enum CheckFormat {
+    #[default]
     Text,
     Json,
     Junit,
     Sarif,
     Github,
-    /// `history` only: one `repository@digest` per line.
-    List,
     /// OpenReports `Report`/`ClusterReport` documents (a YAML stream for `kubectl apply -f -`).
     Openreports,
-    /// `live` only: the running digest of each tag-only container, `repository:tag@digest`.
-    Pins,
-    /// `history --verify-registry` only: node-exporter textfile metrics,
-    /// `image_digest_present{repository, digest, commit} 0|1`, for the alerting stack.
+}
+
+/// The formats of `history`.
+#[derive(Clone, Copy, Debug, Default, ValueEnum)]
+enum HistoryFormat {
+    #[default]
+    Text,
+    Json,
+    Junit,
+    Sarif,
+    Github,
+    /// One `repository@digest` per line: the keep-list.
+    List,
+    /// node-exporter textfile metrics, `image_digest_present{repository, digest, commit} 0|1`.
     Prometheus,
 }
 
+/// The formats of `live`.
+#[derive(Clone, Copy, Debug, Default, ValueEnum)]
+enum LiveFormat {
+    #[default]
+    Text,
+    Json,
+    Junit,
+    Sarif,
+    Github,
+    /// OpenReports `Report` documents per workload.
+    Openreports,
+    /// The running digest of each tag-only container, `repository:tag@digest`.
+    Pins,
+    /// node-exporter textfile metrics, `image_digest_present{repository, digest} 0|1`.
+    Prometheus,
+}
+
+impl From<CheckFormat> for Output {
+    fn from(f: CheckFormat) -> Output {
+        Output::Report(match f {
+            CheckFormat::Text => Format::Text,
+            CheckFormat::Json => Format::Json,
+            CheckFormat::Junit => Format::Junit,
+            CheckFormat::Sarif => Format::Sarif,
+            CheckFormat::Github => Format::Github,
+            CheckFormat::Openreports => Format::OpenReports,
+        })
+    }
+}
+
+impl From<HistoryFormat> for Output {
+    fn from(f: HistoryFormat) -> Output {
+        match f {
+            HistoryFormat::Text => Output::Report(Format::Text),
+            HistoryFormat::Json => Output::Report(Format::Json),
+            HistoryFormat::Junit => Output::Report(Format::Junit),
+            HistoryFormat::Sarif => Output::Report(Format::Sarif),
+            HistoryFormat::Github => Output::Report(Format::Github),
+            HistoryFormat::List => Output::List,
+            HistoryFormat::Prometheus => Output::Prometheus,
+        }
+    }
+}
+
+impl From<LiveFormat> for Output {
+    fn from(f: LiveFormat) -> Output {
+        match f {
+            LiveFormat::Text => Output::Report(Format::Text),
+            LiveFormat::Json => Output::Report(Format::Json),
+            LiveFormat::Junit => Output::Report(Format::Junit),
+            LiveFormat::Sarif => Output::Report(Format::Sarif),
+            LiveFormat::Github => Output::Report(Format::Github),
+            LiveFormat::Openreports => Output::Report(Format::OpenReports),
+            LiveFormat::Pins => Output::Pins,
+            LiveFormat::Prometheus => Output::Prometheus,
+        }
+    }
+}
+
+/// Parses the command line; the default command's flags given before another command
+/// (`image-digest-check --output json history …`) are refused, never silently ignored.
+fn parse() -> std::result::Result<Cli, clap::Error> {
+    use clap::{CommandFactory, FromArgMatches, parser::ValueSource};
+    let mut command = Cli::command();
+    let matches = command.try_get_matches_from_mut(std::env::args_os())?;
+    if let Some((name, _)) = matches.subcommand() {
+        let check = <CheckArgs as clap::Args>::augment_args(clap::Command::new("check"));
+        let given = check
+            .get_arguments()
+            .find(|a| matches.value_source(a.get_id().as_str()) == Some(ValueSource::CommandLine));
+        if let Some(arg) = given {
+            let id = match arg.get_long() {
+                Some(long) => format!("--{long}"),
+                None => format!("<{}>", arg.get_id().as_str().to_ascii_uppercase()),
+            };
+            return Err(command.error(
+                clap::error::ErrorKind::ArgumentConflict,
+                format!(
+                    "`{id}` is an argument of the default command (check); give {name}'s own arguments after `{name}`"
+                ),
+            ));
+        }
+    }
+    Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut command))
+}
+
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match parse() {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
@@ -301,119 +465,259 @@ fn main() -> ExitCode {
             };
         }
     };
-    match run(&cli) {
-        Ok(code) => ExitCode::from(code),
+    let started = std::time::Instant::now();
+    let outcome = run(cli);
+    let code = match outcome {
+        Ok((report, format, to)) => {
+            let text = format.render(&report);
+            // A closed pipe (`| head`) is the reader's choice, not an error worth a panic.
+            let _ = match to {
+                To::Stdout => {
+                    std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes())
+                }
+                To::Stderr => {
+                    std::io::Write::write_all(&mut std::io::stderr().lock(), text.as_bytes())
+                }
+            };
+            if !format.carries_problems() {
+                // `list`, `pins` and `prometheus` have no place for them: stderr does.
+                for e in &report.errors {
+                    eprintln!("error: {e}");
+                }
+                for n in &report.notes {
+                    eprintln!("error: {n}");
+                }
+            }
+            if STATS.load(std::sync::atomic::Ordering::Relaxed) {
+                print_stats(&report, started.elapsed());
+            }
+            report.exit_code()
+        }
         Err(e) => {
             eprintln!("image-digest-check: {e:#}");
-            ExitCode::from(2)
+            2
         }
+    };
+    ExitCode::from(code)
+}
+
+/// `--stats`, read once the report is written.
+static STATS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Where the report goes: stdout, or stderr when stdout carries something else (`pin
+/// --dry-run`'s diff).
+enum To {
+    Stdout,
+    Stderr,
+}
+
+/// Runs the command into its report, and says how to print it.
+fn run(cli: Cli) -> Result<(Report, Output, To)> {
+    let Cli {
+        command,
+        check,
+        common,
+    } = cli;
+    STATS.store(common.stats, std::sync::atomic::Ordering::Relaxed);
+    Ok(match command.unwrap_or(Command::Check(check)) {
+        Command::Check(args) => {
+            let format = args.judged.output.into();
+            (run_check(&common, &args)?, format, To::Stdout)
+        }
+        Command::Values(args) => {
+            let format = args.judged.output.into();
+            (run_values(&common, &args)?, format, To::Stdout)
+        }
+        Command::Pin(args) => (
+            run_pin(&common, &args)?,
+            Output::Report(Format::Text),
+            To::Stderr,
+        ),
+        Command::History(args) => {
+            let format = args.output.into();
+            (run_history(&common, &args)?, format, To::Stdout)
+        }
+        Command::Live(args) => {
+            let format = args.output.into();
+            (run_live(&common, &args)?, format, To::Stdout)
+        }
+    })
+}
+
+/// The settings, read once for every command: as the file holds them (what the policy module
+/// validates), and as the core reads them.
+struct Loaded {
+    json: Value,
+    settings: Settings,
+}
+
+impl Loaded {
+    fn read(common: &Common) -> Result<Loaded> {
+        let json = read_settings(common.settings.as_deref())?;
+        let settings = Settings::from_json(Some(&json)).map_err(|e| match &common.settings {
+            Some(path) => anyhow::anyhow!("settings {}: {e}", path.display()),
+            None => anyhow::anyhow!("{e}"),
+        })?;
+        Ok(Loaded { json, settings })
     }
 }
 
-fn run(cli: &Cli) -> Result<u8> {
-    if let Some(Command::Values {
-        files,
-        chart,
-        app_version,
-        verify_tags,
-        registry,
-    }) = &cli.command
-    {
-        let app_version = match (chart, app_version) {
-            (Some(dir), _) => Some(chart_app_version(dir)?),
-            (None, v) => v.clone(),
-        };
-        let verify = verify_tags.then(|| registry.options(None)).transpose()?;
-        return run_values(cli, files, app_version, verify.as_ref());
-    }
-    if let Some(Command::Pin(args)) = &cli.command {
-        return run_pin(cli, args);
-    }
-    if let Some(Command::History(args)) = &cli.command {
-        return run_history(cli, args);
-    }
-    if let Some(Command::Live {
-        files,
-        verify_registry,
-        registry,
-    }) = &cli.command
-    {
-        let verify = verify_registry
-            .then(|| registry.options(None))
-            .transpose()?;
-        return live::run(cli, files, verify.as_ref());
-    }
-    if matches!(cli.output, Format::List | Format::Pins | Format::Prometheus) {
-        bail!(
-            "--output list and prometheus are for history and --output pins for live; checks report as text, json, junit, sarif, github or openreports"
-        );
-    }
-    if cli.paths.is_empty() && cli.requests.is_empty() {
+/// `image-digest-check [check] PATH…`.
+fn run_check(common: &Common, args: &CheckArgs) -> Result<Report> {
+    if args.paths.is_empty() && args.requests.is_empty() {
         bail!(
             "no input: give manifest files, directories, - for stdin, or --request FILE (see --help)"
         );
     }
-    let settings = read_settings(cli.settings.as_deref())?;
-    let policy = load_policy(cli)?;
-    let evaluator = policy.with_settings(settings.clone())?;
-    let parsed = core_settings(&settings)?;
-    let scope = &parsed.namespaces;
-    let recording = cli.replay.as_deref().map(Recording::load).transpose()?;
-
-    let (units, errors) = read_units(cli);
+    let loaded = Loaded::read(common)?;
+    let policy = load_policy(common)?;
+    let evaluator = policy.with_settings(loaded.json.clone())?;
+    let recording = args.replay.as_deref().map(Recording::load).transpose()?;
+    let (units, errors) = read_units(common, args);
     let cx = work::Context {
         evaluator: &evaluator,
         recording: recording.as_ref(),
-        namespace: cli.namespace.as_deref(),
-        settings: &parsed,
-        jobs: cli.jobs.unwrap_or_else(|| {
+        namespace: common.namespace.as_deref(),
+        settings: &loaded.settings,
+        jobs: args.jobs.unwrap_or_else(|| {
             std::thread::available_parallelism()
                 .map(|n| n.get())
                 .unwrap_or(1)
         }),
-        progress: !cli.quiet && units.len() >= 1000,
+        progress: !common.quiet && units.len() >= 1000,
     };
-    let started = std::time::Instant::now();
     let mut outs = work::run(&cx, &units);
     let mut errors = errors;
-    let mut floor = 0;
-    if cli.verify_tags {
-        let options = cli.registry.options(None)?;
-        if verify_tags::apply(&units, &parsed, &options, &mut outs, &mut errors) == 0 {
-            floor = verify_tags::nothing_asked(cli.allow_empty);
+    let asked = if args.judged.verify_tags {
+        verify_tags::apply(
+            &units,
+            &loaded.settings,
+            &args.judged.registry.options(),
+            &mut outs,
+            &mut errors,
+        )
+    } else {
+        usize::MAX
+    };
+    let mut report = Report::from_documents(
+        outs,
+        errors,
+        &loaded.settings.namespaces,
+        common.allow_empty,
+    );
+    if asked == 0 {
+        verify_tags::nothing_asked(&mut report, common.allow_empty);
+    }
+    Ok(report)
+}
+
+/// `image-digest-check values FILE…`.
+fn run_values(common: &Common, args: &ValuesArgs) -> Result<Report> {
+    let app_version = match (&args.chart, &args.app_version) {
+        (Some(dir), _) => Some(chart_app_version(dir)?),
+        (None, v) => v.clone(),
+    };
+    let loaded = Loaded::read(common)?;
+    let policy = load_policy(common)?;
+    policy.with_settings(loaded.json.clone())?;
+    let mut errors = Vec::new();
+    let mut texts = Vec::new();
+    for path in &args.files {
+        match input::read(path) {
+            Ok(text) => texts.push((input::source_name(path), text)),
+            Err(e) => errors.push(e),
         }
     }
-    let run = Run::from_documents(outs, errors, scope, cli.allow_empty);
-    if cli.stats {
-        print_stats(&run.summary, started.elapsed());
+    let mut prepared = run::prepare_values(
+        &texts,
+        &loaded.json,
+        &loaded.settings,
+        common.namespace.as_deref(),
+        errors,
+    );
+    prepared.app_version = app_version;
+    let evaluator = policy.with_settings(prepared.effective.clone())?;
+    let mut judge = work::Wasm::new(&evaluator);
+    let mut report = run::values(prepared, &loaded.settings, &mut judge, common.allow_empty);
+    if args.judged.verify_tags {
+        let options = args.judged.registry.options();
+        let mut asked = 0;
+        report.amend(|results, errors| {
+            asked = verify_tags::apply_to_values(results, errors, &options);
+        });
+        if asked == 0 {
+            verify_tags::nothing_asked(&mut report, common.allow_empty);
+        }
     }
-    Ok(print(cli, &run).max(floor))
+    Ok(report)
 }
 
-/// Writes the report in the chosen format and returns the exit code.
-fn print(cli: &Cli, run: &Run) -> u8 {
-    let format = match cli.output {
-        Format::Text => run::Format::Text,
-        Format::Json => run::Format::Json,
-        Format::Junit => run::Format::Junit,
-        Format::Sarif => run::Format::Sarif,
-        Format::Github => run::Format::Github,
-        Format::Openreports => run::Format::OpenReports,
-        // Refused before any check runs (`run`).
-        Format::List | Format::Pins | Format::Prometheus => run::Format::Text,
+/// `image-digest-check pin`: needs no policy module, only the core's reading of the settings
+/// (exemptions, custom kinds, allowed digest algorithms).
+fn run_pin(common: &Common, args: &PinArgs) -> Result<Report> {
+    let loaded = Loaded::read(common)?;
+    let request = pin_run::Request {
+        manifests: &args.paths,
+        values: &args.values,
+        dry_run: args.dry_run,
+        allow_empty: common.allow_empty,
+        options: Options {
+            platform: args.platform.clone(),
+            ..args.registry.options()
+        },
+        from_live: args
+            .from_live
+            .as_deref()
+            .map(|pods| live::running(pods, &loaded.settings))
+            .transpose()?,
     };
-    // A closed pipe (`| head`) is the reader's choice, not an error worth a panic.
-    let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), run.render(format).as_bytes());
-    run.exit_code()
+    pin_run::run(&request, &loaded.settings)
 }
 
-/// The settings as the core reads them (the namespace scope, the custom kinds), once the wasm
-/// has accepted them. Both run the same code; should they ever disagree, that is an error,
-/// never a silent fall back to defaults (an empty scope would check nothing it should).
-fn core_settings(settings: &Value) -> Result<Settings> {
-    Settings::from_json(Some(settings)).map_err(|e| {
-        anyhow::anyhow!("the policy accepted the settings, but the checker's core did not: {e}")
-    })
+/// `image-digest-check history`: the core's reading of the settings (kinds, presets, custom
+/// kinds) and the Git history; no policy module.
+fn run_history(common: &Common, args: &HistoryArgs) -> Result<Report> {
+    let loaded = Loaded::read(common)?;
+    let request = history::Request {
+        paths: &args.paths,
+        values: &args.values,
+        since: args.since.as_deref(),
+        range: args.range.as_deref(),
+        verify: args.verify_registry,
+        protect: args.protect.then(|| args.protect_prefix.clone()),
+        dry_run: args.dry_run,
+        prune: args.prune,
+        allow_empty: common.allow_empty,
+        options: Options {
+            deep: args.deep,
+            platforms: args.platforms.clone(),
+            ..args.registry.options()
+        },
+    };
+    history::run(&request, &loaded.settings)
+}
+
+/// `image-digest-check live FILE…`.
+fn run_live(common: &Common, args: &LiveArgs) -> Result<Report> {
+    let loaded = Loaded::read(common)?;
+    let policy = load_policy(common)?;
+    let evaluator = policy.with_settings(loaded.json.clone())?;
+    let cx = work::Context {
+        evaluator: &evaluator,
+        recording: None,
+        namespace: common.namespace.as_deref(),
+        settings: &loaded.settings,
+        jobs: args.jobs.unwrap_or(1).max(1),
+        progress: false,
+    };
+    let options = args.registry.options();
+    Ok(live::run(
+        &cx,
+        &args.files,
+        common.max_file_size,
+        common.allow_empty,
+        args.verify_registry.then_some(&options),
+    ))
 }
 
 /// The `appVersion` of the chart in `dir` (its `Chart.yaml`): an error, not a guess, when the
@@ -464,133 +768,9 @@ fn templates_prefix_v(dir: &std::path::Path) -> bool {
 }
 
 /// `image-digest-check values FILE…`.
-fn run_values(
-    cli: &Cli,
-    files: &[PathBuf],
-    app_version: Option<String>,
-    verify_tags: Option<&image_digest_pin::registry::Options>,
-) -> Result<u8> {
-    let settings = read_settings(cli.settings.as_deref())?;
-    let policy = load_policy(cli)?;
-    policy.with_settings(settings.clone())?;
-    let parsed = core_settings(&settings)?;
-    let mut errors = Vec::new();
-    let mut texts = Vec::new();
-    for path in files {
-        match input::read(path) {
-            Ok(text) => texts.push((input::source_name(path), text)),
-            Err(e) => errors.push(e),
-        }
-    }
-    let mut prepared =
-        run::prepare_values(&texts, &settings, &parsed, cli.namespace.as_deref(), errors);
-    prepared.app_version = app_version;
-    let evaluator = policy.with_settings(prepared.effective.clone())?;
-    let mut judge = work::Wasm::new(&evaluator);
-    let mut run = run::values(prepared, &parsed, &mut judge, cli.allow_empty);
-    let mut floor = 0;
-    if let Some(options) = verify_tags {
-        let mut asked = 0;
-        run.amend(|results, errors| {
-            asked = verify_tags::apply_to_values(results, errors, options);
-        });
-        if asked == 0 {
-            floor = verify_tags::nothing_asked(cli.allow_empty);
-        }
-    }
-    Ok(print(cli, &run).max(floor))
-}
-
-/// `image-digest-check pin`: needs no policy module, only the core's reading of the settings
-/// (exemptions, custom kinds, allowed digest algorithms).
-fn run_pin(cli: &Cli, args: &PinArgs) -> Result<u8> {
-    if !matches!(cli.output, Format::Text) {
-        bail!("pin reports as text and --dry-run prints a unified diff; --output is for checks");
-    }
-    let settings = Settings::from_json(Some(&read_settings(cli.settings.as_deref())?))
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let platform = args
-        .platform
-        .as_deref()
-        .map(str::parse)
-        .transpose()
-        .map_err(|e: String| anyhow::anyhow!(e))?;
-    let request = pin_run::Request {
-        manifests: &args.paths,
-        values: &args.values,
-        dry_run: args.dry_run,
-        allow_empty: cli.allow_empty,
-        options: args.registry.options(platform)?,
-        from_live: args
-            .from_live
-            .as_deref()
-            .map(|pods| live::running(pods, &settings))
-            .transpose()?,
-    };
-    pin_run::run(&request, &settings)
-}
-
-/// `image-digest-check history`: the core's reading of the settings (kinds, presets, custom
-/// kinds) and the Git history; no policy module.
-fn run_history(cli: &Cli, args: &HistoryArgs) -> Result<u8> {
-    let output = match cli.output {
-        Format::Text => history::Output::Text,
-        Format::Json => history::Output::Json,
-        Format::List => history::Output::List,
-        Format::Github => history::Output::Github,
-        Format::Sarif => history::Output::Sarif,
-        Format::Prometheus if !args.verify_registry => {
-            bail!("--output prometheus reports what the registry answered: add --verify-registry")
-        }
-        Format::Prometheus => history::Output::Prometheus,
-        Format::Junit | Format::Openreports | Format::Pins => {
-            bail!("history reports as text, json, list, sarif, github or prometheus")
-        }
-    };
-    let settings = Settings::from_json(Some(&read_settings(cli.settings.as_deref())?))
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let prefix = &args.protect_prefix;
-    if !prefix.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
-        || !prefix
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
-        || prefix.len() > 40
-    {
-        bail!(
-            "--protect-prefix {prefix:?}: a tag starts with a letter, digit or `_` and holds only letters, digits, `_`, `.` and `-` (at most 40 characters here, so the digest fits the 128 a tag may have)"
-        );
-    }
-    let request = history::Request {
-        paths: &args.paths,
-        values: &args.values,
-        since: args.since.as_deref(),
-        range: args.range.as_deref(),
-        verify: args.verify_registry,
-        protect: args.protect.then(|| args.protect_prefix.clone()),
-        dry_run: args.dry_run,
-        prune: args.prune,
-        allow_empty: cli.allow_empty,
-        output,
-        options: image_digest_pin::registry::Options {
-            deep: args.deep,
-            platforms: args
-                .platforms
-                .iter()
-                .map(|p| {
-                    p.parse::<image_digest_pin::platform::Platform>()
-                        .map(|_| p.clone())
-                        .map_err(|e| anyhow::anyhow!("--platform {p:?}: {e}"))
-                })
-                .collect::<Result<Vec<_>>>()?,
-            ..args.registry.options(None)?
-        },
-    };
-    history::run(&request, &settings)
-}
-
-fn load_policy(cli: &Cli) -> Result<Policy> {
-    let cache = module_cache(cli);
-    match &cli.policy {
+fn load_policy(common: &Common) -> Result<Policy> {
+    let cache = module_cache(common);
+    match &common.policy {
         Some(path) => Policy::load_cached(path, cache.as_ref()),
         None => Policy::from_bytes_cached(EMBEDDED_POLICY, cache.as_ref())
             .context("cannot load the embedded policy module"),
@@ -601,9 +781,9 @@ fn load_policy(cli: &Cli) -> Result<Policy> {
 /// turn it off, `IMAGE_DIGEST_CHECK_CACHE=DIR` moves it, else the per-user cache directory.
 /// A directory that is not the user's own is not used, and that is said once (compiled code
 /// is native code: see the runner's `cache.rs`).
-fn module_cache(cli: &Cli) -> Option<Cache> {
+fn module_cache(common: &Common) -> Option<Cache> {
     let setting = std::env::var_os("IMAGE_DIGEST_CHECK_CACHE").filter(|v| !v.is_empty());
-    if cli.no_cache || setting.as_deref() == Some(std::ffi::OsStr::new("off")) {
+    if common.no_cache || setting.as_deref() == Some(std::ffi::OsStr::new("off")) {
         return None;
     }
     let dir = setting.map(PathBuf::from).or_else(cache::default_dir)?;
@@ -620,15 +800,15 @@ fn module_cache(cli: &Cli) -> Option<Cache> {
 }
 
 /// Reads every input into units of work; what cannot be read is an input error.
-fn read_units(cli: &Cli) -> (Vec<Unit>, Vec<input::InputError>) {
-    let expanded = walk::expand(&cli.paths);
+fn read_units(common: &Common, args: &CheckArgs) -> (Vec<Unit>, Vec<input::InputError>) {
+    let expanded = walk::expand(&args.paths);
     let mut errors = expanded.errors;
     let mut units = Vec::new();
     if !expanded.skipped.is_empty() {
         units.push(Unit::Skipped(expanded.skipped));
     }
     for file in &expanded.files {
-        let text = match input::read_limited(file, cli.max_file_size) {
+        let text = match input::read_limited(file, common.max_file_size) {
             Ok(t) => t,
             Err(e) => {
                 errors.push(e);
@@ -653,7 +833,7 @@ fn read_units(cli: &Cli) -> (Vec<Unit>, Vec<input::InputError>) {
             );
         }
     }
-    for path in &cli.requests {
+    for path in &args.requests {
         match std::fs::read(path) {
             Ok(bytes) => units.push(Unit::Request {
                 location: path.display().to_string(),
@@ -662,24 +842,30 @@ fn read_units(cli: &Cli) -> (Vec<Unit>, Vec<input::InputError>) {
             Err(e) => errors.push(input::InputError {
                 source: path.display().to_string(),
                 message: e.to_string(),
+                line: None,
             }),
         }
     }
     (units, errors)
 }
 
-fn print_stats(summary: &report::Summary, elapsed: std::time::Duration) {
+/// `--stats`: how long the run took, how much it read, and its peak memory.
+fn print_stats(report: &Report, elapsed: std::time::Duration) {
     let secs = elapsed.as_secs_f64();
-    eprintln!(
-        "evaluated: {} documents in {secs:.3} s ({:.0}/s)",
-        summary.documents,
-        summary.documents as f64 / secs.max(1e-9)
-    );
+    if let Some(summary) = &report.summary {
+        eprintln!(
+            "evaluated: {} documents in {secs:.3} s ({:.0}/s)",
+            summary.documents,
+            summary.documents as f64 / secs.max(1e-9)
+        );
+    } else {
+        eprintln!("ran in {secs:.3} s");
+    }
     eprintln!("peak memory: {}", peak_memory());
 }
 
 /// The process's peak resident memory (Linux `VmHWM`).
-pub(crate) fn peak_memory() -> String {
+fn peak_memory() -> String {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {

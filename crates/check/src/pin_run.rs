@@ -12,6 +12,8 @@ use image_digest_pin::write;
 use image_digest_policy::report::quote;
 use image_digest_policy::settings::Settings;
 use image_digest_scan::input::{self, InputError};
+use image_digest_scan::report::{Item, Report, Total};
+use image_digest_scan::rules::Tool;
 use image_digest_scan::values;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -29,10 +31,10 @@ pub struct Request<'a> {
     pub from_live: Option<crate::live::RunningDigests>,
 }
 
-/// Runs `pin`; the exit code: 0 done (or nothing to do), 1 `--dry-run` found changes to make,
-/// 2 anything not done (unreadable input, a failed lookup or edit, an image that cannot be
-/// pinned as written).
-pub fn run(request: &Request<'_>, settings: &Settings) -> Result<u8> {
+/// Runs `pin` into its report: an item per image pinned (or, with `--dry-run`, to pin, which
+/// is exit 1) and per image that cannot be pinned as written; a failed lookup or edit is a
+/// note, and nothing is written then (exit 2).
+pub fn run(request: &Request<'_>, settings: &Settings) -> Result<Report> {
     if request.manifests.is_empty() && request.values.is_empty() {
         bail!(
             "nothing to pin: give manifest files or directories, and/or --values FILE (see pin --help)"
@@ -49,18 +51,22 @@ pub fn run(request: &Request<'_>, settings: &Settings) -> Result<u8> {
     let (manifests, values, mut errors) = read_sources(request);
     let (sites, unreadable) = plan(&manifests, &values, settings);
     errors.extend(unreadable);
+    let mut report = Report::default();
     if !errors.is_empty() {
-        errors.iter().for_each(|e| eprintln!("error: {e}"));
-        eprintln!("pin: nothing was written: {} input errors", errors.len());
-        return Ok(2);
+        report.note(format!(
+            "pin: nothing was written: {} input errors",
+            errors.len()
+        ));
+        report.errors = errors;
+        return Ok(report);
     }
     if sites.is_empty() && !request.allow_empty {
-        eprintln!(
+        report.note(format!(
             "pin: no image found in {} manifest files and {} values files: check the paths (only workloads of the kinds the policy reads are searched), or pass --allow-empty if that is expected",
             manifests.len(),
             values.len()
-        );
-        return Ok(2);
+        ));
+        return Ok(report);
     }
     let lookups: Vec<String> = sites
         .iter()
@@ -75,9 +81,10 @@ pub fn run(request: &Request<'_>, settings: &Settings) -> Result<u8> {
             if !lookups.is_empty()
                 && let Err(e) = image_digest_pin::credentials::check_config()
             {
-                eprintln!("error: {e}");
-                eprintln!("pin: nothing was written: the registry credentials cannot be read");
-                return Ok(2);
+                report.note(format!(
+                    "{e}: pin wrote nothing, since the registry credentials cannot be read"
+                ));
+                return Ok(report);
             }
             registry::resolve_all(&lookups, &request.options)
         }
@@ -104,13 +111,15 @@ pub fn run(request: &Request<'_>, settings: &Settings) -> Result<u8> {
     } else {
         Vec::new()
     };
-    report_sites(&sites, &answers, request.dry_run && problems.is_empty());
+    report_sites(&mut report, &sites, &answers, request.dry_run);
     if !problems.is_empty() {
-        problems.iter().for_each(|p| eprintln!("error: {p}"));
-        eprintln!("pin: nothing was written: {} problems", problems.len());
-        return Ok(2);
+        let n = problems.len();
+        report.notes.extend(problems);
+        report.note(format!("pin: nothing was written: {n} problems"));
+        return Ok(report);
     }
-    finish(request, &sites, &changed)
+    finish(request, &sites, &changed, &mut report);
+    Ok(report)
 }
 
 fn read_sources(request: &Request<'_>) -> (Vec<Source>, Vec<Source>, Vec<InputError>) {
@@ -338,39 +347,41 @@ fn at(site: &Site) -> String {
     format!("{}:{}:{}", site.source, site.pos.line, site.pos.column)
 }
 
-/// One line per image that was pinned, refused or failed (stderr: stdout carries the diff).
+/// An item per image that was (or with `--dry-run`, would be) pinned, and per image refused.
 fn report_sites(
+    report: &mut Report,
     sites: &[Site],
     answers: &BTreeMap<String, Result<String, ResolveError>>,
     dry_run: bool,
 ) {
-    let verb = if dry_run { "would pin" } else { "pinned" };
+    let (rule, verb) = if dry_run {
+        (Tool::WouldPin, "would pin")
+    } else {
+        (Tool::Pinned, "pinned")
+    };
     for site in sites {
-        match &site.action {
-            Action::Pin(_) => {
-                if let Some(Ok(digest)) = answers.get(&site.image) {
-                    eprintln!(
-                        "{}: {}: {verb} {} to {digest}",
-                        at(site),
-                        site.label,
-                        quote(&site.image)
-                    );
-                }
-            }
-            Action::Refused(why) => {
-                eprintln!(
-                    "{}: {}: not pinned: image {}: {why}",
-                    at(site),
-                    site.label,
-                    quote(&site.image)
-                );
-            }
-            _ => {}
-        }
+        let (rule, message) = match &site.action {
+            Action::Pin(_) => match answers.get(&site.image) {
+                Some(Ok(digest)) => (rule, format!("{verb} {} to {digest}", quote(&site.image))),
+                _ => continue,
+            },
+            Action::Refused(why) => (
+                Tool::NotPinnable,
+                format!("not pinned: image {}: {why}", quote(&site.image)),
+            ),
+            _ => continue,
+        };
+        let mut item = Item::new(rule, site.label.clone(), message);
+        item.file = Some(site.source.clone());
+        item.line = site.pos.line;
+        item.column = site.pos.column;
+        item.image = Some(site.image.clone());
+        report.items.push(item);
     }
 }
 
-fn finish(request: &Request<'_>, sites: &[Site], changed: &[Changed]) -> Result<u8> {
+/// Writes the files (or prints the diff) and counts.
+fn finish(request: &Request<'_>, sites: &[Site], changed: &[Changed], report: &mut Report) {
     let count = |f: fn(&Action) -> bool| sites.iter().filter(|s| f(&s.action)).count();
     let pinned = count(|a| matches!(a, Action::Pin(_)));
     let already = count(|a| matches!(a, Action::Pinned));
@@ -394,9 +405,8 @@ fn finish(request: &Request<'_>, sites: &[Site], changed: &[Changed]) -> Result<
             })
             .collect();
         if let Err(e) = write::all_or_none(&changes) {
-            eprintln!("error: {e}");
-            eprintln!("pin: nothing was written");
-            return Ok(2);
+            report.note(format!("{e}: pin wrote nothing"));
+            return;
         }
     }
     let verb = if request.dry_run {
@@ -404,15 +414,18 @@ fn finish(request: &Request<'_>, sites: &[Site], changed: &[Changed]) -> Result<
     } else {
         "pinned"
     };
-    eprintln!(
-        "pin: {verb} {pinned} images in {} files; {already} already pinned, {exempt} exempt, {refused} not pinnable as written",
-        changed.len()
-    );
-    Ok(if refused > 0 {
-        2
-    } else if request.dry_run && !changed.is_empty() {
-        1
-    } else {
-        0
-    })
+    report.totals.push(Total {
+        command: "pin",
+        text: format!(
+            "pin: {verb} {pinned} images in {} files; {already} already pinned, {exempt} exempt, {refused} not pinnable as written",
+            changed.len()
+        ),
+        counts: BTreeMap::from([
+            ("pinned", pinned),
+            ("files", changed.len()),
+            ("alreadyPinned", already),
+            ("exempt", exempt),
+            ("notPinnable", refused),
+        ]),
+    });
 }

@@ -81,6 +81,7 @@ pub fn apply(
                     errors.push(InputError {
                         source: format!("{}:{}:{}", p.file, p.pos.line, p.pos.column),
                         message: moved(p, &current).message,
+                        line: None,
                     });
                 }
             }
@@ -116,24 +117,21 @@ pub fn apply_to_values(
     pinned.len()
 }
 
-/// Nothing pinned to ask about: `--verify-tags` verified nothing, which is said (and is not a
-/// pass unless `--allow-empty`).
-pub fn nothing_asked(allow_empty: bool) -> u8 {
-    eprintln!(
-        "--verify-tags: no repository:tag@digest image in the input, so no tag was verified{}",
-        if allow_empty {
-            ""
-        } else {
-            " (exit 2; --allow-empty accepts that)"
-        }
-    );
-    if allow_empty { 0 } else { 2 }
+/// Nothing pinned to ask about: `--verify-tags` verified nothing, which is a note of the
+/// report (exit 2) unless `--allow-empty`, and said on stderr either way.
+pub fn nothing_asked(report: &mut image_digest_scan::report::Report, allow_empty: bool) {
+    let why = "--verify-tags: no repository:tag@digest image in the input, so no tag was verified";
+    if allow_empty {
+        eprintln!("{why}");
+    } else {
+        report.note(format!("{why} (--allow-empty accepts that)"));
+    }
 }
 
 /// The `tag-moved` warning at the image.
 fn moved(p: &Pinned, current: &str) -> Warning {
     Warning {
-        rule: Rule::TagMoved,
+        rule: Rule::TagMoved.into(),
         message: format!(
             "image {:?}: tag `{}` now points to {current}, not to the pinned {}: an update is pending, or the tag was rewritten upstream (the digest still decides what runs); re-pin it (image-digest-check pin) or keep the digest on purpose",
             p.image, p.tag, p.digest
@@ -151,6 +149,7 @@ fn not_verified(p: &Pinned, why: &str) -> InputError {
             "image {:?}: --verify-tags could not verify its tag: {why}",
             p.image
         ),
+        line: None,
     }
 }
 

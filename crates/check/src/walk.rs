@@ -110,6 +110,7 @@ fn error(path: &Path, message: &str) -> InputError {
     InputError {
         source: path.display().to_string(),
         message: message.to_owned(),
+        line: None,
     }
 }
 

@@ -4,7 +4,7 @@
 use crate::input::{self, InputError};
 use image_digest_policy::settings::Settings;
 use image_digest_runner::replay::Recording;
-use image_digest_runner::{Evaluator, Host, HostResolver, Instance, NoCapabilities, Response};
+use image_digest_runner::{Evaluator, Instance, NoCapabilities};
 use image_digest_scan::document::{self, Out as UnitOut};
 use image_digest_scan::judge::{Answer, Judge};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -110,6 +110,7 @@ fn lost_worker() -> UnitOut {
         errors: vec![InputError {
             source: "image-digest-check".into(),
             message: "a worker thread crashed; its documents were not all checked".into(),
+            line: None,
         }],
         ..UnitOut::default()
     }
@@ -130,6 +131,7 @@ fn guard(unit: &Unit, f: impl FnOnce() -> UnitOut) -> Result<UnitOut, UnitOut> {
             errors: vec![InputError {
                 source: unit.location(),
                 message: format!("{INTERNAL}: {why}"),
+                line: None,
             }],
             ..UnitOut::default()
         }
@@ -194,24 +196,21 @@ impl<'e, 'p> Wasm<'e, 'p> {
 }
 
 impl Judge for Wasm<'_, '_> {
+    /// One evaluation per document, on the module the user runs: its `report` function
+    /// answers the verdict and message `validate` would (what the cluster says) and the
+    /// findings and warnings as data, so a `--policy` of another release reports its own.
     fn judge(&mut self, request: &[u8]) -> Result<Answer, String> {
         let evaluator = self.evaluator;
-        // The same answers for the native core: a second replay of the recorded session, or
-        // the same host without capabilities.
-        let native_host: Arc<dyn Host> = match self.recording {
-            Some(r) => Arc::new(r.session()),
-            None => Arc::new(NoCapabilities),
-        };
-        let response = match self.recording {
+        let reported = match self.recording {
             Some(r) => {
                 let session = Arc::new(r.session());
-                let response = evaluator.validate_raw(request, session.clone());
+                let reported = evaluator.report_raw(request, session.clone());
                 // kwctl warns, and goes on, when the policy asked for fewer exchanges than
                 // were recorded; so does the checker, with kwctl's words and figures.
                 if let Some(warning) = session.leftover() {
                     eprintln!("warning: replayed session: {warning}");
                 }
-                response
+                reported
             }
             None => {
                 let instance = match self.instance.take() {
@@ -219,7 +218,7 @@ impl Judge for Wasm<'_, '_> {
                     None => evaluator.instantiate(Arc::new(NoCapabilities)),
                 };
                 instance.and_then(|i| {
-                    let r = evaluator.validate_on(&i, request);
+                    let r = evaluator.report_on(&i, request);
                     if r.is_ok() {
                         self.instance = Some(i);
                     }
@@ -227,51 +226,9 @@ impl Judge for Wasm<'_, '_> {
                 })
             }
         };
-        let response = response.map_err(|e| format!("{e:#}"))?;
-        let native = image_digest_policy::validate_with(
-            &evaluator.payload_for(request),
-            &mut HostResolver(native_host),
-        );
-        agree(response, native)
+        let reported = reported.map_err(|e| format!("{e:#}"))?;
+        Answer::from_data(reported.data, reported.response.patch)
     }
-}
-
-/// The verdict and message are the wasm's, what the cluster would say; the findings and
-/// warnings, with their rules, are the native core's on the same payload and host answers.
-/// The two must say the same, word for word: a module from another release (`--policy`) can
-/// word or decide things differently, and guessing which finding is which would be a lie.
-fn agree(wasm: Response, native: image_digest_policy::Verdict) -> Result<Answer, String> {
-    let native_warnings = native.warning_texts();
-    let same = wasm.accepted == native.accepted
-        && wasm.message == native.message
-        && wasm.warnings == native_warnings;
-    if !same {
-        let say = |accepted: bool, message: &Option<String>, warnings: &[String]| {
-            let verdict = if accepted { "accepted" } else { "rejected" };
-            let first = message
-                .as_deref()
-                .and_then(|m| m.lines().next())
-                .unwrap_or("");
-            match (first, warnings.len()) {
-                ("", 0) => verdict.to_owned(),
-                ("", n) => format!("{verdict} ({n} warnings)"),
-                (first, n) => format!("{verdict} ({first:?}, {n} warnings)"),
-            }
-        };
-        return Err(format!(
-            "the policy module and this checker's own core (image-digest-policy {}) disagree on this document: the module {}, the core {}. Run the checker without --policy (its embedded module), or the checker of the module's release",
-            image_digest_policy::VERSION,
-            say(wasm.accepted, &wasm.message, &wasm.warnings),
-            say(native.accepted, &native.message, &native_warnings),
-        ));
-    }
-    Ok(Answer {
-        accepted: wasm.accepted,
-        message: wasm.message,
-        findings: native.findings,
-        warnings: native.warnings,
-        patch: wasm.patch,
-    })
 }
 
 #[cfg(test)]

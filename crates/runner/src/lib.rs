@@ -330,6 +330,27 @@ impl Evaluator<'_> {
         answer(&raw, &request)
     }
 
+    /// The module's `report` on a fresh instance: the verdict `validate` would give (read as
+    /// its response, so the patch and the strictness are the same), and the findings and
+    /// warnings as data, from one evaluation.
+    pub fn report_raw(&self, request: &[u8], host: Arc<dyn Host>) -> Result<Reported> {
+        let request = unwrap_review(request);
+        let raw = self
+            .policy
+            .call("report", &self.payload(&request)?, host)
+            .map_err(no_report)?;
+        reported(&raw, &request)
+    }
+
+    /// The same on an instance the caller keeps.
+    pub fn report_on(&self, instance: &Instance, request: &[u8]) -> Result<Reported> {
+        let request = unwrap_review(request);
+        let raw = instance
+            .call("report", &self.payload(&request)?)
+            .map_err(no_report)?;
+        reported(&raw, &request)
+    }
+
     /// A fresh instance of the policy behind this evaluator.
     pub fn instantiate(&self, host: Arc<dyn Host>) -> Result<Instance> {
         self.policy.instantiate(host)
@@ -347,6 +368,44 @@ impl Evaluator<'_> {
 }
 
 pub use image_digest_policy::request::payload;
+
+/// What a module's `report` answered: the response `validate` would have given, and the
+/// verdict as data.
+#[derive(Debug, Clone)]
+pub struct Reported {
+    /// The verdict as policy-server would forward it.
+    pub response: Response,
+    /// The findings and warnings, with their rules.
+    pub data: image_digest_policy::report::ReportData,
+}
+
+fn reported(raw: &[u8], request: &[u8]) -> Result<Reported> {
+    let response = answer(raw, request)?;
+    let data = serde_json::from_slice(raw).with_context(|| {
+        format!(
+            "the policy's `report` answer is not its report: {}",
+            String::from_utf8_lossy(raw)
+        )
+    })?;
+    Ok(Reported { response, data })
+}
+
+/// A module without `report` (a release before it) says so in words the user can act on.
+fn no_report(e: anyhow::Error) -> anyhow::Error {
+    let text = format!("{e:#}");
+    if text.contains("report")
+        && (text.contains("No handler")
+            || text.contains("not registered")
+            || text.contains("unknown function"))
+    {
+        anyhow::anyhow!(
+            "the policy module has no `report` function (it predates image-digest-policy {}), which the checker reads its findings from: run the checker of the module's release, or without --policy ({text})",
+            image_digest_policy::VERSION
+        )
+    } else {
+        e
+    }
+}
 
 /// Reads the guest's answer; the request's object is parsed only when the policy mutated it.
 fn answer(raw: &[u8], request: &[u8]) -> Result<Response> {

@@ -118,6 +118,7 @@ fn no_namespace(location: &str, w: &admission::Prepared, scope: &NamespaceScope)
              pass --namespace NAME, the namespace it will be installed in (as `helm template -n NAME`), or set metadata.namespace",
             w.kind, w.name, scope.include, scope.exclude
         ),
+        line: None,
     }
 }
 

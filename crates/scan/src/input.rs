@@ -56,6 +56,8 @@ pub struct InputError {
     pub source: String,
     /// What is wrong, and what to do.
     pub message: String,
+    /// The line it is at in the file, when known (SARIF and GitHub place it there).
+    pub line: Option<usize>,
 }
 
 impl std::fmt::Display for InputError {
@@ -88,6 +90,7 @@ pub fn read_limited(path: &Path, max: u64) -> Result<String, InputError> {
     read_text(path, max).map_err(|e| InputError {
         source: source_name(path),
         message: e,
+        line: None,
     })
 }
 
@@ -225,6 +228,10 @@ pub fn parse_chunk(chunk: &Chunk) -> (Vec<Document>, Vec<InputError>) {
                 "document {}: invalid YAML: {e} (the document starts at line {})",
                 chunk.index, chunk.line
             ),
+            line: Some(
+                e.line
+                    .map_or(chunk.line, |l| chunk.line + l.saturating_sub(1)),
+            ),
         }),
     }
     (docs, errors)
@@ -271,6 +278,7 @@ fn parse_json(source: &str, text: &str) -> (Vec<Document>, Vec<InputError>) {
                     errors.push(InputError {
                         source: source.into(),
                         message: format!("document {i}: invalid JSON: {e}"),
+                        line: None,
                     });
                     break;
                 }
@@ -360,6 +368,7 @@ impl<'t> JsonItems<'t> {
                 _ => errors.push(InputError {
                     source: self.source.clone(),
                     message: format!("document 1: items[{i}] is not an object"),
+                    line: None,
                 }),
             }
         }
@@ -436,6 +445,7 @@ fn push(parsed: &Parsed<'_>, value: Value, docs: &mut Vec<Document>, errors: &mu
                 parsed.index,
                 image_digest_policy::json::type_name(&other)
             ),
+            line: None,
         }),
     }
 }
@@ -495,6 +505,7 @@ fn unpack(
                 message: format!(
                     "document {index}: Lists nested deeper than {MAX_LIST_DEPTH}: not read"
                 ),
+                line: None,
             });
             return;
         }
@@ -530,6 +541,7 @@ fn unpack(
                 errors.push(InputError {
                     source: source.into(),
                     message: format!("document {index}: {path} is not an object"),
+                    line: None,
                 });
             }
         }

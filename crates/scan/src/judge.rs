@@ -2,7 +2,38 @@
 //! runs the same core compiled to the browser's wasm. Everything around a verdict (reading,
 //! requests, positions, reports) is shared; only this call differs.
 
-use image_digest_policy::report::{Finding, Warning};
+use image_digest_policy::reference::Part;
+use image_digest_policy::report::ReportData;
+use image_digest_policy::rules::Rule;
+
+/// A blocking finding as the policy reported it (its `report` function): where, which rule,
+/// which part of the reference to edit, and the words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    /// The field path.
+    pub path: String,
+    /// The rule.
+    pub rule: Rule,
+    /// The part of the reference to edit.
+    pub part: Part,
+    /// The line without its path.
+    pub detail: String,
+    /// The reasons as one clause.
+    pub reasons: String,
+}
+
+/// A warning as the policy reported it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Warned {
+    /// The field path.
+    pub path: String,
+    /// The rule.
+    pub rule: Rule,
+    /// The whole warning.
+    pub text: String,
+    /// What it says of the image.
+    pub detail: String,
+}
 
 /// The policy's answer to one request: its verdict and message as the host receives them, and
 /// its findings and warnings as data (with their rules), for every output format.
@@ -13,11 +44,92 @@ pub struct Answer {
     /// The reject message as the API server shows it.
     pub message: Option<String>,
     /// Every blocking finding.
-    pub findings: Vec<Finding>,
+    pub findings: Vec<Found>,
     /// Every warning.
-    pub warnings: Vec<Warning>,
+    pub warnings: Vec<Warned>,
     /// The JSONPatch a mutating deployment would apply.
     pub patch: Option<serde_json::Value>,
+}
+
+impl Answer {
+    /// The core's own verdict, in this process: the same release, so its rules are this
+    /// release's (no ids to read back; the web build is smaller for it).
+    pub fn from_verdict(v: image_digest_policy::Verdict) -> Answer {
+        Answer {
+            findings: v
+                .findings
+                .iter()
+                .map(|f| Found {
+                    path: f.path.clone(),
+                    rule: f.rule(),
+                    part: f.part(),
+                    detail: f.detail(),
+                    reasons: f.reasons(),
+                })
+                .collect(),
+            warnings: v
+                .warnings
+                .iter()
+                .map(|w| Warned {
+                    path: w.path.clone(),
+                    rule: w.rule,
+                    text: w.text.clone(),
+                    detail: w.detail().to_owned(),
+                })
+                .collect(),
+            accepted: v.accepted,
+            message: v.message,
+            patch: None,
+        }
+    }
+
+    /// The answer a module's `report` gave, its rules read back into this release's table: a
+    /// rule this release does not know (a module of another release) is an error, never a
+    /// finding filed under another rule.
+    pub fn from_data(data: ReportData, patch: Option<serde_json::Value>) -> Result<Answer, String> {
+        let rule = |id: &str| {
+            Rule::from_id(id).ok_or_else(|| {
+                format!(
+                    "the policy module reports rule {id:?}, which this checker (image-digest-policy {}) does not know: run the checker of the module's release, or without --policy",
+                    image_digest_policy::VERSION
+                )
+            })
+        };
+        let findings = data
+            .findings
+            .into_iter()
+            .map(|f| {
+                Ok(Found {
+                    rule: rule(&f.rule)?,
+                    part: Part::from_name(&f.part).ok_or_else(|| {
+                        format!("the policy module names a part {:?} of a reference that this checker does not know", f.part)
+                    })?,
+                    path: f.path,
+                    detail: f.detail,
+                    reasons: f.reasons,
+                })
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        let warnings = data
+            .warning_details
+            .into_iter()
+            .map(|w| {
+                Ok(Warned {
+                    rule: rule(&w.rule)?,
+                    path: w.path,
+                    text: w.text,
+                    detail: w.detail,
+                })
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        Ok(Answer {
+            accepted: data.accepted,
+            message: data.message,
+            findings,
+            warnings,
+            patch,
+        })
+    }
 }
 
 /// Whoever runs the policy on a request.
@@ -37,13 +149,56 @@ impl Judge for Core {
     fn judge(&mut self, request: &[u8]) -> Result<Answer, String> {
         let settings = serde_json::to_vec(&self.settings).map_err(|e| e.to_string())?;
         let bytes = image_digest_policy::request::payload(request, &settings);
-        let verdict = image_digest_policy::validate(&bytes);
-        Ok(Answer {
-            accepted: verdict.accepted,
-            message: verdict.message,
-            findings: verdict.findings,
-            warnings: verdict.warnings,
-            patch: None,
-        })
+        Ok(Answer::from_verdict(image_digest_policy::validate(&bytes)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use image_digest_policy::report::{FindingData, WarningData};
+
+    /// A module's answer is read into this release's rules; one of a rule this release does
+    /// not know is an error naming it, never a finding filed under another rule.
+    #[test]
+    fn a_report_is_read_into_the_rules_or_refused() {
+        let finding = |rule: &str, part: &str| FindingData {
+            path: "spec.containers[0]".into(),
+            rule: rule.into(),
+            part: part.into(),
+            detail: "d".into(),
+            reasons: "r".into(),
+        };
+        let data = |findings: Vec<FindingData>| ReportData {
+            accepted: false,
+            message: Some("m".into()),
+            warnings: vec!["w".into()],
+            mutated_object: None,
+            findings,
+            warning_details: vec![WarningData {
+                path: "spec.containers[1]".into(),
+                rule: "unpinned".into(),
+                text: "w".into(),
+                detail: "d".into(),
+            }],
+        };
+        let read = Answer::from_data(data(vec![finding("missing-tag", "tag")]), None)
+            .expect("known rules");
+        assert_eq!(
+            (
+                read.findings[0].rule,
+                read.findings[0].part,
+                read.warnings[0].rule
+            ),
+            (Rule::MissingTag, Part::Tag, Rule::Unpinned)
+        );
+        for (rule, part, says) in [
+            ("future-rule", "digest", "reports rule \"future-rule\""),
+            ("mutable-tag", "platform", "names a part \"platform\""),
+        ] {
+            let e = Answer::from_data(data(vec![finding(rule, part)]), None)
+                .expect_err("unknown to this release");
+            assert!(e.contains(says), "{e}");
+        }
     }
 }

@@ -12,6 +12,7 @@ pub mod judge;
 pub mod live;
 pub mod outcome;
 pub mod report;
+pub mod rules;
 pub mod run;
 pub mod values;
 pub mod values_judge;

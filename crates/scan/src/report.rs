@@ -6,14 +6,15 @@ pub mod openreports;
 pub mod sarif;
 
 use crate::input::InputError;
-use image_digest_policy::report as policy;
-use image_digest_policy::rules::Rule;
+use crate::judge::{Found, Warned};
+use crate::rules::{Level, RuleId};
 use serde::Serialize;
+use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// The version of the JSON report's shape (`docs/check-report.schema.json`); raised on any
 /// change a reader could trip over.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 pub use crate::yaml::Pos;
 
@@ -110,7 +111,7 @@ pub struct Finding {
     pub detail: String,
     /// The kind of finding (`mutable-tag`, `no-digest`, …: the policy's `Rule`).
     #[serde(serialize_with = "rule_id")]
-    pub rule: Rule,
+    pub rule: RuleId,
     /// The `image:` value's position (the container's, or the document's, when it has none).
     pub line: usize,
     /// Its column.
@@ -124,7 +125,7 @@ pub struct Warning {
     pub message: String,
     /// The kind of warning (`unpinned`, `tag-moved`…).
     #[serde(serialize_with = "rule_id")]
-    pub rule: Rule,
+    pub rule: RuleId,
     /// The field path of the image, when the warning names one.
     pub path: Option<String>,
     /// The line of the image field.
@@ -154,26 +155,26 @@ impl Warning {
 }
 
 /// Rules are written by their id in every machine-readable output.
-fn rule_id<S: serde::Serializer>(rule: &Rule, s: S) -> std::result::Result<S::Ok, S::Error> {
+fn rule_id<S: serde::Serializer>(rule: &RuleId, s: S) -> std::result::Result<S::Ok, S::Error> {
     s.serialize_str(rule.id())
 }
 
 /// The policy's finding, placed at the document's start until `place` finds its field.
-pub fn finding(f: &policy::Finding) -> Finding {
+pub fn finding(f: &Found) -> Finding {
     Finding {
         path: f.path.clone(),
-        detail: f.detail(),
-        rule: f.rule(),
+        detail: f.detail.clone(),
+        rule: f.rule.into(),
         line: 1,
         column: 1,
     }
 }
 
 /// The policy's warning, placed like a finding.
-pub fn warning(w: &policy::Warning) -> Warning {
+pub fn warning(w: &Warned) -> Warning {
     Warning {
         message: w.text.clone(),
-        rule: w.rule,
+        rule: w.rule.into(),
         path: Some(w.path.clone()),
         line: 1,
         column: 1,
@@ -294,16 +295,161 @@ impl Summary {
     }
 }
 
-/// Everything a format needs.
-pub struct Report<'a> {
-    /// Every result.
-    pub results: &'a [Checked],
-    /// Every input error.
-    pub errors: &'a [InputError],
-    /// The counts.
-    pub summary: &'a Summary,
+/// Everything a command found, the one thing every format renders: the workloads judged
+/// (`results`, with their findings), what the command says beyond them (`items`: history's
+/// digests, live's containers), the registry's answers, input errors, notes (why a run without
+/// rejections is not a pass), and the counts. The exit code is decided here, from it alone.
+#[derive(Debug, Default)]
+pub struct Report {
+    /// Every workload (or values image) judged.
+    pub results: Vec<Checked>,
+    /// What the command says beyond the results.
+    pub items: Vec<Item>,
+    /// Every input that could not be read.
+    pub errors: Vec<InputError>,
     /// Why the run is not a pass although nothing was rejected (nothing checked, say).
-    pub notes: &'a [String],
+    pub notes: Vec<String>,
+    /// The counts over `results`: absent when the command judges no workload (`history`).
+    pub summary: Option<Summary>,
+    /// The command's own counts (`history`, `live`), each with its line of text.
+    pub totals: Vec<Total>,
+    /// What registries said about the digests the command asked for (`--verify-registry`).
+    pub digests: Vec<DigestState>,
+}
+
+/// One thing a command says that is not a workload's own finding: a digest the Git history
+/// pinned, a container that drifted, a digest its registry lost.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Item {
+    /// What kind of thing is said.
+    #[serde(serialize_with = "rule_id")]
+    pub rule: RuleId,
+    /// How it is shown (the rule's level).
+    pub level: Level,
+    /// The file the fix goes in, when there is one (`live` reads the cluster: none).
+    pub file: Option<String>,
+    /// Its line.
+    pub line: usize,
+    /// Its column.
+    pub column: usize,
+    /// What it is about: `Deployment agents/web container "web"`, a `repository@digest`.
+    pub subject: String,
+    /// The resource, for formats that group by resource (OpenReports).
+    #[serde(skip)]
+    pub resource: Option<Resource>,
+    /// The field path or values key.
+    pub path: Option<String>,
+    /// What is said.
+    pub message: String,
+    /// The image as written.
+    pub image: Option<String>,
+    /// The `repository@digest` the item lists (`history`'s keep-list).
+    pub reference: Option<String>,
+    /// The container (or image volume) of the resource, for `live`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub container: Option<String>,
+    /// The command's detail (commits, pods).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<Value>,
+}
+
+impl Item {
+    /// An item of `rule` about `subject`, at no file.
+    pub fn new(rule: impl Into<RuleId>, subject: String, message: String) -> Item {
+        let rule = rule.into();
+        Item {
+            rule,
+            level: rule.level(),
+            file: None,
+            line: 1,
+            column: 1,
+            subject,
+            resource: None,
+            path: None,
+            message,
+            image: None,
+            reference: None,
+            container: None,
+            data: None,
+        }
+    }
+
+    /// `file:line:column`, when the item has a file.
+    pub fn at(&self) -> Option<String> {
+        self.file
+            .as_ref()
+            .map(|f| format!("{f}:{}:{}", self.line, self.column))
+    }
+
+    /// The subject with its path: `docker.io/a@sha256:… (image.tag)`.
+    pub fn who(&self) -> String {
+        match &self.path {
+            Some(path) => format!("{} ({path})", self.subject),
+            None => self.subject.clone(),
+        }
+    }
+}
+
+/// A Kubernetes object an item is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resource {
+    /// Its namespace (empty: cluster-scoped).
+    pub namespace: String,
+    /// Its kind.
+    pub kind: String,
+    /// Its name.
+    pub name: String,
+}
+
+/// What a registry said about one `repository@digest`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DigestState {
+    /// `repository@digest`.
+    pub reference: String,
+    /// `Some(true)` present, `Some(false)` gone, `None` not checked.
+    pub present: Option<bool>,
+    /// The last commit that pinned it (`history`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+}
+
+/// A command's own counts, and the line that says them.
+#[derive(Debug, Clone, Serialize)]
+pub struct Total {
+    /// The command (`history`, `live`).
+    pub command: &'static str,
+    /// The line of text.
+    #[serde(skip)]
+    pub text: String,
+    /// The counts by name.
+    pub counts: BTreeMap<&'static str, usize>,
+}
+
+impl Report {
+    /// 2 when anything could not be checked (an input error, a runner error, a note, an item
+    /// whose rule's outcome is "not checked"), else 1 when anything was rejected or an item
+    /// fails, else 0: the only place an exit code is decided from what was found.
+    pub fn exit_code(&self) -> u8 {
+        let mut code = self
+            .summary
+            .as_ref()
+            .map(|s| crate::outcome::exit_code(s, &[]))
+            .unwrap_or(0);
+        if !self.errors.is_empty() || !self.notes.is_empty() {
+            code = 2;
+        }
+        self.items
+            .iter()
+            .map(|i| i.rule.info().outcome.exit_code())
+            .fold(code, u8::max)
+    }
+
+    /// Adds a note (exit 2): why the run is not a pass.
+    pub fn note(&mut self, why: impl Into<String>) {
+        self.notes.push(why.into());
+    }
 }
 
 /// The file of a location (`a.yaml#3`, `a.yaml#3.items[1]`), or the whole source when it
@@ -381,16 +527,16 @@ fn escape_with(text: &str, hit: impl Fn(char) -> bool, with: impl Fn(char) -> St
 }
 
 /// Appends `line`, made [`one_line`], and its line break.
-fn push_line(out: &mut String, line: &str) {
+pub fn push_line(out: &mut String, line: &str) {
     out.push_str(&one_line(line));
     out.push('\n');
 }
 
 /// One line per finding, warning and pin, each starting `file:line:column:`; nothing a
 /// manifest holds can break a line (see [`one_line`]).
-pub fn text(report: &Report<'_>) -> String {
+pub fn text(report: &Report) -> String {
     let mut out = String::new();
-    for r in report.results {
+    for r in &report.results {
         let subject = r.subject();
         let start = r.at(r.start());
         if let Some(e) = &r.error {
@@ -429,13 +575,37 @@ pub fn text(report: &Report<'_>) -> String {
             );
         }
     }
-    for e in report.errors {
+    for i in &report.items {
+        let word = match i.level {
+            Level::Error => "",
+            Level::Warning => "warning: ",
+            Level::Note => "",
+        };
+        let line = format!("{}: {word}{} [{}]", i.who(), i.message, i.rule.id());
+        match i.at() {
+            Some(at) => push_line(&mut out, &format!("{at}: {line}")),
+            None => push_line(&mut out, &line),
+        }
+    }
+    for e in &report.errors {
         push_line(&mut out, &format!("error: {e}"));
     }
-    for n in report.notes {
+    for n in &report.notes {
         push_line(&mut out, &format!("error: {n}"));
     }
-    let s = report.summary;
+    out.push_str(&summary_lines(report));
+    out
+}
+
+/// The summary line of the results (when the command judged any) and each command's own.
+pub fn summary_lines(report: &Report) -> String {
+    let mut out = String::new();
+    for t in &report.totals {
+        push_line(&mut out, &t.text);
+    }
+    let Some(s) = &report.summary else {
+        return out;
+    };
     out.push_str(&format!(
         "{} {}: {} {} checked, {} accepted ({} with warnings), {} rejected, {} errored; {} out of scope; {}; {} input errors\n",
         s.documents,
@@ -453,16 +623,37 @@ pub fn text(report: &Report<'_>) -> String {
     out
 }
 
-/// The JSON report (`docs/check-report.schema.json`).
-pub fn json(report: &Report<'_>) -> String {
+/// The JSON report (`docs/check-report.schema.json`) as a value (the web build hands it on
+/// as it is, never through a string).
+pub fn json_value(report: &Report) -> Value {
     let errors: Vec<String> = report.errors.iter().map(ToString::to_string).collect();
-    let doc = serde_json::json!({
+    let mut doc = serde_json::json!({
         "schemaVersion": SCHEMA_VERSION,
         "results": report.results,
+        "items": report.items,
         "inputErrors": errors,
         "notes": report.notes,
         "summary": report.summary,
     });
+    if let Some(map) = doc.as_object_mut() {
+        if !report.totals.is_empty() {
+            let totals: serde_json::Map<String, Value> = report
+                .totals
+                .iter()
+                .map(|t| (t.command.to_owned(), serde_json::json!(t.counts)))
+                .collect();
+            map.insert("totals".into(), Value::Object(totals));
+        }
+        if !report.digests.is_empty() {
+            map.insert("registry".into(), serde_json::json!(report.digests));
+        }
+    }
+    doc
+}
+
+/// The JSON report (`docs/check-report.schema.json`).
+pub fn json(report: &Report) -> String {
+    let doc = json_value(report);
     // Serialising plain data into a string cannot fail; an empty report would still be
     // caught by the exit code the caller returns.
     serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
@@ -485,7 +676,7 @@ mod tests {
     fn every_result_is_counted_once() {
         let warning = |m: &str| Warning {
             message: m.into(),
-            rule: Rule::Unpinned,
+            rule: RuleId::Policy(image_digest_policy::rules::Rule::Unpinned),
             path: None,
             line: 1,
             column: 1,

@@ -6,13 +6,14 @@ use crate::document::{self, Out};
 use crate::input::{self, InputError};
 use crate::judge::Judge;
 use crate::outcome;
-use crate::report::{self, Checked, Summary, Words};
+use crate::report::{self, Checked, Report, Summary, Words};
 use crate::values::{self, Merged};
 use crate::values_judge;
 use image_digest_policy::settings::{NamespaceScope, Settings};
 use serde_json::Value;
 
-/// The report formats.
+/// The report formats: each renders a [`Report`] and nothing else. A command offers the
+/// ones that say something about what it found (its `--output` lists them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     /// Lines a person reads.
@@ -29,9 +30,28 @@ pub enum Format {
     OpenReports,
 }
 
+impl Format {
+    /// The formats of a check (and of the web build), as their names.
+    pub const CHECK: [&'static str; 6] =
+        ["text", "json", "junit", "sarif", "github", "openreports"];
+
+    /// The format's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Text => "text",
+            Format::Json => "json",
+            Format::Junit => "junit",
+            Format::Sarif => "sarif",
+            Format::Github => "github",
+            Format::OpenReports => "openreports",
+        }
+    }
+}
+
 impl std::str::FromStr for Format {
     type Err = String;
 
+    /// One of [`Format::CHECK`] (what the web build and the Node command offer).
     fn from_str(s: &str) -> std::result::Result<Format, String> {
         Ok(match s {
             "text" => Format::Text,
@@ -42,33 +62,22 @@ impl std::str::FromStr for Format {
             "openreports" => Format::OpenReports,
             other => {
                 return Err(format!(
-                    "unknown output format {other:?}: use text, json, junit, sarif, github or openreports"
+                    "unknown output format {other:?}: use {}",
+                    Format::CHECK.join(", ")
                 ));
             }
         })
     }
 }
 
-/// What a run found, ready to report.
-pub struct Run {
-    /// Every result.
-    pub results: Vec<Checked>,
-    /// Every input error.
-    pub errors: Vec<InputError>,
-    /// The counts.
-    pub summary: Summary,
-    /// Why a run without rejections is still not a pass.
-    pub notes: Vec<String>,
-}
-
-impl Run {
+impl Report {
     /// Counts the documents' outputs, in input order, once each.
     pub fn from_documents(
         outs: Vec<Out>,
         mut errors: Vec<InputError>,
         scope: &NamespaceScope,
         allow_empty: bool,
-    ) -> Run {
+    ) -> Report {
         let mut summary = Summary::default();
         let mut results = Vec::new();
         for out in outs {
@@ -77,7 +86,7 @@ impl Run {
             results.extend(out.results);
             errors.extend(out.errors);
         }
-        Run::finish(results, errors, summary, scope, allow_empty)
+        Report::finish(results, errors, summary, scope, allow_empty)
     }
 
     /// Counts a values run: `files` values files read, every image judged in `namespace`.
@@ -89,7 +98,7 @@ impl Run {
         scope: &NamespaceScope,
         namespace: &str,
         allow_empty: bool,
-    ) -> Run {
+    ) -> Report {
         let mut summary = Summary {
             documents: files,
             words: Words {
@@ -105,7 +114,7 @@ impl Run {
         for r in &mut results {
             r.out_of_scope = !scope.covers(namespace);
         }
-        Run::finish(results, errors, summary, scope, allow_empty)
+        Report::finish(results, errors, summary, scope, allow_empty)
     }
 
     fn finish(
@@ -114,53 +123,43 @@ impl Run {
         mut summary: Summary,
         scope: &NamespaceScope,
         allow_empty: bool,
-    ) -> Run {
+    ) -> Report {
         results.iter().for_each(|r| summary.count(r));
         summary.input_errors = errors.len();
         let notes = outcome::notes(&summary, scope, allow_empty);
-        Run {
+        Report {
             results,
             errors,
-            summary,
+            summary: Some(summary),
             notes,
+            ..Default::default()
         }
     }
 
-    /// The run in `format`.
+    /// The report in `format`.
     pub fn render(&self, format: Format) -> String {
-        let report = report::Report {
-            results: &self.results,
-            errors: &self.errors,
-            summary: &self.summary,
-            notes: &self.notes,
-        };
         match format {
-            Format::Text => report::text(&report),
-            Format::Json => report::json(&report),
-            Format::Junit => report::junit::render(&report),
-            Format::Sarif => report::sarif::render(&report),
-            Format::Github => report::github::render(&report),
-            Format::OpenReports => {
-                report::openreports::render(&report::openreports::entries(&self.results))
-            }
+            Format::Text => report::text(self),
+            Format::Json => report::json(self),
+            Format::Junit => report::junit::render(self),
+            Format::Sarif => report::sarif::render(self),
+            Format::Github => report::github::render(self),
+            Format::OpenReports => report::openreports::render(self),
         }
-    }
-
-    /// 0 all accepted, 1 something rejected, 2 anything not checked.
-    pub fn exit_code(&self) -> u8 {
-        outcome::exit_code(&self.summary, &self.notes)
     }
 
     /// Adds what a later pass found (`--verify-tags`: warnings on results, input errors) and
     /// counts it.
     pub fn amend(&mut self, change: impl FnOnce(&mut Vec<Checked>, &mut Vec<InputError>)) {
         change(&mut self.results, &mut self.errors);
-        self.summary.with_warnings = self
-            .results
-            .iter()
-            .filter(|r| r.error.is_none() && !r.warnings.is_empty())
-            .count();
-        self.summary.input_errors = self.errors.len();
+        if let Some(summary) = &mut self.summary {
+            summary.with_warnings = self
+                .results
+                .iter()
+                .filter(|r| r.error.is_none() && !r.warnings.is_empty())
+                .count();
+            summary.input_errors = self.errors.len();
+        }
     }
 }
 
@@ -168,7 +167,7 @@ impl Run {
 /// ClusterAdmissionPolicy (its `spec.settings`); empty means the defaults.
 pub fn settings_from_text(text: &str) -> std::result::Result<Value, String> {
     // Read like the manifests (one YAML reader instantiated, which keeps the web build small).
-    let (value, _) = crate::yaml::parse(text)?;
+    let (value, _) = crate::yaml::parse(text).map_err(|e| e.message)?;
     let is_policy = matches!(
         value.get("kind").and_then(Value::as_str),
         Some("ClusterAdmissionPolicy" | "AdmissionPolicy")
@@ -276,6 +275,7 @@ fn values_namespace(
                 "values name no namespace, and the settings check only some namespaces (include {:?}, exclude {:?}): pass --namespace NAME, the namespace of the release (as `helm template -n NAME`)",
                 scope.include, scope.exclude
             ),
+            line: None,
         }),
     }
 }
@@ -286,7 +286,7 @@ pub fn values(
     settings: &Settings,
     judge: &mut dyn Judge,
     allow_empty: bool,
-) -> Run {
+) -> Report {
     let Values {
         merged,
         namespace,
@@ -304,7 +304,7 @@ pub fn values(
     } else {
         Vec::new()
     };
-    Run::from_values(
+    Report::from_values(
         results,
         errors,
         &disabled,

@@ -33,6 +33,7 @@ pub fn read(name: &str, text: &str) -> Result<File, InputError> {
     let error = |message: String| InputError {
         source: name.to_owned(),
         message,
+        line: None,
     };
     let (value, positions) = yaml::parse(text).map_err(|e| error(format!("invalid YAML: {e}")))?;
     let value = match value {

@@ -4,12 +4,11 @@
 
 use crate::input::InputError;
 use crate::judge::Judge;
+use crate::judge::{Found, Warned};
 use crate::report::{self, Checked, Finding};
 use crate::values::{self, Image, Merged, ValuesProblem};
 use crate::yaml::Pos;
 use image_digest_policy::reference::Part;
-use image_digest_policy::report as policy;
-use image_digest_policy::rules::Rule;
 use serde_json::{Value, json};
 
 /// What a values run produced, for the common report.
@@ -131,7 +130,7 @@ fn judge_one(judge: &mut dyn Judge, merged: &Merged, image: &Image, namespace: &
         });
         result.findings.push(Finding {
             path: format!("{}.digest", image.block),
-            rule: Rule::BorrowedDigest,
+            rule: crate::rules::Tool::BorrowedDigest.into(),
             detail: format!(
                 "(component {:?}): image {:?}: its digest comes from {from}, a digest of {from_repository:?}, not of this repository: it would fail to pull (or pull what no one chose). Fix: set {}.digest to this image's digest, or {}.digest: \"\" to render the tag alone.",
                 image.component, image.image, image.block, image.block
@@ -163,17 +162,8 @@ fn pod(image: &Image, namespace: &str) -> Value {
 
 /// The key a finding is about: the tag for a missing tag, the part of the reference an invalid
 /// one is wrong in, else the digest (a missing or mutable pin, an algorithm, a lookup).
-fn key_for(image: &Image, f: &policy::Finding) -> &'static str {
-    let part = match f.rule() {
-        Rule::MissingTag => Part::Tag,
-        Rule::InvalidRef => f
-            .problems
-            .iter()
-            .find(|p| p.rule() == Rule::InvalidRef)
-            .map_or(Part::Repository, |p| p.part()),
-        _ => Part::Digest,
-    };
-    key_name(image, part)
+fn key_for(image: &Image, f: &Found) -> &'static str {
+    key_name(image, f.part)
 }
 
 /// The key that holds `part` in this image's layout: the digest's `digest` or `sha`, the
@@ -199,7 +189,7 @@ fn digest_fix(image: &Image) -> &'static str {
 
 /// A policy finding on the values: the YAML path of the key to set, its file and line, and a
 /// fix that names it.
-fn place(merged: &Merged, image: &Image, f: &policy::Finding, file: &mut String) -> Finding {
+fn place(merged: &Merged, image: &Image, f: &Found, file: &mut String) -> Finding {
     let key = key_for(image, f);
     let path = key_path(image, key);
     let (origin_file, pos) = key_origin(merged, image, key);
@@ -213,29 +203,25 @@ fn place(merged: &Merged, image: &Image, f: &policy::Finding, file: &mut String)
     };
     Finding {
         path: path.clone(),
-        rule: f.rule(),
+        rule: f.rule.into(),
         detail: format!(
             "(component {:?}): image {:?}: {}. Fix: {fix}.",
-            image.component,
-            image.image,
-            f.reasons(),
+            image.component, image.image, f.reasons,
         ),
         line: pos.line,
         column: pos.column,
     }
 }
 
-fn warning(merged: &Merged, image: &Image, w: &policy::Warning) -> report::Warning {
+fn warning(merged: &Merged, image: &Image, w: &Warned) -> report::Warning {
     let key = image.digest_key;
     let (_, pos) = key_origin(merged, image, key);
     let path = key_path(image, key);
     report::Warning {
-        rule: w.rule,
+        rule: w.rule.into(),
         message: format!(
             "{path} (component {:?}): image {:?}: {}; set {path} to pin it",
-            image.component,
-            image.image,
-            w.detail(),
+            image.component, image.image, w.detail,
         ),
         path: Some(path.clone()),
         line: pos.line,

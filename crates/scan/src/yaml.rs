@@ -43,8 +43,11 @@ impl Positions {
 }
 
 /// Parses one YAML document (JSON is YAML) into its value and the positions of its nodes.
-pub fn parse(text: &str) -> Result<(Value, Positions), String> {
-    let node: Option<Node> = serde_saphyr::from_str(text).map_err(|e| one_line(&e))?;
+pub fn parse(text: &str) -> Result<(Value, Positions), Error> {
+    let node: Option<Node> = serde_saphyr::from_str(text).map_err(|e| Error {
+        message: one_line(&e),
+        line: e.location().map(|l| l.line() as usize),
+    })?;
     let mut positions = Positions::default();
     let value = match node {
         Some(n) => n.into_json(String::new(), &mut positions),
@@ -52,6 +55,24 @@ pub fn parse(text: &str) -> Result<(Value, Positions), String> {
     };
     Ok((value, positions))
 }
+
+/// A text that is not YAML: the reader's one-line message (with the line and column), and
+/// the line apart, so a report places it without reading the message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error {
+    /// What is wrong, on one line.
+    pub message: String,
+    /// The line of the text it is at, when the reader knows.
+    pub line: Option<usize>,
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Error {}
 
 /// Typed YAML (settings, tables, sessions) with a one-line error.
 pub fn from_str<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, String> {
@@ -276,7 +297,7 @@ mod tests {
         assert_eq!(value["b"]["k"], "v");
         assert_eq!(pos.get("/a/k"), Some(Pos { line: 2, column: 6 }));
         let err = parse("kind: [unclosed\n").unwrap_err();
-        assert!(!err.contains('\n'), "{err}");
+        assert!(!err.message.contains('\n'), "{err}");
         assert!(parse("").expect("empty").0.is_null());
     }
 }

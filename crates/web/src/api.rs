@@ -9,6 +9,7 @@ use image_digest_policy::rules::{self, ImageVerdict};
 use image_digest_policy::settings::{Settings, SettingsError};
 use image_digest_scan::document;
 use image_digest_scan::judge::Core;
+use image_digest_scan::report::Report;
 use image_digest_scan::run::{self, Format};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -51,6 +52,7 @@ fn input_errors(options: &Options) -> Vec<image_digest_scan::input::InputError> 
         .map(|e| image_digest_scan::input::InputError {
             source: e.source.clone(),
             message: e.message.clone(),
+            line: None,
         })
         .collect()
 }
@@ -160,7 +162,7 @@ fn image_verdict(field: &ImageField<'_>, settings: &Settings) -> Value {
 /// Every image of the checked documents, where it is written, with its own verdict; images of
 /// workloads outside the settings' namespaces are marked so, and documents the run did not
 /// evaluate (other kinds, input errors) list none.
-fn images(texts: &[(String, String)], run: &run::Run, settings: &Settings) -> Vec<Value> {
+fn images(texts: &[(String, String)], run: &Report, settings: &Settings) -> Vec<Value> {
     let mut out = Vec::new();
     for (name, text) in texts {
         let (docs, _) = image_digest_scan::input::parse(name, text);
@@ -225,9 +227,8 @@ fn options(options: Option<&str>) -> Result<Options, String> {
 
 /// The report as `image-digest-check --output json` writes it, plus the exit code the
 /// command would end with and, when asked, the report rendered in another format.
-fn answer(run: &run::Run, options: &Options) -> Result<Value, String> {
-    let mut report: Value =
-        serde_json::from_str(&run.render(Format::Json)).map_err(|e| e.to_string())?;
+fn answer(run: &Report, options: &Options) -> Result<Value, String> {
+    let mut report = image_digest_scan::report::json_value(run);
     if let Value::Object(map) = &mut report {
         map.insert("exitCode".into(), json!(run.exit_code()));
         if let Some(format) = &options.format {
@@ -284,7 +285,7 @@ pub fn check_manifests(
             settings: p.value.clone(),
         },
     );
-    let run = run::Run::from_documents(
+    let run = Report::from_documents(
         outs,
         input_errors(&p.options),
         &p.parsed.namespaces,
@@ -388,7 +389,10 @@ mod tests {
             text: text.into(),
         }];
         let v = check_manifests(&inputs, "", Some(r#"{"format": "github"}"#)).unwrap();
-        assert_eq!(v["schemaVersion"], 1);
+        assert_eq!(
+            v["schemaVersion"],
+            image_digest_scan::report::SCHEMA_VERSION
+        );
         assert_eq!(v["exitCode"], 1);
         assert_eq!(v["summary"]["rejected"], 1);
         let finding = &v["results"][0]["findings"][0];

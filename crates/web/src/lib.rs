@@ -48,9 +48,15 @@ export interface Result extends Position {
   findings: Finding[]; warnings: Warning[]; error?: string;
 }
 /** What `image-digest-check --output json` prints (docs/check-report.schema.json), with the exit code. */
+export interface Item extends Position {
+  rule: string; level: "error" | "warning" | "note"; file: string | null; subject: string;
+  path: string | null; message: string; image: string | null; reference: string | null;
+}
 export interface CheckReport {
-  schemaVersion: 1;
+  schemaVersion: 2;
   results: Result[];
+  /** What a command says beyond the workloads' findings (none for a check). */
+  items: Item[];
   /** `file#document: message` for every input that could not be read. */
   inputErrors: string[];
   notes: string[];
@@ -104,6 +110,14 @@ fn options(options: JsValue) -> Result<Option<String>, JsError> {
 #[wasm_bindgen]
 pub fn version() -> String {
     image_digest_policy::VERSION.to_owned()
+}
+
+/// The report formats `checkManifests` and `checkValues` render (`options.format`), comma-
+/// separated: the npm command's `--output` reads them here, so the two never list different
+/// ones. (A string: wasm-bindgen's glue for a `Vec<String>` cost the module 2.4 KB.)
+#[wasm_bindgen]
+pub fn formats() -> String {
+    image_digest_scan::run::Format::CHECK.join(",")
 }
 
 /// Checks one image reference under `settings` (YAML or JSON text; "" for the defaults).

@@ -5,7 +5,9 @@
 "use strict";
 const fs = require("node:fs");
 const path = require("node:path");
-const { checkManifests, checkValues, version } = require("../index.js");
+const { checkManifests, checkValues, formats, version } = require("../index.js");
+// The formats the module renders: listed by the module itself, never here.
+const FORMATS = formats().split(",");
 
 const USAGE = `Usage: image-digest-check [OPTIONS] [PATHS]...
        image-digest-check values [OPTIONS] FILES...
@@ -16,7 +18,7 @@ or Helm values files (merged in order, as helm -f) against the image tag/digest 
 Options:
   -s, --settings FILE    policy settings, YAML or JSON (a whole ClusterAdmissionPolicy too)
   -n, --namespace NAME   namespace for manifests that name none (as helm template -n)
-  -o, --output FORMAT    text (default), json, junit, sarif, github or openreports
+  -o, --output FORMAT    ${FORMATS.join(", ")} (default: text)
       --allow-empty      exit 0 when nothing was checked
       --chart DIR        values: an empty tag renders DIR/Chart.yaml's appVersion
       --app-version V    values: an empty tag renders V (the chart's appVersion)
@@ -58,8 +60,8 @@ function parse(argv) {
         else o.paths.push(a);
     }
   }
-  if (!["text", "json", "junit", "sarif", "github", "openreports"].includes(o.output)) {
-    fail(`invalid value '${o.output}' for '--output': use text, json, junit, sarif, github or openreports`);
+  if (!FORMATS.includes(o.output)) {
+    fail(`invalid value '${o.output}' for '--output': use ${FORMATS.join(", ")}`);
   }
   return o;
 }

@@ -155,7 +155,10 @@ fn the_json_report_is_versioned_and_matches_its_schema() {
     .arg(&bad);
     let json = c.assert_exit(2);
     let report: serde_json::Value = serde_json::from_str(&json).expect("JSON");
-    assert_eq!(report["schemaVersion"], 1);
+    assert_eq!(
+        report["schemaVersion"],
+        image_digest_scan::report::SCHEMA_VERSION
+    );
     assert_eq!(report["summary"]["rejected"], 1);
     assert_eq!(report["summary"]["withWarnings"], 1);
     assert_schema_valid("docs/check-report.schema.json", &json);

@@ -195,8 +195,10 @@ fn history_lists_the_rollback_targets_and_names_a_collected_digest() {
     let out = report.stdout;
     assert!(
         out.contains(&format!(
-            "deploy/debug.yaml:9:18: not rollback-safe: no digest: \"{HOST}/lab/tools:1\""
-        )),
+            "deploy/debug.yaml:9:18: {HOST}/lab/tools:1 (Deployment debug"
+        )) && out.contains(
+            "warning: not rollback-safe: no digest (first bd588db 2026-10-06 \"a debug pod\""
+        ) && out.contains("[no-rollback-digest]"),
         "{out}"
     );
     assert!(out.contains("history: 6 commits read"), "{out}");
@@ -218,12 +220,12 @@ fn history_lists_the_rollback_targets_and_names_a_collected_digest() {
     let out = gone.stdout;
     let first = git_short(&repo, "HEAD~5");
     let finding = format!(
-        "values/prod.yaml:3:8: {} is gone (MANIFEST_UNKNOWN): rolling back to {first} (2026-10-01, \"promote 1.0\") would fail to pull it",
+        "values/prod.yaml:3:8: {} (values controllers.image): gone from its registry (MANIFEST_UNKNOWN): rolling back to {first} (2026-10-01, \"promote 1.0\") would fail to pull it",
         key("jangar", &j1)
     );
     assert!(out.contains(&finding), "{out}");
     assert_eq!(
-        out.matches(" is gone ").count(),
+        out.matches("gone from its registry").count(),
         1,
         "exactly the deleted digest: {out}"
     );
@@ -235,7 +237,7 @@ fn history_lists_the_rollback_targets_and_names_a_collected_digest() {
     .assert_exit_both(1);
     assert!(
         github.stdout.starts_with(
-            "::error file=values/prod.yaml,line=3,col=8,title=image-digest-check%3A digest-gone::"
+            "::error file=values/prod.yaml,line=3,col=8,title=image-digest-policy%3A digest-gone::"
         ),
         "{}",
         github.stdout
@@ -335,7 +337,7 @@ fn history_of_commits_without_any_image_is_not_an_empty_pass() {
     let mut c = TestCommand::bare();
     c.current_dir(&origin).args(["history", "notes.yaml"]);
     let out = c.assert_exit_both(2);
-    assert!(out.stderr.contains("no image found"), "{}", out.stderr);
+    assert!(out.stdout.contains("no image found"), "{}", out.stdout);
     let mut c = TestCommand::bare();
     c.current_dir(&origin)
         .args(["history", "notes.yaml", "--allow-empty"]);
@@ -638,7 +640,7 @@ fn history_names_an_unpinned_image_with_its_own_rule() {
     );
     let github = history_in(&repo, &["--output", "github", "deploy"]).assert_exit(0);
     assert!(
-        github.contains("::warning file=deploy/a.yaml,line=9,col=18,title=image-digest-check%3A no-rollback-digest::"),
+        github.contains("::warning file=deploy/a.yaml,line=9,col=18,title=image-digest-policy%3A no-rollback-digest::"),
         "{github}"
     );
 }
@@ -726,10 +728,11 @@ fn verify_registry_names_a_platform_manifest_gone_under_a_live_index() {
     registry.restart();
     let out = verify(&registry, &[]).assert_exit(1);
     assert!(
-        out.contains(&format!(
-            "values.yaml:3:8: {HOST}/lab/multi@{}: its linux/arm64 manifest {arm} is gone (MANIFEST_UNKNOWN): the index answers, but a pull on linux/arm64 fails",
-            pushed.digest
-        )),
+        out.contains(&format!("values.yaml:3:8: {HOST}/lab/multi@{} (", pushed.digest))
+            && out.contains(&format!(
+                "its linux/arm64 manifest {arm} is gone (MANIFEST_UNKNOWN): the index answers, but a pull on linux/arm64 fails"
+            ))
+            && out.contains("[platform-manifest-gone]"),
         "{out}"
     );
     assert!(out.contains("registry: 0 present, 1 gone"), "{out}");
@@ -934,11 +937,11 @@ fn protect_keeps_the_rollback_targets_through_untagged_garbage_collection() {
     );
     let refused = history(&last).assert_exit_both(2);
     assert!(
-        refused.stderr.contains(&format!(
+        refused.stdout.contains(&format!(
             "cannot unprotect {HOST}/lab/app:{tag}: the registry refused to delete the tag alone"
         )),
         "{}",
-        refused.stderr
+        refused.stdout
     );
     assert_eq!(
         registry
@@ -1107,9 +1110,9 @@ fn history_verifying_no_digest_is_not_a_pass() {
     );
     let out = history_in(&repo, &["--verify-registry", "deploy"]).assert_exit_both(2);
     assert!(
-        out.stderr.contains("so nothing was verified"),
+        out.stdout.contains("so nothing was verified"),
         "{}",
-        out.stderr
+        out.stdout
     );
     history_in(&repo, &["--verify-registry", "--allow-empty", "deploy"]).assert_exit(0);
 }

@@ -50,12 +50,12 @@ fn live_finds_drift_running_digests_mismatches_and_unknowns() {
         digest("I"),
     );
     for want in [
-        format!("Deployment shop/web container \"web\": drift: image \"nginx:1.27\" runs 2 digests: {a} (pods web-7d9f8c6b5-k2x9p); {b} (pods web-7d9f8c6b5-q8w4z)"),
+        format!("Deployment shop/web container \"web\": image \"nginx:1.27\" runs 2 digests: {a} (pods web-7d9f8c6b5-k2x9p); {b} (pods web-7d9f8c6b5-q8w4z) [drift]"),
         format!("Deployment shop/web container \"web\": runs nginx:1.27.1@{c}"),
         format!("Deployment shop/web init container \"migrate\": runs registry.example.test/lab/migrate:2.0@{d}"),
         format!("StatefulSet shop/db container \"db\": runs postgres:16@{e}"),
         format!("CronJob shop/report container \"report\": warning: image \"registry.example.test/lab/report:1.0@{f}\" is pinned, but its pods run {g}"),
-        "Pod shop/debug container \"shell\": image \"busybox:1.36\" runs a locally loaded image (a bare image ID, no registry digest) in pods debug: cannot be pinned from the cluster".to_owned(),
+        "Pod shop/debug container \"shell\": warning: image \"busybox:1.36\" runs a locally loaded image (a bare image ID, no registry digest) in pods debug: cannot be pinned from the cluster".to_owned(),
         format!("Deployment shop/api container \"api\": runs registry.example.test/lab/api:1.4.2@{i}"),
         "Deployment shop/api container \"api\": image \"registry.example.test/lab/api:1.4.2\": unknown in pods api-6c7d8e9f0-z9x8w: not started (ContainerCreating)".to_owned(),
         "live: 7 containers of running workloads: 1 drifted, 7 notes".to_owned(),
@@ -79,7 +79,17 @@ fn live_finds_drift_running_digests_mismatches_and_unknowns() {
     );
     let (_, json, _) = live(&["--output", "json"]);
     let doc: Value = serde_json::from_str(&json).expect("JSON");
-    assert_eq!(doc["live"].as_array().map(Vec::len), Some(7), "{doc}");
+    assert_eq!(doc["totals"]["live"]["containers"], 7, "{doc}");
+    let rules: Vec<&str> = doc["items"]
+        .as_array()
+        .map(|items| items.iter().filter_map(|i| i["rule"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(rules.iter().filter(|r| **r == "drift").count(), 1, "{doc}");
+    assert_eq!(
+        rules.iter().filter(|r| **r == "running-digest").count(),
+        4,
+        "{doc}"
+    );
     // The settings' namespace scope applies: nothing of `shop` is judged under include [prod].
     let tmp = tempfile::tempdir().expect("tmp");
     let settings = tmp.path().join("s.yaml");
@@ -87,7 +97,7 @@ fn live_finds_drift_running_digests_mismatches_and_unknowns() {
     let (code, out, err) = live(&["--settings", settings.to_str().unwrap_or_default()]);
     assert_eq!(code, Some(2), "nothing about what runs was read: {out}");
     assert!(out.contains("live: 0 containers"), "{out}");
-    assert!(err.contains("no Pod in the input"), "{err}");
+    assert!(out.contains("no Pod in the input"), "{out}{err}");
 }
 
 fn copy(from: &str, to: &Path) {
@@ -168,7 +178,7 @@ fn openreports_validate_against_the_crds() {
     let mut kinds = std::collections::BTreeSet::new();
     for args in runs {
         let mut c = checker();
-        c.args(["--output", "openreports"]).args(args);
+        c.args(args).args(["--output", "openreports"]);
         let out = c.output();
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
         assert!(

@@ -3,69 +3,73 @@
 //! upload step. The summary line follows as plain text.
 
 use super::{Checked, Report};
+use crate::rules::{Level, RuleId, Tool};
 
-/// GitHub workflow commands: one annotation per finding, warning and error, then the summary.
-pub fn render(report: &Report<'_>) -> String {
+/// GitHub workflow commands: one annotation per finding, warning, failing or warning item,
+/// input error and note, then the summary. Notes (a digest listed, a pin suggested) are for
+/// the text and JSON reports: an annotation asks for attention.
+pub fn render(report: &Report) -> String {
     let mut out = String::new();
-    for r in report.results {
+    for r in &report.results {
         annotations(r, &mut out);
     }
-    for e in report.errors {
+    for i in &report.items {
+        let level = match i.level {
+            Level::Error => "error",
+            Level::Warning => "warning",
+            Level::Note => continue,
+        };
+        let at = i.file.as_deref().map(|f| (f, i.line, i.column));
+        out.push_str(&command(
+            level,
+            at,
+            &title(i.rule),
+            &format!("{}: {}", i.who(), i.message),
+        ));
+    }
+    let not_checked = title(RuleId::Tool(Tool::NotChecked));
+    for e in &report.errors {
         let file = super::file_of(&e.source);
-        out.push_str(&command(
-            "error",
-            Some((file, 1, 1)),
-            "image-digest-check: input error",
-            &e.message,
-        ));
+        let at = Some((file, e.line.unwrap_or(1), 1));
+        out.push_str(&command("error", at, &not_checked, &e.message));
     }
-    for n in report.notes {
-        out.push_str(&command(
-            "error",
-            None,
-            "image-digest-check: nothing checked",
-            n,
-        ));
+    for n in &report.notes {
+        out.push_str(&command("error", None, &not_checked, n));
     }
-    let summary = super::text(&Report {
-        results: &[],
-        errors: &[],
-        notes: &[],
-        summary: report.summary,
-    });
-    out.push_str(&summary);
+    out.push_str(&super::summary_lines(report));
     out
+}
+
+/// Every annotation's title: the project and the rule.
+fn title(rule: RuleId) -> String {
+    format!("image-digest-policy: {}", rule.id())
 }
 
 fn annotations(r: &Checked, out: &mut String) {
     let subject = r.subject();
+    let file = r.file.as_str();
     if let Some(e) = &r.error {
-        let at = Some((r.file.as_str(), r.line, r.column));
         out.push_str(&command(
             "error",
-            at,
-            "image-digest-check: not checked",
+            Some((file, r.line, r.column)),
+            &title(RuleId::Tool(Tool::NotChecked)),
             &format!("{subject}: {e}"),
         ));
     } else if !r.allowed && !r.out_of_scope {
         for f in &r.findings {
-            let at = Some((r.file.as_str(), f.line, f.column));
-            let title = format!("image-digest-policy: {}", f.rule.id());
             out.push_str(&command(
                 "error",
-                at,
-                &title,
+                Some((file, f.line, f.column)),
+                &title(f.rule),
                 &format!("{subject}: {} {}", f.path, f.detail),
             ));
         }
     }
     for w in &r.warnings {
-        let at = Some((r.file.as_str(), w.line, w.column));
-        let title = format!("image-digest-policy: {}", w.rule.id());
         out.push_str(&command(
             "warning",
-            at,
-            &title,
+            Some((file, w.line, w.column)),
+            &title(w.rule),
             &format!("{subject}: {}", w.message),
         ));
     }

@@ -5,21 +5,30 @@
 //! out-of-scope workload `skipped`; each input error and each note is one more `error` case,
 //! so every problem is counted exactly once.
 
-use super::{Checked, Report};
+use super::{Checked, Item, Report};
+use crate::rules::{Level, Outcome};
 use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus, TestSuite};
 
-/// JUnit XML: one test case per workload.
-pub fn render(report: &Report<'_>) -> String {
+/// JUnit XML: one test case per workload, one per subject of the items.
+pub fn render(report: &Report) -> String {
     let mut suite = TestSuite::new("image-digest-policy");
     suite.add_test_cases(report.results.iter().map(case));
-    for e in report.errors {
+    // A command writes the items about one subject together (history: one per digest; live:
+    // a container's observations in a row), so a run of equal subjects is one case.
+    suite.add_test_cases(
+        report
+            .items
+            .chunk_by(|a, b| a.subject == b.subject)
+            .map(item_case),
+    );
+    for e in &report.errors {
         let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
         status.set_message(e.message.as_str());
         let mut c = TestCase::new("input", status);
         c.set_classname(e.source.as_str());
         suite.add_test_case(c);
     }
-    for n in report.notes {
+    for n in &report.notes {
         let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
         status.set_message(n.as_str());
         let mut c = TestCase::new("run", status);
@@ -83,6 +92,43 @@ fn case(r: &Checked) -> TestCase {
             .map(|w| format!("{} [{}]", w.message, w.rule.id()))
             .collect();
         c.set_system_out(lines.join("\n"));
+    }
+    c
+}
+
+/// The items about one subject: an error if one could not be checked, else a failure if
+/// one fails, else a success; the warnings and notes in its output.
+fn item_case(items: &[Item]) -> TestCase {
+    let subject = items.first().map_or("", |i| i.subject.as_str());
+    let worst = items
+        .iter()
+        .map(|i| i.rule.info().outcome)
+        .max()
+        .unwrap_or(Outcome::Pass);
+    let blocking: Vec<String> = items
+        .iter()
+        .filter(|i| i.level == Level::Error)
+        .map(|i| format!("{} [{}]", i.message, i.rule.id()))
+        .collect();
+    let mut status = match worst {
+        Outcome::Pass => TestCaseStatus::success(),
+        Outcome::Fail => TestCaseStatus::non_success(NonSuccessKind::Failure),
+        Outcome::NotChecked => TestCaseStatus::non_success(NonSuccessKind::Error),
+    };
+    if worst != Outcome::Pass {
+        status.set_message(blocking.join("; "));
+    }
+    let mut c = TestCase::new(subject, status);
+    if let Some(at) = items.iter().find_map(|i| i.at()) {
+        c.set_classname(at);
+    }
+    let other: Vec<String> = items
+        .iter()
+        .filter(|i| i.level != Level::Error)
+        .map(|i| format!("{} [{}]", i.message, i.rule.id()))
+        .collect();
+    if !other.is_empty() {
+        c.set_system_out(other.join("\n"));
     }
     c
 }

@@ -10,7 +10,8 @@
 //! a YAML stream that `kubectl apply -f -` accepts (each document in JSON form). No timestamps: the same input gives the
 //! same bytes (and the browser build has no clock to ask).
 
-use super::Checked;
+use super::{Checked, Report};
+use crate::rules::{ReportResult, RuleId, Tool};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
@@ -33,16 +34,34 @@ pub struct Entry {
     pub kind: String,
     /// Its name.
     pub name: String,
-    /// The rule id.
-    pub rule: &'static str,
-    /// `pass`, `fail`, `warn`, `error` or `skip`.
-    pub result: &'static str,
+    /// The rule.
+    pub rule: RuleId,
+    /// What the result is.
+    pub result: ReportResult,
     /// What the result says.
     pub message: String,
 }
 
-/// The entries of a check run: every workload, with its findings, warnings or error.
-pub fn entries(results: &[Checked]) -> Vec<Entry> {
+/// The entries of a report: every workload, with its findings, warnings or error, and every
+/// item about a resource (`live`'s containers), each with its rule's result.
+pub fn entries(report: &Report) -> Vec<Entry> {
+    let mut out = results_entries(&report.results);
+    for i in &report.items {
+        if let Some(r) = &i.resource {
+            out.push(Entry {
+                namespace: r.namespace.clone(),
+                kind: r.kind.clone(),
+                name: r.name.clone(),
+                rule: i.rule,
+                result: i.rule.info().result,
+                message: format!("{}: {}", i.who(), i.message),
+            });
+        }
+    }
+    out
+}
+
+fn results_entries(results: &[Checked]) -> Vec<Entry> {
     let mut out = Vec::new();
     for r in results {
         // A values file is not an object in a namespace (its "namespace" is the one the chart
@@ -52,7 +71,7 @@ pub fn entries(results: &[Checked]) -> Vec<Entry> {
         } else {
             r.namespace.clone()
         };
-        let entry = |rule: &'static str, result: &'static str, message: String| Entry {
+        let entry = |rule: RuleId, result: ReportResult, message: String| Entry {
             namespace: namespace.clone(),
             kind: r.kind.clone(),
             name: r.name.clone(),
@@ -61,36 +80,35 @@ pub fn entries(results: &[Checked]) -> Vec<Entry> {
             message,
         };
         if let Some(e) = &r.error {
-            out.push(entry("runner-error", "error", e.clone()));
+            let rule = RuleId::Tool(Tool::NotChecked);
+            out.push(entry(rule, rule.info().result, e.clone()));
             continue;
         }
         if r.out_of_scope {
-            out.push(entry(
-                "namespace-scope",
-                "skip",
-                "the namespace is outside the settings' scope: not checked".into(),
-            ));
+            let rule = RuleId::Tool(Tool::NamespaceScope);
+            out.push(entry(rule, rule.info().result, rule.info().short.into()));
             continue;
         }
         for f in &r.findings {
             out.push(entry(
-                f.rule.id(),
-                "fail",
+                f.rule,
+                ReportResult::Fail,
                 format!("{} {}", f.path, f.detail),
             ));
         }
         for w in &r.warnings {
-            out.push(entry(w.rule.id(), "warn", w.message.clone()));
+            out.push(entry(w.rule, ReportResult::Warn, w.message.clone()));
         }
         if r.findings.is_empty() && r.warnings.is_empty() {
-            let message = if r.allowed {
-                "every image is pinned as the contract and the settings require"
+            let rule = RuleId::Tool(Tool::Contract);
+            let (result, message) = if r.allowed {
+                (ReportResult::Pass, rule.info().short)
             } else {
-                "rejected"
+                (ReportResult::Fail, "rejected")
             };
             out.push(entry(
-                "image-digest-contract",
-                if r.allowed { "pass" } else { "fail" },
+                rule,
+                result,
                 r.summary.clone().unwrap_or_else(|| message.to_owned()),
             ));
         }
@@ -164,20 +182,15 @@ pub fn documents(entries: &[Entry]) -> Vec<Value> {
     by_resource
         .into_iter()
         .map(|((namespace, kind, name), entries)| {
-            let mut summary = BTreeMap::from([
-                ("pass", 0),
-                ("fail", 0),
-                ("warn", 0),
-                ("error", 0),
-                ("skip", 0),
-            ]);
+            let mut summary: BTreeMap<&str, usize> =
+                ReportResult::ALL.iter().map(|r| (r.as_str(), 0)).collect();
             let results: Vec<Value> = entries
                 .iter()
                 .map(|e| {
-                    *summary.entry(e.result).or_default() += 1;
+                    *summary.entry(e.result.as_str()).or_default() += 1;
                     let resource = with_namespace(json!({"kind": kind, "name": name}), &namespace);
                     json!({
-                        "source": SOURCE, "policy": SOURCE, "rule": e.rule, "result": e.result,
+                        "source": SOURCE, "policy": SOURCE, "rule": e.rule.id(), "result": e.result.as_str(),
                         "message": e.message, "severity": severity, "category": category,
                         "scored": true, "resources": [resource],
                     })
@@ -212,8 +225,8 @@ pub fn documents(entries: &[Entry]) -> Vec<Value> {
 /// The reports as a YAML stream: each document written as JSON (which is YAML), after `---`.
 /// A YAML serializer added 26 KB to the web module (its budget is 1,115,000 bytes) for
 /// the same documents; `kubectl apply -f -` and every YAML reader take these as they are.
-pub fn render(entries: &[Entry]) -> String {
-    documents(entries)
+pub fn render(report: &Report) -> String {
+    documents(&entries(report))
         .iter()
         .map(|d| {
             format!(
@@ -257,18 +270,18 @@ mod tests {
 
     #[test]
     fn what_has_no_namespace_goes_to_a_cluster_report_with_a_true_summary() {
-        let entry = |namespace: &str, result: &'static str| Entry {
+        let entry = |namespace: &str, result: ReportResult| Entry {
             namespace: namespace.into(),
             kind: "HelmValues".into(),
             name: "controlPlane".into(),
-            rule: "mutable-tag",
+            rule: RuleId::Policy(crate::rules::Rule::MutableTag),
             result,
             message: "m".into(),
         };
         let docs = documents(&[
-            entry("", "fail"),
-            entry("", "warn"),
-            entry("agents", "pass"),
+            entry("", ReportResult::Fail),
+            entry("", ReportResult::Warn),
+            entry("agents", ReportResult::Pass),
         ]);
         assert_eq!(docs.len(), 2);
         let cluster = docs

@@ -2,30 +2,37 @@
 //! its help and fix), one result per finding and warning with its file, line and column, and
 //! every input error as an error result on its file, so an upload never hides one.
 
-use super::{Checked, Report};
-use image_digest_policy::rules::Rule;
+use super::{Checked, Item, Report};
+use crate::rules::{Level, RuleId, Tool};
 use serde_json::{Value, json};
 
 const SCHEMA: &str =
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json";
 
-/// The SARIF 2.1.0 log of the run.
-pub fn render(report: &Report<'_>) -> String {
+/// The SARIF 2.1.0 log of the report: every rule of the table, a result per finding, warning,
+/// error or warning item, input error and note of the run.
+pub fn render(report: &Report) -> String {
     let mut results = Vec::new();
-    for r in report.results {
+    for r in &report.results {
         results.extend(results_of(r));
     }
-    for e in report.errors {
-        let (uri, line) = file_and_line(&e.source, &e.message);
-        results.push(result(Rule::NotChecked, &e.message, &uri, line, 1));
+    // Notes (a digest listed, a pin suggested) are for the text and JSON reports: code
+    // scanning shows what asks for attention.
+    results.extend(
+        report
+            .items
+            .iter()
+            .filter(|i| i.level != Level::Note)
+            .map(item),
+    );
+    let not_checked = RuleId::Tool(Tool::NotChecked);
+    for e in &report.errors {
+        let file = super::file_of(&e.source);
+        let line = e.line.unwrap_or(1);
+        results.push(result(not_checked, None, &e.message, Some((file, line, 1))));
     }
-    for n in report.notes {
-        results.push(json!({
-            "ruleId": Rule::NotChecked.id(),
-            "ruleIndex": index_of(Rule::NotChecked),
-            "level": "error",
-            "message": {"text": n},
-        }));
+    for n in &report.notes {
+        results.push(result(not_checked, None, n, None));
     }
     let doc = json!({
         "$schema": SCHEMA,
@@ -35,7 +42,7 @@ pub fn render(report: &Report<'_>) -> String {
                 "name": "image-digest-check",
                 "version": env!("CARGO_PKG_VERSION"),
                 "informationUri": "https://github.com/image-digest-policy/image-digest-policy",
-                "rules": Rule::ALL.into_iter().map(rule).collect::<Vec<_>>(),
+                "rules": RuleId::ALL.into_iter().map(rule).collect::<Vec<_>>(),
             }},
             "results": results,
             "columnKind": "unicodeCodePoints",
@@ -46,42 +53,53 @@ pub fn render(report: &Report<'_>) -> String {
 
 fn results_of(r: &Checked) -> Vec<Value> {
     let subject = r.subject();
+    let file = r.file.as_str();
     let mut out = Vec::new();
     if let Some(e) = &r.error {
         out.push(result(
-            Rule::NotChecked,
+            RuleId::Tool(Tool::NotChecked),
+            None,
             &format!("{subject}: {e}"),
-            &r.file,
-            r.line,
-            r.column,
+            Some((file, r.line, r.column)),
         ));
     } else if !r.allowed && !r.out_of_scope {
         for f in &r.findings {
             let text = format!("{subject}: {} {}", f.path, f.detail);
-            out.push(result(f.rule, &text, &r.file, f.line, f.column));
+            out.push(result(f.rule, None, &text, Some((file, f.line, f.column))));
         }
         if r.findings.is_empty() {
+            // A rejection the policy gave no finding for (an older module's message).
             let text = format!("{subject}: {}", r.summary.as_deref().unwrap_or("rejected"));
-            out.push(result(Rule::InvalidRef, &text, &r.file, r.line, r.column));
+            out.push(result(
+                RuleId::Tool(Tool::NotChecked),
+                Some(Level::Error),
+                &text,
+                Some((file, r.line, r.column)),
+            ));
         }
     }
     for w in &r.warnings {
-        let mut v = result(
+        out.push(result(
             w.rule,
+            Some(Level::Warning),
             &format!("{subject}: {}", w.message),
-            &r.file,
-            w.line,
-            w.column,
-        );
-        if let Some(map) = v.as_object_mut() {
-            map.insert("level".into(), json!("warning"));
-        }
-        out.push(v);
+            Some((file, w.line, w.column)),
+        ));
     }
     out
 }
 
-fn rule(r: Rule) -> Value {
+fn item(i: &Item) -> Value {
+    let at = i.file.as_deref().map(|f| (f, i.line, i.column));
+    result(
+        i.rule,
+        Some(i.level),
+        &format!("{}: {}", i.who(), i.message),
+        at,
+    )
+}
+
+fn rule(r: RuleId) -> Value {
     let r = r.info();
     json!({
         "id": r.id,
@@ -89,27 +107,34 @@ fn rule(r: Rule) -> Value {
         "shortDescription": {"text": r.short},
         "fullDescription": {"text": r.short},
         "help": {"text": r.help, "markdown": format!("**{}** {}", r.short, r.help)},
-        "defaultConfiguration": {"level": r.level},
+        "defaultConfiguration": {"level": r.level.as_str()},
         "properties": {"tags": ["supply-chain", "containers"]},
     })
 }
 
-/// The rule's index in the driver's `rules`, which lists `Rule::ALL` in order.
-fn index_of(rule: Rule) -> usize {
-    Rule::ALL.iter().position(|r| *r == rule).unwrap_or(0)
-}
-
-fn result(rule: Rule, text: &str, file: &str, line: usize, column: usize) -> Value {
-    json!({
+/// One result; `level` overrides the rule's (a policy rule shown as a warning).
+fn result(
+    rule: RuleId,
+    level: Option<Level>,
+    text: &str,
+    at: Option<(&str, usize, usize)>,
+) -> Value {
+    let mut v = json!({
         "ruleId": rule.id(),
-        "ruleIndex": index_of(rule),
-        "level": rule.info().level,
+        "ruleIndex": rule.index(),
+        "level": level.unwrap_or(rule.level()).as_str(),
         "message": {"text": text},
-        "locations": [{"physicalLocation": {
-            "artifactLocation": {"uri": uri(file)},
-            "region": {"startLine": line.max(1), "startColumn": column.max(1)},
-        }}],
-    })
+    });
+    if let (Some((file, line, column)), Some(map)) = (at, v.as_object_mut()) {
+        map.insert(
+            "locations".into(),
+            json!([{"physicalLocation": {
+                "artifactLocation": {"uri": uri(file)},
+                "region": {"startLine": line.max(1), "startColumn": column.max(1)},
+            }}]),
+        );
+    }
+    v
 }
 
 /// A relative path as a URI reference (what code scanning matches against the repository):
@@ -126,16 +151,4 @@ pub fn uri(file: &str) -> String {
         }
     }
     out
-}
-
-/// An input error's file, and its line when the message names one (`… at line 3 …`).
-fn file_and_line(source: &str, message: &str) -> (String, usize) {
-    let file = super::file_of(source).to_owned();
-    let line = message
-        .split("line ")
-        .nth(1)
-        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(1);
-    (file, line)
 }
