@@ -1,7 +1,7 @@
 //! Property tests of the reference parser: references generated from the grammar parse into
 //! their parts; mutations of them fail with the right reason; and a differential check
 //! against `oci-spec`'s regex-based parser, which this policy must never be more permissive
-//! than. Deliberate differences (this parser is stricter) are listed in README.md:
+//! than. Deliberate differences (this parser is stricter) are listed in docs/policy.md ("Decisions") and docs/development.md:
 //! - digests: only sha256 (64) and sha512 (128) lowercase hex; distribution accepts any
 //!   algorithm name and 32+ hex digits of either case;
 //! - IPv6 registry hosts (`[::1]:5000/app`) are refused; newer distribution accepts them.

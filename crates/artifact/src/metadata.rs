@@ -41,8 +41,54 @@ pub fn embedded(metadata: &Map<String, Value>, protocol_version: &str, readme: &
     m.entry("contextAware").or_insert(Value::Bool(false));
     m.entry("policyType")
         .or_insert(Value::String("kubernetes".into()));
+    let usage = match annotation(metadata, "io.kubewarden.policy.source") {
+        Some(source) => absolute_links(
+            readme,
+            &format!("{}/blob/main/", source.trim_end_matches('/')),
+        ),
+        None => readme.to_owned(),
+    };
     if let Some(Value::Object(a)) = m.get_mut("annotations") {
-        a.insert(USAGE.into(), Value::String(readme.to_owned()));
+        a.insert(USAGE.into(), Value::String(usage));
     }
     Value::Object(m)
+}
+
+/// The README with its relative links (`docs/policy.md`, `SECURITY.md`) made absolute under
+/// `base`: the embedded README is read on ArtifactHub and by `kwctl inspect`, where a link
+/// into the repository means nothing. Links with a scheme and in-page anchors stay.
+pub fn absolute_links(readme: &str, base: &str) -> String {
+    let mut out = String::with_capacity(readme.len() + 256);
+    let mut rest = readme;
+    while let Some(at) = rest.find("](") {
+        let (before, after) = rest.split_at(at + 2);
+        out.push_str(before);
+        let relative = !after.starts_with('#')
+            && !after.starts_with("http://")
+            && !after.starts_with("https://")
+            && !after.starts_with("mailto:");
+        if relative {
+            out.push_str(base);
+        }
+        rest = after;
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_links_become_absolute_and_the_others_stay() {
+        let base = "https://github.com/o/r/blob/main/";
+        assert_eq!(
+            absolute_links(
+                "[a](docs/policy.md#x) [b](#verdicts) [c](https://kubewarden.io) [d](SECURITY.md)",
+                base
+            ),
+            "[a](https://github.com/o/r/blob/main/docs/policy.md#x) [b](#verdicts) [c](https://kubewarden.io) [d](https://github.com/o/r/blob/main/SECURITY.md)"
+        );
+    }
 }

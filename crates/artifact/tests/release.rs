@@ -71,11 +71,18 @@ fn the_annotated_module_carries_the_metadata() {
     ] {
         assert!(resources.contains(&r), "rules lack {r}: {resources:?}");
     }
-    let readme = read_text("README.md");
+    // The user's README, its links into the repository made absolute for ArtifactHub.
+    let readme = metadata::absolute_links(
+        &read_text("README.md"),
+        "https://github.com/image-digest-policy/image-digest-policy/blob/main/",
+    );
     assert_eq!(
         m["annotations"][metadata::USAGE].as_str(),
         Some(readme.as_str())
     );
+    assert!(readme.contains(
+        "(https://github.com/image-digest-policy/image-digest-policy/blob/main/docs/policy.md)"
+    ));
     assert_eq!(
         m["annotations"]["io.kubewarden.policy.version"],
         env!("CARGO_PKG_VERSION")
