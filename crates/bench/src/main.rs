@@ -54,13 +54,17 @@ fn fresh(policy: &Policy, payload: &[u8]) -> Result<Stats> {
         policy
             .call("validate", payload, Arc::new(NoCapabilities))
             .map(|_| ())
+            .map_err(anyhow::Error::from)
     })
 }
 
 fn warm(policy: &Policy, payload: &[u8]) -> Result<Stats> {
     let instance = policy.instantiate(Arc::new(NoCapabilities))?;
     sample(Duration::from_millis(1500), || {
-        instance.call("validate", payload).map(|_| ())
+        instance
+            .call("validate", payload)
+            .map(|_| ())
+            .map_err(anyhow::Error::from)
     })
 }
 

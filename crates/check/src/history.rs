@@ -627,34 +627,33 @@ fn verify(found: &BTreeMap<String, Referenced>, options: &Options) -> HashMap<St
             );
             let check = match answer {
                 Ok(Presence::Present) => Check::Present,
-                Ok(Presence::Gone(why)) => Check::Gone {
+                Ok(Presence::Gone { code, .. }) => Check::Gone {
                     rule: Tool::DigestGone,
-                    text: format!(
-                        "gone from its registry ({}): {rollback} to pull it",
-                        gone_code(&why)
-                    ),
+                    text: format!("gone from its registry ({code}): {rollback} to pull it"),
                 },
                 Ok(Presence::ChildGone {
                     platform,
                     digest,
-                    reason,
+                    code,
+                    ..
                 }) => Check::Gone {
                     rule: Tool::PlatformManifestGone,
                     text: format!(
                         "its {platform} manifest {digest} is gone ({}): the index answers, but a pull on {platform} fails; {rollback} there",
-                        gone_code(&reason)
+                        code
                     ),
                 },
                 Ok(Presence::BlobGone {
                     manifest,
                     what,
                     blob,
-                    reason,
+                    code,
+                    ..
                 }) => Check::Gone {
                     rule: Tool::BlobGone,
                     text: format!(
                         "the {what} blob {blob} of manifest {manifest} is gone ({}): the manifest answers, but every pull of it fails",
-                        gone_code(&reason)
+                        code
                     ),
                 },
                 Err(ResolveError {
@@ -759,22 +758,4 @@ fn fill(
 
 fn commit_words(at: &At) -> String {
     format!("{} {} {:?}", at.short, at.date, at.subject)
-}
-
-/// The registry's answer for a digest it no longer has, as its code where it gave one
-/// (`MANIFEST_UNKNOWN`, `BLOB_UNKNOWN`), else as it said it.
-fn gone_code(why: &str) -> String {
-    let lower = why.to_ascii_lowercase();
-    if ["manifest unknown", "manifest_unknown", "manifestunknown"]
-        .iter()
-        .any(|c| lower.contains(c))
-    {
-        "MANIFEST_UNKNOWN".to_owned()
-    } else if lower.contains("blob_unknown") {
-        "BLOB_UNKNOWN".to_owned()
-    } else if lower.contains("404") {
-        "HTTP 404".to_owned()
-    } else {
-        why.to_owned()
-    }
 }

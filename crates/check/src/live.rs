@@ -145,7 +145,7 @@ pub fn answers(
             let error = |reason: String| ResolveError {
                 registry: image_digest_pin::registry::CLUSTER.into(),
                 reason,
-                gone: false,
+                cause: image_digest_pin::registry::Cause::Refused,
             };
             let answer = match digests.len() {
                 0 => Err(error(
@@ -308,7 +308,7 @@ fn ask_registry(
                     Tool::DigestUnchecked,
                     format!("runs {reference} (pods {pods}), which could not be checked: {e}"),
                 ),
-                Some(Ok(Presence::Gone(reason))) => (
+                Some(Ok(Presence::Gone { reason, .. })) => (
                     Tool::DigestGone,
                     format!(
                         "runs {reference} (pods {pods}), and the registry no longer has it ({reason}): the next reschedule fails to pull it"

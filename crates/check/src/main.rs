@@ -771,7 +771,7 @@ fn templates_prefix_v(dir: &std::path::Path) -> bool {
 fn load_policy(common: &Common) -> Result<Policy> {
     let cache = module_cache(common);
     match &common.policy {
-        Some(path) => Policy::load_cached(path, cache.as_ref()),
+        Some(path) => Ok(Policy::load_cached(path, cache.as_ref())?),
         None => Policy::from_bytes_cached(EMBEDDED_POLICY, cache.as_ref())
             .context("cannot load the embedded policy module"),
     }

@@ -74,9 +74,29 @@ pub struct ResolveError {
     pub registry: String,
     /// Its answer, or why there was none.
     pub reason: String,
-    /// The registry answered that the manifest does not exist (404, `MANIFEST_UNKNOWN`):
-    /// an answer about the image, unlike a refusal or a registry that cannot be reached.
-    pub gone: bool,
+    /// What kind of failure: what a caller decides on, never read from `reason`.
+    pub cause: Cause,
+}
+
+/// Why a registry question had no usable answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cause {
+    /// The registry answered that it does not have it (HTTP 404): an answer about the image,
+    /// with the distribution spec's code for what was asked (`MANIFEST_UNKNOWN`,
+    /// `BLOB_UNKNOWN`).
+    NotFound(&'static str),
+    /// It refused (401, 403, another 4xx), or answered something that is not usable (not a
+    /// digest, not a manifest): asking again gives the same.
+    Refused,
+    /// It could not be reached, timed out, or was busy (5xx, 429): asking again may help.
+    Transient,
+}
+
+impl ResolveError {
+    /// The registry said it does not have it.
+    pub fn is_not_found(&self) -> bool {
+        matches!(self.cause, Cause::NotFound(_))
+    }
 }
 
 /// Whether a `repository@digest` is still in its registry.
@@ -84,8 +104,13 @@ pub struct ResolveError {
 pub enum Presence {
     /// The registry has the manifest.
     Present,
-    /// The registry's answer (`MANIFEST_UNKNOWN`, or the HTTP status).
-    Gone(String),
+    /// The registry does not have it: its code (`MANIFEST_UNKNOWN`) and answer.
+    Gone {
+        /// The distribution spec's code for the answer.
+        code: &'static str,
+        /// The registry's answer.
+        reason: String,
+    },
     /// The manifest answers, but a blob it names (its config or a layer) is gone: every pull
     /// fails (`--deep`).
     BlobGone {
@@ -95,6 +120,8 @@ pub enum Presence {
         what: String,
         /// The blob's digest.
         blob: String,
+        /// The distribution spec's code for the answer (`BLOB_UNKNOWN`).
+        code: &'static str,
         /// The registry's answer.
         reason: String,
     },
@@ -105,6 +132,8 @@ pub enum Presence {
         platform: String,
         /// The child manifest's digest.
         digest: String,
+        /// The distribution spec's code for the answer (`MANIFEST_UNKNOWN`).
+        code: &'static str,
         /// The registry's answer.
         reason: String,
     },
@@ -158,7 +187,11 @@ async fn verify_one(
 ) -> Result<Presence, ResolveError> {
     let (_, media_type) = match resolve_with_retries(net, reference, options).await {
         Ok(answer) => answer,
-        Err(e) if e.gone => return Ok(Presence::Gone(e.reason)),
+        Err(ResolveError {
+            cause: Cause::NotFound(code),
+            reason,
+            ..
+        }) => return Ok(Presence::Gone { code, reason }),
         Err(e) => return Err(e),
     };
     let name = reference.split_once('@').map_or(reference, |(n, _)| n);
@@ -188,16 +221,21 @@ async fn verify_one(
             .get_or_init(|| async {
                 match resolve_with_retries(net, &child, options).await {
                     Ok(_) => Ok(Presence::Present),
-                    Err(e) if e.gone => Ok(Presence::Gone(e.reason)),
+                    Err(ResolveError {
+                        cause: Cause::NotFound(code),
+                        reason,
+                        ..
+                    }) => Ok(Presence::Gone { code, reason }),
                     Err(e) => Err(e),
                 }
             })
             .await
             .clone();
-        if let Presence::Gone(reason) = answer? {
+        if let Presence::Gone { code, reason } = answer? {
             return Ok(Presence::ChildGone {
                 platform,
                 digest,
+                code,
                 reason,
             });
         }
@@ -254,17 +292,22 @@ async fn deep(
             .get_or_init(|| async {
                 match head_blob(net, &parsed, &auth, options, &blob).await {
                     Ok(()) => Ok(Presence::Present),
-                    Err(f) if f.gone => Ok(Presence::Gone(f.reason)),
+                    Err(Failure {
+                        cause: Cause::NotFound(code),
+                        reason,
+                        ..
+                    }) => Ok(Presence::Gone { code, reason }),
                     Err(f) => Err(error(f.reason)),
                 }
             })
             .await
             .clone();
-        if let Presence::Gone(reason) = answer? {
+        if let Presence::Gone { code, reason } = answer? {
             return Ok(Presence::BlobGone {
                 manifest: digest.to_owned(),
                 what,
                 blob,
+                code,
                 reason,
             });
         }
@@ -352,7 +395,7 @@ async fn protect_one(
     match resolve_with_retries(net, &tagged, options).await {
         Ok((current, _)) if current == digest => return Ok(Protected::Already),
         Ok(_) => {}
-        Err(e) if e.gone => {}
+        Err(e) if e.is_not_found() => {}
         Err(e) => return Err(e),
     }
     if dry_run {
@@ -508,10 +551,12 @@ impl ResolveError {
         ResolveError {
             registry: registry.to_owned(),
             reason,
-            gone: false,
+            cause: Cause::Refused,
         }
     }
 }
+
+impl std::error::Error for ResolveError {}
 
 impl fmt::Display for ResolveError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -658,7 +703,7 @@ async fn resolve_with_retries(
         match result {
             Ok(answer) => return Ok(answer),
             Err(f)
-                if f.transient
+                if f.cause == Cause::Transient
                     && attempt < options.attempts
                     && f.retry_after.is_none_or(|d| d <= MAX_RETRY_AFTER) =>
             {
@@ -678,7 +723,7 @@ async fn resolve_with_retries(
                 return Err(ResolveError {
                     registry,
                     reason: format!("{}{tries}", f.reason),
-                    gone: f.gone,
+                    cause: f.cause,
                 });
             }
         }
@@ -705,9 +750,7 @@ fn reference_for(image: &str, options: &Options) -> Result<Reference, ResolveErr
 
 struct Failure {
     reason: String,
-    transient: bool,
-    /// The registry said the manifest does not exist.
-    gone: bool,
+    cause: Cause,
     /// A 429's `Retry-After`: how long the registry asked us to wait.
     retry_after: Option<Duration>,
 }
@@ -716,8 +759,7 @@ impl Failure {
     fn transient(reason: String) -> Failure {
         Failure {
             reason,
-            transient: true,
-            gone: false,
+            cause: Cause::Transient,
             retry_after: None,
         }
     }
@@ -725,8 +767,7 @@ impl Failure {
     fn refused(reason: String) -> Failure {
         Failure {
             reason,
-            transient: false,
-            gone: false,
+            cause: Cause::Refused,
             retry_after: None,
         }
     }
@@ -935,7 +976,11 @@ fn manifest_digest(
 /// A response's status as a failure: 404 gone (`unknown`: `MANIFEST_UNKNOWN`, `BLOB_UNKNOWN`,
 /// the distribution spec's code for what was asked), 429 with its `Retry-After`, 5xx
 /// transient, any other non-success a refusal.
-fn check_status(response: &reqwest::Response, url: &str, unknown: &str) -> Result<(), Failure> {
+fn check_status(
+    response: &reqwest::Response,
+    url: &str,
+    unknown: &'static str,
+) -> Result<(), Failure> {
     let status = response.status();
     if status.is_success() {
         return Ok(());
@@ -944,8 +989,7 @@ fn check_status(response: &reqwest::Response, url: &str, unknown: &str) -> Resul
     Err(match status.as_u16() {
         404 => Failure {
             reason: format!("{reason} ({unknown})"),
-            transient: false,
-            gone: true,
+            cause: Cause::NotFound(unknown),
             retry_after: None,
         },
         429 => {
@@ -960,8 +1004,7 @@ fn check_status(response: &reqwest::Response, url: &str, unknown: &str) -> Resul
                 .unwrap_or_default();
             Failure {
                 reason: format!("{reason} (too many requests{said})"),
-                transient: true,
-                gone: false,
+                cause: Cause::Transient,
                 retry_after,
             }
         }
@@ -1000,10 +1043,16 @@ fn classify(e: OciDistributionError) -> Failure {
             .any(|x| x.code == OciErrorCode::ManifestUnknown),
         _ => false,
     };
+    let cause = if gone {
+        Cause::NotFound("MANIFEST_UNKNOWN")
+    } else if transient {
+        Cause::Transient
+    } else {
+        Cause::Refused
+    };
     Failure {
         reason: one_line(&e),
-        transient,
-        gone,
+        cause,
         retry_after: None,
     }
 }

@@ -55,13 +55,13 @@ impl Cache {
 
     /// The compiled `bytes`, from the cache when it holds a sound entry for them, else
     /// compiled and stored.
-    pub fn module(&self, engine: &Engine, bytes: &[u8]) -> anyhow::Result<Module> {
+    pub fn module(&self, engine: &Engine, bytes: &[u8]) -> wasmtime::Result<Module> {
         let module_hash: [u8; 32] = Sha256::digest(bytes).into();
         let path = self.entry(engine, &module_hash);
         if let Some(module) = load(engine, &path, &module_hash) {
             return Ok(module);
         }
-        let module = Module::new(engine, bytes).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let module = Module::new(engine, bytes)?;
         // A cache that cannot be written only costs the next run a compile.
         let _ = self.store(&module, &module_hash, &path);
         Ok(module)
@@ -74,8 +74,8 @@ impl Cache {
         self.dir.join(format!("{hex}-{:016x}.cwasm", h.finish()))
     }
 
-    fn store(&self, module: &Module, module_hash: &[u8; 32], path: &Path) -> anyhow::Result<()> {
-        let code = module.serialize().map_err(|e| anyhow::anyhow!("{e}"))?;
+    fn store(&self, module: &Module, module_hash: &[u8; 32], path: &Path) -> wasmtime::Result<()> {
+        let code = module.serialize()?;
         let mut content = Vec::with_capacity(HEADER + code.len());
         content.extend_from_slice(MAGIC);
         content.extend_from_slice(module_hash);

@@ -6,6 +6,7 @@
 
 pub mod cache;
 pub use cache::Cache;
+mod error;
 mod host;
 pub mod replay;
 mod response;
@@ -16,7 +17,7 @@ pub use host::{Host, HostCall, HostResolver, NoCapabilities};
 pub use response::{Response, SettingsResponse};
 pub use wapc::CALLBACK_FAILURE;
 
-use anyhow::{Context, Result, anyhow, bail};
+pub use error::{Error, Result};
 use serde_json::Value;
 use std::borrow::Cow;
 use std::path::Path;
@@ -95,10 +96,14 @@ impl Policy {
     /// Loads `path`, its compiled code kept in `cache` when one is given (see `cache.rs` for
     /// when a directory is trusted).
     pub fn load_cached(path: &Path, cache: Option<&Cache>) -> Result<Policy> {
-        let bytes = std::fs::read(path)
-            .with_context(|| format!("cannot read policy module {}", path.display()))?;
-        Policy::build(&bytes, Limits::default(), cache)
-            .with_context(|| format!("cannot load policy module {}", path.display()))
+        let bytes = std::fs::read(path).map_err(|source| Error::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Policy::build(&bytes, Limits::default(), cache).map_err(|e| match e {
+            Error::Load(why) => Error::Load(format!("{}: {why}", path.display())),
+            e => e,
+        })
     }
 
     /// Compiles a module from its bytes, with `limits` for every instance.
@@ -125,17 +130,16 @@ impl Policy {
             config.memory_guard_size(64 << 10);
             config.memory_reservation_for_growth(RESERVATION_UNDER_LIMIT.min(limit / 8));
         }
-        let engine = Engine::new(&config).map_err(|e| anyhow!("{e}"))?;
+        let load = |e: wasmtime::Error| Error::Load(format!("{e:#}"));
+        let engine = Engine::new(&config).map_err(load)?;
         let module = match cache {
-            Some(cache) => cache.module(&engine, bytes)?,
-            None => wasmtime::Module::new(&engine, bytes).map_err(|e| anyhow!("{e}"))?,
+            Some(cache) => cache.module(&engine, bytes).map_err(load)?,
+            None => wasmtime::Module::new(&engine, bytes).map_err(load)?,
         };
         let mut linker = wasmtime::Linker::new(&engine);
-        wapc::add_to_linker(&mut linker).map_err(|e| anyhow!("{e}"))?;
-        wasi::add_to_linker(&mut linker, &module).map_err(|e| anyhow!("{e}"))?;
-        let pre = linker
-            .instantiate_pre(&module)
-            .map_err(|e| anyhow!("{e}"))?;
+        wapc::add_to_linker(&mut linker).map_err(load)?;
+        wasi::add_to_linker(&mut linker, &module).map_err(load)?;
+        let pre = linker.instantiate_pre(&module).map_err(load)?;
         let stop = Arc::new(AtomicBool::new(false));
         let ticker = {
             let (stop, engine) = (stop.clone(), engine.clone());
@@ -147,7 +151,7 @@ impl Policy {
                         engine.increment_epoch();
                     }
                 })
-                .context("cannot start the epoch ticker")?
+                .map_err(|e| Error::Load(format!("cannot start the epoch ticker: {e}")))?
         };
         Ok(Policy {
             pre,
@@ -177,7 +181,7 @@ impl Policy {
         let instance = self
             .pre
             .instantiate(&mut store)
-            .map_err(|e| anyhow!("cannot instantiate the policy: {e}"))?;
+            .map_err(|e| Error::Instantiate(format!("{e:#}")))?;
         for start in STARTS {
             let Ok(func) = instance.get_typed_func::<(), ()>(&mut store, start) else {
                 continue;
@@ -186,15 +190,19 @@ impl Policy {
             if let Err(e) = func.call(&mut store, ())
                 && !matches!(e.downcast_ref::<wasi::Exit>(), Some(wasi::Exit(0)))
             {
-                bail!(
-                    "cannot instantiate the policy: `{start}` failed: {}",
+                return Err(Error::Instantiate(format!(
+                    "`{start}` failed: {}",
                     describe(&e)
-                );
+                )));
             }
         }
         let guest_call = instance
             .get_typed_func::<(i32, i32), i32>(&mut store, "__guest_call")
-            .map_err(|_| anyhow!("the module is not a waPC guest: it exports no `__guest_call`"))?;
+            .map_err(|_| {
+                Error::Instantiate(
+                    "the module is not a waPC guest: it exports no `__guest_call`".into(),
+                )
+            })?;
         let memory = instance.get_memory(&mut store, "memory");
         Ok(Instance {
             memory,
@@ -213,19 +221,25 @@ impl Policy {
     /// The guest's `protocol_version`, e.g. `v1`.
     pub fn protocol_version(&self) -> Result<String> {
         let raw = self.call("protocol_version", b"", Arc::new(NoCapabilities))?;
-        serde_json::from_slice(&raw)
-            .context("protocol_version answered something that is not a JSON string")
+        serde_json::from_slice(&raw).map_err(|_| Error::Answer {
+            operation: "protocol_version",
+            expected: "a JSON string",
+            answer: String::from_utf8_lossy(&raw).into_owned(),
+        })
     }
 
     /// The guest's verdict on `settings` (its `validate_settings`).
     pub fn validate_settings(&self, settings: &Value) -> Result<SettingsResponse> {
         let raw = self.call(
             "validate_settings",
-            &serde_json::to_vec(settings)?,
+            settings.to_string().as_bytes(),
             Arc::new(NoCapabilities),
         )?;
-        serde_json::from_slice(&raw)
-            .context("validate_settings answered something that is not a settings response")
+        serde_json::from_slice(&raw).map_err(|_| Error::Answer {
+            operation: "validate_settings",
+            expected: "a settings response",
+            answer: String::from_utf8_lossy(&raw).into_owned(),
+        })
     }
 
     /// Validates `settings` once, as the server does when it loads a policy, and returns an
@@ -233,16 +247,15 @@ impl Policy {
     pub fn with_settings(&self, settings: Value) -> Result<Evaluator<'_>> {
         let verdict = self.validate_settings(&settings)?;
         if !verdict.valid {
-            bail!(
-                "{}",
+            return Err(Error::Settings(
                 verdict
                     .message
-                    .unwrap_or_else(|| "the policy refused its settings".into())
-            );
+                    .unwrap_or_else(|| "the policy refused its settings".into()),
+            ));
         }
         Ok(Evaluator {
             policy: self,
-            settings: serde_json::to_vec(&settings)?,
+            settings: settings.to_string().into_bytes(),
         })
     }
 }
@@ -274,7 +287,20 @@ impl Instance {
 
     /// One waPC guest call; a trap, a deadline or a guest error is an `Err`, never an answer.
     pub fn call(&self, operation: &str, payload: &[u8]) -> Result<Vec<u8>> {
-        let failed = |why: String| anyhow!("the policy failed in `{operation}`: {why}");
+        let failed = |why: String| {
+            // waPC guests answer an operation they do not register with this error.
+            if why.starts_with("No handler registered for function") {
+                Error::NoFunction {
+                    operation: operation.to_owned(),
+                    version: image_digest_policy::VERSION,
+                }
+            } else {
+                Error::Guest {
+                    operation: operation.to_owned(),
+                    why,
+                }
+            }
+        };
         let mut store = self
             .store
             .try_borrow_mut()
@@ -335,19 +361,14 @@ impl Evaluator<'_> {
     /// warnings as data, from one evaluation.
     pub fn report_raw(&self, request: &[u8], host: Arc<dyn Host>) -> Result<Reported> {
         let request = unwrap_review(request);
-        let raw = self
-            .policy
-            .call("report", &self.payload(&request)?, host)
-            .map_err(no_report)?;
+        let raw = self.policy.call("report", &self.payload(&request)?, host)?;
         reported(&raw, &request)
     }
 
     /// The same on an instance the caller keeps.
     pub fn report_on(&self, instance: &Instance, request: &[u8]) -> Result<Reported> {
         let request = unwrap_review(request);
-        let raw = instance
-            .call("report", &self.payload(&request)?)
-            .map_err(no_report)?;
+        let raw = instance.call("report", &self.payload(&request)?)?;
         reported(&raw, &request)
     }
 
@@ -381,30 +402,12 @@ pub struct Reported {
 
 fn reported(raw: &[u8], request: &[u8]) -> Result<Reported> {
     let response = answer(raw, request)?;
-    let data = serde_json::from_slice(raw).with_context(|| {
-        format!(
-            "the policy's `report` answer is not its report: {}",
-            String::from_utf8_lossy(raw)
-        )
+    let data = serde_json::from_slice(raw).map_err(|_| Error::Answer {
+        operation: "report",
+        expected: "a report",
+        answer: String::from_utf8_lossy(raw).into_owned(),
     })?;
     Ok(Reported { response, data })
-}
-
-/// A module without `report` (a release before it) says so in words the user can act on.
-fn no_report(e: anyhow::Error) -> anyhow::Error {
-    let text = format!("{e:#}");
-    if text.contains("report")
-        && (text.contains("No handler")
-            || text.contains("not registered")
-            || text.contains("unknown function"))
-    {
-        anyhow::anyhow!(
-            "the policy module has no `report` function (it predates image-digest-policy {}), which the checker reads its findings from: run the checker of the module's release, or without --policy ({text})",
-            image_digest_policy::VERSION
-        )
-    } else {
-        e
-    }
 }
 
 /// Reads the guest's answer; the request's object is parsed only when the policy mutated it.

@@ -29,7 +29,7 @@
 //! of its contract (`docs/contract.md`, "Host-resolved digests").
 
 use crate::host::{Host, HostCall};
-use anyhow::{Context, Result, bail};
+use crate::{Error, Result};
 use serde::Deserialize;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -105,21 +105,28 @@ impl Recording {
     /// Reads a session file.
     pub fn load(path: &Path) -> Result<Recording> {
         let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read session {}", path.display()))?;
-        Recording::parse(&text).with_context(|| format!("session {}", path.display()))
+            .map_err(|e| Error::Session(format!("cannot read session {}: {e}", path.display())))?;
+        Recording::parse(&text)
+            .map_err(|e| Error::Session(format!("session {}: {e}", path.display())))
     }
 
     /// Reads a session from its YAML text.
     pub fn parse(text: &str) -> Result<Recording> {
-        let raw: Option<Vec<RawExchange>> =
-            serde_saphyr::from_str(text).context("not a list of exchanges")?;
+        let bad = |why: String| Error::Session(why);
+        let raw: Option<Vec<RawExchange>> = serde_saphyr::from_str(text)
+            .map_err(|e| bad(format!("not a list of exchanges: {e}")))?;
         let mut exchanges = Vec::new();
         for (i, e) in raw.unwrap_or_default().into_iter().enumerate() {
             if e.kind != "Exchange" {
-                bail!("exchange {i}: type must be Exchange, found {:?}", e.kind);
+                return Err(bad(format!(
+                    "exchange {i}: type must be Exchange, found {:?}",
+                    e.kind
+                )));
             }
-            let tagged: TaggedRequest = serde_saphyr::from_str(&e.request).with_context(|| {
-                format!("exchange {i}: request (this runner replays !OciManifestDigest)")
+            let tagged: TaggedRequest = serde_saphyr::from_str(&e.request).map_err(|err| {
+                bad(format!(
+                    "exchange {i}: request (this runner replays !OciManifestDigest): {err}"
+                ))
             })?;
             let request = match tagged {
                 TaggedRequest::OciManifestDigest(r) => {
@@ -133,9 +140,11 @@ impl Recording {
             ) {
                 ("Success", Some(p), _) => Answer::Success(p.into_bytes()),
                 ("Error", _, Some(m)) => Answer::Error(m),
-                (kind, ..) => bail!(
-                    "exchange {i}: response must be Success with a payload or Error with a message, found {kind:?}"
-                ),
+                (kind, ..) => {
+                    return Err(bad(format!(
+                        "exchange {i}: response must be Success with a payload or Error with a message, found {kind:?}"
+                    )));
+                }
             };
             exchanges.push(Exchange { request, answer });
         }
@@ -175,7 +184,7 @@ impl Session {
     }
 
     /// The answer to `request`: the next exchange's, when it records that request.
-    fn answer(&self, request: &Request) -> Result<Vec<u8>, String> {
+    fn answer(&self, request: &Request) -> std::result::Result<Vec<u8>, String> {
         let index = self.cursor.fetch_add(1, Ordering::SeqCst);
         let Some(next) = self.exchanges.get(index) else {
             return Err("the list of recorded responses is empty or has been exhausted".into());
@@ -194,7 +203,7 @@ impl Session {
 }
 
 impl Host for Session {
-    fn call(&self, call: &HostCall<'_>) -> Result<Vec<u8>, String> {
+    fn call(&self, call: &HostCall<'_>) -> std::result::Result<Vec<u8>, String> {
         if call.is_log() {
             return Ok(Vec::new());
         }
@@ -240,7 +249,7 @@ mod tests {
         serde_json::to_vec(image).unwrap_or_default()
     }
 
-    fn call(s: &Session, image: &str) -> Result<Vec<u8>, String> {
+    fn call(s: &Session, image: &str) -> std::result::Result<Vec<u8>, String> {
         let payload = digest_call(image);
         s.call(&HostCall {
             binding: "kubewarden",

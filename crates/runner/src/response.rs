@@ -1,7 +1,7 @@
 //! The guest's answers, read strictly: a `validate` answer that does not say `accepted` is an
 //! error, never an accept.
 
-use anyhow::{Context, Result};
+use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -55,20 +55,27 @@ impl Response {
         raw: &[u8],
         original: impl FnOnce() -> Option<Value>,
     ) -> Result<Response> {
-        let r: Raw = serde_json::from_slice(raw).with_context(|| {
-            format!(
-                "the policy answered something that is not a validation response: {}",
-                String::from_utf8_lossy(raw)
-            )
+        let r: Raw = serde_json::from_slice(raw).map_err(|_| Error::Answer {
+            operation: "validate",
+            expected: "a validation response",
+            answer: String::from_utf8_lossy(raw).into_owned(),
         })?;
         let patch = match (r.mutated_object, original) {
             (None, _) => None,
             (Some(mutated), original) => {
                 let Some(original) = original() else {
-                    anyhow::bail!("the policy mutated a request that had no object");
+                    return Err(Error::Answer {
+                        operation: "validate",
+                        expected: "a mutation of the request's object",
+                        answer: "a mutated object, for a request that had no object".into(),
+                    });
                 };
                 let patch = json_patch::diff(&original, &mutated);
-                Some(serde_json::to_value(patch)?)
+                Some(serde_json::to_value(patch).map_err(|e| Error::Answer {
+                    operation: "validate",
+                    expected: "a mutation that can be written as a JSONPatch",
+                    answer: e.to_string(),
+                })?)
             }
         };
         Ok(Response {
