@@ -6,7 +6,7 @@ use image_digest_policy::settings::Settings;
 use image_digest_runner::replay::Recording;
 use image_digest_runner::{Evaluator, Instance, NoCapabilities};
 use image_digest_scan::document::{self, Out as UnitOut};
-use image_digest_scan::judge::{Answer, Judge};
+use image_digest_scan::judge::{Answer, Judge, JudgeError};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -199,7 +199,7 @@ impl Judge for Wasm<'_, '_> {
     /// One evaluation per document, on the module the user runs: its `report` function
     /// answers the verdict and message `validate` would (what the cluster says) and the
     /// findings and warnings as data, so a `--policy` of another release reports its own.
-    fn judge(&mut self, request: &[u8]) -> Result<Answer, String> {
+    fn judge(&mut self, request: &[u8]) -> Result<Answer, JudgeError> {
         let evaluator = self.evaluator;
         let reported = match self.recording {
             Some(r) => {
@@ -226,7 +226,7 @@ impl Judge for Wasm<'_, '_> {
                 })
             }
         };
-        let reported = reported.map_err(|e| format!("{e:#}"))?;
+        let reported = reported.map_err(|e| JudgeError::Failed(e.to_string()))?;
         Answer::from_data(reported.data, reported.response.patch)
     }
 }

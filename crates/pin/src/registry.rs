@@ -666,7 +666,7 @@ fn prepare(
     let reference = reference_for(image, options)?;
     let registry = reference.resolve_registry().to_owned();
     let auth = credentials::for_registry(&registry)
-        .map_err(|reason| ResolveError::at(&registry, reason))?;
+        .map_err(|e| ResolveError::at(&registry, e.to_string()))?;
     Ok((reference, auth, registry))
 }
 

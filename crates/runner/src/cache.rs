@@ -34,14 +34,21 @@ pub struct Cache {
 
 impl Cache {
     /// The directory, created `0700` when missing, when it is the user's own; else why not.
-    pub fn open(dir: &Path) -> Result<Cache, String> {
-        create_private(dir)
-            .map_err(|e| format!("cannot create the module cache {}: {e}", dir.display()))?;
-        trusted(dir)?;
+    pub fn open(dir: &Path) -> crate::Result<Cache> {
+        create_private(dir).map_err(|e| {
+            crate::Error::Cache(format!(
+                "cannot create the module cache {}: {e}",
+                dir.display()
+            ))
+        })?;
+        trusted(dir).map_err(crate::Error::Cache)?;
         // A regular file of that name (IMAGE_DIGEST_CHECK_CACHE naming a file): every entry
         // written under it would fail, each run, without a word.
         if !dir.is_dir() {
-            return Err(format!("{} is not a directory", dir.display()));
+            return Err(crate::Error::Cache(format!(
+                "{} is not a directory",
+                dir.display()
+            )));
         }
         Ok(Cache {
             dir: dir.to_path_buf(),
@@ -256,7 +263,10 @@ mod tests {
         std::fs::create_dir(&real).expect("dir");
         let link = tmp.path().join("link");
         std::os::unix::fs::symlink(&real, &link).expect("link");
-        let err = Cache::open(&link).err().unwrap_or_default();
+        let err = Cache::open(&link)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert!(err.ends_with("is a symbolic link"), "{err}");
     }
 
@@ -267,7 +277,10 @@ mod tests {
             let dir = tmp.path().join(format!("c{mode:o}"));
             std::fs::create_dir(&dir).expect("dir");
             std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(mode)).expect("chmod");
-            let err = Cache::open(&dir).err().unwrap_or_default();
+            let err = Cache::open(&dir)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
             assert!(err.contains(&format!("writable by {word}")), "{err}");
         }
     }
@@ -287,11 +300,17 @@ mod tests {
             // SAFETY: a valid NUL-terminated path; uid/gid 65534 is `nobody`.
             assert_eq!(unsafe { libc::chown(path.as_ptr(), 65534, 65534) }, 0);
         } else {
-            let err = Cache::open(Path::new("/")).err().unwrap_or_default();
+            let err = Cache::open(Path::new("/"))
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
             assert!(err.contains("not to you"), "{err}");
             return;
         }
-        let err = Cache::open(&dir).err().unwrap_or_default();
+        let err = Cache::open(&dir)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert!(err.contains("belongs to user 65534, not to you"), "{err}");
     }
 

@@ -53,6 +53,9 @@ pub enum Error {
     /// The policy refused its settings.
     #[error("{0}")]
     Settings(String),
+    /// The compiled-module cache cannot be used (not the user's own, not a directory).
+    #[error("{0}")]
+    Cache(String),
     /// A recorded host session cannot be read or replayed.
     #[error("{0}")]
     Session(String),

@@ -3,7 +3,7 @@
 
 use crate::admission::{self, NamespaceFrom};
 use crate::input::{self, InputError};
-use crate::judge::{Answer, Judge};
+use crate::judge::{Answer, Judge, JudgeError};
 use crate::report;
 use image_digest_policy::settings::{NamespaceScope, Settings};
 use serde_json::Value;
@@ -68,7 +68,7 @@ pub fn check_request(location: &str, bytes: &[u8], judge: &mut dyn Judge, out: &
 }
 
 /// The policy's answer (or the failure to get one) on the result.
-pub fn fill(result: &mut report::Checked, answer: Result<Answer, String>) {
+pub fn fill(result: &mut report::Checked, answer: Result<Answer, JudgeError>) {
     match answer {
         Ok(r) => {
             result.allowed = r.accepted;
@@ -80,7 +80,7 @@ pub fn fill(result: &mut report::Checked, answer: Result<Answer, String>) {
                 result.message = Some(m);
             }
         }
-        Err(e) => result.error = Some(e),
+        Err(e) => result.error = Some(e.to_string()),
     }
 }
 

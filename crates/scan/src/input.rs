@@ -60,6 +60,8 @@ pub struct InputError {
     pub line: Option<usize>,
 }
 
+impl std::error::Error for InputError {}
+
 impl std::fmt::Display for InputError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}: {}", self.source, self.message)

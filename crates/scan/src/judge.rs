@@ -6,6 +6,33 @@ use image_digest_policy::reference::Part;
 use image_digest_policy::report::ReportData;
 use image_digest_policy::rules::Rule;
 
+/// Why a policy gave no answer a report can use: the runner failed (a trap, a host error), or
+/// the module answered in words of another release. Never a rejection: the document is
+/// counted as not checked.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum JudgeError {
+    /// The policy could not run on the request.
+    #[error("{0}")]
+    Failed(String),
+    /// The module files a finding under a rule this release does not know.
+    #[error(
+        "the policy module reports rule {id:?}, which this checker (image-digest-policy {}) does not know: run the checker of the module's release, or without --policy",
+        image_digest_policy::VERSION
+    )]
+    UnknownRule {
+        /// The rule's id as the module wrote it.
+        id: String,
+    },
+    /// The module names a part of a reference this release does not know.
+    #[error(
+        "the policy module names a part {part:?} of a reference that this checker does not know: run the checker of the module's release, or without --policy"
+    )]
+    UnknownPart {
+        /// The part as the module wrote it.
+        part: String,
+    },
+}
+
 /// A blocking finding as the policy reported it (its `report` function): where, which rule,
 /// which part of the reference to edit, and the words.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,14 +113,12 @@ impl Answer {
     /// The answer a module's `report` gave, its rules read back into this release's table: a
     /// rule this release does not know (a module of another release) is an error, never a
     /// finding filed under another rule.
-    pub fn from_data(data: ReportData, patch: Option<serde_json::Value>) -> Result<Answer, String> {
+    pub fn from_data(
+        data: ReportData,
+        patch: Option<serde_json::Value>,
+    ) -> Result<Answer, JudgeError> {
         let rule = |id: &str| {
-            Rule::from_id(id).ok_or_else(|| {
-                format!(
-                    "the policy module reports rule {id:?}, which this checker (image-digest-policy {}) does not know: run the checker of the module's release, or without --policy",
-                    image_digest_policy::VERSION
-                )
-            })
+            Rule::from_id(id).ok_or_else(|| JudgeError::UnknownRule { id: id.to_owned() })
         };
         let findings = data
             .findings
@@ -101,15 +126,15 @@ impl Answer {
             .map(|f| {
                 Ok(Found {
                     rule: rule(&f.rule)?,
-                    part: Part::from_name(&f.part).ok_or_else(|| {
-                        format!("the policy module names a part {:?} of a reference that this checker does not know", f.part)
+                    part: Part::from_name(&f.part).ok_or_else(|| JudgeError::UnknownPart {
+                        part: f.part.clone(),
                     })?,
                     path: f.path,
                     detail: f.detail,
                     reasons: f.reasons,
                 })
             })
-            .collect::<Result<Vec<_>, String>>()?;
+            .collect::<Result<Vec<_>, JudgeError>>()?;
         let warnings = data
             .warning_details
             .into_iter()
@@ -121,7 +146,7 @@ impl Answer {
                     detail: w.detail,
                 })
             })
-            .collect::<Result<Vec<_>, String>>()?;
+            .collect::<Result<Vec<_>, JudgeError>>()?;
         Ok(Answer {
             accepted: data.accepted,
             message: data.message,
@@ -136,7 +161,7 @@ impl Answer {
 pub trait Judge {
     /// Validates one AdmissionRequest (the `request` object, as JSON). An `Err` is a failure
     /// to run the policy (a trap, a host error), never a rejection.
-    fn judge(&mut self, request: &[u8]) -> Result<Answer, String>;
+    fn judge(&mut self, request: &[u8]) -> Result<Answer, JudgeError>;
 }
 
 /// The policy's core, run in this process: what the web build and the tests use.
@@ -146,8 +171,8 @@ pub struct Core {
 }
 
 impl Judge for Core {
-    fn judge(&mut self, request: &[u8]) -> Result<Answer, String> {
-        let settings = serde_json::to_vec(&self.settings).map_err(|e| e.to_string())?;
+    fn judge(&mut self, request: &[u8]) -> Result<Answer, JudgeError> {
+        let settings = self.settings.to_string().into_bytes();
         let bytes = image_digest_policy::request::payload(request, &settings);
         Ok(Answer::from_verdict(image_digest_policy::validate(&bytes)))
     }
@@ -197,7 +222,8 @@ mod tests {
             ("mutable-tag", "platform", "names a part \"platform\""),
         ] {
             let e = Answer::from_data(data(vec![finding(rule, part)]), None)
-                .expect_err("unknown to this release");
+                .expect_err("unknown to this release")
+                .to_string();
             assert!(e.contains(says), "{e}");
         }
     }

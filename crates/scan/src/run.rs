@@ -165,9 +165,9 @@ impl Report {
 
 /// Settings as a file holds them: the `settings:` object, YAML or JSON, or a whole
 /// ClusterAdmissionPolicy (its `spec.settings`); empty means the defaults.
-pub fn settings_from_text(text: &str) -> std::result::Result<Value, String> {
+pub fn settings_from_text(text: &str) -> std::result::Result<Value, crate::yaml::Error> {
     // Read like the manifests (one YAML reader instantiated, which keeps the web build small).
-    let (value, _) = crate::yaml::parse(text).map_err(|e| e.message)?;
+    let (value, _) = crate::yaml::parse(text)?;
     let is_policy = matches!(
         value.get("kind").and_then(Value::as_str),
         Some("ClusterAdmissionPolicy" | "AdmissionPolicy")

@@ -88,9 +88,7 @@ fn result_at(image: &Image, namespace: &str, at: (String, Pos)) -> Checked {
 fn judge_one(judge: &mut dyn Judge, merged: &Merged, image: &Image, namespace: &str) -> Checked {
     let mut result = result_at(image, namespace, block_origin(merged, image));
     let request = pod(image, namespace);
-    let response = serde_json::to_vec(&request)
-        .map_err(|e| e.to_string())
-        .and_then(|bytes| judge.judge(&bytes));
+    let response = judge.judge(request.to_string().as_bytes());
     match response {
         Ok(r) => {
             result.allowed = r.accepted;
@@ -112,7 +110,7 @@ fn judge_one(judge: &mut dyn Judge, merged: &Merged, image: &Image, namespace: &
                 .map(|w| warning(merged, image, w))
                 .collect();
         }
-        Err(e) => result.error = Some(e),
+        Err(e) => result.error = Some(e.to_string()),
     }
     if let Some(ValuesProblem::BorrowedDigest {
         from,
