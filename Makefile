@@ -94,11 +94,19 @@ lint: policy.wasm build-budget | wasm-target
 # Native unit tests, the e2e table on the wasm and the native core, and the checker's tests.
 # nextest closes with one summary line for the whole workspace; plain cargo test otherwise.
 .PHONY: unit-tests
-unit-tests: policy.wasm annotated-policy.wasm
-	if cargo nextest --version >/dev/null 2>&1; then \
-		cargo nextest run --workspace --no-fail-fast; \
+# Like the web suites, a no-op rerun does not run them again on a tree and build they already
+# passed on (e2e-tests/unchanged.sh: the commit, every change, every untracked file, the
+# toolchain and services, these artefacts); CI and FORCE_TESTS=1 always run them.
+UNIT_TEST_INPUTS := policy.wasm annotated-policy.wasm $(TARGET)/debug/image-digest-check Cargo.lock
+unit-tests: policy.wasm annotated-policy.wasm | tools
+	@if bash e2e-tests/unchanged.sh check unit-tests $(UNIT_TEST_INPUTS); then \
+		echo "rust tests: not run again: they passed on this very tree and build (FORCE_TESTS=1 runs them)"; \
+	elif cargo nextest --version >/dev/null 2>&1; then \
+		cargo nextest run --workspace --no-fail-fast && \
+		bash e2e-tests/unchanged.sh record unit-tests $(UNIT_TEST_INPUTS); \
 	else \
-		cargo test --workspace --no-fail-fast; \
+		cargo test --workspace --no-fail-fast && \
+		bash e2e-tests/unchanged.sh record unit-tests $(UNIT_TEST_INPUTS); \
 	fi
 
 # The e2e table against the built policy.wasm through the wasmtime runner (never skipped).

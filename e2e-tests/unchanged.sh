@@ -22,7 +22,9 @@ fingerprint() {
       elif [ -e "$a" ]; then sha256sum "$a"
       else echo "missing $a"; fi
     done
-    for tool in bats jq node chromium python3; do "$tool" --version 2>/dev/null | head -n 1 || true; done
+    for tool in bats jq node chromium python3 rustc cargo git skopeo; do "$tool" --version 2>/dev/null | head -n 1 || true; done
+    cargo nextest --version 2>/dev/null | head -n 1 || true
+    command -v docker-registry 2>/dev/null | xargs -r sha256sum || true
   } | sha256sum | cut -d' ' -f1
 }
 case $mode in

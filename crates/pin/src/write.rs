@@ -42,19 +42,45 @@ pub struct Change<'a> {
     pub new: &'a str,
 }
 
+/// Why the files were not all replaced, and what became of each: a caller tells "nothing
+/// changed" from "some files could not be restored" without reading words.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WriteError {
+    /// A new text could not be staged beside its file: no file was changed.
+    #[error("cannot write {}: {why}; no file was changed", path.display())]
+    NotStaged {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        why: String,
+    },
+    /// A rename failed: the files replaced before it were restored, but for `lost`.
+    #[error("cannot replace {}: {why}; {restored} replaced before it restored; {}", path.display(), if lost.is_empty() { "no file was changed".to_owned() } else { format!("could not restore {}", lost.join(", ")) })]
+    NotReplaced {
+        /// The file whose rename failed.
+        path: std::path::PathBuf,
+        /// Why.
+        why: String,
+        /// How many files replaced before it got their old text back.
+        restored: usize,
+        /// The files that could not be restored (each holds the new text), with why.
+        lost: Vec<String>,
+    },
+}
+
 /// Replaces every file or none. Every new text is staged first (anything that can fail
 /// usually fails there, and then no file is touched); the renames follow, and if one fails
 /// the files already replaced get their old text back. The error says what happened to each.
-pub fn all_or_none(changes: &[Change<'_>]) -> Result<(), String> {
+pub fn all_or_none(changes: &[Change<'_>]) -> Result<(), WriteError> {
     let mut staged = Vec::with_capacity(changes.len());
     for c in changes {
         match stage(c.path, c.new) {
             Ok(s) => staged.push((c, s)),
             Err(e) => {
-                return Err(format!(
-                    "cannot write {}: {e}; no file was changed",
-                    c.path.display()
-                ));
+                return Err(WriteError::NotStaged {
+                    path: c.path.to_owned(),
+                    why: e.to_string(),
+                });
             }
         }
     }
@@ -72,17 +98,12 @@ pub fn all_or_none(changes: &[Change<'_>]) -> Result<(), String> {
                     )),
                 }
             }
-            let outcome = if lost.is_empty() {
-                "no file was changed".to_owned()
-            } else {
-                format!("could not restore {}", lost.join(", "))
-            };
-            return Err(format!(
-                "cannot replace {}: {}; {} replaced before it restored; {outcome}",
-                c.path.display(),
-                e.error,
-                restored.len()
-            ));
+            return Err(WriteError::NotReplaced {
+                path: c.path.to_owned(),
+                why: e.error.to_string(),
+                restored: restored.len(),
+                lost,
+            });
         }
         replaced.push(c);
     }
@@ -137,6 +158,11 @@ mod tests {
             },
         ];
         let err = all_or_none(&changes).unwrap_err();
+        assert!(
+            matches!(&err, WriteError::NotStaged { path, .. } if path == &gone),
+            "{err}"
+        );
+        let err = err.to_string();
         assert!(
             err.contains("b.yaml") && err.ends_with("no file was changed"),
             "{err}"

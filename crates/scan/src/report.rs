@@ -346,6 +346,8 @@ pub struct Item {
     pub image: Option<String>,
     /// The `repository@digest` the item lists (`history`'s keep-list).
     pub reference: Option<String>,
+    /// What to do about it: the rule's fix, from the one rule table.
+    pub fix: &'static str,
     /// The container (or image volume) of the resource, for `live`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub container: Option<String>,
@@ -370,6 +372,7 @@ impl Item {
             message,
             image: None,
             reference: None,
+            fix: rule.info().help,
             container: None,
             data: None,
         }

@@ -51,6 +51,8 @@ export interface Result extends Position {
 export interface Item extends Position {
   rule: string; level: "error" | "warning" | "note"; file: string | null; subject: string;
   path: string | null; message: string; image: string | null; reference: string | null;
+  /** What to do about it (the rule's fix). */
+  fix: string;
 }
 export interface CheckReport {
   schemaVersion: 2;

@@ -1116,3 +1116,31 @@ fn history_verifying_no_digest_is_not_a_pass() {
     );
     history_in(&repo, &["--verify-registry", "--allow-empty", "deploy"]).assert_exit(0);
 }
+
+/// Every command reports in the one model: history's JSON follows the same schema as the
+/// check's (items with rule, level, file, line, subject, fix; totals; no workload summary).
+#[test]
+fn history_json_follows_the_one_report_schema() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let repo = repo_in(tmp.path(), "gitops");
+    commit(
+        &repo,
+        &[
+            ("deploy/a.yaml", &render(&format!("x/y:1@{}", fake('a')))),
+            ("deploy/b.yaml", &render("x/z:2")),
+        ],
+        "2026-10-01T10:00:00Z",
+        "one pinned, one not",
+    );
+    let json = history_in(&repo, &["deploy", "--output", "json"]).assert_exit(0);
+    crate::harness::assert_schema_valid("docs/check-report.schema.json", &json);
+    let doc: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+    let rules: Vec<&str> = doc["items"]
+        .as_array()
+        .map(|items| items.iter().filter_map(|i| i["rule"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(rules, ["pinned-digest", "no-rollback-digest"], "{doc}");
+    assert_eq!(doc["summary"], serde_json::Value::Null, "{doc}");
+    assert_eq!(doc["totals"]["history"]["digests"], 1, "{doc}");
+    assert_eq!(doc["items"][0]["reference"], format!("x/y@{}", fake('a')));
+}

@@ -79,6 +79,7 @@ fn live_finds_drift_running_digests_mismatches_and_unknowns() {
     );
     let (_, json, _) = live(&["--output", "json"]);
     let doc: Value = serde_json::from_str(&json).expect("JSON");
+    crate::harness::assert_schema_valid("docs/check-report.schema.json", &json);
     assert_eq!(doc["totals"]["live"]["containers"], 7, "{doc}");
     let rules: Vec<&str> = doc["items"]
         .as_array()
