@@ -3,7 +3,7 @@
 //! `wasmparser`/`wasm-encoder`, never patched by hand, and an existing metadata section is
 //! replaced rather than duplicated.
 
-use anyhow::{Context, Result, bail};
+use crate::error::{Error, Result};
 use std::borrow::Cow;
 use wasm_encoder::{CustomSection, Module, RawSection};
 use wasmparser::{Parser, Payload};
@@ -15,10 +15,11 @@ pub const SECTION: &str = "io.kubewarden.metadata";
 pub fn annotate(module: &[u8], metadata_json: &[u8]) -> Result<Vec<u8>> {
     wasmparser::Validator::new()
         .validate_all(module)
-        .context("policy.wasm is not a valid module")?;
+        .map_err(|e| Error::Module(format!("policy.wasm is not a valid module: {e}")))?;
     let mut out = Module::new();
     for payload in Parser::new(0).parse_all(module) {
-        let payload = payload.context("cannot parse policy.wasm")?;
+        let payload =
+            payload.map_err(|e| Error::Module(format!("cannot parse policy.wasm: {e}")))?;
         if let Payload::CustomSection(c) = &payload
             && c.name() == SECTION
         {
@@ -27,7 +28,7 @@ pub fn annotate(module: &[u8], metadata_json: &[u8]) -> Result<Vec<u8>> {
         if let Some((id, range)) = payload.as_section() {
             let data = module
                 .get(range)
-                .context("a section lies outside the module")?;
+                .ok_or_else(|| Error::Module("a section lies outside the module".into()))?;
             out.section(&RawSection { id, data });
         }
     }
@@ -38,7 +39,7 @@ pub fn annotate(module: &[u8], metadata_json: &[u8]) -> Result<Vec<u8>> {
     let bytes = out.finish();
     wasmparser::Validator::new()
         .validate_all(&bytes)
-        .context("the annotated module does not validate")?;
+        .map_err(|e| Error::Module(format!("the annotated module does not validate: {e}")))?;
     Ok(bytes)
 }
 
@@ -46,11 +47,14 @@ pub fn annotate(module: &[u8], metadata_json: &[u8]) -> Result<Vec<u8>> {
 pub fn read(module: &[u8]) -> Result<Option<Vec<u8>>> {
     let mut found = None;
     for payload in Parser::new(0).parse_all(module) {
-        if let Payload::CustomSection(c) = payload.context("cannot parse the module")?
+        if let Payload::CustomSection(c) =
+            payload.map_err(|e| Error::Module(format!("cannot parse the module: {e}")))?
             && c.name() == SECTION
         {
             if found.is_some() {
-                bail!("the module has more than one {SECTION} section");
+                return Err(Error::Module(format!(
+                    "the module has more than one {SECTION} section"
+                )));
             }
             found = Some(c.data().to_vec());
         }

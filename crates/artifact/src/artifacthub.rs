@@ -1,8 +1,8 @@
 //! `artifacthub-pkg.yml`, generated from `metadata.yml` and `questions-ui.yml` with the fields
 //! Kubewarden's tooling writes, so ArtifactHub and Rancher's UI show the policy.
 
+use crate::error::{Error, Result};
 use crate::metadata::annotation;
-use anyhow::{Context, Result};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -55,6 +55,11 @@ struct Recommendation {
     url: String,
 }
 
+/// A YAML writer's failure, as the package's.
+fn yaml(e: impl std::fmt::Display) -> Error {
+    Error::Metadata(format!("cannot write the package as YAML: {e}"))
+}
+
 /// The first lines of the generated file, which say where to edit instead.
 pub const HEADER: &str = "# Kubewarden ArtifactHub package config, generated from metadata.yml and questions-ui.yml\n# by `make artifacthub-pkg.yml`: edit those, not this file.\n";
 
@@ -67,19 +72,24 @@ pub fn generate(
     let a = |k: &str| {
         annotation(metadata, k)
             .map(str::to_owned)
-            .with_context(|| format!("metadata.yml lacks the annotation {k}"))
+            .ok_or_else(|| Error::Metadata(format!("metadata.yml lacks the annotation {k}")))
     };
     let version = a("io.kubewarden.policy.version")?;
     let oci = a("io.kubewarden.policy.ociUrl")?;
     let source = a("io.kubewarden.policy.source")?;
     let image = format!("{oci}:v{version}");
-    let rules =
-        serde_saphyr::to_string(metadata.get("rules").context("metadata.yml has no rules")?)?;
+    let rules = serde_saphyr::to_string(
+        metadata
+            .get("rules")
+            .ok_or_else(|| Error::Metadata("metadata.yml has no rules".into()))?,
+    )
+    .map_err(yaml)?;
     let context_aware = serde_saphyr::to_string(
         metadata
             .get("contextAwareResources")
             .unwrap_or(&Value::Array(Vec::new())),
-    )?;
+    )
+    .map_err(yaml)?;
     let mutating = metadata
         .get("mutating")
         .and_then(Value::as_bool)
@@ -145,7 +155,10 @@ pub fn generate(
         }],
         annotations,
     };
-    Ok(format!("{HEADER}{}", serde_saphyr::to_string(&package)?))
+    Ok(format!(
+        "{HEADER}{}",
+        serde_saphyr::to_string(&package).map_err(yaml)?
+    ))
 }
 
 /// The `createdAt` of an existing package file, so regenerating it is reproducible.

@@ -2,7 +2,7 @@
 //! (skopeo, oras, crane) can push it: config `application/vnd.wasm.config.v1+json`, one layer
 //! `application/vnd.wasm.content.layer.v1+wasm` holding the annotated module.
 
-use anyhow::{Context, Result};
+use crate::error::{Error, Result};
 use oci_spec::image::{
     Descriptor, DescriptorBuilder, ImageIndexBuilder, ImageManifest, ImageManifestBuilder,
     MediaType, Sha256Digest,
@@ -10,7 +10,7 @@ use oci_spec::image::{
 use serde_json::{Map, Value};
 use sha2::{Digest as _, Sha256};
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 /// The config media type of a Kubewarden policy artifact.
@@ -34,12 +34,12 @@ fn descriptor(
     let hex = digest.trim_start_matches("sha256:");
     let mut b = DescriptorBuilder::default()
         .media_type(media_type)
-        .digest(Sha256Digest::from_str(hex).context("a sha256 digest")?)
-        .size(u64::try_from(bytes.len()).context("blob size")?);
+        .digest(Sha256Digest::from_str(hex).map_err(layout)?)
+        .size(u64::try_from(bytes.len()).map_err(layout)?);
     if let Some(a) = annotations {
         b = b.annotations(a);
     }
-    Ok(b.build()?)
+    b.build().map_err(layout)
 }
 
 /// Manifest annotations from `metadata.yml`: every annotation but the README, each value on a
@@ -104,8 +104,10 @@ pub fn config_blob() -> Vec<u8> {
 /// digest.
 pub fn write(dir: &Path, wasm: &[u8], metadata: &Map<String, Value>, tag: &str) -> Result<String> {
     let blobs = dir.join("blobs/sha256");
-    std::fs::create_dir_all(&blobs)
-        .with_context(|| format!("cannot create {}", blobs.display()))?;
+    std::fs::create_dir_all(&blobs).map_err(|source| Error::Write {
+        path: blobs.clone(),
+        source,
+    })?;
     let config = config_blob();
     let layer_annotations = HashMap::from([(
         "org.opencontainers.image.title".to_owned(),
@@ -125,11 +127,13 @@ pub fn write(dir: &Path, wasm: &[u8], metadata: &Map<String, Value>, tag: &str) 
             Some(layer_annotations),
         )?])
         .annotations(manifest_annotations(metadata))
-        .build()?;
+        .build()
+        .map_err(layout)?;
     let manifest_bytes = canonical_json(&manifest)?;
     for blob in [&config[..], wasm, &manifest_bytes[..]] {
         let name = digest_of(blob);
-        std::fs::write(blobs.join(name.trim_start_matches("sha256:")), blob)?;
+        let path = blobs.join(name.trim_start_matches("sha256:"));
+        std::fs::write(&path, blob).map_err(|source| Error::Write { path, source })?;
     }
     let ref_name = HashMap::from([(
         "org.opencontainers.image.ref.name".to_owned(),
@@ -143,24 +147,36 @@ pub fn write(dir: &Path, wasm: &[u8], metadata: &Map<String, Value>, tag: &str) 
             &manifest_bytes,
             Some(ref_name),
         )?])
-        .build()?;
-    std::fs::write(dir.join("index.json"), canonical_json(&index)?)?;
-    std::fs::write(dir.join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#)?;
+        .build()
+        .map_err(layout)?;
+    let write = |path: PathBuf, bytes: &[u8]| {
+        std::fs::write(&path, bytes).map_err(|source| Error::Write { path, source })
+    };
+    write(dir.join("index.json"), &canonical_json(&index)?)?;
+    write(dir.join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#)?;
     Ok(digest_of(&manifest_bytes))
+}
+
+/// A document of the layout that cannot be built or read.
+fn layout(e: impl std::fmt::Display) -> Error {
+    Error::Layout(e.to_string())
 }
 
 /// JSON with every object's keys sorted. oci-spec keeps annotations in `HashMap`s, whose order
 /// changes from run to run; the manifest's digest must not, or the same module would be two
 /// artifacts. (`serde_json::Value` keeps keys sorted: no crate here enables `preserve_order`.)
 fn canonical_json<T: serde::Serialize>(value: &T) -> Result<Vec<u8>> {
-    Ok(serde_json::to_vec(&serde_json::to_value(value)?)?)
+    serde_json::to_value(value)
+        .and_then(|v| serde_json::to_vec(&v))
+        .map_err(layout)
 }
 
 /// Reads an artifact back from a layout: its manifest (by `tag`) and its wasm layer, every
 /// blob checked against its digest.
 pub fn read(dir: &Path, tag: &str) -> Result<(ImageManifest, String, Vec<u8>)> {
-    let index: oci_spec::image::ImageIndex =
-        serde_json::from_slice(&std::fs::read(dir.join("index.json"))?)?;
+    let path = dir.join("index.json");
+    let bytes = std::fs::read(&path).map_err(|source| Error::Read { path, source })?;
+    let index: oci_spec::image::ImageIndex = serde_json::from_slice(&bytes).map_err(layout)?;
     let entry = index
         .manifests()
         .iter()
@@ -171,13 +187,13 @@ pub fn read(dir: &Path, tag: &str) -> Result<(ImageManifest, String, Vec<u8>)> {
                 .map(String::as_str)
                 == Some(tag)
         })
-        .with_context(|| format!("no manifest tagged {tag} in {}", dir.display()))?;
+        .ok_or_else(|| Error::Layout(format!("no manifest tagged {tag} in {}", dir.display())))?;
     let manifest_bytes = blob(dir, entry.digest().as_ref())?;
-    let manifest: ImageManifest = serde_json::from_slice(&manifest_bytes)?;
+    let manifest: ImageManifest = serde_json::from_slice(&manifest_bytes).map_err(layout)?;
     let layer = manifest
         .layers()
         .first()
-        .context("the artifact has no layer")?;
+        .ok_or_else(|| Error::Layout("the artifact has no layer".into()))?;
     let wasm = blob(dir, layer.digest().as_ref())?;
     Ok((manifest, digest_of(&manifest_bytes), wasm))
 }
@@ -186,11 +202,15 @@ fn blob(dir: &Path, digest: &str) -> Result<Vec<u8>> {
     let path = dir
         .join("blobs/sha256")
         .join(digest.trim_start_matches("sha256:"));
-    let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
-    anyhow::ensure!(
-        digest_of(&bytes) == digest,
-        "blob {} does not match its digest",
-        path.display()
-    );
+    let bytes = std::fs::read(&path).map_err(|source| Error::Read {
+        path: path.clone(),
+        source,
+    })?;
+    if digest_of(&bytes) != digest {
+        return Err(Error::Layout(format!(
+            "blob {} does not match its digest",
+            path.display()
+        )));
+    }
     Ok(bytes)
 }

@@ -2,5 +2,6 @@
 
 pub mod annotate;
 pub mod artifacthub;
+pub mod error;
 pub mod layout;
 pub mod metadata;

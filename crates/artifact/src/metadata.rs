@@ -1,6 +1,6 @@
 //! `metadata.yml`, read and turned into the JSON `kwctl annotate` embeds in the module.
 
-use anyhow::{Context, Result, bail};
+use crate::error::{Error, Result};
 use serde_json::{Map, Value};
 use std::path::Path;
 
@@ -9,16 +9,24 @@ pub const USAGE: &str = "io.kubewarden.policy.usage";
 
 /// `metadata.yml` as a JSON object (its keys are already camelCase).
 pub fn load(path: &Path) -> Result<Map<String, Value>> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
+        path: path.to_owned(),
+        source,
+    })?;
     let value: Value = serde_saphyr::from_str(&text)
-        .with_context(|| format!("{} is not valid YAML", path.display()))?;
+        .map_err(|e| Error::Metadata(format!("{} is not valid YAML: {e}", path.display())))?;
     let Value::Object(map) = value else {
-        bail!("{} must be a mapping", path.display());
+        return Err(Error::Metadata(format!(
+            "{} must be a mapping",
+            path.display()
+        )));
     };
     for key in ["rules", "mutating", "executionMode", "annotations"] {
         if !map.contains_key(key) {
-            bail!("{} has no `{key}`", path.display());
+            return Err(Error::Metadata(format!(
+                "{} has no `{key}`",
+                path.display()
+            )));
         }
     }
     Ok(map)
