@@ -4,6 +4,7 @@
 //! Exit codes: 0 every workload accepted, 1 something rejected, 2 usage or input errors.
 
 mod git;
+mod gitops;
 mod history;
 mod live;
 mod output;
@@ -129,6 +130,15 @@ struct CheckArgs {
     /// Parallel evaluations [default: the number of CPUs].
     #[arg(long, short)]
     jobs: Option<usize>,
+    /// Read Kustomize kustomizations as plain documents (skipped kinds) instead of composing
+    /// their Helm charts' values as kustomize does.
+    #[arg(long)]
+    no_gitops: bool,
+    /// Exit as the rest of the run says although a GitOps source does what this checker does
+    /// not apply (kustomize's images transformer, patches, remote resources, a chart that is not
+    /// vendored): by default that is exit 2, since the rendered result could differ.
+    #[arg(long)]
+    allow_partial: bool,
     #[command(flatten)]
     judged: Judged,
 }
@@ -573,7 +583,7 @@ fn run_check(common: &Common, args: &CheckArgs) -> Result<Report> {
     let policy = load_policy(common)?;
     let evaluator = policy.with_settings(loaded.json.clone())?;
     let recording = args.replay.as_deref().map(Recording::load).transpose()?;
-    let (units, errors) = read_units(common, args);
+    let (units, errors, kustomizations) = read_units(common, args);
     let cx = work::Context {
         evaluator: &evaluator,
         recording: recording.as_ref(),
@@ -599,12 +609,39 @@ fn run_check(common: &Common, args: &CheckArgs) -> Result<Report> {
     } else {
         usize::MAX
     };
-    let mut report = Report::from_documents(
-        outs,
-        errors,
-        &loaded.settings.namespaces,
-        common.allow_empty,
-    );
+    // "Nothing was checked" is decided once the GitOps sources are judged too.
+    let mut report = Report::from_documents(outs, errors, &loaded.settings.namespaces, true);
+    for k in kustomizations {
+        report.errors.extend(k.errors);
+        for why in k.not_applied {
+            if args.allow_partial {
+                eprintln!("warning: {why}");
+            } else {
+                report.note(why);
+            }
+        }
+        for chart in k.charts {
+            let effective = gitops::effective_settings(&chart, &loaded.json);
+            let evaluator = policy.with_settings(effective)?;
+            let mut judge = work::Wasm::new(&evaluator);
+            report.absorb(gitops::judge(
+                chart,
+                &loaded.json,
+                &loaded.settings,
+                common.namespace.as_deref(),
+                &mut judge,
+                true,
+            ));
+        }
+    }
+    if let Some(summary) = &report.summary {
+        let empty = image_digest_scan::outcome::notes(
+            summary,
+            &loaded.settings.namespaces,
+            common.allow_empty,
+        );
+        report.notes.extend(empty);
+    }
     if asked == 0 {
         verify_tags::nothing_asked(&mut report, common.allow_empty);
     }
@@ -800,14 +837,40 @@ fn module_cache(common: &Common) -> Option<Cache> {
 }
 
 /// Reads every input into units of work; what cannot be read is an input error.
-fn read_units(common: &Common, args: &CheckArgs) -> (Vec<Unit>, Vec<input::InputError>) {
+fn read_units(
+    common: &Common,
+    args: &CheckArgs,
+) -> (
+    Vec<Unit>,
+    Vec<input::InputError>,
+    Vec<gitops::Kustomization>,
+) {
     let expanded = walk::expand(&args.paths);
     let mut errors = expanded.errors;
     let mut units = Vec::new();
     if !expanded.skipped.is_empty() {
         units.push(Unit::Skipped(expanded.skipped));
     }
-    for file in &expanded.files {
+    // Kustomizations first: the values files they consume are not manifests.
+    let mut kustomizations = Vec::new();
+    let mut consumed = std::collections::BTreeSet::new();
+    if !args.no_gitops {
+        for file in expanded
+            .files
+            .iter()
+            .filter(|f| gitops::is_kustomization(f))
+        {
+            let k = gitops::read(file, common.max_file_size);
+            consumed.insert(canonical(file));
+            consumed.extend(k.consumed.iter().map(|p| canonical(p)));
+            kustomizations.push(k);
+        }
+    }
+    for file in expanded
+        .files
+        .iter()
+        .filter(|f| consumed.is_empty() || !consumed.contains(&canonical(f)))
+    {
         let text = match input::read_limited(file, common.max_file_size) {
             Ok(t) => t,
             Err(e) => {
@@ -846,7 +909,12 @@ fn read_units(common: &Common, args: &CheckArgs) -> (Vec<Unit>, Vec<input::Input
             }),
         }
     }
-    (units, errors)
+    (units, errors, kustomizations)
+}
+
+/// A path as it is on disk, for telling one file reached two ways (`a/../b`, `./b`).
+fn canonical(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
 /// `--stats`: how long the run took, how much it read, and its peak memory.

@@ -85,7 +85,7 @@ fn is_manifest(path: &Path) -> bool {
     matches!(
         path.extension().and_then(|e| e.to_str()),
         Some("yaml" | "yml" | "json")
-    )
+    ) || path.file_name().and_then(|n| n.to_str()) == Some("Kustomization")
 }
 
 fn walk_error(dir: &Path, e: &walkdir::Error) -> InputError {

@@ -270,6 +270,22 @@ impl Summary {
         }
     }
 
+    /// Adds another run's counts to these (its words are this run's).
+    pub fn add(&mut self, other: &Summary) {
+        self.documents += other.documents;
+        self.workloads += other.workloads;
+        self.accepted += other.accepted;
+        self.rejected += other.rejected;
+        self.errored += other.errored;
+        self.with_warnings += other.with_warnings;
+        self.out_of_scope += other.out_of_scope;
+        self.skipped += other.skipped;
+        for (k, n) in &other.skipped_kinds {
+            *self.skipped_kinds.entry(k.clone()).or_default() += n;
+        }
+        self.input_errors += other.input_errors;
+    }
+
     /// Counts a document skipped as a kind the policy does not check.
     pub fn skip(&mut self, kind: String) {
         self.skipped += 1;
@@ -447,6 +463,22 @@ impl Report {
             .iter()
             .map(|i| i.rule.info().outcome.exit_code())
             .fold(code, u8::max)
+    }
+
+    /// Takes in another report of the same run (a GitOps source's values, judged apart): its
+    /// results, items, errors and notes, and its counts added to these.
+    pub fn absorb(&mut self, other: Report) {
+        if let (Some(mine), Some(theirs)) = (&mut self.summary, &other.summary) {
+            mine.add(theirs);
+        } else if self.summary.is_none() {
+            self.summary = other.summary;
+        }
+        self.results.extend(other.results);
+        self.items.extend(other.items);
+        self.errors.extend(other.errors);
+        self.notes.extend(other.notes);
+        self.totals.extend(other.totals);
+        self.digests.extend(other.digests);
     }
 
     /// Adds a note (exit 2): why the run is not a pass.

@@ -238,6 +238,20 @@ pub fn prepare_values(
             Err(e) => errors.push(e),
         }
     }
+    let first = inputs.first().map_or("<values>", |(n, _)| n.as_str());
+    prepare_layers(read, first, settings, parsed, given, errors)
+}
+
+/// [`prepare_values`] over layers already read (a GitOps source's: files and inline blocks);
+/// `first` names the release in messages.
+pub fn prepare_layers(
+    read: Vec<values::File>,
+    first: &str,
+    settings: &Value,
+    parsed: &Settings,
+    given: Option<&str>,
+    mut errors: Vec<InputError>,
+) -> Values {
     let merged = values::merge(&read);
     let mut effective = settings.clone();
     if values::require_digest(&merged.value)
@@ -245,7 +259,6 @@ pub fn prepare_values(
     {
         map.insert("requireDigest".into(), Value::Bool(true));
     }
-    let first = inputs.first().map_or("<values>", |(n, _)| n.as_str());
     let namespace = values_namespace(given, parsed, first).unwrap_or_else(|e| {
         errors.push(e);
         "default".to_owned()

@@ -53,6 +53,58 @@ pub fn read(name: &str, text: &str) -> Result<File, InputError> {
     })
 }
 
+impl File {
+    /// A values layer that is a block of another document (a kustomization's
+    /// `valuesInline`, an Application's `valuesObject`): its value and its positions, re-rooted
+    /// at the block ([`Positions::subtree`]), named by the file that holds it.
+    pub fn from_parts(name: &str, value: Value, positions: Positions) -> Result<File, InputError> {
+        match value {
+            Value::Null => Ok(File {
+                name: name.to_owned(),
+                value: Value::Object(Map::new()),
+                positions,
+            }),
+            v @ Value::Object(_) => Ok(File {
+                name: name.to_owned(),
+                value: v,
+                positions,
+            }),
+            other => Err(InputError {
+                source: name.to_owned(),
+                message: format!(
+                    "inline values must be a mapping, found {}",
+                    image_digest_policy::json::type_name(&other)
+                ),
+                line: None,
+            }),
+        }
+    }
+
+    /// The layer with every empty value left out (`""`, `false`, `0`, `null`, empty maps
+    /// and lists): kustomize merges `valuesInline` over the values file with mergo's
+    /// `WithOverride`, which lets only non-empty values override, so `digest: ""` inline does
+    /// not clear a digest the values file sets.
+    pub fn without_empty_values(mut self) -> File {
+        fn strip(v: &mut Value) -> bool {
+            match v {
+                Value::Object(m) => {
+                    m.retain(|_, x| !strip(x));
+                    m.is_empty()
+                }
+                Value::Array(a) => a.is_empty(),
+                Value::String(s) => s.is_empty(),
+                Value::Bool(b) => !*b,
+                Value::Number(n) => n.as_f64() == Some(0.0),
+                Value::Null => true,
+            }
+        }
+        if let Value::Object(m) = &mut self.value {
+            m.retain(|_, x| !strip(x));
+        }
+        self
+    }
+}
+
 /// The merged values and, for every node, the file that set it last and where.
 pub struct Merged {
     /// The merged values.

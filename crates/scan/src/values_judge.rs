@@ -238,9 +238,20 @@ fn key_path(image: &Image, key: &str) -> String {
 
 /// Where `key` was set for this image; a key that is not set points at the block's tag, else
 /// at the block itself.
+/// Where the user sets `key` of this image: where it is written for this block, else (a key the
+/// block takes from another, the root block's `digest`, or none) at the block's own tag, where
+/// the key goes, in the file and line that set the tag last (a kustomization's `valuesInline`,
+/// say), else at the block.
 fn key_origin(merged: &Merged, image: &Image, key: &str) -> (String, Pos) {
+    let own = |p: &&str| {
+        let block = format!("/{}/", image.block.replace('.', "/"));
+        p.starts_with(&block)
+    };
     image
         .key(key)
+        .filter(own)
+        .or_else(|| image.key("tag").filter(own))
+        .or_else(|| image.key(key))
         .or_else(|| image.key("tag"))
         .and_then(|p| merged.origin(p))
         .map(|(f, p)| (f.to_owned(), p))

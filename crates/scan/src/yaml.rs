@@ -30,6 +30,20 @@ impl Positions {
         self.0.get(pointer).copied()
     }
 
+    /// The positions under `prefix` (a JSON pointer), re-rooted there: a block of a document
+    /// (a kustomization's `valuesInline`) read as a document of its own, at its lines.
+    pub fn subtree(&self, prefix: &str) -> Positions {
+        Positions(
+            self.0
+                .iter()
+                .filter_map(|(p, pos)| {
+                    let rest = p.strip_prefix(prefix)?;
+                    (rest.is_empty() || rest.starts_with('/')).then(|| (rest.to_owned(), *pos))
+                })
+                .collect(),
+        )
+    }
+
     /// Shifts every position by a document's place in its file: `lines` lines down, and
     /// `first_columns` columns right on the document's first line.
     pub fn shift(&mut self, lines: usize, first_columns: usize) {

@@ -6,6 +6,7 @@
 
 mod checker;
 mod fail_closed;
+mod gitops;
 mod harness;
 mod history;
 mod hostile;
