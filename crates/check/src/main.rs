@@ -613,6 +613,19 @@ fn run_check(common: &Common, args: &CheckArgs) -> Result<Report> {
     let mut report = Report::from_documents(outs, errors, &loaded.settings.namespaces, true);
     for k in kustomizations {
         report.errors.extend(k.errors);
+        let rendered = gitops::render(&k.resources, &loaded.settings, common.max_file_size);
+        report.errors.extend(rendered.errors);
+        let units: Vec<Unit> = rendered.docs.into_iter().map(Unit::Doc).collect();
+        let mut outs = work::run(&cx, &units);
+        for out in &mut outs {
+            gitops::place(&mut out.results, &rendered.placed);
+        }
+        report.absorb(Report::from_documents(
+            outs,
+            Vec::new(),
+            &loaded.settings.namespaces,
+            true,
+        ));
         for why in k.not_applied {
             if args.allow_partial {
                 eprintln!("warning: {why}");
@@ -851,7 +864,8 @@ fn read_units(
     if !expanded.skipped.is_empty() {
         units.push(Unit::Skipped(expanded.skipped));
     }
-    // Kustomizations first: the values files they consume are not manifests.
+    // Kustomizations first: the files they consume are not manifests of their own, and only
+    // the roots (those no other one reads) are judged.
     let mut kustomizations = Vec::new();
     let mut consumed = std::collections::BTreeSet::new();
     if !args.no_gitops {
@@ -865,6 +879,11 @@ fn read_units(
             consumed.extend(k.consumed.iter().map(|p| canonical(p)));
             kustomizations.push(k);
         }
+        let nested: std::collections::BTreeSet<PathBuf> = kustomizations
+            .iter()
+            .flat_map(|k| k.nested.iter().map(|p| canonical(p)))
+            .collect();
+        kustomizations.retain(|k| !nested.contains(&canonical(&k.path)));
     }
     for file in expanded
         .files

@@ -139,6 +139,7 @@ fn moved(p: &Pinned, current: &str) -> Warning {
         path: None,
         line: p.pos.line,
         column: p.pos.column,
+        file: None,
     }
 }
 

@@ -28,6 +28,8 @@ pub struct Located {
     pub container: String,
     /// The image field as written.
     pub image: ImageField<'static>,
+    /// The JSON pointer of the image value (`/spec/template/spec/containers/0/image`).
+    pub pointer: String,
 }
 
 /// The images of `doc`, or none when it is not a kind the policy reads (or cannot be read: the
@@ -58,6 +60,7 @@ pub fn of_document(doc: &Document, settings: &Settings) -> Vec<Located> {
                 holder: c.list.noun(),
                 container: c.name.to_string(),
                 image: owned(&c.image),
+                pointer: c.image_pointer.clone(),
             })
         })
         .collect()

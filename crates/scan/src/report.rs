@@ -93,6 +93,11 @@ impl Checked {
         format!("{}:{}:{}", self.file, pos.line, pos.column)
     }
 
+    /// Where a finding or warning is: in `file` when it names one, else in the document's.
+    pub fn at_in(&self, file: Option<&str>, pos: Pos) -> String {
+        format!("{}:{}:{}", file.unwrap_or(&self.file), pos.line, pos.column)
+    }
+
     /// Where the document starts.
     pub fn start(&self) -> Pos {
         Pos {
@@ -116,6 +121,10 @@ pub struct Finding {
     pub line: usize,
     /// Its column.
     pub column: usize,
+    /// The file the fix goes in when it is not the document's (a kustomization's `images:`
+    /// entry that set the image).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
 }
 
 /// A warning, placed like a finding when it names a field path.
@@ -132,6 +141,9 @@ pub struct Warning {
     pub line: usize,
     /// Its column.
     pub column: usize,
+    /// The file the fix goes in when it is not the document's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
 }
 
 impl Finding {
@@ -167,6 +179,7 @@ pub fn finding(f: &Found) -> Finding {
         rule: f.rule.into(),
         line: 1,
         column: 1,
+        file: None,
     }
 }
 
@@ -178,6 +191,7 @@ pub fn warning(w: &Warned) -> Warning {
         path: Some(w.path.clone()),
         line: 1,
         column: 1,
+        file: None,
     }
 }
 
@@ -587,7 +601,7 @@ pub fn text(report: &Report) -> String {
                 );
             }
             for f in &r.findings {
-                let at = r.at(f.pos());
+                let at = r.at_in(f.file.as_deref(), f.pos());
                 push_line(
                     &mut out,
                     &format!("{at}: {subject}: {} {} [{}]", f.path, f.detail, f.rule.id()),
@@ -595,7 +609,7 @@ pub fn text(report: &Report) -> String {
             }
         }
         for w in &r.warnings {
-            let at = r.at(w.pos());
+            let at = r.at_in(w.file.as_deref(), w.pos());
             push_line(
                 &mut out,
                 &format!("{at}: {subject}: warning: {} [{}]", w.message, w.rule.id()),
@@ -715,6 +729,7 @@ mod tests {
             path: None,
             line: 1,
             column: 1,
+            file: None,
         };
         let mut s = Summary::default();
         let base = Checked::new("f#1".into(), "Pod".into(), "ns".into(), "p".into());

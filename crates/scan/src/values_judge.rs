@@ -135,6 +135,7 @@ fn judge_one(judge: &mut dyn Judge, merged: &Merged, image: &Image, namespace: &
             ),
             line: pos.line,
             column: pos.column,
+            file: None,
         });
         result.file = file;
     }
@@ -208,6 +209,7 @@ fn place(merged: &Merged, image: &Image, f: &Found, file: &mut String) -> Findin
         ),
         line: pos.line,
         column: pos.column,
+        file: None,
     }
 }
 
@@ -224,6 +226,7 @@ fn warning(merged: &Merged, image: &Image, w: &Warned) -> report::Warning {
         path: Some(path.clone()),
         line: pos.line,
         column: pos.column,
+        file: None,
     }
 }
 

@@ -90,7 +90,7 @@ fn what_is_not_applied_is_never_a_pass() {
     let dir = tmp.path();
     std::fs::write(
         dir.join("kustomization.yaml"),
-        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - deployment.yaml\n  - https://github.com/example/base?ref=v1\nimages:\n  - name: nginx\n    newTag: latest\n",
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - deployment.yaml\n  - https://github.com/example/base?ref=v1\npatches:\n  - path: patch.yaml\n",
     )
     .expect("written");
     std::fs::write(
@@ -101,7 +101,7 @@ fn what_is_not_applied_is_never_a_pass() {
     let path = dir.to_str().unwrap_or_default();
     let out = check(&[path]).assert_exit(2);
     assert!(
-        out.contains("kustomization.yaml:7: `images` (the images transformer, 1 entry) not applied")
+        out.contains("kustomization.yaml:7: `patches` (patches, 1 entry) not applied")
             && out.contains("remote resource \"https://github.com/example/base?ref=v1\" not read"),
         "{out}"
     );
@@ -111,4 +111,99 @@ fn what_is_not_applied_is_never_a_pass() {
         plain.contains("kustomize.config.k8s.io/v1beta1 Kustomization 1"),
         "{plain}"
     );
+}
+
+/// The lines of a text report without where they are: what was found, to compare a GitOps
+/// directory with the render written by hand.
+fn said(out: &str) -> BTreeSet<String> {
+    out.lines()
+        .filter(|l| !l.contains(" documents: "))
+        .map(|l| {
+            // `file:line:column: Kind ns/name: …`
+            l.splitn(4, ':').nth(3).unwrap_or(l).trim().to_owned()
+        })
+        .collect()
+}
+
+/// kustomize's own `images` example and an overlay that moves a pinned base to `latest`: the
+/// same findings as the renders, each at the `images` entry that set the image.
+#[test]
+fn the_images_transformer_is_applied_as_kustomize_applies_it() {
+    for (dir, code, at) in [
+        (
+            "e2e-tests/gitops/kustomize-images",
+            1,
+            "e2e-tests/gitops/kustomize-images/kustomization.yaml:14:14: Deployment agents/the-deployment: spec.template.spec.containers[2] (container \"myapp\"): image \"my-app:latest\"",
+        ),
+        (
+            "e2e-tests/gitops/overlay-latest",
+            1,
+            "e2e-tests/gitops/overlay-latest/overlays/prod/kustomization.yaml:9:13: Deployment agents/web: spec.template.spec.containers[0] (container \"web\"): image \"nginx:latest\"",
+        ),
+    ] {
+        let mut c = TestCommand::checker();
+        c.arg(dir);
+        let out = c.assert_exit(code);
+        let mut r = TestCommand::checker();
+        r.arg(format!("{dir}.rendered.yaml"));
+        let rendered = r.assert_exit(code);
+        assert!(out.contains(at), "{out}");
+        assert_eq!(said(&out), said(&rendered), "{out}\n{rendered}");
+        // The base is read through the overlay only (no second, untransformed verdict).
+        assert_eq!(out.matches(" documents: ").count(), 1, "{out}");
+        assert!(out.contains("1 documents: 1 workloads checked"), "{out}");
+    }
+}
+
+/// Kustomize's matching and rewriting, entry by entry (`IsImageMatched`, `imageTagUpdater`).
+#[test]
+fn image_entries_match_and_rewrite_as_kustomize() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path();
+    let pod = |image: &str| {
+        format!(
+            "apiVersion: v1\nkind: Pod\nmetadata: {{name: p, namespace: agents}}\nspec:\n  containers:\n    - name: c\n      image: {image}\n"
+        )
+    };
+    let digest = format!("sha256:{}", "a".repeat(64));
+    // (image as written, the entry, the image rendered)
+    let cases = [
+        ("nginx:1.27", "newTag: \"1.28\"", "nginx:1.28".to_owned()),
+        ("nginx", format!("digest: {digest}").as_str().to_owned().leak(), format!("nginx@{digest}")),
+        ("nginx:1.27", format!("newTag: \"1.27\"\n    digest: {digest}").leak(), format!("nginx:1.27@{digest}")),
+        ("nginx:1.27@sha256:0000000000000000000000000000000000000000000000000000000000000000", "newName: registry.example/nginx", "registry.example/nginx:1.27@sha256:0000000000000000000000000000000000000000000000000000000000000000".to_owned()),
+        ("nginx-unrelated:1.27", "newTag: latest", "nginx-unrelated:1.27".to_owned()),
+    ];
+    for (image, entry, want) in cases {
+        std::fs::write(dir.join("pod.yaml"), pod(image)).expect("written");
+        std::fs::write(
+            dir.join("kustomization.yaml"),
+            format!("resources:\n  - pod.yaml\nimages:\n  - name: nginx\n    {entry}\n"),
+        )
+        .expect("written");
+        std::fs::write(dir.join("want.yaml"), pod(&want)).expect("written");
+        let run = |path: &std::path::Path| {
+            let mut c = TestCommand::checker();
+            c.arg(path).arg("--output").arg("json");
+            let out = c.output();
+            let doc: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+            (
+                out.status.code(),
+                doc["results"][0]["allowed"].clone(),
+                doc["results"][0]["findings"]
+                    .as_array()
+                    .map(|f| f.iter().map(|f| f["rule"].clone()).collect::<Vec<_>>())
+                    .unwrap_or_default(),
+            )
+        };
+        let kustomized = run(dir);
+        std::fs::remove_file(dir.join("kustomization.yaml")).expect("removed");
+        std::fs::remove_file(dir.join("pod.yaml")).expect("removed");
+        assert_eq!(
+            kustomized,
+            run(&dir.join("want.yaml")),
+            "{image} with {entry}"
+        );
+        std::fs::remove_file(dir.join("want.yaml")).expect("removed");
+    }
 }

@@ -59,7 +59,7 @@ fn annotations(r: &Checked, out: &mut String) {
         for f in &r.findings {
             out.push_str(&command(
                 "error",
-                Some((file, f.line, f.column)),
+                Some((f.file.as_deref().unwrap_or(file), f.line, f.column)),
                 &title(f.rule),
                 &format!("{subject}: {} {}", f.path, f.detail),
             ));
@@ -68,7 +68,7 @@ fn annotations(r: &Checked, out: &mut String) {
     for w in &r.warnings {
         out.push_str(&command(
             "warning",
-            Some((file, w.line, w.column)),
+            Some((w.file.as_deref().unwrap_or(file), w.line, w.column)),
             &title(w.rule),
             &format!("{subject}: {}", w.message),
         ));

@@ -71,7 +71,7 @@ fn case(r: &Checked) -> TestCase {
             .map(|f| {
                 format!(
                     "{}: {} {} [{}]",
-                    r.at(f.pos()),
+                    r.at_in(f.file.as_deref(), f.pos()),
                     f.path,
                     f.detail,
                     f.rule.id()

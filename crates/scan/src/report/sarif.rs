@@ -65,7 +65,8 @@ fn results_of(r: &Checked) -> Vec<Value> {
     } else if !r.allowed && !r.out_of_scope {
         for f in &r.findings {
             let text = format!("{subject}: {} {}", f.path, f.detail);
-            out.push(result(f.rule, None, &text, Some((file, f.line, f.column))));
+            let at = (f.file.as_deref().unwrap_or(file), f.line, f.column);
+            out.push(result(f.rule, None, &text, Some(at)));
         }
         if r.findings.is_empty() {
             // A rejection the policy gave no finding for (an older module's message).
@@ -83,7 +84,7 @@ fn results_of(r: &Checked) -> Vec<Value> {
             w.rule,
             Some(Level::Warning),
             &format!("{subject}: {}", w.message),
-            Some((file, w.line, w.column)),
+            Some((w.file.as_deref().unwrap_or(file), w.line, w.column)),
         ));
     }
     out
