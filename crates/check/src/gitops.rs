@@ -165,6 +165,9 @@ pub struct Kustomization {
     pub not_applied: Vec<String>,
     /// Files it names that cannot be read.
     pub errors: Vec<InputError>,
+    /// The kinds of the documents composed here (`argoproj.io/v1alpha1 Application`), which
+    /// the check of the other documents counted as skipped.
+    pub composed: Vec<String>,
 }
 
 /// Fields of a kustomization that can change an image and that this reader does not apply.
@@ -594,5 +597,595 @@ pub fn place(
                 (w.line, w.column) = (pos.line, pos.column);
             }
         }
+    }
+}
+
+/// Whether a document is a GitOps source this reader composes: an Argo CD `Application` or a
+/// Flux `HelmRelease`.
+pub fn is_app(doc: &input::Document) -> bool {
+    let field = |k: &str| doc.value.get(k).and_then(Value::as_str).unwrap_or("");
+    let group = field("apiVersion").split('/').next().unwrap_or("");
+    matches!(
+        (group, field("kind")),
+        ("argoproj.io", "Application") | ("helm.toolkit.fluxcd.io", "HelmRelease")
+    )
+}
+
+/// What an `Application` or `HelmRelease` renders, as far as this reader composes it.
+#[derive(Default)]
+pub struct App {
+    /// Its Helm charts, their values layered as the tool layers them.
+    pub charts: Vec<Chart>,
+    /// What it does that is not applied.
+    pub not_applied: Vec<String>,
+    /// What it names that cannot be read.
+    pub errors: Vec<InputError>,
+    /// The files it consumes (values files).
+    pub consumed: BTreeSet<PathBuf>,
+}
+
+/// The repository's root above `dir` (where `.git` is), for sources that name paths in it.
+pub fn repo_root(dir: &Path) -> Option<PathBuf> {
+    let dir = std::fs::canonicalize(dir).ok()?;
+    dir.ancestors()
+        .find(|d| d.join(".git").exists())
+        .map(Path::to_path_buf)
+}
+
+/// Reads an Argo CD `Application` (`spec.source`, or each of `spec.sources`): a Helm source's
+/// values in Argo CD's order of precedence, lowest first — the chart's own `values.yaml` (a
+/// chart in this repository), `helm.valueFiles` (relative to the source's path, or
+/// `$ref/…` relative to the root of the source with that `ref`), `helm.values` (a YAML string),
+/// `helm.valuesObject`, `helm.parameters`. `text` is the document's file, for the lines of a
+/// `values` string. Paths are resolved in the Git work tree holding the file (Argo CD resolves
+/// them in the repository it clones: a source of another repository is said, not read).
+pub fn application(doc: &input::Document, text: &str, root: Option<&Path>, max: u64) -> App {
+    let mut out = App::default();
+    let name = doc
+        .value
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or("<unnamed>")
+        .to_owned();
+    let namespace = doc
+        .value
+        .pointer("/spec/destination/namespace")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let mut sources: Vec<(String, &Value)> = Vec::new();
+    if let Some(s) = doc.value.pointer("/spec/source") {
+        sources.push(("/spec/source".into(), s));
+    }
+    for (i, s) in doc
+        .value
+        .pointer("/spec/sources")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        sources.push((format!("/spec/sources/{i}"), s));
+    }
+    let refs: Vec<(&str, &str)> = sources
+        .iter()
+        .filter_map(|(_, s)| {
+            Some((
+                s.get("ref")?.as_str()?,
+                s.get("path").and_then(Value::as_str).unwrap_or(""),
+            ))
+        })
+        .collect();
+    let here = |p: &str| -> String {
+        doc.position(p)
+            .map_or(doc.location(), |pos| format!("{}:{}", doc.source, pos.line))
+    };
+    for (at, source) in &sources {
+        let field = |k: &str| source.get(k).and_then(Value::as_str);
+        let helm = source.get("helm");
+        if source
+            .get("kustomize")
+            .and_then(|k| k.get("images"))
+            .is_some()
+        {
+            out.not_applied.push(format!(
+                "{}: Application {name}: `kustomize.images` not applied: check the rendered output, or pass --allow-partial",
+                here(&format!("{at}/kustomize/images"))
+            ));
+        }
+        let chart_dir = match (field("chart"), field("path"), root) {
+            (Some(chart), _, _) => {
+                out.not_applied.push(format!(
+                    "{}: Application {name}: chart {chart:?} of {:?}: its own values (what an unset key renders) are not known here; check the rendered output, or pass --allow-partial",
+                    here(&format!("{at}/chart")),
+                    field("repoURL").unwrap_or("")
+                ));
+                None
+            }
+            (None, Some(path), Some(root)) => Some(root.join(path)),
+            _ => None,
+        };
+        let is_chart = chart_dir
+            .as_ref()
+            .is_some_and(|d| d.join("Chart.yaml").is_file());
+        if helm.is_none() && !is_chart && field("chart").is_none() {
+            // A directory of manifests or a kustomization: checked as what it is when given;
+            // a path this work tree does not have is said.
+            if field("ref").is_none() && !chart_dir.as_ref().is_some_and(|d| d.exists()) {
+                out.not_applied.push(format!(
+                    "{}: Application {name}: path {:?} is not in this work tree (another repository?): not read; check the rendered output, or pass --allow-partial",
+                    here(&format!("{at}/path")),
+                    field("path").unwrap_or("")
+                ));
+            }
+            continue;
+        }
+        let label = format!(
+            "{}: Application {name} ({})",
+            doc.source,
+            field("chart").or(field("path")).unwrap_or("")
+        );
+        let mut layers = Vec::new();
+        let mut app_version = None;
+        if let Some(dir) = chart_dir.as_ref().filter(|_| is_chart) {
+            out.consumed.extend(files_under(dir));
+            let defaults = dir.join("values.yaml");
+            if defaults.is_file() {
+                out.consumed.insert(defaults.clone());
+                layers.extend(read_layer(&defaults, max, &mut out.errors));
+            }
+            app_version = chart_app_version(dir);
+        } else if root.is_none() && field("path").is_some() {
+            out.not_applied.push(format!(
+                "{label}: not in a Git work tree: its path is not resolved; check the rendered output, or pass --allow-partial"
+            ));
+        }
+        let ignore_missing = helm
+            .and_then(|h| h.get("ignoreMissingValueFiles"))
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        for (i, f) in strings(helm.and_then(|h| h.get("valueFiles"))).enumerate() {
+            let path = match f.strip_prefix('$') {
+                Some(rest) => {
+                    let (r, file) = rest.split_once('/').unwrap_or((rest, ""));
+                    match (refs.iter().find(|(name, _)| *name == r), root) {
+                        (Some(_), Some(root)) => Some(root.join(file)),
+                        _ => None,
+                    }
+                }
+                None => chart_dir.as_ref().map(|d| d.join(f)),
+            };
+            match path {
+                Some(p) if p.is_file() => {
+                    out.consumed.insert(p.clone());
+                    layers.extend(read_layer(&p, max, &mut out.errors));
+                }
+                Some(_) if ignore_missing => {}
+                _ => out.errors.push(InputError {
+                    source: here(&format!("{at}/helm/valueFiles/{i}")),
+                    message: format!(
+                        "Application {name}: value file {f:?} is not in this repository's work tree: its values are not known (a source of another repository?)"
+                    ),
+                    line: None,
+                }),
+            }
+        }
+        if let Some(Value::String(values)) = helm.and_then(|h| h.get("values")) {
+            match yaml::parse(values) {
+                Ok((value, mut positions)) => {
+                    if let Some(pos) = doc.position(&format!("{at}/helm/values")) {
+                        let first = text
+                            .lines()
+                            .skip(pos.line)
+                            .find(|l| !l.trim().is_empty())
+                            .unwrap_or("");
+                        let indent = first.len() - first.trim_start().len();
+                        positions.offset(pos.line, indent);
+                    }
+                    match File::from_parts(&doc.source, value, positions) {
+                        Ok(f) => layers.push(f),
+                        Err(e) => out.errors.push(e),
+                    }
+                }
+                Err(e) => out.errors.push(InputError {
+                    source: here(&format!("{at}/helm/values")),
+                    message: format!("Application {name}: helm.values is not YAML: {e}"),
+                    line: None,
+                }),
+            }
+        }
+        if let Some(object) = helm.and_then(|h| h.get("valuesObject")) {
+            match File::from_parts(
+                &doc.source,
+                object.clone(),
+                doc.positions.subtree(&format!("{at}/helm/valuesObject")),
+            ) {
+                Ok(f) => layers.push(f),
+                Err(e) => out.errors.push(e),
+            }
+        }
+        if let Some(params) = helm
+            .and_then(|h| h.get("parameters"))
+            .and_then(Value::as_array)
+        {
+            let mut value = Value::Object(serde_json::Map::new());
+            let mut positions = yaml::Positions::default();
+            for (i, p) in params.iter().enumerate() {
+                let (Some(key), Some(v)) = (p.get("name").and_then(Value::as_str), p.get("value"))
+                else {
+                    continue;
+                };
+                let pointer = parameter_pointer(key);
+                set_at(&mut value, &pointer, v.clone());
+                if let Some(pos) = doc.position(&format!("{at}/helm/parameters/{i}/value")) {
+                    positions.insert(pointer, pos);
+                }
+            }
+            match File::from_parts(&doc.source, value, positions) {
+                Ok(f) => layers.push(f),
+                Err(e) => out.errors.push(e),
+            }
+        }
+        out.charts.push(Chart {
+            label,
+            layers,
+            namespace: namespace.clone(),
+            app_version,
+        });
+    }
+    out
+}
+
+/// A Flux `HelmRelease`: `spec.valuesFrom` (ConfigMaps and Secrets found among `objects`, in
+/// order, each at its `valuesKey`, default `values.yaml`, or its `targetPath`), then
+/// `spec.values` on top; a chart of a `GitRepository` at a path in this work tree gives its
+/// own values first. A `valuesFrom` that is not found (and not `optional`) is an input
+/// error: its values are not known.
+pub fn helm_release(
+    doc: &input::Document,
+    objects: &[input::Document],
+    root: Option<&Path>,
+    max: u64,
+) -> App {
+    let mut out = App::default();
+    let name = doc
+        .value
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or("<unnamed>")
+        .to_owned();
+    let namespace = doc
+        .value
+        .pointer("/spec/targetNamespace")
+        .or_else(|| doc.value.pointer("/metadata/namespace"))
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let own_namespace = doc
+        .value
+        .pointer("/metadata/namespace")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let chart = doc
+        .value
+        .pointer("/spec/chart/spec/chart")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let source_kind = doc
+        .value
+        .pointer("/spec/chart/spec/sourceRef/kind")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let here = |p: &str| -> String {
+        doc.position(p)
+            .map_or(doc.location(), |pos| format!("{}:{}", doc.source, pos.line))
+    };
+    let label = format!("{}: HelmRelease {name} ({chart})", doc.source);
+    let mut layers = Vec::new();
+    let mut app_version = None;
+    let vendored = (source_kind == "GitRepository")
+        .then_some(root)
+        .flatten()
+        .map(|r| r.join(chart.trim_start_matches("./")))
+        .filter(|d| d.join("Chart.yaml").is_file());
+    match &vendored {
+        Some(dir) => {
+            out.consumed.extend(files_under(dir));
+            let defaults = dir.join("values.yaml");
+            if defaults.is_file() {
+                out.consumed.insert(defaults.clone());
+                layers.extend(read_layer(&defaults, max, &mut out.errors));
+            }
+            app_version = chart_app_version(dir);
+        }
+        None => out.not_applied.push(format!(
+            "{}: HelmRelease {name}: chart {chart:?} ({source_kind}): its own values (what an unset key renders) are not known here; check the rendered output, or pass --allow-partial",
+            here("/spec/chart")
+        )),
+    }
+    for (i, from) in doc
+        .value
+        .pointer("/spec/valuesFrom")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let field = |k: &str| from.get(k).and_then(Value::as_str).unwrap_or("");
+        let (kind, from_name) = (field("kind"), field("name"));
+        let key = Some(field("valuesKey"))
+            .filter(|k| !k.is_empty())
+            .unwrap_or("values.yaml");
+        let optional = from
+            .get("optional")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        let found = objects.iter().find(|o| {
+            let f = |p: &str| o.value.pointer(p).and_then(Value::as_str).unwrap_or("");
+            f("/kind") == kind
+                && f("/metadata/name") == from_name
+                && (f("/metadata/namespace").is_empty()
+                    || own_namespace.is_empty()
+                    || f("/metadata/namespace") == own_namespace)
+        });
+        let Some(object) = found else {
+            if !optional {
+                out.errors.push(InputError {
+                    source: here(&format!("/spec/valuesFrom/{i}")),
+                    message: format!(
+                        "HelmRelease {name}: valuesFrom {kind} {from_name:?} is not among the files checked: its values are not known; give the file that holds it, or mark it optional if it may be absent"
+                    ),
+                    line: None,
+                });
+            }
+            continue;
+        };
+        let text = match (
+            object.value.pointer(&format!(
+                "/data/{}",
+                key.replace('~', "~0").replace('/', "~1")
+            )),
+            object.value.pointer(&format!(
+                "/stringData/{}",
+                key.replace('~', "~0").replace('/', "~1")
+            )),
+        ) {
+            (Some(Value::String(s)), _) if kind == "Secret" => base64_decode(s),
+            (Some(Value::String(s)), _) => Some(s.clone()),
+            (_, Some(Value::String(s))) => Some(s.clone()),
+            _ => None,
+        };
+        let Some(text) = text else {
+            if !optional {
+                out.errors.push(InputError {
+                    source: object.location(),
+                    message: format!(
+                        "HelmRelease {name}: {kind} {from_name:?} has no key {key:?} (valuesFrom[{i}].valuesKey): its values are not known"
+                    ),
+                    line: None,
+                });
+            }
+            continue;
+        };
+        let target = field("targetPath");
+        let layer = if target.is_empty() {
+            yaml::parse(&text)
+                .map_err(|e| e.to_string())
+                .and_then(|(v, mut positions)| {
+                    // A `data` string in the object's file: its lines there (a Secret's data
+                    // is base64: no lines to point at).
+                    let at = object
+                        .position(&format!(
+                            "/data/{}",
+                            key.replace('~', "~0").replace('/', "~1")
+                        ))
+                        .filter(|_| kind != "Secret");
+                    match (at, std::fs::read_to_string(&object.source)) {
+                        (Some(pos), Ok(file)) => {
+                            let first = file
+                                .lines()
+                                .skip(pos.line)
+                                .find(|l| !l.trim().is_empty())
+                                .unwrap_or("");
+                            positions.offset(pos.line, first.len() - first.trim_start().len());
+                        }
+                        _ => positions = yaml::Positions::default(),
+                    }
+                    File::from_parts(&object.source, v, positions).map_err(|e| e.message)
+                })
+        } else {
+            let mut value = Value::Object(serde_json::Map::new());
+            set_at(&mut value, &parameter_pointer(target), Value::String(text));
+            File::from_parts(&object.location(), value, yaml::Positions::default())
+                .map_err(|e| e.message)
+        };
+        match layer {
+            Ok(f) => layers.push(f),
+            Err(e) => out.errors.push(InputError {
+                source: object.location(),
+                message: format!("HelmRelease {name}: valuesFrom[{i}]: {e}"),
+                line: None,
+            }),
+        }
+    }
+    if let Some(values) = doc.value.pointer("/spec/values") {
+        match File::from_parts(
+            &doc.source,
+            values.clone(),
+            doc.positions.subtree("/spec/values"),
+        ) {
+            Ok(f) => layers.push(f),
+            Err(e) => out.errors.push(e),
+        }
+    }
+    out.charts.push(Chart {
+        label,
+        layers,
+        namespace,
+        app_version,
+    });
+    out
+}
+
+/// A path as messages show it: relative to the working directory when it is under it.
+fn shown(path: &Path) -> String {
+    match std::env::current_dir()
+        .ok()
+        .and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf))
+    {
+        Some(rel) => input::source_name(&rel),
+        None => input::source_name(path),
+    }
+}
+
+fn read_layer(path: &Path, max: u64, errors: &mut Vec<InputError>) -> Option<File> {
+    let text = match input::read_limited(path, max) {
+        Ok(t) => t,
+        Err(e) => {
+            errors.push(e);
+            return None;
+        }
+    };
+    match values::read(&shown(path), &text) {
+        Ok(f) => Some(f),
+        Err(e) => {
+            errors.push(e);
+            None
+        }
+    }
+}
+
+fn chart_app_version(dir: &Path) -> Option<String> {
+    std::fs::read_to_string(dir.join("Chart.yaml"))
+        .ok()
+        .and_then(|t| yaml::parse(&t).ok())
+        .and_then(|(c, _)| match c.get("appVersion") {
+            Some(Value::String(v)) if !v.is_empty() => Some(v.clone()),
+            Some(v @ Value::Number(_)) => Some(v.to_string()),
+            _ => None,
+        })
+}
+
+/// `image.tag`, `a\.b.c`, `list[0].x` (Helm's `--set` paths, as Argo CD parameters and Flux
+/// `targetPath` write them) as a JSON pointer.
+fn parameter_pointer(path: &str) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut current = String::new();
+    let mut chars = path.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                if let Some(n) = chars.next() {
+                    current.push(n);
+                }
+            }
+            '.' => parts.push(std::mem::take(&mut current)),
+            '[' => {
+                parts.push(std::mem::take(&mut current));
+                let index: String = chars.by_ref().take_while(|c| *c != ']').collect();
+                parts.push(index);
+                if chars.peek() == Some(&'.') {
+                    chars.next();
+                }
+                current.clear();
+                continue;
+            }
+            c => current.push(c),
+        }
+    }
+    parts.push(current);
+    parts
+        .into_iter()
+        .filter(|p| !p.is_empty())
+        .map(|p| format!("/{}", p.replace('~', "~0").replace('/', "~1")))
+        .collect()
+}
+
+/// Sets `value` at `pointer`, making maps on the way (a list index is a map key here: the
+/// values readers only look into maps).
+fn set_at(root: &mut Value, pointer: &str, value: Value) {
+    let mut at = root;
+    let parts: Vec<String> = pointer
+        .split('/')
+        .skip(1)
+        .map(|p| p.replace("~1", "/").replace("~0", "~"))
+        .collect();
+    let Some((last, path)) = parts.split_last() else {
+        return;
+    };
+    for p in path {
+        if !at.is_object() {
+            *at = Value::Object(serde_json::Map::new());
+        }
+        let Value::Object(map) = at else { return };
+        at = map
+            .entry(p.clone())
+            .or_insert_with(|| Value::Object(serde_json::Map::new()));
+    }
+    if !at.is_object() {
+        *at = Value::Object(serde_json::Map::new());
+    }
+    if let Value::Object(map) = at {
+        map.insert(last.clone(), value);
+    }
+}
+
+/// A Secret's `data` value (standard base64); `None` when it is not base64 or not UTF-8.
+fn base64_decode(text: &str) -> Option<String> {
+    let mut bits = 0u32;
+    let mut n = 0;
+    let mut out = Vec::new();
+    for c in text.bytes().filter(|c| !c.is_ascii_whitespace()) {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            b'=' => break,
+            _ => return None,
+        };
+        bits = (bits << 6) | u32::from(v);
+        n += 6;
+        if n >= 8 {
+            n -= 8;
+            out.push(u8::try_from((bits >> n) & 0xff).ok()?);
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn helm_paths_become_pointers() {
+        assert_eq!(parameter_pointer("image.tag"), "/image/tag");
+        assert_eq!(parameter_pointer("a\\.b.c"), "/a.b/c");
+        assert_eq!(parameter_pointer("list[0].x"), "/list/0/x");
+    }
+
+    #[test]
+    fn secret_data_is_decoded() {
+        assert_eq!(
+            base64_decode("aW1hZ2U6IHt9Cg==").as_deref(),
+            Some("image: {}\n")
+        );
+        assert_eq!(base64_decode("!!"), None);
+    }
+
+    #[test]
+    fn kustomize_splits_and_rewrites_images() {
+        assert_eq!(
+            split("localhost:5000/a/b:1@sha256:x"),
+            (
+                "localhost:5000/a/b".into(),
+                Some("1".into()),
+                Some("sha256:x".into())
+            )
+        );
+        assert_eq!(
+            split("localhost:5000/app"),
+            ("localhost:5000/app".into(), None, None)
+        );
     }
 }

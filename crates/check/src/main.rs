@@ -613,6 +613,10 @@ fn run_check(common: &Common, args: &CheckArgs) -> Result<Report> {
     let mut report = Report::from_documents(outs, errors, &loaded.settings.namespaces, true);
     for k in kustomizations {
         report.errors.extend(k.errors);
+        if let Some(summary) = &mut report.summary {
+            // Composed here, not a kind the check skipped.
+            k.composed.iter().for_each(|kind| summary.unskip(kind));
+        }
         let rendered = gitops::render(&k.resources, &loaded.settings, common.max_file_size);
         report.errors.extend(rendered.errors);
         let units: Vec<Unit> = rendered.docs.into_iter().map(Unit::Doc).collect();
@@ -884,6 +888,60 @@ fn read_units(
             .flat_map(|k| k.nested.iter().map(|p| canonical(p)))
             .collect();
         kustomizations.retain(|k| !nested.contains(&canonical(&k.path)));
+        // Argo CD Applications and Flux HelmReleases: their values files are consumed too.
+        let mentions = |t: &str, what: &str| {
+            t.lines()
+                .any(|l| l.trim_start().starts_with("kind:") && l.contains(what))
+        };
+        let mut apps_docs = Vec::new();
+        let mut objects = Vec::new();
+        for file in expanded
+            .files
+            .iter()
+            // stdin is read once, by the check itself.
+            .filter(|f| f.as_os_str() != "-" && !consumed.contains(&canonical(f)))
+        {
+            let Ok(text) = input::read_limited(file, common.max_file_size) else {
+                continue;
+            };
+            let apps = mentions(&text, "Application") || mentions(&text, "HelmRelease");
+            let held = mentions(&text, "ConfigMap") || mentions(&text, "Secret");
+            if !apps && !held {
+                continue;
+            }
+            let (docs, _) = input::parse(&input::source_name(file), &text);
+            for doc in docs {
+                if gitops::is_app(&doc) {
+                    apps_docs.push((doc, text.clone(), file.clone()));
+                } else if held {
+                    objects.push(doc);
+                }
+            }
+        }
+        for (doc, text, file) in apps_docs {
+            let root = gitops::repo_root(file.parent().unwrap_or(Path::new(".")));
+            let app = if doc.value.get("kind").and_then(|k| k.as_str()) == Some("Application") {
+                gitops::application(&doc, &text, root.as_deref(), common.max_file_size)
+            } else {
+                gitops::helm_release(&doc, &objects, root.as_deref(), common.max_file_size)
+            };
+            consumed.extend(app.consumed.iter().map(|p| canonical(p)));
+            kustomizations.push(gitops::Kustomization {
+                path: file.clone(),
+                charts: app.charts,
+                not_applied: app.not_applied,
+                errors: app.errors,
+                composed: vec![format!(
+                    "{} {}",
+                    doc.value
+                        .get("apiVersion")
+                        .and_then(|v| v.as_str())
+                        .unwrap_or(""),
+                    doc.value.get("kind").and_then(|v| v.as_str()).unwrap_or("")
+                )],
+                ..Default::default()
+            });
+        }
     }
     for file in expanded
         .files

@@ -300,6 +300,17 @@ impl Summary {
         self.input_errors += other.input_errors;
     }
 
+    /// Takes back a document counted as skipped: a GitOps source composed after all.
+    pub fn unskip(&mut self, kind: &str) {
+        if let Some(n) = self.skipped_kinds.get_mut(kind) {
+            *n -= 1;
+            self.skipped = self.skipped.saturating_sub(1);
+            if *n == 0 {
+                self.skipped_kinds.remove(kind);
+            }
+        }
+    }
+
     /// Counts a document skipped as a kind the policy does not check.
     pub fn skip(&mut self, kind: String) {
         self.skipped += 1;

@@ -119,6 +119,11 @@ impl Merged {
         let (file, pos) = self.origin.get(pointer)?;
         Some((self.names.get(*file)?.as_str(), *pos))
     }
+
+    /// Which layer (its index, in merge order) set the node at `pointer`.
+    pub fn layer_of(&self, pointer: &str) -> Option<usize> {
+        self.origin.get(pointer).map(|(layer, _)| *layer)
+    }
 }
 
 /// Merges the files in order: maps deeply, anything else replaced by the later file (and a

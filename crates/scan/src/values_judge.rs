@@ -250,13 +250,24 @@ fn key_origin(merged: &Merged, image: &Image, key: &str) -> (String, Pos) {
         let block = format!("/{}/", image.block.replace('.', "/"));
         p.starts_with(&block)
     };
-    image
-        .key(key)
-        .filter(own)
-        .or_else(|| image.key("tag").filter(own))
-        .or_else(|| image.key(key))
-        .or_else(|| image.key("tag"))
-        .and_then(|p| merged.origin(p))
+    // Of the key and the tag (the block's own first), the one the latest layer set: where the
+    // user last decided this image (an override's tag rather than the chart's empty digest).
+    let candidates = [
+        image.key(key).filter(own),
+        image.key("tag").filter(own),
+        image.key(key),
+        image.key("tag"),
+    ];
+    let mut best: Option<(usize, &str)> = None;
+    for p in candidates.into_iter().flatten() {
+        let Some(layer) = merged.layer_of(p) else {
+            continue;
+        };
+        if best.is_none_or(|(l, _)| layer > l) {
+            best = Some((layer, p));
+        }
+    }
+    best.and_then(|(_, p)| merged.origin(p))
         .map(|(f, p)| (f.to_owned(), p))
         .unwrap_or_else(|| block_origin(merged, image))
 }

@@ -44,6 +44,20 @@ impl Positions {
         )
     }
 
+    /// Moves every position `lines` down and `columns` right: a YAML text held in a string of
+    /// another document (an Application's `helm.values` block) placed at its lines there.
+    pub fn offset(&mut self, lines: usize, columns: usize) {
+        for p in self.0.values_mut() {
+            p.line += lines;
+            p.column += columns;
+        }
+    }
+
+    /// Sets the position of `pointer`.
+    pub fn insert(&mut self, pointer: String, pos: Pos) {
+        self.0.insert(pointer, pos);
+    }
+
     /// Shifts every position by a document's place in its file: `lines` lines down, and
     /// `first_columns` columns right on the document's first line.
     pub fn shift(&mut self, lines: usize, first_columns: usize) {
