@@ -607,8 +607,41 @@ pub fn is_app(doc: &input::Document) -> bool {
     let group = field("apiVersion").split('/').next().unwrap_or("");
     matches!(
         (group, field("kind")),
-        ("argoproj.io", "Application") | ("helm.toolkit.fluxcd.io", "HelmRelease")
+        ("argoproj.io", "Application")
+            | ("helm.toolkit.fluxcd.io", "HelmRelease")
+            | ("kustomize.toolkit.fluxcd.io", "Kustomization")
     )
+}
+
+/// A Flux `Kustomization`: what it renders is the kustomization at `spec.path` (checked as
+/// such when given); its own `spec.images`, `spec.patches` and `spec.postBuild` substitutions
+/// are not applied here, and say so (they can change images).
+pub fn flux_kustomization(doc: &input::Document) -> App {
+    let mut out = App::default();
+    let name = doc
+        .value
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or("<unnamed>");
+    for (key, what) in [
+        ("images", "image overrides"),
+        ("patches", "patches"),
+        ("postBuild", "post-build substitutions"),
+    ] {
+        if doc
+            .value
+            .pointer(&format!("/spec/{key}"))
+            .is_some_and(|v| !is_empty(v))
+        {
+            let at = doc
+                .position(&format!("/spec/{key}"))
+                .map_or(doc.location(), |p| format!("{}:{}", doc.source, p.line));
+            out.not_applied.push(format!(
+                "{at}: Flux Kustomization {name}: `spec.{key}` ({what}) not applied: it can change images; check the rendered output (`flux build kustomization`), or pass --allow-partial"
+            ));
+        }
+    }
+    out
 }
 
 /// What an `Application` or `HelmRelease` renders, as far as this reader composes it.

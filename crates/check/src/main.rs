@@ -904,7 +904,9 @@ fn read_units(
             let Ok(text) = input::read_limited(file, common.max_file_size) else {
                 continue;
             };
-            let apps = mentions(&text, "Application") || mentions(&text, "HelmRelease");
+            let apps = mentions(&text, "Application")
+                || mentions(&text, "HelmRelease")
+                || mentions(&text, "Kustomization");
             let held = mentions(&text, "ConfigMap") || mentions(&text, "Secret");
             if !apps && !held {
                 continue;
@@ -920,10 +922,14 @@ fn read_units(
         }
         for (doc, text, file) in apps_docs {
             let root = gitops::repo_root(file.parent().unwrap_or(Path::new(".")));
-            let app = if doc.value.get("kind").and_then(|k| k.as_str()) == Some("Application") {
-                gitops::application(&doc, &text, root.as_deref(), common.max_file_size)
-            } else {
-                gitops::helm_release(&doc, &objects, root.as_deref(), common.max_file_size)
+            let app = match doc.value.get("kind").and_then(|k| k.as_str()) {
+                Some("Application") => {
+                    gitops::application(&doc, &text, root.as_deref(), common.max_file_size)
+                }
+                Some("HelmRelease") => {
+                    gitops::helm_release(&doc, &objects, root.as_deref(), common.max_file_size)
+                }
+                _ => gitops::flux_kustomization(&doc),
             };
             consumed.extend(app.consumed.iter().map(|p| canonical(p)));
             kustomizations.push(gitops::Kustomization {

@@ -222,3 +222,24 @@ fn image_entries_match_and_rewrite_as_kustomize() {
         std::fs::remove_file(dir.join("want.yaml")).expect("removed");
     }
 }
+
+/// A Flux Kustomization's own image overrides are not applied here: said, exit 2, never green.
+#[test]
+fn a_flux_kustomization_image_override_is_never_a_silent_pass() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let file = tmp.path().join("apps.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: apps, namespace: flux-system}\nspec:\n  interval: 10m\n  path: ./apps/prod\n  sourceRef: {kind: GitRepository, name: lab}\n  images:\n    - name: nginx\n      newTag: latest\n",
+    )
+    .expect("written");
+    let mut c = TestCommand::checker();
+    c.arg(&file).arg("--allow-empty");
+    let out = c.assert_exit(2);
+    assert!(
+        out.contains(
+            "apps.yaml:9: Flux Kustomization apps: `spec.images` (image overrides) not applied"
+        ),
+        "{out}"
+    );
+}
