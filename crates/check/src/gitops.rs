@@ -410,14 +410,7 @@ fn read_nested(path: &Path, max_file_size: u64, depth: usize) -> Kustomization {
         for extra in strings(chart.get("additionalValuesFiles")) {
             layers.extend(layer_file(&dir.join(extra), max_file_size, &mut out));
         }
-        let app_version = std::fs::read_to_string(vendored.join("Chart.yaml"))
-            .ok()
-            .and_then(|t| yaml::parse(&t).ok())
-            .and_then(|(c, _)| match c.get("appVersion") {
-                Some(Value::String(v)) if !v.is_empty() => Some(v.clone()),
-                Some(v @ Value::Number(_)) => Some(v.to_string()),
-                _ => None,
-            });
+        let app_version = chart_app_version(&vendored);
         if vendored.is_dir() {
             out.consumed.extend(files_under(&vendored));
         }
@@ -477,20 +470,7 @@ pub fn effective_settings(chart: &Chart, settings_json: &Value) -> Value {
 
 fn layer_file(path: &Path, max: u64, out: &mut Kustomization) -> Option<File> {
     out.consumed.insert(path.to_path_buf());
-    let text = match input::read_limited(path, max) {
-        Ok(t) => t,
-        Err(e) => {
-            out.errors.push(e);
-            return None;
-        }
-    };
-    match values::read(&input::source_name(path), &text) {
-        Ok(f) => Some(f),
-        Err(e) => {
-            out.errors.push(e);
-            None
-        }
-    }
+    read_layer(path, max, &mut out.errors)
 }
 
 fn strings(v: Option<&Value>) -> impl Iterator<Item = &str> {
