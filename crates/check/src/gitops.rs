@@ -69,8 +69,10 @@ pub struct ImageRule {
     pub new_tag: Option<String>,
     /// `digest`.
     pub digest: Option<String>,
-    /// The kustomization that holds it.
+    /// The kustomization that holds it, as messages name it.
     pub file: String,
+    /// Its path (what `pin` edits).
+    pub path: PathBuf,
     /// Where the entry is (its `newTag`, else `digest`, else `newName`).
     pub pos: Pos,
 }
@@ -187,19 +189,34 @@ const NOT_APPLIED: [(&str, &str); 8] = [
 
 /// Reads the kustomization at `path`.
 pub fn read(path: &Path, max_file_size: u64) -> Kustomization {
-    read_nested(path, max_file_size, 0)
+    read_nested(path, None, max_file_size, 0)
+}
+
+/// Reads the kustomization at `path` from `text` (`pin` reads it again after its edits, before
+/// anything is written); what it names is read from disk.
+pub fn read_text(path: &Path, text: &str, max_file_size: u64) -> Kustomization {
+    read_nested(path, Some(text), max_file_size, 0)
 }
 
 /// How deep kustomizations may read one another (a cycle is an error long before).
 const MAX_DEPTH: usize = 16;
 
-fn read_nested(path: &Path, max_file_size: u64, depth: usize) -> Kustomization {
+fn read_nested(
+    path: &Path,
+    given: Option<&str>,
+    max_file_size: u64,
+    depth: usize,
+) -> Kustomization {
     let mut out = Kustomization {
         path: path.to_path_buf(),
         ..Kustomization::default()
     };
     let name = input::source_name(path);
-    let text = match input::read_limited(path, max_file_size) {
+    let text = match given
+        .map(str::to_owned)
+        .map(Ok)
+        .unwrap_or_else(|| input::read_limited(path, max_file_size))
+    {
         Ok(t) => t,
         Err(e) => {
             out.errors.push(e);
@@ -249,6 +266,7 @@ fn read_nested(path: &Path, max_file_size: u64, depth: usize) -> Kustomization {
                 }),
                 digest: field("digest"),
                 file: name.clone(),
+                path: path.to_path_buf(),
                 pos: at("newTag")
                     .or_else(|| at("digest"))
                     .or_else(|| at("newName"))
@@ -302,7 +320,7 @@ fn read_nested(path: &Path, max_file_size: u64, depth: usize) -> Kustomization {
                     });
                     continue;
                 }
-                let sub = read_nested(&inner, max_file_size, depth + 1);
+                let sub = read_nested(&inner, None, max_file_size, depth + 1);
                 out.nested.insert(inner.clone());
                 out.nested.extend(sub.nested);
                 out.consumed.insert(inner);

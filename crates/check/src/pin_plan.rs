@@ -58,6 +58,8 @@ pub enum EditKind {
     Replace,
     /// A values block without `digest:`: added under its `tag:` (at `line`).
     InsertUnderTag,
+    /// A kustomization's `images` entry without `digest:`: added under its `newTag:`.
+    InsertUnderNewTag,
 }
 
 /// A file read for pinning.
@@ -99,6 +101,91 @@ fn document_sites(file: &Source, doc: &Document, settings: &Settings) -> Vec<Sit
                 ),
                 image: at.image.as_str().to_owned(),
                 action: decide(&at.image, settings, planned),
+            }
+        })
+        .collect()
+}
+
+/// Every image of a kustomization's resource document, as kustomize renders it: an image an
+/// `images` entry sets the tag of is pinned in that entry (`digest:` added under `newTag:`, or
+/// its `digest:` replaced), so the render reads `name:newTag@digest`; one an entry only
+/// renames is pinned in the resource, with the digest of the renamed image.
+pub fn kustomized_sites(
+    file: &Source,
+    doc: &Document,
+    rules: &[crate::gitops::ImageRule],
+    settings: &Settings,
+) -> Vec<Site> {
+    images::of_document(doc, settings)
+        .into_iter()
+        .map(|at| {
+            let written = at.image.as_str().to_owned();
+            let list = at.path.rsplit('.').next().unwrap_or("");
+            let transformed =
+                list.starts_with("containers[") || list.starts_with("initContainers[");
+            let mut image = written.clone();
+            let mut tag_rule = None;
+            let mut renamed_by = None;
+            for rule in rules.iter().filter(|_| transformed) {
+                if rule.matches(&image) {
+                    image = rule.apply(&image);
+                    if rule.new_tag.is_some() || rule.digest.is_some() {
+                        tag_rule = Some(rule);
+                    } else {
+                        renamed_by = Some(rule);
+                    }
+                }
+            }
+            let label = format!(
+                "{} {}, {} ({} {:?})",
+                at.kind, at.name, at.path, at.holder, at.container
+            );
+            let field = ImageField::Str(Cow::Owned(image.clone()));
+            let (label, action) = match (tag_rule, renamed_by) {
+                (Some(rule), _) => {
+                    let label = format!("{label} via {} images[{}]", rule.file, rule.name);
+                    let planned = |_: &str| Planned {
+                        file: rule.path.clone(),
+                        line: rule.pos.line,
+                        column: rule.pos.column,
+                        kind: if rule.digest.is_some() {
+                            EditKind::Replace
+                        } else {
+                            EditKind::InsertUnderNewTag
+                        },
+                    };
+                    (label, decide(&field, settings, planned))
+                }
+                (None, Some(rule)) => {
+                    let label = format!("{label} via {} images[{}]", rule.file, rule.name);
+                    let planned = |_: &str| Planned {
+                        file: file.path.clone(),
+                        line: at.pos.line,
+                        column: at.pos.column,
+                        kind: EditKind::Append {
+                            image: written.clone(),
+                        },
+                    };
+                    (label, decide(&field, settings, planned))
+                }
+                (None, None) => {
+                    let planned = |text: &str| Planned {
+                        file: file.path.clone(),
+                        line: at.pos.line,
+                        column: at.pos.column,
+                        kind: EditKind::Append {
+                            image: text.to_owned(),
+                        },
+                    };
+                    (label, decide(&at.image, settings, planned))
+                }
+            };
+            Site {
+                source: file.name.clone(),
+                pos: at.pos,
+                label,
+                image,
+                action,
             }
         })
         .collect()

@@ -155,7 +155,64 @@ pub(crate) fn plan(
 ) -> (Vec<Site>, Vec<InputError>) {
     let mut sites = Vec::new();
     let mut errors = Vec::new();
-    for file in manifests {
+    // Kustomizations: their resources are pinned as kustomize renders them (an `images` entry
+    // gets the digest of the image it sets), and never again as plain manifests.
+    let mut consumed = std::collections::BTreeSet::new();
+    let by_path = |p: &std::path::Path| {
+        let p = std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+        manifests
+            .iter()
+            .find(|s| std::fs::canonicalize(&s.path).is_ok_and(|c| c == p))
+    };
+    let kustomizations: Vec<crate::gitops::Kustomization> = manifests
+        .iter()
+        .filter(|s| crate::gitops::is_kustomization(&s.path))
+        .map(|s| crate::gitops::read_text(&s.path, &s.text, input::MAX_FILE_SIZE))
+        .collect();
+    let nested: std::collections::BTreeSet<PathBuf> = kustomizations
+        .iter()
+        .flat_map(|k| {
+            k.nested
+                .iter()
+                .filter_map(|p| std::fs::canonicalize(p).ok())
+        })
+        .collect();
+    for k in &kustomizations {
+        consumed.extend(
+            k.consumed
+                .iter()
+                .filter_map(|p| std::fs::canonicalize(p).ok()),
+        );
+        consumed.extend(std::fs::canonicalize(&k.path).ok());
+        if std::fs::canonicalize(&k.path).is_ok_and(|p| nested.contains(&p)) {
+            continue;
+        }
+        errors.extend(k.errors.iter().cloned());
+        for r in &k.resources {
+            let file = match by_path(&r.path) {
+                Some(s) => s.clone(),
+                None => match input::read(&r.path) {
+                    Ok(text) => Source {
+                        path: r.path.clone(),
+                        name: input::source_name(&r.path),
+                        text,
+                    },
+                    Err(e) => {
+                        errors.push(e);
+                        continue;
+                    }
+                },
+            };
+            let (docs, unreadable) = input::parse(&file.name, &file.text);
+            errors.extend(unreadable);
+            for doc in &docs {
+                sites.extend(pin_plan::kustomized_sites(&file, doc, &r.rules, settings));
+            }
+        }
+    }
+    for file in manifests.iter().filter(|s| {
+        consumed.is_empty() || !std::fs::canonicalize(&s.path).is_ok_and(|p| consumed.contains(&p))
+    }) {
         let (found, unreadable) = pin_plan::manifests(file, settings);
         sites.extend(found);
         errors.extend(unreadable);
@@ -253,6 +310,11 @@ fn to_edit(planned: &Planned, digest: &str) -> Edit {
             line,
             column,
             value: digest,
+        },
+        EditKind::InsertUnderNewTag => Edit::InsertAfterKey {
+            line,
+            key: "newTag".into(),
+            digest,
         },
         EditKind::InsertUnderTag => Edit::InsertAfterKey {
             line,

@@ -519,3 +519,58 @@ fn no_image_at_all_is_not_a_pass() {
     );
     pin(&dir, 9, &["config.yaml", "--allow-empty"]).assert_exit_both(0);
 }
+
+/// A kustomization's `images` entry that sets a tag gets the digest under its `newTag` (the
+/// render then reads `name:newTag@digest`); the base it renders is not touched, and a rename
+/// alone pins the base with the digest of the renamed image. Checked afterwards: accepted.
+#[test]
+fn an_overlay_images_entry_gains_its_digest() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let registry = start(&tmp.path().join("registry"), None);
+    let one = [("linux", "amd64")];
+    let app = push(&registry, tmp.path(), "lab/api", "1.4.2", &one);
+    let worker = push(&registry, tmp.path(), "lab/worker", "v7", &one);
+    let dir = tmp.path().join("work");
+    std::fs::create_dir_all(dir.join("base")).expect("dir");
+    std::fs::create_dir_all(dir.join("overlays/prod")).expect("dir");
+    std::fs::write(dir.join("settings.yaml"), "requireDigest: true\n").expect("written");
+    let base = format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: api, namespace: agents}}\nspec:\n  template:\n    spec:\n      containers:\n        - name: api\n          image: {HOST}/lab/api:1.0\n        - name: worker\n          image: {HOST}/lab/old-worker:v7\n"
+    );
+    std::fs::write(dir.join("base/deployment.yaml"), &base).expect("written");
+    std::fs::write(
+        dir.join("base/kustomization.yaml"),
+        "resources:\n  - deployment.yaml\n",
+    )
+    .expect("written");
+    let overlay = format!(
+        "resources:\n  - ../../base\nimages:\n  - name: {HOST}/lab/api\n    newTag: \"1.4.2\"  # the release\n  - name: {HOST}/lab/old-worker\n    newName: {HOST}/lab/worker\n"
+    );
+    std::fs::write(dir.join("overlays/prod/kustomization.yaml"), &overlay).expect("written");
+    pin(
+        &dir,
+        registry.port,
+        &["overlays/prod", "base/deployment.yaml"],
+    )
+    .assert_exit(0);
+    assert_eq!(
+        read(&dir.join("overlays/prod/kustomization.yaml")),
+        format!(
+            "resources:\n  - ../../base\nimages:\n  - name: {HOST}/lab/api\n    newTag: \"1.4.2\"  # the release\n    digest: {}\n  - name: {HOST}/lab/old-worker\n    newName: {HOST}/lab/worker\n",
+            app.digest
+        )
+    );
+    assert_eq!(
+        read(&dir.join("base/deployment.yaml")),
+        base.replace(
+            &format!("{HOST}/lab/old-worker:v7"),
+            &format!("{HOST}/lab/old-worker:v7@{}", worker.digest)
+        )
+    );
+    // The overlay renders both images pinned.
+    let mut check = TestCommand::checker();
+    check
+        .current_dir(&dir)
+        .args(["--settings", "settings.yaml", "overlays/prod"]);
+    check.assert_exit(0);
+}
