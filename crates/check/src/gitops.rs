@@ -56,7 +56,14 @@ pub struct Chart {
     pub namespace: Option<String>,
     /// The vendored chart's `appVersion`.
     pub app_version: Option<String>,
+    /// Each layer's name and file (an inline block's is the file that holds it), for `pin`.
+    pub origins: Vec<(String, PathBuf)>,
+    /// The vendored chart's directory, whose files `pin` never edits.
+    pub vendored: Option<PathBuf>,
 }
+
+/// Texts `pin` holds in memory (edited, not yet written), read instead of the disk.
+pub type Texts<'a> = &'a dyn Fn(&Path) -> Option<String>;
 
 /// One `images:` entry of a kustomization.
 #[derive(Debug, Clone)]
@@ -167,6 +174,8 @@ pub struct Kustomization {
     pub not_applied: Vec<String>,
     /// Files it names that cannot be read.
     pub errors: Vec<InputError>,
+    /// The name and file of every values layer read (for `pin`).
+    pub layer_paths: Vec<(String, PathBuf)>,
     /// The kinds of the documents composed here (`argoproj.io/v1alpha1 Application`), which
     /// the check of the other documents counted as skipped.
     pub composed: Vec<String>,
@@ -189,13 +198,13 @@ const NOT_APPLIED: [(&str, &str); 8] = [
 
 /// Reads the kustomization at `path`.
 pub fn read(path: &Path, max_file_size: u64) -> Kustomization {
-    read_nested(path, None, max_file_size, 0)
+    read_nested(path, None, &|_| None, max_file_size, 0)
 }
 
 /// Reads the kustomization at `path` from `text` (`pin` reads it again after its edits, before
 /// anything is written); what it names is read from disk.
-pub fn read_text(path: &Path, text: &str, max_file_size: u64) -> Kustomization {
-    read_nested(path, Some(text), max_file_size, 0)
+pub fn read_text(path: &Path, text: &str, texts: Texts<'_>, max_file_size: u64) -> Kustomization {
+    read_nested(path, Some(text), texts, max_file_size, 0)
 }
 
 /// How deep kustomizations may read one another (a cycle is an error long before).
@@ -204,6 +213,7 @@ const MAX_DEPTH: usize = 16;
 fn read_nested(
     path: &Path,
     given: Option<&str>,
+    texts: Texts<'_>,
     max_file_size: u64,
     depth: usize,
 ) -> Kustomization {
@@ -320,7 +330,13 @@ fn read_nested(
                     });
                     continue;
                 }
-                let sub = read_nested(&inner, None, max_file_size, depth + 1);
+                let sub = read_nested(
+                    &inner,
+                    texts(&inner).as_deref(),
+                    texts,
+                    max_file_size,
+                    depth + 1,
+                );
                 out.nested.insert(inner.clone());
                 out.nested.extend(sub.nested);
                 out.consumed.insert(inner);
@@ -366,7 +382,7 @@ fn read_nested(
         let mut layers = Vec::new();
         // helm applies the chart's own values first, whatever the kustomization says.
         let defaults = (!chart_name.is_empty() && defaults_path.is_file())
-            .then(|| layer_file(&defaults_path, max_file_size, &mut out))
+            .then(|| layer_file(&defaults_path, texts, max_file_size, &mut out))
             .flatten();
         if !chart_name.is_empty() && !vendored.is_dir() {
             out.not_applied.push(format!(
@@ -382,7 +398,7 @@ fn read_nested(
         let file = if values_file == defaults_path {
             None
         } else {
-            layer_file(&values_file, max_file_size, &mut out)
+            layer_file(&values_file, texts, max_file_size, &mut out)
         };
         let inline = chart.get("valuesInline").filter(|v| !v.is_null()).map(|v| {
             File::from_parts(
@@ -426,7 +442,7 @@ fn read_nested(
             (_, None) => layers.extend(file),
         }
         for extra in strings(chart.get("additionalValuesFiles")) {
-            layers.extend(layer_file(&dir.join(extra), max_file_size, &mut out));
+            layers.extend(layer_file(&dir.join(extra), texts, max_file_size, &mut out));
         }
         let app_version = chart_app_version(&vendored);
         if vendored.is_dir() {
@@ -437,11 +453,15 @@ fn read_nested(
             .or_else(|| doc.get("namespace"))
             .and_then(Value::as_str)
             .map(str::to_owned);
+        let mut origins = out.layer_paths.clone();
+        origins.push((name.clone(), path.to_path_buf()));
         out.charts.push(Chart {
             label,
             layers,
             namespace,
             app_version,
+            origins,
+            vendored: vendored.is_dir().then(|| vendored.clone()),
         });
     }
     if !rules.is_empty() && doc.get("helmCharts").is_some_and(|c| !is_empty(c)) {
@@ -486,9 +506,22 @@ pub fn effective_settings(chart: &Chart, settings_json: &Value) -> Value {
     effective
 }
 
-fn layer_file(path: &Path, max: u64, out: &mut Kustomization) -> Option<File> {
+fn layer_file(path: &Path, texts: Texts<'_>, max: u64, out: &mut Kustomization) -> Option<File> {
     out.consumed.insert(path.to_path_buf());
-    read_layer(path, max, &mut out.errors)
+    let layer = match texts(path) {
+        Some(text) => match values::read(&shown(path), &text) {
+            Ok(f) => Some(f),
+            Err(e) => {
+                out.errors.push(e);
+                None
+            }
+        },
+        None => read_layer(path, max, &mut out.errors),
+    };
+    if let Some(f) = &layer {
+        out.layer_paths.push((f.name.clone(), path.to_path_buf()));
+    }
+    layer
 }
 
 fn strings(v: Option<&Value>) -> impl Iterator<Item = &str> {
@@ -861,6 +894,8 @@ pub fn application(doc: &input::Document, text: &str, root: Option<&Path>, max: 
             layers,
             namespace: namespace.clone(),
             app_version,
+            origins: Vec::new(),
+            vendored: None,
         });
     }
     out
@@ -1052,6 +1087,8 @@ pub fn helm_release(
         layers,
         namespace,
         app_version,
+        origins: Vec::new(),
+        vendored: None,
     });
     out
 }

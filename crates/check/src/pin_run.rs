@@ -146,6 +146,50 @@ fn read_sources(request: &Request<'_>) -> (Vec<Source>, Vec<Source>, Vec<InputEr
     (manifests, values, errors)
 }
 
+/// The images a kustomization's chart renders, each with its edit in the layer that sets its
+/// tag (a `valuesInline` block of the kustomization, the values file); never in the vendored
+/// chart, which kustomize pulls again: an image whose tag only the chart sets is refused.
+fn chart_sites(
+    chart: &crate::gitops::Chart,
+    texts: &dyn Fn(&std::path::Path) -> Option<String>,
+    settings: &Settings,
+    errors: &mut Vec<InputError>,
+) -> Vec<Site> {
+    let mut sources = Vec::new();
+    for layer in &chart.layers {
+        let Some((_, path)) = chart.origins.iter().find(|(n, _)| *n == layer.name) else {
+            continue;
+        };
+        let text = match texts(path).map(Ok).unwrap_or_else(|| input::read(path)) {
+            Ok(t) => t,
+            Err(e) => {
+                errors.push(e);
+                continue;
+            }
+        };
+        sources.push(Source {
+            path: path.clone(),
+            name: layer.name.clone(),
+            text,
+        });
+    }
+    let merged = values::merge(&chart.layers);
+    let mut sites = pin_plan::values_sites(&sources, &merged, settings);
+    if let Some(vendored) = &chart.vendored {
+        for site in &mut sites {
+            if let Action::Pin(planned) = &site.action
+                && planned.file.starts_with(vendored)
+            {
+                site.action = Action::Refused(format!(
+                    "its tag is set only in the vendored chart ({}), which kustomize pulls again: set the tag in valuesInline or the values file, then pin it",
+                    input::source_name(vendored)
+                ));
+            }
+        }
+    }
+    sites
+}
+
 /// Every site of every input, and the inputs that could not be read as YAML (nothing is
 /// written while there are any).
 pub(crate) fn plan(
@@ -164,10 +208,20 @@ pub(crate) fn plan(
             .iter()
             .find(|s| std::fs::canonicalize(&s.path).is_ok_and(|c| c == p))
     };
+    // What kustomize reads, from the texts in hand (edited, when this is the check after the
+    // edits), else from disk.
+    let texts = |p: &std::path::Path| {
+        let p = std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+        manifests
+            .iter()
+            .chain(values)
+            .find(|s| std::fs::canonicalize(&s.path).is_ok_and(|c| c == p))
+            .map(|s| s.text.clone())
+    };
     let kustomizations: Vec<crate::gitops::Kustomization> = manifests
         .iter()
         .filter(|s| crate::gitops::is_kustomization(&s.path))
-        .map(|s| crate::gitops::read_text(&s.path, &s.text, input::MAX_FILE_SIZE))
+        .map(|s| crate::gitops::read_text(&s.path, &s.text, &texts, input::MAX_FILE_SIZE))
         .collect();
     let nested: std::collections::BTreeSet<PathBuf> = kustomizations
         .iter()
@@ -188,6 +242,9 @@ pub(crate) fn plan(
             continue;
         }
         errors.extend(k.errors.iter().cloned());
+        for chart in &k.charts {
+            sites.extend(chart_sites(chart, &texts, settings, &mut errors));
+        }
         for r in &k.resources {
             let file = match by_path(&r.path) {
                 Some(s) => s.clone(),

@@ -574,3 +574,61 @@ fn an_overlay_images_entry_gains_its_digest() {
         .args(["--settings", "settings.yaml", "overlays/prod"]);
     check.assert_exit(0);
 }
+
+/// The chart note's layout: `pin` writes each digest into the layer that sets the tag — the
+/// kustomization's `valuesInline` block or the values file — and never into the vendored
+/// chart; the directory then checks clean under `requireDigest`.
+#[test]
+fn a_kustomization_chart_is_pinned_where_its_tags_are_set() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let registry = start(&tmp.path().join("registry"), None);
+    let one = [("linux", "amd64")];
+    let api = push(&registry, tmp.path(), "lab/api", "1.4.2", &one);
+    let worker = push(&registry, tmp.path(), "lab/worker", "v7", &one);
+    let dir = tmp.path().join("work");
+    let chart = dir.join("app/charts/agents");
+    std::fs::create_dir_all(&chart).expect("dir");
+    std::fs::write(dir.join("settings.yaml"), "requireDigest: true\n").expect("written");
+    std::fs::write(
+        chart.join("Chart.yaml"),
+        "apiVersion: v2\nname: agents\nversion: 0.9.1\nappVersion: \"1.4.2\"\n",
+    )
+    .expect("written");
+    let defaults = format!(
+        "image:\n  repository: {HOST}/lab/api\n  tag: latest\n  digest: \"\"\ncontrolPlane:\n  image:\n    repository: {HOST}/lab/worker\n    tag: latest\n    digest: \"\"\ncontrollers:\n  enabled: true\n"
+    );
+    std::fs::write(chart.join("values.yaml"), &defaults).expect("written");
+    let values = "controlPlane:\n  image:\n    tag: v7\n".to_owned();
+    std::fs::write(dir.join("app/values.yaml"), &values).expect("written");
+    let kustomization = "helmCharts:\n  - name: agents\n    version: 0.9.1\n    namespace: agents\n    valuesFile: values.yaml\n    valuesInline:\n      image:\n        tag: \"1.4.2\"\n".to_owned();
+    std::fs::write(dir.join("app/kustomization.yaml"), &kustomization).expect("written");
+    pin(&dir, registry.port, &["app"]).assert_exit(0);
+    assert_eq!(
+        read(&dir.join("app/kustomization.yaml")),
+        format!("{kustomization}        digest: {}\n", api.digest)
+    );
+    assert_eq!(
+        read(&dir.join("app/values.yaml")),
+        format!("{values}    digest: {}\n", worker.digest)
+    );
+    assert_eq!(
+        read(&chart.join("values.yaml")),
+        defaults,
+        "the vendored chart is not edited"
+    );
+    let mut check = TestCommand::checker();
+    check
+        .current_dir(&dir)
+        .args(["--settings", "settings.yaml", "app"]);
+    check.assert_exit(0);
+
+    // A tag only the vendored chart sets is refused, with where to set it.
+    std::fs::write(dir.join("app/values.yaml"), "{}\n").expect("written");
+    let out = pin(&dir, registry.port, &["app"]).assert_exit_both(2);
+    assert!(
+        out.stderr
+            .contains("its tag is set only in the vendored chart"),
+        "{}",
+        out.stderr
+    );
+}
