@@ -686,6 +686,30 @@ pub struct App {
     pub errors: Vec<InputError>,
     /// The files it consumes (values files).
     pub consumed: BTreeSet<PathBuf>,
+    /// The name and file of every values layer read (for `pin`).
+    pub layer_paths: Vec<(String, PathBuf)>,
+    /// The lines of `helm.parameters` values (`pin` cannot add a key there: it adds nothing).
+    pub parameter_lines: Vec<(String, usize)>,
+}
+
+impl App {
+    fn layer(&mut self, path: &Path, texts: Texts<'_>, max: u64) -> Option<File> {
+        self.consumed.insert(path.to_path_buf());
+        let layer = match texts(path) {
+            Some(text) => match values::read(&shown(path), &text) {
+                Ok(f) => Some(f),
+                Err(e) => {
+                    self.errors.push(e);
+                    None
+                }
+            },
+            None => read_layer(path, max, &mut self.errors),
+        };
+        if let Some(f) = &layer {
+            self.layer_paths.push((f.name.clone(), path.to_path_buf()));
+        }
+        layer
+    }
 }
 
 /// The repository's root above `dir` (where `.git` is), for sources that name paths in it.
@@ -703,8 +727,17 @@ pub fn repo_root(dir: &Path) -> Option<PathBuf> {
 /// `helm.valuesObject`, `helm.parameters`. `text` is the document's file, for the lines of a
 /// `values` string. Paths are resolved in the Git work tree holding the file (Argo CD resolves
 /// them in the repository it clones: a source of another repository is said, not read).
-pub fn application(doc: &input::Document, text: &str, root: Option<&Path>, max: u64) -> App {
+pub fn application(
+    doc: &input::Document,
+    text: &str,
+    file: &Path,
+    root: Option<&Path>,
+    texts: Texts<'_>,
+    max: u64,
+) -> App {
     let mut out = App::default();
+    out.layer_paths
+        .push((doc.source.clone(), file.to_path_buf()));
     let name = doc
         .value
         .pointer("/metadata/name")
@@ -794,8 +827,7 @@ pub fn application(doc: &input::Document, text: &str, root: Option<&Path>, max: 
             out.consumed.extend(files_under(dir));
             let defaults = dir.join("values.yaml");
             if defaults.is_file() {
-                out.consumed.insert(defaults.clone());
-                layers.extend(read_layer(&defaults, max, &mut out.errors));
+                layers.extend(out.layer(&defaults, texts, max));
             }
             app_version = chart_app_version(dir);
         } else if root.is_none() && field("path").is_some() {
@@ -820,8 +852,7 @@ pub fn application(doc: &input::Document, text: &str, root: Option<&Path>, max: 
             };
             match path {
                 Some(p) if p.is_file() => {
-                    out.consumed.insert(p.clone());
-                    layers.extend(read_layer(&p, max, &mut out.errors));
+                    layers.extend(out.layer(&p, texts, max));
                 }
                 Some(_) if ignore_missing => {}
                 _ => out.errors.push(InputError {
@@ -882,6 +913,7 @@ pub fn application(doc: &input::Document, text: &str, root: Option<&Path>, max: 
                 set_at(&mut value, &pointer, v.clone());
                 if let Some(pos) = doc.position(&format!("{at}/helm/parameters/{i}/value")) {
                     positions.insert(pointer, pos);
+                    out.parameter_lines.push((doc.source.clone(), pos.line));
                 }
             }
             match File::from_parts(&doc.source, value, positions) {
@@ -894,8 +926,8 @@ pub fn application(doc: &input::Document, text: &str, root: Option<&Path>, max: 
             layers,
             namespace: namespace.clone(),
             app_version,
-            origins: Vec::new(),
-            vendored: None,
+            origins: out.layer_paths.clone(),
+            vendored: chart_dir.clone().filter(|_| is_chart),
         });
     }
     out
@@ -909,10 +941,18 @@ pub fn application(doc: &input::Document, text: &str, root: Option<&Path>, max: 
 pub fn helm_release(
     doc: &input::Document,
     objects: &[input::Document],
+    file: &Path,
     root: Option<&Path>,
+    texts: Texts<'_>,
     max: u64,
 ) -> App {
     let mut out = App::default();
+    out.layer_paths
+        .push((doc.source.clone(), file.to_path_buf()));
+    for o in objects {
+        out.layer_paths
+            .push((o.source.clone(), PathBuf::from(&o.source)));
+    }
     let name = doc
         .value
         .pointer("/metadata/name")
@@ -957,8 +997,7 @@ pub fn helm_release(
             out.consumed.extend(files_under(dir));
             let defaults = dir.join("values.yaml");
             if defaults.is_file() {
-                out.consumed.insert(defaults.clone());
-                layers.extend(read_layer(&defaults, max, &mut out.errors));
+                layers.extend(out.layer(&defaults, texts, max));
             }
             app_version = chart_app_version(dir);
         }
@@ -1087,8 +1126,8 @@ pub fn helm_release(
         layers,
         namespace,
         app_version,
-        origins: Vec::new(),
-        vendored: None,
+        origins: out.layer_paths.clone(),
+        vendored,
     });
     out
 }

@@ -923,12 +923,22 @@ fn read_units(
         for (doc, text, file) in apps_docs {
             let root = gitops::repo_root(file.parent().unwrap_or(Path::new(".")));
             let app = match doc.value.get("kind").and_then(|k| k.as_str()) {
-                Some("Application") => {
-                    gitops::application(&doc, &text, root.as_deref(), common.max_file_size)
-                }
-                Some("HelmRelease") => {
-                    gitops::helm_release(&doc, &objects, root.as_deref(), common.max_file_size)
-                }
+                Some("Application") => gitops::application(
+                    &doc,
+                    &text,
+                    &file,
+                    root.as_deref(),
+                    &|_| None,
+                    common.max_file_size,
+                ),
+                Some("HelmRelease") => gitops::helm_release(
+                    &doc,
+                    &objects,
+                    &file,
+                    root.as_deref(),
+                    &|_| None,
+                    common.max_file_size,
+                ),
                 _ => gitops::flux_kustomization(&doc),
             };
             consumed.extend(app.consumed.iter().map(|p| canonical(p)));

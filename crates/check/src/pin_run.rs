@@ -267,6 +267,69 @@ pub(crate) fn plan(
             }
         }
     }
+    // Argo CD Applications and Flux HelmReleases: their values blocks and files.
+    let mut apps = Vec::new();
+    let mut objects = Vec::new();
+    for file in manifests
+        .iter()
+        .filter(|s| !std::fs::canonicalize(&s.path).is_ok_and(|p| consumed.contains(&p)))
+    {
+        let (docs, _) = input::parse(&file.name, &file.text);
+        for doc in docs {
+            let kind = doc.value.get("kind").and_then(|k| k.as_str()).unwrap_or("");
+            if crate::gitops::is_app(&doc) && kind != "Kustomization" {
+                apps.push((doc, file));
+            } else if matches!(kind, "ConfigMap" | "Secret") {
+                objects.push(doc);
+            }
+        }
+    }
+    for (doc, file) in &apps {
+        let root =
+            crate::gitops::repo_root(file.path.parent().unwrap_or(std::path::Path::new(".")));
+        let app = if doc.value.get("kind").and_then(|k| k.as_str()) == Some("Application") {
+            crate::gitops::application(
+                doc,
+                &file.text,
+                &file.path,
+                root.as_deref(),
+                &texts,
+                input::MAX_FILE_SIZE,
+            )
+        } else {
+            crate::gitops::helm_release(
+                doc,
+                &objects,
+                &file.path,
+                root.as_deref(),
+                &texts,
+                input::MAX_FILE_SIZE,
+            )
+        };
+        errors.extend(app.errors.iter().cloned());
+        consumed.extend(
+            app.consumed
+                .iter()
+                .filter_map(|p| std::fs::canonicalize(p).ok()),
+        );
+        for chart in &app.charts {
+            let mut found = chart_sites(chart, &texts, settings, &mut errors);
+            for site in &mut found {
+                if let Action::Pin(planned) = &site.action
+                    && app
+                        .parameter_lines
+                        .iter()
+                        .any(|(name, line)| *name == site.source && *line == planned.line)
+                {
+                    site.action = Action::Refused(format!(
+                        "its tag is a helm parameter: add a parameter for the block's digest (`{}.digest`, where the chart has that key) by hand, or set the digest in the values, then pin it",
+                        site.label.trim_start_matches("values ")
+                    ));
+                }
+            }
+            sites.extend(found);
+        }
+    }
     for file in manifests.iter().filter(|s| {
         consumed.is_empty() || !std::fs::canonicalize(&s.path).is_ok_and(|p| consumed.contains(&p))
     }) {

@@ -632,3 +632,93 @@ fn a_kustomization_chart_is_pinned_where_its_tags_are_set() {
         out.stderr
     );
 }
+
+/// An Argo CD Application's `valuesObject` and a Flux HelmRelease's `spec.values` get the
+/// digest under the tag they set; a tag set by a `helm.parameters` entry is refused (a
+/// parameter for the digest is the user's to add, where the chart has the key).
+#[test]
+fn application_and_helm_release_values_are_pinned_in_place() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let registry = start(&tmp.path().join("registry"), None);
+    let one = [("linux", "amd64")];
+    let api = push(&registry, tmp.path(), "lab/api", "1.4.2", &one);
+    let worker = push(&registry, tmp.path(), "lab/worker", "v7", &one);
+    let dir = tmp.path().join("work");
+    let chart = dir.join("charts/agents");
+    std::fs::create_dir_all(&chart).expect("dir");
+    std::fs::create_dir_all(dir.join("apps")).expect("dir");
+    let git = std::process::Command::new("git")
+        .args(["init", "-q"])
+        .current_dir(&dir)
+        .status()
+        .expect("git");
+    assert!(git.success());
+    std::fs::write(dir.join("settings.yaml"), "requireDigest: true\n").expect("written");
+    std::fs::write(
+        chart.join("Chart.yaml"),
+        "apiVersion: v2\nname: agents\nversion: 0.9.1\nappVersion: \"1.4.2\"\n",
+    )
+    .expect("written");
+    std::fs::write(
+        chart.join("values.yaml"),
+        format!("image:\n  repository: {HOST}/lab/api\n  tag: latest\n  digest: \"\"\ncontrolPlane:\n  image:\n    repository: {HOST}/lab/worker\n    tag: latest\n    digest: \"\"\ncontrollers:\n  enabled: true\n"),
+    )
+    .expect("written");
+    let application = "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: agents\nspec:\n  destination:\n    namespace: agents\n  source:\n    repoURL: https://example.test/lab.git\n    path: charts/agents\n    helm:\n      valuesObject:\n        image:\n          tag: \"1.4.2\"\n        controlPlane:\n          image:\n            tag: v7\n".to_owned();
+    std::fs::write(dir.join("apps/application.yaml"), &application).expect("written");
+    pin(&dir, registry.port, &["apps"]).assert_exit(0);
+    let pinned = read(&dir.join("apps/application.yaml"));
+    assert_eq!(
+        pinned,
+        application
+            .replace(
+                "          tag: \"1.4.2\"\n",
+                &format!(
+                    "          tag: \"1.4.2\"\n          digest: {}\n",
+                    api.digest
+                )
+            )
+            .replace(
+                "            tag: v7\n",
+                &format!(
+                    "            tag: v7\n            digest: {}\n",
+                    worker.digest
+                )
+            )
+    );
+    let mut check = TestCommand::checker();
+    check
+        .current_dir(&dir)
+        .args(["--settings", "settings.yaml", "apps"]);
+    check.assert_exit(0);
+
+    // Flux: spec.values.
+    std::fs::remove_file(dir.join("apps/application.yaml")).expect("removed");
+    let release = "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: agents\n  namespace: agents\nspec:\n  chart:\n    spec:\n      chart: ./charts/agents\n      sourceRef:\n        kind: GitRepository\n        name: lab\n  values:\n    image:\n      tag: \"1.4.2\"\n    controlPlane:\n      image:\n        tag: v7\n".to_owned();
+    std::fs::write(dir.join("apps/release.yaml"), &release).expect("written");
+    pin(&dir, registry.port, &["apps"]).assert_exit(0);
+    assert_eq!(
+        read(&dir.join("apps/release.yaml")),
+        release
+            .replace(
+                "      tag: \"1.4.2\"\n",
+                &format!("      tag: \"1.4.2\"\n      digest: {}\n", api.digest)
+            )
+            .replace(
+                "        tag: v7\n",
+                &format!("        tag: v7\n        digest: {}\n", worker.digest)
+            )
+    );
+
+    // A parameter's tag is refused, with what to do.
+    std::fs::remove_file(dir.join("apps/release.yaml")).expect("removed");
+    let with_parameter = "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: agents\nspec:\n  destination:\n    namespace: agents\n  source:\n    repoURL: https://example.test/lab.git\n    path: charts/agents\n    helm:\n      parameters:\n        - name: image.tag\n          value: \"1.4.2\"\n";
+    std::fs::write(dir.join("apps/application.yaml"), with_parameter).expect("written");
+    let out = pin(&dir, registry.port, &["apps"]).assert_exit_both(2);
+    assert!(
+        out.stderr
+            .contains("its tag is a helm parameter: add a parameter for the block's digest"),
+        "{}",
+        out.stderr
+    );
+}
