@@ -431,10 +431,45 @@ impl<'a> Reader<'a> {
             .filter(|path| self.is_manifest(path))
             .cloned()
             .collect();
-        for path in paths {
-            let Some(blob) = self.blob(&path) else {
+        // GitOps sources (a kustomization, an Application, a HelmRelease) compose several files
+        // of this commit: then every manifest of the commit is planned together, each file's
+        // text the commit's (`pin`'s plan reads them from the sources in hand).
+        let mut all = Vec::new();
+        let mut gitops = false;
+        for path in &paths {
+            let Some(blob) = self.blob(path) else {
                 continue;
             };
+            let source = self.source(path, &blob)?;
+            gitops |= crate::gitops::is_kustomization(std::path::Path::new(path))
+                || source.text.lines().any(|l| {
+                    let l = l.trim_start();
+                    l.starts_with("kind:")
+                        && (l.contains("Application") || l.contains("HelmRelease"))
+                });
+            all.push((format!("{blob}:{path}"), source));
+        }
+        if gitops {
+            let key: String = all
+                .iter()
+                .map(|(k, _)| k.as_str())
+                .collect::<Vec<_>>()
+                .join("\n");
+            if !self.manifest_sites.contains_key(&key) {
+                let sources: Vec<Source> = all.into_iter().map(|(_, s)| s).collect();
+                let planned = pin_run::plan(&sources, &[], self.settings);
+                self.manifest_sites.insert(key.clone(), planned);
+            }
+            if let Some((s, e)) = self.manifest_sites.get(&key) {
+                sites.extend(s.iter().cloned());
+                errors.extend(e.iter().cloned());
+            }
+        }
+        for path in paths.iter().filter(|_| !gitops) {
+            let Some(blob) = self.blob(path) else {
+                continue;
+            };
+            let path = path.clone();
             let key = format!("{blob}:{path}");
             if !self.manifest_sites.contains_key(&key) {
                 let source = self.source(&path, &blob)?;

@@ -190,6 +190,28 @@ fn chart_sites(
     sites
 }
 
+/// A file's identity whether or not it is on disk (`history` reads the blobs of past commits):
+/// the path as it is on disk when it is there, else its lexical form (`a/./b/../c` is `a/c`).
+fn identity(path: &std::path::Path) -> PathBuf {
+    if let Ok(real) = std::fs::canonicalize(path) {
+        return real;
+    }
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir if out.file_name().is_some() => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    match std::env::current_dir() {
+        Ok(cwd) if out.is_relative() => std::fs::canonicalize(&cwd).unwrap_or(cwd).join(out),
+        _ => out,
+    }
+}
+
 /// Every site of every input, and the inputs that could not be read as YAML (nothing is
 /// written while there are any).
 pub(crate) fn plan(
@@ -203,19 +225,17 @@ pub(crate) fn plan(
     // gets the digest of the image it sets), and never again as plain manifests.
     let mut consumed = std::collections::BTreeSet::new();
     let by_path = |p: &std::path::Path| {
-        let p = std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
-        manifests
-            .iter()
-            .find(|s| std::fs::canonicalize(&s.path).is_ok_and(|c| c == p))
+        let p = identity(p);
+        manifests.iter().find(|s| identity(&s.path) == p)
     };
     // What kustomize reads, from the texts in hand (edited, when this is the check after the
     // edits), else from disk.
     let texts = |p: &std::path::Path| {
-        let p = std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+        let p = identity(p);
         manifests
             .iter()
             .chain(values)
-            .find(|s| std::fs::canonicalize(&s.path).is_ok_and(|c| c == p))
+            .find(|s| identity(&s.path) == p)
             .map(|s| s.text.clone())
     };
     let kustomizations: Vec<crate::gitops::Kustomization> = manifests
@@ -225,20 +245,12 @@ pub(crate) fn plan(
         .collect();
     let nested: std::collections::BTreeSet<PathBuf> = kustomizations
         .iter()
-        .flat_map(|k| {
-            k.nested
-                .iter()
-                .filter_map(|p| std::fs::canonicalize(p).ok())
-        })
+        .flat_map(|k| k.nested.iter().map(|p| identity(p)))
         .collect();
     for k in &kustomizations {
-        consumed.extend(
-            k.consumed
-                .iter()
-                .filter_map(|p| std::fs::canonicalize(p).ok()),
-        );
-        consumed.extend(std::fs::canonicalize(&k.path).ok());
-        if std::fs::canonicalize(&k.path).is_ok_and(|p| nested.contains(&p)) {
+        consumed.extend(k.consumed.iter().map(|p| identity(p)));
+        consumed.insert(identity(&k.path));
+        if nested.contains(&identity(&k.path)) {
             continue;
         }
         errors.extend(k.errors.iter().cloned());
@@ -272,7 +284,7 @@ pub(crate) fn plan(
     let mut objects = Vec::new();
     for file in manifests
         .iter()
-        .filter(|s| !std::fs::canonicalize(&s.path).is_ok_and(|p| consumed.contains(&p)))
+        .filter(|s| !consumed.contains(&identity(&s.path)))
     {
         let (docs, _) = input::parse(&file.name, &file.text);
         for doc in docs {
@@ -307,11 +319,7 @@ pub(crate) fn plan(
             )
         };
         errors.extend(app.errors.iter().cloned());
-        consumed.extend(
-            app.consumed
-                .iter()
-                .filter_map(|p| std::fs::canonicalize(p).ok()),
-        );
+        consumed.extend(app.consumed.iter().map(|p| identity(p)));
         for chart in &app.charts {
             let mut found = chart_sites(chart, &texts, settings, &mut errors);
             for site in &mut found {
@@ -330,9 +338,10 @@ pub(crate) fn plan(
             sites.extend(found);
         }
     }
-    for file in manifests.iter().filter(|s| {
-        consumed.is_empty() || !std::fs::canonicalize(&s.path).is_ok_and(|p| consumed.contains(&p))
-    }) {
+    for file in manifests
+        .iter()
+        .filter(|s| consumed.is_empty() || !consumed.contains(&identity(&s.path)))
+    {
         let (found, unreadable) = pin_plan::manifests(file, settings);
         sites.extend(found);
         errors.extend(unreadable);

@@ -1144,3 +1144,76 @@ fn history_json_follows_the_one_report_schema() {
     assert_eq!(doc["totals"]["history"]["digests"], 1, "{doc}");
     assert_eq!(doc["items"][0]["reference"], format!("x/y@{}", fake('a')));
 }
+
+/// GitOps sources are followed through history: digests pinned in a kustomization's
+/// `valuesInline` (the chart vendored beside it) and in an overlay's `images` entry are on the
+/// keep-list, each at its file and line, for every commit that pinned them.
+#[test]
+fn history_follows_kustomizations() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let repo = repo_in(tmp.path(), "gitops");
+    let chart = format!(
+        "image:\n  repository: x/jangar\n  tag: latest\n  digest: \"\"\ncontrolPlane:\n  image:\n    repository: x/cp\n    tag: \"1\"\n    digest: \"{}\"\ncontrollers:\n  enabled: true\n",
+        fake('c')
+    );
+    let kustomization = |d: char| {
+        format!(
+            "helmCharts:\n  - name: agents\n    valuesInline:\n      image:\n        tag: \"1\"\n        digest: {}\n",
+            fake(d)
+        )
+    };
+    let overlay = |d: char| {
+        format!(
+            "resources:\n  - ../base\nimages:\n  - name: x/web\n    newTag: \"2\"\n    digest: {}\n",
+            fake(d)
+        )
+    };
+    commit(
+        &repo,
+        &[
+            ("apps/agents/kustomization.yaml", &kustomization('a')),
+            (
+                "apps/agents/charts/agents/Chart.yaml",
+                "apiVersion: v2\nname: agents\nversion: 0.9.1\n",
+            ),
+            ("apps/agents/charts/agents/values.yaml", &chart),
+            ("apps/base/kustomization.yaml", "resources:\n  - web.yaml\n"),
+            ("apps/base/web.yaml", &render("x/web:1")),
+            ("apps/prod/kustomization.yaml", &overlay('d')),
+        ],
+        "2026-10-01T10:00:00Z",
+        "first pins",
+    );
+    commit(
+        &repo,
+        &[
+            ("apps/agents/kustomization.yaml", &kustomization('b')),
+            ("apps/prod/kustomization.yaml", &overlay('e')),
+        ],
+        "2026-10-02T10:00:00Z",
+        "new pins",
+    );
+    let out = history_in(&repo, &["apps", "--output", "list"]).assert_exit_both(0);
+    let mut want = [
+        format!("x/cp@{}", fake('c')),
+        format!("x/jangar@{}", fake('a')),
+        format!("x/jangar@{}", fake('b')),
+        format!("x/web@{}", fake('d')),
+        format!("x/web@{}", fake('e')),
+    ];
+    want.sort();
+    assert_eq!(
+        out.stdout,
+        format!("{}\n", want.join("\n")),
+        "{}",
+        out.stderr
+    );
+    let text = history_in(&repo, &["apps"]).assert_exit(0);
+    assert!(
+        text.contains(&format!(
+            "x/jangar@{} (values controllers.image)",
+            fake('b')
+        )) && text.contains(&format!("x/web@{} (Deployment agents", fake('e'))),
+        "{text}"
+    );
+}
