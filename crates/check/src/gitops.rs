@@ -688,8 +688,9 @@ pub struct App {
     pub consumed: BTreeSet<PathBuf>,
     /// The name and file of every values layer read (for `pin`).
     pub layer_paths: Vec<(String, PathBuf)>,
-    /// The lines of `helm.parameters` values (`pin` cannot add a key there: it adds nothing).
-    pub parameter_lines: Vec<(String, usize)>,
+    /// The `helm.parameters` values: file, line, the parameter's name (`pin` adds the
+    /// digest as a parameter of its own).
+    pub parameter_lines: Vec<(String, usize, String)>,
 }
 
 impl App {
@@ -913,7 +914,8 @@ pub fn application(
                 set_at(&mut value, &pointer, v.clone());
                 if let Some(pos) = doc.position(&format!("{at}/helm/parameters/{i}/value")) {
                     positions.insert(pointer, pos);
-                    out.parameter_lines.push((doc.source.clone(), pos.line));
+                    out.parameter_lines
+                        .push((doc.source.clone(), pos.line, key.to_owned()));
                 }
             }
             match File::from_parts(&doc.source, value, positions) {

@@ -60,6 +60,8 @@ pub enum EditKind {
     InsertUnderTag,
     /// A kustomization's `images` entry without `digest:`: added under its `newTag:`.
     InsertUnderNewTag,
+    /// An Argo CD `helm.parameters` entry sets the tag: a parameter of this name added after it.
+    NewParameter(String),
 }
 
 /// A file read for pinning.

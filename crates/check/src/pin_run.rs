@@ -323,16 +323,35 @@ pub(crate) fn plan(
         for chart in &app.charts {
             let mut found = chart_sites(chart, &texts, settings, &mut errors);
             for site in &mut found {
-                if let Action::Pin(planned) = &site.action
-                    && app
-                        .parameter_lines
-                        .iter()
-                        .any(|(name, line)| *name == site.source && *line == planned.line)
-                {
-                    site.action = Action::Refused(format!(
-                        "its tag is a helm parameter: add a parameter for the block's digest (`{}.digest`, where the chart has that key) by hand, or set the digest in the values, then pin it",
-                        site.label.trim_start_matches("values ")
-                    ));
+                let Action::Pin(planned) = &mut site.action else {
+                    continue;
+                };
+                let Some((_, _, parameter)) = app
+                    .parameter_lines
+                    .iter()
+                    .find(|(name, line, _)| *name == site.source && *line == planned.line)
+                else {
+                    continue;
+                };
+                // `image.tag` → `image.digest`, added only where the chart has that key.
+                let digest = parameter
+                    .strip_suffix(".tag")
+                    .map(|block| format!("{block}.digest"));
+                let chart_has = digest.as_ref().is_some_and(|d| {
+                    let pointer: String = d.split('.').map(|p| format!("/{p}")).collect();
+                    chart
+                        .layers
+                        .first()
+                        .filter(|_| chart.vendored.is_some())
+                        .is_some_and(|defaults| defaults.value().pointer(&pointer).is_some())
+                });
+                match digest.filter(|_| chart_has) {
+                    Some(name) => planned.kind = pin_plan::EditKind::NewParameter(name),
+                    None => {
+                        site.action = Action::Refused(format!(
+                            "its tag is the helm parameter {parameter:?}, and the chart's values have no digest key beside it: set the image in the values with its digest, then pin it"
+                        ));
+                    }
                 }
             }
             sites.extend(found);
@@ -439,6 +458,11 @@ fn to_edit(planned: &Planned, digest: &str) -> Edit {
             line,
             column,
             value: digest,
+        },
+        EditKind::NewParameter(name) => Edit::InsertParameter {
+            line,
+            name: name.clone(),
+            digest,
         },
         EditKind::InsertUnderNewTag => Edit::InsertAfterKey {
             line,

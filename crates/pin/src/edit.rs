@@ -39,6 +39,16 @@ pub enum Edit {
         /// The digest the new `digest:` line holds.
         digest: String,
     },
+    /// An Argo CD `helm.parameters` entry whose `value:` sets a tag: add the entry
+    /// `- name: <name>` / `value: <digest>` after it, indented like it.
+    InsertParameter {
+        /// The 1-based line of the tag entry's `value:` key.
+        line: usize,
+        /// The new parameter's name (`image.digest`).
+        name: String,
+        /// Its value.
+        digest: String,
+    },
 }
 
 impl Edit {
@@ -46,7 +56,8 @@ impl Edit {
         match self {
             Edit::AppendDigest { line, .. }
             | Edit::ReplaceScalar { line, .. }
-            | Edit::InsertAfterKey { line, .. } => *line,
+            | Edit::InsertAfterKey { line, .. }
+            | Edit::InsertParameter { line, .. } => *line,
         }
     }
 }
@@ -154,6 +165,31 @@ fn apply_one(lines: &mut Vec<String>, edit: &Edit) -> Result<(), EditError> {
                 replace_line(lines, index, current);
             }
             lines.insert(index + 1, format!("{indent}digest: {digest}{ending}"));
+        }
+        Edit::InsertParameter { name, digest, .. } => {
+            // `  value: latest` inside `- name: image.tag`: the new entry's dash two columns
+            // to the left of `value:`, as the entry it follows is written.
+            let indent: String = line.chars().take_while(|c| *c == ' ').collect();
+            let is_value = line
+                .get(indent.len()..)
+                .is_some_and(|rest| rest.starts_with("value:"));
+            let Some(dash) = indent.len().checked_sub(2).filter(|_| is_value) else {
+                return Err(EditError::NotAKey {
+                    line: edit.line(),
+                    key: "value".into(),
+                });
+            };
+            let ending = if line.ends_with("\r\n") { "\r\n" } else { "\n" };
+            let mut current = line.clone();
+            if !current.ends_with('\n') {
+                current.push_str(ending);
+                replace_line(lines, index, current);
+            }
+            let pad = " ".repeat(dash);
+            lines.insert(
+                index + 1,
+                format!("{pad}- name: {name}{ending}{indent}value: {digest}{ending}"),
+            );
         }
     }
     Ok(())

@@ -54,6 +54,11 @@ pub fn read(name: &str, text: &str) -> Result<File, InputError> {
 }
 
 impl File {
+    /// The layer's values.
+    pub fn value(&self) -> &Value {
+        &self.value
+    }
+
     /// A values layer that is a block of another document (a kustomization's
     /// `valuesInline`, an Application's `valuesObject`): its value and its positions, re-rooted
     /// at the block ([`Positions::subtree`]), named by the file that holds it.
