@@ -127,6 +127,115 @@ impl ImageRule {
     }
 }
 
+/// The `images` entries of a kustomization (or a Flux Kustomization's `spec.images`) at
+/// `at` (a JSON pointer), with the positions of `file`.
+fn image_rules(
+    entries: Option<&Value>,
+    at: &str,
+    positions: &yaml::Positions,
+    file: &str,
+    path: &Path,
+) -> Vec<ImageRule> {
+    entries
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+        .filter_map(|(i, e)| {
+            let field = |k: &str| e.get(k).and_then(Value::as_str).map(str::to_owned);
+            let pos = |k: &str| positions.get(&format!("{at}/{i}/{k}"));
+            Some(ImageRule {
+                name: field("name")?,
+                new_name: field("newName"),
+                new_tag: field("newTag").or_else(|| {
+                    e.get("newTag")
+                        .filter(|v| v.is_number())
+                        .map(Value::to_string)
+                }),
+                digest: field("digest"),
+                file: file.to_owned(),
+                path: path.to_path_buf(),
+                pos: pos("newTag")
+                    .or_else(|| pos("digest"))
+                    .or_else(|| pos("newName"))
+                    .or_else(|| positions.get(&format!("{at}/{i}")))
+                    .unwrap_or(Pos { line: 1, column: 1 }),
+            })
+        })
+        .collect()
+}
+
+/// Argo CD's `kustomize.images` strings (`kustomize edit set image`'s form): `name=new:tag`,
+/// `name:tag`, `name@digest`, `name:tag@digest`.
+fn argo_image_rules(entries: &[&str], file: &str, path: &Path, pos: Pos) -> Vec<ImageRule> {
+    entries
+        .iter()
+        .map(|e| {
+            let (name, target) = match e.split_once('=') {
+                Some((n, t)) => (n.to_owned(), t),
+                None => (split(e).0, *e),
+            };
+            let (new_name, tag, digest) = split(target);
+            ImageRule {
+                new_name: (new_name != name).then_some(new_name),
+                name,
+                new_tag: tag,
+                digest,
+                file: file.to_owned(),
+                path: path.to_path_buf(),
+                pos,
+            }
+        })
+        .collect()
+}
+
+/// A kustomization that a Flux `Kustomization` (`spec.path`, `spec.images`) or an Argo CD
+/// `Application` (a source `path`, `kustomize.images`) builds with image overrides of its
+/// own: read as a root, the overrides applied last (outermost). A directory without a
+/// kustomization is built as Flux and Argo CD build it: every manifest in it.
+pub fn with_overrides(dir: &Path, by: &Path, rules: Vec<ImageRule>, max: u64) -> Kustomization {
+    let found = ["kustomization.yaml", "kustomization.yml", "Kustomization"]
+        .iter()
+        .map(|n| dir.join(n))
+        .find(|p| p.is_file());
+    let mut k = match &found {
+        Some(file) => read(file, max),
+        None => {
+            let mut k = Kustomization {
+                path: dir.to_path_buf(),
+                ..Kustomization::default()
+            };
+            k.resources = files_under(dir)
+                .into_iter()
+                .filter(|p| {
+                    matches!(
+                        p.extension().and_then(|e| e.to_str()),
+                        Some("yaml" | "yml" | "json")
+                    )
+                })
+                .map(|path| Resource {
+                    path,
+                    rules: Vec::new(),
+                })
+                .collect();
+            k.consumed
+                .extend(k.resources.iter().map(|r| r.path.clone()));
+            k
+        }
+    };
+    for r in &mut k.resources {
+        r.rules.extend(rules.iter().cloned());
+    }
+    if let Some(file) = found {
+        k.consumed.insert(file.clone());
+        k.nested.insert(file);
+    }
+    // Named by the source that builds it: it is a root of its own, not the kustomization it
+    // reads (which is nested in it).
+    k.path = by.to_path_buf();
+    k
+}
+
 /// `name`, tag and digest of an image as written (a `:` after the last `/` starts the tag).
 fn split(image: &str) -> (String, Option<String>, Option<String>) {
     let (rest, digest) = match image.split_once('@') {
@@ -257,34 +366,7 @@ fn read_nested(
             ));
         }
     }
-    let rules: Vec<ImageRule> = doc
-        .get("images")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .enumerate()
-        .filter_map(|(i, e)| {
-            let field = |k: &str| e.get(k).and_then(Value::as_str).map(str::to_owned);
-            let at = |k: &str| positions.get(&format!("/images/{i}/{k}"));
-            Some(ImageRule {
-                name: field("name")?,
-                new_name: field("newName"),
-                new_tag: field("newTag").or_else(|| {
-                    e.get("newTag")
-                        .filter(|v| v.is_number())
-                        .map(Value::to_string)
-                }),
-                digest: field("digest"),
-                file: name.clone(),
-                path: path.to_path_buf(),
-                pos: at("newTag")
-                    .or_else(|| at("digest"))
-                    .or_else(|| at("newName"))
-                    .or_else(|| positions.get(&format!("/images/{i}")))
-                    .unwrap_or(Pos { line: 1, column: 1 }),
-            })
-        })
-        .collect();
+    let rules = image_rules(doc.get("images"), "/images", &positions, &name, path);
     for key in ["resources", "bases"] {
         for (i, resource) in strings(doc.get(key)).enumerate() {
             let line = positions
@@ -644,10 +726,10 @@ pub fn is_app(doc: &input::Document) -> bool {
     )
 }
 
-/// A Flux `Kustomization`: what it renders is the kustomization at `spec.path` (checked as
-/// such when given); its own `spec.images`, `spec.patches` and `spec.postBuild` substitutions
-/// are not applied here, and say so (they can change images).
-pub fn flux_kustomization(doc: &input::Document) -> App {
+/// A Flux `Kustomization`: the kustomization at `spec.path` (in this work tree) built with its
+/// `spec.images` applied last; its `spec.patches` and `spec.postBuild` substitutions are not
+/// applied here, and say so (they can change images).
+pub fn flux_kustomization(doc: &input::Document, root: Option<&Path>, max: u64) -> App {
     let mut out = App::default();
     let name = doc
         .value
@@ -655,7 +737,6 @@ pub fn flux_kustomization(doc: &input::Document) -> App {
         .and_then(Value::as_str)
         .unwrap_or("<unnamed>");
     for (key, what) in [
-        ("images", "image overrides"),
         ("patches", "patches"),
         ("postBuild", "post-build substitutions"),
     ] {
@@ -672,6 +753,29 @@ pub fn flux_kustomization(doc: &input::Document) -> App {
             ));
         }
     }
+    let path = doc
+        .value
+        .pointer("/spec/path")
+        .and_then(Value::as_str)
+        .unwrap_or("./");
+    let dir = root.map(|r| r.join(path.trim_start_matches("./")));
+    let Some(dir) = dir.filter(|d| d.is_dir()) else {
+        out.not_applied.push(format!(
+            "{}: Flux Kustomization {name}: path {path:?} is not in this work tree (another repository?): not read; check the rendered output, or pass --allow-partial",
+            doc.position("/spec/path")
+                .map_or(doc.location(), |p| format!("{}:{}", doc.source, p.line))
+        ));
+        return out;
+    };
+    let rules = image_rules(
+        doc.value.pointer("/spec/images"),
+        "/spec/images",
+        &doc.positions,
+        &doc.source,
+        Path::new(&doc.source),
+    );
+    out.kustomizations
+        .push(with_overrides(&dir, Path::new(&doc.source), rules, max));
     out
 }
 
@@ -688,6 +792,9 @@ pub struct App {
     pub consumed: BTreeSet<PathBuf>,
     /// The name and file of every values layer read (for `pin`).
     pub layer_paths: Vec<(String, PathBuf)>,
+    /// The kustomizations it builds with image overrides of its own (a Flux Kustomization's
+    /// `spec.path`, an Application's kustomize source): roots, read through it.
+    pub kustomizations: Vec<Kustomization>,
     /// The `helm.parameters` values: file, line, the parameter's name (`pin` adds the
     /// digest as a parameter of its own).
     pub parameter_lines: Vec<(String, usize, String)>,
@@ -780,15 +887,24 @@ pub fn application(
     for (at, source) in &sources {
         let field = |k: &str| source.get(k).and_then(Value::as_str);
         let helm = source.get("helm");
-        if source
-            .get("kustomize")
-            .and_then(|k| k.get("images"))
-            .is_some()
-        {
-            out.not_applied.push(format!(
-                "{}: Application {name}: `kustomize.images` not applied: check the rendered output, or pass --allow-partial",
-                here(&format!("{at}/kustomize/images"))
-            ));
+        let overrides: Vec<&str> =
+            strings(source.get("kustomize").and_then(|k| k.get("images"))).collect();
+        if !overrides.is_empty() {
+            match (field("path"), root) {
+                (Some(path), Some(root)) if root.join(path).is_dir() => {
+                    let pos = doc
+                        .position(&format!("{at}/kustomize/images"))
+                        .unwrap_or(Pos { line: 1, column: 1 });
+                    let rules = argo_image_rules(&overrides, &doc.source, file, pos);
+                    out.kustomizations
+                        .push(with_overrides(&root.join(path), file, rules, max));
+                    continue;
+                }
+                _ => out.not_applied.push(format!(
+                    "{}: Application {name}: `kustomize.images` on a path not in this work tree: not applied; check the rendered output, or pass --allow-partial",
+                    here(&format!("{at}/kustomize/images"))
+                )),
+            }
         }
         let chart_dir = match (field("chart"), field("path"), root) {
             (Some(chart), _, _) => {

@@ -883,11 +883,6 @@ fn read_units(
             consumed.extend(k.consumed.iter().map(|p| canonical(p)));
             kustomizations.push(k);
         }
-        let nested: std::collections::BTreeSet<PathBuf> = kustomizations
-            .iter()
-            .flat_map(|k| k.nested.iter().map(|p| canonical(p)))
-            .collect();
-        kustomizations.retain(|k| !nested.contains(&canonical(&k.path)));
         // Argo CD Applications and Flux HelmReleases: their values files are consumed too.
         let mentions = |t: &str, what: &str| {
             t.lines()
@@ -939,9 +934,13 @@ fn read_units(
                     &|_| None,
                     common.max_file_size,
                 ),
-                _ => gitops::flux_kustomization(&doc),
+                _ => gitops::flux_kustomization(&doc, root.as_deref(), common.max_file_size),
             };
             consumed.extend(app.consumed.iter().map(|p| canonical(p)));
+            for k in &app.kustomizations {
+                consumed.extend(k.consumed.iter().map(|p| canonical(p)));
+            }
+            kustomizations.extend(app.kustomizations);
             kustomizations.push(gitops::Kustomization {
                 path: file.clone(),
                 charts: app.charts,
@@ -958,6 +957,13 @@ fn read_units(
                 ..Default::default()
             });
         }
+        // Roots only: a kustomization another one (or an Application, a Flux Kustomization)
+        // reads is judged through it.
+        let nested: std::collections::BTreeSet<PathBuf> = kustomizations
+            .iter()
+            .flat_map(|k| k.nested.iter().map(|p| canonical(p)))
+            .collect();
+        kustomizations.retain(|k| !nested.contains(&canonical(&k.path)));
     }
     for file in expanded
         .files

@@ -55,6 +55,8 @@ fn a_kustomization_renders_its_chart_as_kustomize_does() {
             "kustomization.yaml:14:16: HelmValues agents/controllers: controllers.image.digest",
         ),
         ("e2e-tests/gitops/agents-pinned", 0, None, ""),
+        // A multi-source Application: the chart from one source, `$values/…` from the other.
+        ("e2e-tests/gitops/argocd-multisource", 0, None, ""),
         // Argo CD's order: the chart's values, valueFiles, values, valuesObject, parameters.
         (
             "e2e-tests/gitops/argocd-helm",
@@ -223,9 +225,10 @@ fn image_entries_match_and_rewrite_as_kustomize() {
     }
 }
 
-/// A Flux Kustomization's own image overrides are not applied here: said, exit 2, never green.
+/// A Flux Kustomization whose path this work tree does not have (another repository): its
+/// image overrides cannot be applied to anything here: said, exit 2, never green.
 #[test]
-fn a_flux_kustomization_image_override_is_never_a_silent_pass() {
+fn a_flux_kustomization_of_another_repository_is_never_a_silent_pass() {
     let tmp = tempfile::tempdir().expect("tmp");
     let file = tmp.path().join("apps.yaml");
     std::fs::write(
@@ -238,8 +241,35 @@ fn a_flux_kustomization_image_override_is_never_a_silent_pass() {
     let out = c.assert_exit(2);
     assert!(
         out.contains(
-            "apps.yaml:9: Flux Kustomization apps: `spec.images` (image overrides) not applied"
+            "apps.yaml:6: Flux Kustomization apps: path \"./apps/prod\" is not in this work tree"
         ),
         "{out}"
     );
+}
+
+/// A Flux Kustomization's `spec.images` and an Argo CD Application's `kustomize.images` are
+/// applied last, over the kustomization their path holds (which is not judged again on its
+/// own): the same findings as the renders, the Flux one at its `spec.images` entry.
+#[test]
+fn flux_and_argo_image_overrides_are_applied_over_their_path() {
+    for (dir, code, at) in [
+        (
+            "e2e-tests/gitops/flux-kustomization",
+            1,
+            Some("e2e-tests/gitops/flux-kustomization/apps.yaml:17:15: Deployment agents/web"),
+        ),
+        ("e2e-tests/gitops/argocd-kustomize", 0, None),
+    ] {
+        let mut c = TestCommand::checker();
+        c.arg(dir);
+        let out = c.assert_exit(code);
+        let mut r = TestCommand::checker();
+        r.arg(format!("{dir}.rendered.yaml"));
+        let rendered = r.assert_exit(code);
+        if let Some(at) = at {
+            assert!(out.contains(at), "{out}");
+        }
+        assert_eq!(said(&out), said(&rendered), "{out}\n{rendered}");
+        assert!(out.contains(": 1 workloads checked"), "{out}");
+    }
 }
