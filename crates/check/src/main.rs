@@ -554,6 +554,15 @@ fn run(cli: Cli) -> Result<(Report, Output, To)> {
     })
 }
 
+/// Whether a file `values` was given is a GitOps source rather than values.
+fn is_gitops_source(path: &Path, text: &str) -> bool {
+    gitops::is_kustomization(path)
+        || input::parse(&input::source_name(path), text)
+            .0
+            .iter()
+            .any(gitops::is_app)
+}
+
 /// The settings, read once for every command: as the file holds them (what the policy module
 /// validates), and as the core reads them.
 struct Loaded {
@@ -678,6 +687,18 @@ fn run_values(common: &Common, args: &ValuesArgs) -> Result<Report> {
     let mut texts = Vec::new();
     for path in &args.files {
         match input::read(path) {
+            // A GitOps source is not a values file: its values are composed with the files it
+            // names, which `values` alone would not read.
+            Ok(text) if is_gitops_source(path, &text) => errors.push(input::InputError {
+                source: input::source_name(path),
+                message: format!(
+                    "a GitOps source (a kustomization, an Argo CD Application, a Flux HelmRelease), not a values file: check its directory with `image-digest-check {}`, which composes its values as its tool does",
+                    path.parent()
+                        .filter(|p| !p.as_os_str().is_empty())
+                        .map_or(".".into(), |p| p.display().to_string())
+                ),
+                line: None,
+            }),
             Ok(text) => texts.push((input::source_name(path), text)),
             Err(e) => errors.push(e),
         }

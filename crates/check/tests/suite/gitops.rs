@@ -273,3 +273,19 @@ fn flux_and_argo_image_overrides_are_applied_over_their_path() {
         assert!(out.contains(": 1 workloads checked"), "{out}");
     }
 }
+
+/// `values` given a GitOps source says what to run instead: judging a kustomization's inline
+/// block on its own, without the values file it overrides, would be a verdict on nothing real.
+#[test]
+fn values_refuses_a_gitops_source() {
+    let mut c = TestCommand::checker();
+    c.args([
+        "values",
+        "e2e-tests/gitops/agents-drifted/kustomization.yaml",
+    ]);
+    let out = c.assert_exit(2);
+    assert!(
+        out.contains("a GitOps source (a kustomization, an Argo CD Application, a Flux HelmRelease), not a values file: check its directory with `image-digest-check e2e-tests/gitops/agents-drifted`"),
+        "{out}"
+    );
+}
