@@ -193,7 +193,13 @@ fn argo_image_rules(entries: &[&str], file: &str, path: &Path, pos: Pos) -> Vec<
 /// `Application` (a source `path`, `kustomize.images`) builds with image overrides of its
 /// own: read as a root, the overrides applied last (outermost). A directory without a
 /// kustomization is built as Flux and Argo CD build it: every manifest in it.
-pub fn with_overrides(dir: &Path, by: &Path, rules: Vec<ImageRule>, max: u64) -> Kustomization {
+pub fn with_overrides(
+    dir: &Path,
+    by: &Path,
+    rules: Vec<ImageRule>,
+    namespace: Option<String>,
+    max: u64,
+) -> Kustomization {
     let found = ["kustomization.yaml", "kustomization.yml", "Kustomization"]
         .iter()
         .map(|n| dir.join(n))
@@ -216,6 +222,7 @@ pub fn with_overrides(dir: &Path, by: &Path, rules: Vec<ImageRule>, max: u64) ->
                 .map(|path| Resource {
                     path,
                     rules: Vec::new(),
+                    namespace: None,
                 })
                 .collect();
             k.consumed
@@ -225,6 +232,9 @@ pub fn with_overrides(dir: &Path, by: &Path, rules: Vec<ImageRule>, max: u64) ->
     };
     for r in &mut k.resources {
         r.rules.extend(rules.iter().cloned());
+        if namespace.is_some() {
+            r.namespace.clone_from(&namespace);
+        }
     }
     if let Some(file) = found {
         k.consumed.insert(file.clone());
@@ -264,6 +274,9 @@ pub struct Resource {
     pub path: PathBuf,
     /// The `images` entries, in the order kustomize applies them.
     pub rules: Vec<ImageRule>,
+    /// The namespace the build puts it in (the outermost kustomization's `namespace`, a Flux
+    /// Kustomization's `targetNamespace`): the one the settings' scope judges.
+    pub namespace: Option<String>,
 }
 
 /// What a kustomization holds for the check.
@@ -367,6 +380,11 @@ fn read_nested(
         }
     }
     let rules = image_rules(doc.get("images"), "/images", &positions, &name, path);
+    let own_namespace = doc
+        .get("namespace")
+        .and_then(Value::as_str)
+        .filter(|n| !n.is_empty())
+        .map(str::to_owned);
     for key in ["resources", "bases"] {
         for (i, resource) in strings(doc.get(key)).enumerate() {
             let line = positions
@@ -386,6 +404,7 @@ fn read_nested(
                 out.resources.push(Resource {
                     path: target,
                     rules: rules.clone(),
+                    namespace: own_namespace.clone(),
                 });
             } else if target.is_dir() {
                 let Some(inner) = ["kustomization.yaml", "kustomization.yml", "Kustomization"]
@@ -434,6 +453,10 @@ fn read_nested(
                 out.charts.extend(sub.charts);
                 out.resources.extend(sub.resources.into_iter().map(|mut r| {
                     r.rules.extend(rules.iter().cloned());
+                    // An outer kustomization's namespace wins, as kustomize applies it last.
+                    if own_namespace.is_some() {
+                        r.namespace.clone_from(&own_namespace);
+                    }
                     r
                 }));
             } else {
@@ -658,6 +681,12 @@ pub fn render(resources: &[Resource], settings: &Settings, max_file_size: u64) -
         let (docs, errors) = input::parse(&input::source_name(&r.path), &text);
         out.errors.extend(errors);
         for mut doc in docs {
+            // The namespace the build puts it in (kustomize's namespace transformer).
+            if let (Some(ns), Some(Value::Object(meta))) =
+                (&r.namespace, doc.value.get_mut("metadata"))
+            {
+                meta.insert("namespace".into(), Value::String(ns.clone()));
+            }
             for at in image_digest_scan::images::of_document(&doc, settings) {
                 let list = at.path.rsplit('.').next().unwrap_or("");
                 let transformed =
@@ -774,8 +803,18 @@ pub fn flux_kustomization(doc: &input::Document, root: Option<&Path>, max: u64) 
         &doc.source,
         Path::new(&doc.source),
     );
-    out.kustomizations
-        .push(with_overrides(&dir, Path::new(&doc.source), rules, max));
+    let target = doc
+        .value
+        .pointer("/spec/targetNamespace")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    out.kustomizations.push(with_overrides(
+        &dir,
+        Path::new(&doc.source),
+        rules,
+        target,
+        max,
+    ));
     out
 }
 
@@ -896,8 +935,13 @@ pub fn application(
                         .position(&format!("{at}/kustomize/images"))
                         .unwrap_or(Pos { line: 1, column: 1 });
                     let rules = argo_image_rules(&overrides, &doc.source, file, pos);
-                    out.kustomizations
-                        .push(with_overrides(&root.join(path), file, rules, max));
+                    out.kustomizations.push(with_overrides(
+                        &root.join(path),
+                        file,
+                        rules,
+                        None,
+                        max,
+                    ));
                     continue;
                 }
                 _ => out.not_applied.push(format!(

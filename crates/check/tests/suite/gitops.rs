@@ -289,3 +289,47 @@ fn values_refuses_a_gitops_source() {
         "{out}"
     );
 }
+
+/// A kustomization's `namespace` (the outermost one's) puts its resources there, as kustomize's
+/// namespace transformer does: the settings' scope judges that namespace.
+#[test]
+fn a_kustomization_namespace_is_the_one_judged() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path();
+    std::fs::create_dir_all(dir.join("base")).expect("dir");
+    std::fs::create_dir_all(dir.join("prod")).expect("dir");
+    std::fs::write(
+        dir.join("base/web.yaml"),
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: dev}\nspec:\n  template:\n    spec:\n      containers:\n        - name: web\n          image: nginx:latest\n",
+    )
+    .expect("written");
+    std::fs::write(
+        dir.join("base/kustomization.yaml"),
+        "namespace: staging\nresources:\n  - web.yaml\n",
+    )
+    .expect("written");
+    std::fs::write(
+        dir.join("prod/kustomization.yaml"),
+        "namespace: kube-system\nresources:\n  - ../base\n",
+    )
+    .expect("written");
+    std::fs::write(
+        dir.join("s.yaml"),
+        "namespaces:\n  exclude: [kube-system]\n",
+    )
+    .expect("written");
+    let prod = dir.join("prod");
+    let settings = dir.join("s.yaml");
+    let mut c = TestCommand::checker();
+    c.arg("--settings")
+        .arg(&settings)
+        .arg(&prod)
+        .arg("--allow-empty");
+    let out = c.assert_exit(0);
+    assert!(out.contains("1 out of scope"), "{out}");
+    let mut c = TestCommand::checker();
+    c.arg(&prod).arg("--output").arg("json");
+    let json = c.assert_exit(1);
+    let doc: Value = serde_json::from_str(&json).expect("JSON");
+    assert_eq!(doc["results"][0]["namespace"], "kube-system", "{doc}");
+}
