@@ -612,19 +612,39 @@ pub fn effective_settings(chart: &Chart, settings_json: &Value) -> Value {
 }
 
 fn layer_file(path: &Path, texts: Texts<'_>, max: u64, out: &mut Kustomization) -> Option<File> {
-    out.consumed.insert(path.to_path_buf());
+    layer_into(
+        path,
+        texts,
+        max,
+        &mut out.consumed,
+        &mut out.errors,
+        &mut out.layer_paths,
+    )
+}
+
+/// A values layer read from the texts in hand, else from disk; noted as consumed, with its
+/// name and file (for `pin`).
+fn layer_into(
+    path: &Path,
+    texts: Texts<'_>,
+    max: u64,
+    consumed: &mut BTreeSet<PathBuf>,
+    errors: &mut Vec<InputError>,
+    layer_paths: &mut Vec<(String, PathBuf)>,
+) -> Option<File> {
+    consumed.insert(path.to_path_buf());
     let layer = match texts(path) {
         Some(text) => match values::read(&shown(path), &text) {
             Ok(f) => Some(f),
             Err(e) => {
-                out.errors.push(e);
+                errors.push(e);
                 None
             }
         },
-        None => read_layer(path, max, &mut out.errors),
+        None => read_layer(path, max, errors),
     };
     if let Some(f) = &layer {
-        out.layer_paths.push((f.name.clone(), path.to_path_buf()));
+        layer_paths.push((f.name.clone(), path.to_path_buf()));
     }
     layer
 }
@@ -841,21 +861,14 @@ pub struct App {
 
 impl App {
     fn layer(&mut self, path: &Path, texts: Texts<'_>, max: u64) -> Option<File> {
-        self.consumed.insert(path.to_path_buf());
-        let layer = match texts(path) {
-            Some(text) => match values::read(&shown(path), &text) {
-                Ok(f) => Some(f),
-                Err(e) => {
-                    self.errors.push(e);
-                    None
-                }
-            },
-            None => read_layer(path, max, &mut self.errors),
-        };
-        if let Some(f) = &layer {
-            self.layer_paths.push((f.name.clone(), path.to_path_buf()));
-        }
-        layer
+        layer_into(
+            path,
+            texts,
+            max,
+            &mut self.consumed,
+            &mut self.errors,
+            &mut self.layer_paths,
+        )
     }
 }
 
