@@ -914,8 +914,13 @@ fn read_units(
         for file in expanded
             .files
             .iter()
-            // stdin is read once, by the check itself.
-            .filter(|f| f.as_os_str() != "-" && !consumed.contains(&canonical(f)))
+            // stdin is read once, by the check itself; GitOps sources are YAML (a `kubectl get
+            // -o json` dump, however large, is not read twice for them).
+            .filter(|f| {
+                f.as_os_str() != "-"
+                    && matches!(f.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
+                    && !consumed.contains(&canonical(f))
+            })
         {
             let Ok(text) = input::read_limited(file, common.max_file_size) else {
                 continue;
