@@ -28,7 +28,6 @@
 
 use image_digest_policy::settings::Settings;
 use image_digest_scan::input::{self, InputError};
-use image_digest_scan::report::Report;
 use image_digest_scan::run;
 use image_digest_scan::values::{self, File};
 use image_digest_scan::yaml::{self, Pos};
@@ -577,15 +576,14 @@ fn read_nested(
     out
 }
 
-/// Judges a chart's composed values with the policy, as `values` does.
-pub fn judge(
+/// A chart's composed values, prepared as `values` prepares them (its `effective` settings
+/// carry the chart's own `imagePolicy.requireDigest`, for the evaluator).
+pub fn prepare(
     chart: Chart,
     settings_json: &Value,
     settings: &Settings,
     namespace: Option<&str>,
-    judge: &mut dyn image_digest_scan::judge::Judge,
-    allow_empty: bool,
-) -> Report {
+) -> run::Values {
     let namespace = chart.namespace.as_deref().or(namespace);
     let mut prepared = run::prepare_layers(
         chart.layers,
@@ -596,19 +594,7 @@ pub fn judge(
         Vec::new(),
     );
     prepared.app_version = chart.app_version;
-    run::values(prepared, settings, judge, allow_empty)
-}
-
-/// The settings the chart's values imply (`imagePolicy.requireDigest`), for the evaluator.
-pub fn effective_settings(chart: &Chart, settings_json: &Value) -> Value {
-    let merged = values::merge(&chart.layers);
-    let mut effective = settings_json.clone();
-    if values::require_digest(&merged.value)
-        && let Value::Object(map) = &mut effective
-    {
-        map.insert("requireDigest".into(), Value::Bool(true));
-    }
-    effective
+    prepared
 }
 
 fn layer_file(path: &Path, texts: Texts<'_>, max: u64, out: &mut Kustomization) -> Option<File> {

@@ -647,17 +647,15 @@ fn run_check(common: &Common, args: &CheckArgs) -> Result<Report> {
             }
         }
         for chart in k.charts {
-            let effective = gitops::effective_settings(&chart, &loaded.json);
-            let evaluator = policy.with_settings(effective)?;
-            let mut judge = work::Wasm::new(&evaluator);
-            report.absorb(gitops::judge(
+            let prepared = gitops::prepare(
                 chart,
                 &loaded.json,
                 &loaded.settings,
                 common.namespace.as_deref(),
-                &mut judge,
-                true,
-            ));
+            );
+            let evaluator = policy.with_settings(prepared.effective.clone())?;
+            let mut judge = work::Wasm::new(&evaluator);
+            report.absorb(run::values(prepared, &loaded.settings, &mut judge, true));
         }
     }
     if let Some(summary) = &report.summary {
