@@ -694,29 +694,14 @@ pub fn render(resources: &[Resource], settings: &Settings, max_file_size: u64) -
                 meta.insert("namespace".into(), Value::String(ns.clone()));
             }
             for at in image_digest_scan::images::of_document(&doc, settings) {
-                let list = at.path.rsplit('.').next().unwrap_or("");
-                let transformed =
-                    list.starts_with("containers[") || list.starts_with("initContainers[");
-                let image_digest_policy::request::ImageField::Str(image) = &at.image else {
+                let Some(t) = transform(&r.rules, &at) else {
                     continue;
                 };
-                if !transformed {
-                    continue;
-                }
-                let mut current = image.to_string();
-                let mut by = None;
-                for rule in &r.rules {
-                    if rule.matches(&current) {
-                        current = rule.apply(&current);
-                        by = Some(rule);
-                    }
-                }
-                let Some(rule) = by else { continue };
                 if let Some(slot) = doc.value.pointer_mut(&at.pointer) {
-                    *slot = Value::String(current);
+                    *slot = Value::String(t.image);
                     out.placed.insert(
                         (doc.location(), at.path.clone()),
-                        (rule.file.clone(), rule.pos),
+                        (t.last.file.clone(), t.last.pos),
                     );
                 }
             }
@@ -724,6 +709,55 @@ pub fn render(resources: &[Resource], settings: &Settings, max_file_size: u64) -
         }
     }
     out
+}
+
+/// An image after a resource's `images` entries: what it renders as, and which entries set it.
+pub struct Transformed<'r> {
+    /// The image as rendered.
+    pub image: String,
+    /// The last entry that matched (where a finding on the rendered image goes).
+    pub last: &'r ImageRule,
+    /// The last entry that set the tag or the digest (where `pin` writes the digest).
+    pub tag: Option<&'r ImageRule>,
+    /// The last entry that only renamed it.
+    pub renamed: Option<&'r ImageRule>,
+}
+
+/// Applies `rules` in order to the image at `at`, as kustomize's legacy filter does: to every
+/// `containers[].image` and `initContainers[].image` written as a string, anywhere in the
+/// object. `None` when no entry matched (or the field is not one the transformer touches).
+pub fn transform<'r>(
+    rules: &'r [ImageRule],
+    at: &image_digest_scan::images::Located,
+) -> Option<Transformed<'r>> {
+    let list = at.path.rsplit('.').next().unwrap_or("");
+    if !(list.starts_with("containers[") || list.starts_with("initContainers[")) {
+        return None;
+    }
+    let image_digest_policy::request::ImageField::Str(written) = &at.image else {
+        return None;
+    };
+    let mut image = written.to_string();
+    let (mut last, mut tag, mut renamed) = (None, None, None);
+    for rule in rules {
+        // Each entry sees what the ones before it made (a rename then a tag).
+        if !rule.matches(&image) {
+            continue;
+        }
+        image = rule.apply(&image);
+        last = Some(rule);
+        if rule.new_tag.is_some() || rule.digest.is_some() {
+            tag = Some(rule);
+        } else {
+            renamed = Some(rule);
+        }
+    }
+    Some(Transformed {
+        image,
+        last: last?,
+        tag,
+        renamed,
+    })
 }
 
 /// Puts every finding and warning on an image an `images` entry set at that entry.

@@ -122,72 +122,57 @@ pub fn kustomized_sites(
         .into_iter()
         .map(|at| {
             let written = at.image.as_str().to_owned();
-            let list = at.path.rsplit('.').next().unwrap_or("");
-            let transformed =
-                list.starts_with("containers[") || list.starts_with("initContainers[");
-            let mut image = written.clone();
-            let mut tag_rule = None;
-            let mut renamed_by = None;
-            for rule in rules.iter().filter(|_| transformed) {
-                if rule.matches(&image) {
-                    image = rule.apply(&image);
-                    if rule.new_tag.is_some() || rule.digest.is_some() {
-                        tag_rule = Some(rule);
-                    } else {
-                        renamed_by = Some(rule);
-                    }
-                }
-            }
-            let label = format!(
+            let mut label = format!(
                 "{} {}, {} ({} {:?})",
                 at.kind, at.name, at.path, at.holder, at.container
             );
-            let field = ImageField::Str(Cow::Owned(image.clone()));
-            let (label, action) = match (tag_rule, renamed_by) {
-                (Some(rule), _) => {
-                    let label = format!("{label} via {} images[{}]", rule.file, rule.name);
-                    let planned = |_: &str| Planned {
-                        file: rule.path.clone(),
-                        line: rule.pos.line,
-                        column: rule.pos.column,
-                        kind: if rule.digest.is_some() {
-                            EditKind::Replace
-                        } else {
-                            EditKind::InsertUnderNewTag
-                        },
-                    };
-                    (label, decide(&field, settings, planned))
-                }
-                (None, Some(rule)) => {
-                    let label = format!("{label} via {} images[{}]", rule.file, rule.name);
-                    let planned = |_: &str| Planned {
-                        file: file.path.clone(),
-                        line: at.pos.line,
-                        column: at.pos.column,
-                        kind: EditKind::Append {
-                            image: written.clone(),
-                        },
-                    };
-                    (label, decide(&field, settings, planned))
-                }
-                (None, None) => {
-                    let planned = |text: &str| Planned {
-                        file: file.path.clone(),
-                        line: at.pos.line,
-                        column: at.pos.column,
-                        kind: EditKind::Append {
-                            image: text.to_owned(),
-                        },
-                    };
-                    (label, decide(&at.image, settings, planned))
-                }
+            let transformed = crate::gitops::transform(rules, &at);
+            let Some(t) = transformed else {
+                let planned = |text: &str| Planned {
+                    file: file.path.clone(),
+                    line: at.pos.line,
+                    column: at.pos.column,
+                    kind: EditKind::Append {
+                        image: text.to_owned(),
+                    },
+                };
+                return Site {
+                    source: file.name.clone(),
+                    pos: at.pos,
+                    label,
+                    image: written,
+                    action: decide(&at.image, settings, planned),
+                };
             };
+            if let Some(rule) = t.tag.or(t.renamed) {
+                label = format!("{label} via {} images[{}]", rule.file, rule.name);
+            }
+            // The entry that sets the tag gets the digest (under its `newTag`: an entry that
+            // sets a digest renders pinned already); a rename alone keeps the resource's tag,
+            // so the resource's image gets the digest of the renamed one.
+            let planned = |_: &str| match t.tag {
+                Some(rule) => Planned {
+                    file: rule.path.clone(),
+                    line: rule.pos.line,
+                    column: rule.pos.column,
+                    kind: EditKind::InsertUnderNewTag,
+                },
+                None => Planned {
+                    file: file.path.clone(),
+                    line: at.pos.line,
+                    column: at.pos.column,
+                    kind: EditKind::Append {
+                        image: written.clone(),
+                    },
+                },
+            };
+            let field = ImageField::Str(Cow::Owned(t.image.clone()));
             Site {
                 source: file.name.clone(),
                 pos: at.pos,
                 label,
-                image,
-                action,
+                image: t.image.clone(),
+                action: decide(&field, settings, planned),
             }
         })
         .collect()
