@@ -478,9 +478,10 @@ fn read_nested(
         let at = format!("/helmCharts/{i}");
         let chart_name = chart.get("name").and_then(Value::as_str).unwrap_or("");
         let version = chart.get("version").and_then(Value::as_str).unwrap_or("");
-        let label = format!("{name}: helmCharts[{i}] ({chart_name} {version})")
-            .trim_end()
-            .to_owned();
+        let label = match version {
+            "" => format!("{name}: helmCharts[{i}] ({chart_name})"),
+            version => format!("{name}: helmCharts[{i}] ({chart_name} {version})"),
+        };
         let vendored = dir.join(chart_home).join(chart_name);
         let defaults_path = vendored.join("values.yaml");
         let mut layers = Vec::new();

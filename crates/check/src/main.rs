@@ -647,6 +647,7 @@ fn run_check(common: &Common, args: &CheckArgs) -> Result<Report> {
             }
         }
         for chart in k.charts {
+            let label = chart.label.clone();
             let prepared = gitops::prepare(
                 chart,
                 &loaded.json,
@@ -655,7 +656,14 @@ fn run_check(common: &Common, args: &CheckArgs) -> Result<Report> {
             );
             let evaluator = policy.with_settings(prepared.effective.clone())?;
             let mut judge = work::Wasm::new(&evaluator);
-            report.absorb(run::values(prepared, &loaded.settings, &mut judge, true));
+            // A chart whose values render no image contributed nothing: said, as `values` says
+            // it, naming the chart (the other sources' verdicts do not make it a pass).
+            let mut judged =
+                run::values(prepared, &loaded.settings, &mut judge, common.allow_empty);
+            for note in &mut judged.notes {
+                *note = format!("{label}: {note}");
+            }
+            report.absorb(judged);
         }
     }
     if let Some(summary) = &report.summary {

@@ -20,9 +20,11 @@ pub fn notes(summary: &Summary, scope: &NamespaceScope, allow_empty: bool) -> Ve
     if summary.workloads > 0 || summary.errored > 0 || summary.input_errors > 0 || allow_empty {
         return Vec::new();
     }
+    // In the run's own words: documents and workloads, or values files and images.
+    let judged = summary.words.judged.trim_end_matches('s');
     let mut why = format!(
-        "nothing was checked: {} documents read, no workload in scope",
-        summary.documents
+        "nothing was checked: {} {} read, no {judged} in scope",
+        summary.documents, summary.words.read
     );
     if summary.skipped > 0 {
         why.push_str(&format!(

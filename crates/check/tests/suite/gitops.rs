@@ -333,3 +333,41 @@ fn a_kustomization_namespace_is_the_one_judged() {
     let doc: Value = serde_json::from_str(&json).expect("JSON");
     assert_eq!(doc["results"][0]["namespace"], "kube-system", "{doc}");
 }
+
+/// A chart whose composed values render no image contributed nothing: never a pass because
+/// the other sources were fine (`--allow-empty` accepts it).
+#[test]
+fn a_chart_that_renders_no_image_is_not_a_pass() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path();
+    std::fs::create_dir_all(dir.join("app/charts/agents")).expect("dir");
+    std::fs::write(
+        dir.join("app/charts/agents/Chart.yaml"),
+        "name: agents\nversion: 1.0.0\n",
+    )
+    .expect("written");
+    std::fs::write(dir.join("app/charts/agents/values.yaml"), "replicas: 1\n").expect("written");
+    std::fs::write(
+        dir.join("app/kustomization.yaml"),
+        "helmCharts:\n  - name: agents\n    valuesInline:\n      replicas: 2\n",
+    )
+    .expect("written");
+    std::fs::write(
+        dir.join("pod.yaml"),
+        format!(
+            "apiVersion: v1\nkind: Pod\nmetadata: {{name: p, namespace: default}}\nspec:\n  containers:\n    - name: c\n      image: nginx:1.27@sha256:{}\n",
+            "0".repeat(64)
+        ),
+    )
+    .expect("written");
+    let mut c = TestCommand::checker();
+    c.arg(dir);
+    let out = c.assert_exit(2);
+    assert!(
+        out.contains("kustomization.yaml: helmCharts[0] (agents): nothing was checked: 2 values files read, no image in scope"),
+        "{out}"
+    );
+    let mut c = TestCommand::checker();
+    c.arg(dir).arg("--allow-empty");
+    c.assert_exit(0);
+}
