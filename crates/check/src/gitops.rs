@@ -399,7 +399,10 @@ fn read_nested(
                 continue;
             }
             let target = dir.join(resource);
-            if target.is_file() {
+            if target.is_file() && under(dir, resource).is_none() {
+                out.errors
+                    .push(outside(&name, resource, "the kustomization's directory"));
+            } else if target.is_file() {
                 out.resources.push(Resource {
                     path: target,
                     rules: rules.clone(),
@@ -495,11 +498,16 @@ fn read_nested(
                 input::source_name(&vendored)
             ));
         }
-        let values_file = chart
-            .get("valuesFile")
-            .and_then(Value::as_str)
-            .map(|f| dir.join(f))
-            .unwrap_or_else(|| defaults_path.clone());
+        // Kustomize reads files at or below the kustomization's directory only (its default
+        // load restrictor); a path that leaves it is refused, never read.
+        let values_file = match chart.get("valuesFile").and_then(Value::as_str) {
+            Some(f) => under(dir, f).unwrap_or_else(|| {
+                out.errors
+                    .push(outside(&name, f, "the kustomization's directory"));
+                defaults_path.clone()
+            }),
+            None => defaults_path.clone(),
+        };
         let file = if values_file == defaults_path {
             None
         } else {
@@ -547,7 +555,12 @@ fn read_nested(
             (_, None) => layers.extend(file),
         }
         for extra in strings(chart.get("additionalValuesFiles")) {
-            layers.extend(layer_file(&dir.join(extra), texts, max_file_size, &mut out));
+            match under(dir, extra) {
+                Some(p) => layers.extend(layer_file(&p, texts, max_file_size, &mut out)),
+                None => out
+                    .errors
+                    .push(outside(&name, extra, "the kustomization's directory")),
+            }
         }
         let app_version = chart_app_version(&vendored);
         if vendored.is_dir() {
@@ -634,6 +647,45 @@ fn layer_into(
         layer_paths.push((f.name.clone(), path.to_path_buf()));
     }
     layer
+}
+
+/// `rel` joined to `base`, when it stays at or below it (`a/../b` is fine, `../x` and `/x` are
+/// not): the paths a source names, kept inside what its tool would read.
+fn under(base: &Path, rel: &str) -> Option<PathBuf> {
+    within(base, &base.join(rel))
+}
+
+/// `path` written without `.` and `..` (no file system asked: the file may not exist), when
+/// it is at or below `base`.
+fn within(base: &Path, path: &Path) -> Option<PathBuf> {
+    let normal = |p: &Path| {
+        let mut out = PathBuf::new();
+        for part in p.components() {
+            match part {
+                std::path::Component::CurDir => {}
+                std::path::Component::ParentDir => {
+                    if !out.pop() {
+                        out.push("..");
+                    }
+                }
+                other => out.push(other),
+            }
+        }
+        out
+    };
+    let path = normal(path);
+    path.starts_with(normal(base)).then_some(path)
+}
+
+/// A path a source names that leaves what its tool reads.
+fn outside(source: &str, path: &str, what: &str) -> InputError {
+    InputError {
+        source: source.to_owned(),
+        message: format!(
+            "{path:?} is outside {what}, which the tool refuses to read: not read; move the file inside, or name the right one"
+        ),
+        line: None,
+    }
 }
 
 fn strings(v: Option<&Value>) -> impl Iterator<Item = &str> {
@@ -828,7 +880,7 @@ pub fn flux_kustomization(doc: &input::Document, root: Option<&Path>, max: u64) 
         .pointer("/spec/path")
         .and_then(Value::as_str)
         .unwrap_or("./");
-    let dir = root.map(|r| r.join(path.trim_start_matches("./")));
+    let dir = root.and_then(|r| under(r, path));
     let Some(dir) = dir.filter(|d| d.is_dir()) else {
         out.not_applied.push(format!(
             "{}: Flux Kustomization {name}: path {path:?} is not in this work tree (another repository?): not read; check the rendered output, or pass --allow-partial",
@@ -993,7 +1045,7 @@ pub fn application(
                 ));
                 None
             }
-            (None, Some(path), Some(root)) => Some(root.join(path)),
+            (None, Some(path), Some(root)) => under(root, path),
             _ => None,
         };
         let is_chart = chart_dir
@@ -1039,11 +1091,14 @@ pub fn application(
                 Some(rest) => {
                     let (r, file) = rest.split_once('/').unwrap_or((rest, ""));
                     match (refs.iter().find(|(name, _)| *name == r), root) {
-                        (Some(_), Some(root)) => Some(root.join(file)),
+                        (Some(_), Some(root)) => under(root, file),
                         _ => None,
                     }
                 }
-                None => chart_dir.as_ref().map(|d| d.join(f)),
+                None => chart_dir
+                    .as_ref()
+                    .zip(root)
+                    .and_then(|(d, root)| within(root, &d.join(f))),
             };
             match path {
                 Some(p) if p.is_file() => {
@@ -1186,7 +1241,7 @@ pub fn helm_release(
     let vendored = (source_kind == "GitRepository")
         .then_some(root)
         .flatten()
-        .map(|r| r.join(chart.trim_start_matches("./")))
+        .and_then(|r| under(r, chart))
         .filter(|d| d.join("Chart.yaml").is_file());
     match &vendored {
         Some(dir) => {
@@ -1459,6 +1514,23 @@ fn base64_decode(text: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn named_paths_stay_inside_their_root() {
+        let root = Path::new("repo/apps");
+        assert_eq!(
+            under(root, "values.yaml"),
+            Some(PathBuf::from("repo/apps/values.yaml"))
+        );
+        assert_eq!(
+            under(root, "a/../b.yaml"),
+            Some(PathBuf::from("repo/apps/b.yaml"))
+        );
+        assert_eq!(under(root, "./"), Some(PathBuf::from("repo/apps")));
+        for out in ["../x.yaml", "a/../../x.yaml", "/etc/passwd"] {
+            assert_eq!(under(root, out), None, "{out}");
+        }
+    }
 
     #[test]
     fn helm_paths_become_pointers() {

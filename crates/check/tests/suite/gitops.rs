@@ -371,3 +371,39 @@ fn a_chart_that_renders_no_image_is_not_a_pass() {
     c.arg(dir).arg("--allow-empty");
     c.assert_exit(0);
 }
+
+/// A path a source names that leaves what its tool reads (kustomize's directory, the
+/// repository) is refused, never read: exit 2, naming it.
+#[test]
+fn a_named_path_outside_the_root_is_never_read() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path();
+    std::fs::create_dir_all(dir.join("app/charts/agents")).expect("dir");
+    std::fs::write(
+        dir.join("app/charts/agents/Chart.yaml"),
+        "name: agents\nversion: 1.0.0\n",
+    )
+    .expect("written");
+    std::fs::write(
+        dir.join("app/charts/agents/values.yaml"),
+        "controlPlane:\n  image:\n    repository: x/cp\n    tag: \"1\"\n    digest: \"\"\n",
+    )
+    .expect("written");
+    std::fs::write(
+        dir.join("outside.yaml"),
+        "controlPlane:\n  image:\n    digest: \"\"\n",
+    )
+    .expect("written");
+    std::fs::write(
+        dir.join("app/kustomization.yaml"),
+        "helmCharts:\n  - name: agents\n    valuesFile: ../outside.yaml\n",
+    )
+    .expect("written");
+    let mut c = TestCommand::checker();
+    c.arg(dir.join("app"));
+    let out = c.assert_exit(2);
+    assert!(
+        out.contains("\"../outside.yaml\" is outside the kustomization's directory, which the tool refuses to read"),
+        "{out}"
+    );
+}
