@@ -60,9 +60,19 @@ fn pins(report: &Report) -> String {
         if let (RuleId::Tool(Tool::RunningDigest), Some(r), Some(c), Some(p)) =
             (i.rule, &i.resource, &i.container, &i.reference)
         {
+            // The fields come from the pods as read: a tab in one would make a column of its
+            // own (`push_line` keeps tabs), so each is written with its tabs escaped.
+            let field = |f: &str| f.replace('\t', "\\t");
             push_line(
                 &mut out,
-                &format!("{}/{}/{}\t{c}\t{p}", r.namespace, r.kind, r.name),
+                &format!(
+                    "{}/{}/{}\t{}\t{}",
+                    field(&r.namespace),
+                    field(&r.kind),
+                    field(&r.name),
+                    field(c),
+                    field(p)
+                ),
             );
         }
     }
@@ -109,4 +119,34 @@ fn prometheus(report: &Report) -> String {
     format!(
         "# HELP image_digest_present Whether a digest {whose} can still be pulled from its registry.\n# TYPE image_digest_present gauge\n{present}# HELP image_digest_unchecked A digest {whose} that the registry could not be asked about.\n# TYPE image_digest_unchecked gauge\n{unchecked}"
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use image_digest_scan::report::{Item, Resource};
+
+    /// Three tab-separated columns per pin, whatever the pods' names hold.
+    #[test]
+    fn a_pin_line_has_three_columns_whatever_the_names_hold() {
+        let mut item = Item::new(
+            Tool::RunningDigest,
+            "Deployment a/b".into(),
+            "runs x".into(),
+        );
+        item.resource = Some(Resource {
+            namespace: "ns\tx".into(),
+            kind: "Deployment".into(),
+            name: "we\nb".into(),
+        });
+        item.container = Some("c\t1".into());
+        item.reference = Some("nginx:1@sha256:0".into());
+        let report = Report {
+            items: vec![item],
+            ..Report::default()
+        };
+        let out = pins(&report);
+        assert_eq!(out.lines().count(), 1, "{out:?}");
+        assert_eq!(out.trim_end().split('\t').count(), 3, "{out:?}");
+    }
 }
