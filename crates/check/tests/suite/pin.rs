@@ -729,13 +729,19 @@ fn application_and_helm_release_values_are_pinned_in_place() {
         .current_dir(&dir)
         .args(["--settings", "settings.yaml", "apps"]);
     check.assert_exit(0);
-    let odd = with_parameter.replace("image.tag", "image.version");
-    std::fs::write(dir.join("apps/application.yaml"), odd).expect("written");
+    // A chart whose values have no `image.digest`: the parameter's tag is refused, never a
+    // parameter the chart would ignore.
+    std::fs::write(
+        chart.join("values.yaml"),
+        format!("image:\n  repository: {HOST}/lab/api\n  tag: latest\ncontrolPlane:\n  image:\n    repository: {HOST}/lab/worker\n    tag: latest\n    digest: \"\"\ncontrollers:\n  enabled: true\n"),
+    )
+    .expect("written");
+    std::fs::write(dir.join("apps/application.yaml"), &with_parameter).expect("written");
     let out = pin(&dir, registry.port, &["apps"]).assert_exit_both(2);
     assert!(
-        out.stderr
-            .contains("the chart's values have no digest key beside it")
-            || out.stderr.contains("not pinned"),
+        out.stderr.contains(
+            "its tag is the helm parameter \"image.tag\", and the chart's values have no digest key beside it"
+        ),
         "{}",
         out.stderr
     );
