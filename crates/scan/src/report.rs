@@ -359,15 +359,12 @@ pub struct Report {
 }
 
 /// One thing a command says that is not a workload's own finding: a digest the Git history
-/// pinned, a container that drifted, a digest its registry lost.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
+/// pinned, a container that drifted, a digest its registry lost. Its level and fix are its
+/// rule's (the table's), never stored beside it.
+#[derive(Debug, Clone)]
 pub struct Item {
     /// What kind of thing is said.
-    #[serde(serialize_with = "rule_id")]
     pub rule: RuleId,
-    /// How it is shown (the rule's level).
-    pub level: Level,
     /// The file the fix goes in, when there is one (`live` reads the cluster: none).
     pub file: Option<String>,
     /// Its line.
@@ -376,8 +373,7 @@ pub struct Item {
     pub column: usize,
     /// What it is about: `Deployment agents/web container "web"`, a `repository@digest`.
     pub subject: String,
-    /// The resource, for formats that group by resource (OpenReports).
-    #[serde(skip)]
+    /// The resource, for formats that group by resource (OpenReports; not in the JSON).
     pub resource: Option<Resource>,
     /// The field path or values key.
     pub path: Option<String>,
@@ -387,14 +383,44 @@ pub struct Item {
     pub image: Option<String>,
     /// The `repository@digest` the item lists (`history`'s keep-list).
     pub reference: Option<String>,
-    /// What to do about it: the rule's fix, from the one rule table.
-    pub fix: &'static str,
     /// The container (or image volume) of the resource, for `live`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub container: Option<String>,
     /// The command's detail (commits, pods).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub data: Option<Value>,
+}
+
+/// The JSON report's item (`docs/check-report.schema.json`): the fields, and the rule's level
+/// and fix from the table.
+impl Serialize for Item {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("rule", self.rule.id())?;
+        m.serialize_entry("level", &self.rule.level())?;
+        m.serialize_entry("file", &self.file)?;
+        m.serialize_entry("line", &self.line)?;
+        m.serialize_entry("column", &self.column)?;
+        m.serialize_entry("subject", &self.subject)?;
+        m.serialize_entry("path", &self.path)?;
+        m.serialize_entry("message", &self.message)?;
+        m.serialize_entry("image", &self.image)?;
+        m.serialize_entry("reference", &self.reference)?;
+        m.serialize_entry("fix", self.rule.info().help)?;
+        if let Some(c) = &self.container {
+            m.serialize_entry("container", c)?;
+        }
+        if let Some(d) = &self.data {
+            m.serialize_entry("data", d)?;
+        }
+        m.end()
+    }
+}
+
+impl Item {
+    /// How it is shown: its rule's level.
+    pub fn level(&self) -> Level {
+        self.rule.level()
+    }
 }
 
 impl Item {
@@ -403,7 +429,6 @@ impl Item {
         let rule = rule.into();
         Item {
             rule,
-            level: rule.level(),
             file: None,
             line: 1,
             column: 1,
@@ -413,7 +438,6 @@ impl Item {
             message,
             image: None,
             reference: None,
-            fix: rule.info().help,
             container: None,
             data: None,
         }
@@ -636,7 +660,7 @@ pub fn text(report: &Report) -> String {
         }
     }
     for i in &report.items {
-        let word = match i.level {
+        let word = match i.level() {
             Level::Error => "",
             Level::Warning => "warning: ",
             Level::Note => "",

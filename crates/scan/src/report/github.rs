@@ -14,7 +14,7 @@ pub fn render(report: &Report) -> String {
         annotations(r, &mut out);
     }
     for i in &report.items {
-        let level = match i.level {
+        let level = match i.level() {
             Level::Error => "error",
             Level::Warning => "warning",
             Level::Note => continue,

@@ -107,7 +107,7 @@ fn item_case(items: &[Item]) -> TestCase {
         .unwrap_or(Outcome::Pass);
     let blocking: Vec<String> = items
         .iter()
-        .filter(|i| i.level == Level::Error)
+        .filter(|i| i.level() == Level::Error)
         .map(|i| format!("{} [{}]", i.message, i.rule.id()))
         .collect();
     let mut status = match worst {
@@ -124,7 +124,7 @@ fn item_case(items: &[Item]) -> TestCase {
     }
     let other: Vec<String> = items
         .iter()
-        .filter(|i| i.level != Level::Error)
+        .filter(|i| i.level() != Level::Error)
         .map(|i| format!("{} [{}]", i.message, i.rule.id()))
         .collect();
     if !other.is_empty() {

@@ -22,7 +22,7 @@ pub fn render(report: &Report) -> String {
         report
             .items
             .iter()
-            .filter(|i| i.level != Level::Note)
+            .filter(|i| i.level() != Level::Note)
             .map(item),
     );
     let not_checked = RuleId::Tool(Tool::NotChecked);
@@ -94,7 +94,7 @@ fn item(i: &Item) -> Value {
     let at = i.file.as_deref().map(|f| (f, i.line, i.column));
     result(
         i.rule,
-        Some(i.level),
+        Some(i.level()),
         &format!("{}: {}", i.who(), i.message),
         at,
     )
