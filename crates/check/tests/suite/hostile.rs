@@ -711,3 +711,94 @@ fn verifying_nothing_is_not_a_pass() {
         c.assert_exit(0);
     }
 }
+
+/// `live`'s items (what runs, read from the cluster) in every format that renders them stay
+/// valid whatever a pod's or a container's name holds: text and GitHub one line each, SARIF
+/// valid against its schema, JUnit well-formed XML, OpenReports a YAML stream valid against
+/// its CRD whose names read back as written.
+#[test]
+fn live_items_stay_valid_whatever_a_name_holds() {
+    let tmp = tempfile::tempdir().unwrap();
+    let digest = |c: char| format!("sha256:{}", c.to_string().repeat(64));
+    let mut items = Vec::new();
+    for (i, (_, n)) in NAMES.iter().enumerate() {
+        // Two pods of one workload (the pod name's prefix) on two digests: drift, an error item.
+        let owner = format!("w{i}{n}");
+        for (pod, d) in [("x", 'a'), ("y", 'b')] {
+            let mut p = running_pod(
+                &format!("{owner}-{pod}"),
+                "nginx:1.27",
+                &format!("docker.io/library/nginx@{}", digest(d)),
+            );
+            p["metadata"]["ownerReferences"] = serde_json::json!([{"kind": "ReplicaSet", "name": format!("{owner}-5f6d7c8b9"), "controller": true}]);
+            p["metadata"]["name"] = Value::String(format!("{owner}-5f6d7c8b9-{pod}"));
+            p["spec"]["containers"][0]["name"] = Value::String(format!("c{n}"));
+            p["status"]["containerStatuses"][0]["name"] = Value::String(format!("c{n}"));
+            items.push(p);
+        }
+    }
+    write(&tmp.path().join("pods.json"), &pods(&items));
+    let live = |format: &str| {
+        let mut c = checker();
+        c.current_dir(tmp.path())
+            .args(["live", "pods.json", "--output", format]);
+        c.assert_exit(1)
+    };
+    let text = live("text");
+    assert_eq!(text.matches("[drift]").count(), NAMES.len(), "{text}");
+    assert!(!text.lines().any(|l| l.starts_with("forged")), "{text}");
+    let github = live("github");
+    assert_eq!(
+        github.lines().filter(|l| l.starts_with("::error ")).count(),
+        NAMES.len(),
+        "{github}"
+    );
+    assert!(!github.lines().any(|l| l.starts_with("forged")), "{github}");
+    let sarif = live("sarif");
+    crate::harness::assert_schema_valid("crates/check/tests/data/sarif-schema-2.1.0.json", &sarif);
+    let junit = live("junit");
+    let out = python(
+        "import sys, xml.dom.minidom\nxml.dom.minidom.parseString(sys.stdin.buffer.read())\nprint('ok')",
+        &junit,
+    );
+    assert!(
+        out.status.success(),
+        "{}\n{junit}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let reports = live("openreports");
+    let out = python(
+        "import sys, json, yaml\nprint(json.dumps(list(yaml.safe_load_all(sys.stdin.read()))))",
+        &reports,
+    );
+    assert!(
+        out.status.success(),
+        "{}\n{reports}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let docs: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let text = std::fs::read_to_string(
+        workspace().join("e2e-tests/openreports/openreports.io_reports.yaml"),
+    )
+    .unwrap();
+    let crd: Value = serde_saphyr::from_str(&text).unwrap();
+    let schema = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"].clone();
+    for d in &docs {
+        assert_schema_value_valid(&schema, d);
+    }
+    let drifts: Vec<&str> = docs
+        .iter()
+        .flat_map(|d| d["results"].as_array().into_iter().flatten())
+        .filter(|r| r["rule"] == "drift")
+        .filter_map(|r| r["message"].as_str())
+        .collect();
+    assert_eq!(drifts.len(), NAMES.len(), "{reports}");
+    for (_, n) in NAMES {
+        assert!(
+            drifts
+                .iter()
+                .any(|m| m.contains(&format!("container \"c{}\"", n.escape_debug()))),
+            "{n:?} in {drifts:?}"
+        );
+    }
+}
