@@ -161,6 +161,44 @@ fn run(dir: &Path, format: &str) -> String {
     c.assert_exit(2)
 }
 
+/// JUnit XML read back by a strict XML 1.0 parser.
+fn assert_well_formed_xml(junit: &str) {
+    let out = python(
+        "import sys, xml.dom.minidom\nxml.dom.minidom.parseString(sys.stdin.buffer.read())\nprint('ok')",
+        junit,
+    );
+    assert!(
+        out.status.success(),
+        "{}\n{junit}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// An OpenReports stream read back by a strict YAML reader, each document valid against the
+/// `Report` CRD.
+fn openreports_read_back(reports: &str) -> Vec<Value> {
+    let out = python(
+        "import sys, json, yaml\nprint(json.dumps(list(yaml.safe_load_all(sys.stdin.read()))))",
+        reports,
+    );
+    assert!(
+        out.status.success(),
+        "{}\n{reports}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let docs: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let text = std::fs::read_to_string(
+        workspace().join("e2e-tests/openreports/openreports.io_reports.yaml"),
+    )
+    .unwrap();
+    let crd: Value = serde_saphyr::from_str(&text).unwrap();
+    let schema = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"].clone();
+    for d in &docs {
+        assert_schema_value_valid(&schema, d);
+    }
+    docs
+}
+
 #[test]
 fn every_output_stays_valid_whatever_a_name_holds() {
     let tmp = tempfile::tempdir().unwrap();
@@ -210,40 +248,13 @@ fn every_output_stays_valid_whatever_a_name_holds() {
     );
 
     // JUnit: well-formed XML 1.0.
-    let junit = run(tmp.path(), "junit");
-    let out = python(
-        "import sys, xml.dom.minidom\nxml.dom.minidom.parseString(sys.stdin.buffer.read())\nprint('ok')",
-        &junit,
-    );
-    assert!(
-        out.status.success(),
-        "{}\n{junit}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_well_formed_xml(&run(tmp.path(), "junit"));
 
     // OpenReports: a YAML stream a strict reader takes, every document valid against its
     // CRD, every name a DNS-1123 subdomain, and no two resources sharing one report.
-    let reports = run(tmp.path(), "openreports");
-    let out = python(
-        "import sys, json, yaml\nprint(json.dumps(list(yaml.safe_load_all(sys.stdin.read()))))",
-        &reports,
-    );
-    assert!(
-        out.status.success(),
-        "{}\n{reports}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let docs: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
-    let crd = |file: &str| -> Value {
-        let text =
-            std::fs::read_to_string(workspace().join("e2e-tests/openreports").join(file)).unwrap();
-        let crd: Value = serde_saphyr::from_str(&text).unwrap();
-        crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"].clone()
-    };
-    let schema = crd("openreports.io_reports.yaml");
+    let docs = openreports_read_back(&run(tmp.path(), "openreports"));
     let mut names = std::collections::BTreeSet::new();
     for d in &docs {
-        assert_schema_value_valid(&schema, d);
         let name = d["metadata"]["name"].as_str().unwrap().to_owned();
         assert!(
             name.len() <= 253
@@ -756,36 +767,9 @@ fn live_items_stay_valid_whatever_a_name_holds() {
     assert!(!github.lines().any(|l| l.starts_with("forged")), "{github}");
     let sarif = live("sarif");
     crate::harness::assert_schema_valid("crates/check/tests/data/sarif-schema-2.1.0.json", &sarif);
-    let junit = live("junit");
-    let out = python(
-        "import sys, xml.dom.minidom\nxml.dom.minidom.parseString(sys.stdin.buffer.read())\nprint('ok')",
-        &junit,
-    );
-    assert!(
-        out.status.success(),
-        "{}\n{junit}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_well_formed_xml(&live("junit"));
     let reports = live("openreports");
-    let out = python(
-        "import sys, json, yaml\nprint(json.dumps(list(yaml.safe_load_all(sys.stdin.read()))))",
-        &reports,
-    );
-    assert!(
-        out.status.success(),
-        "{}\n{reports}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let docs: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
-    let text = std::fs::read_to_string(
-        workspace().join("e2e-tests/openreports/openreports.io_reports.yaml"),
-    )
-    .unwrap();
-    let crd: Value = serde_saphyr::from_str(&text).unwrap();
-    let schema = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"].clone();
-    for d in &docs {
-        assert_schema_value_valid(&schema, d);
-    }
+    let docs = openreports_read_back(&reports);
     let drifts: Vec<&str> = docs
         .iter()
         .flat_map(|d| d["results"].as_array().into_iter().flatten())
