@@ -81,6 +81,9 @@ pub struct ImageRule {
     pub path: PathBuf,
     /// Where the entry is (its `newTag`, else `digest`, else `newName`).
     pub pos: Pos,
+    /// Whether `pin` can write a `digest:` under the entry's `newTag:` (an Argo CD
+    /// `kustomize.images` string has no such key).
+    pub pinnable: bool,
 }
 
 impl ImageRule {
@@ -159,6 +162,7 @@ fn image_rules(
                     .or_else(|| pos("newName"))
                     .or_else(|| positions.get(&format!("{at}/{i}")))
                     .unwrap_or(Pos { line: 1, column: 1 }),
+                pinnable: true,
             })
         })
         .collect()
@@ -183,6 +187,7 @@ fn argo_image_rules(entries: &[&str], file: &str, path: &Path, pos: Pos) -> Vec<
                 file: file.to_owned(),
                 path: path.to_path_buf(),
                 pos,
+                pinnable: false,
             }
         })
         .collect()
@@ -300,6 +305,120 @@ pub struct Kustomization {
     /// The kinds of the documents composed here (`argoproj.io/v1alpha1 Application`), which
     /// the check of the other documents counted as skipped.
     pub composed: Vec<String>,
+    /// An Application's `helm.parameters` values: file, line, the parameter's name.
+    pub parameter_lines: Vec<(String, usize, String)>,
+}
+
+/// The GitOps sources among some files, as the check and `pin` read them.
+#[derive(Default)]
+pub struct Discovered {
+    /// The roots: kustomizations no other source reads, and the Applications, HelmReleases and
+    /// Flux Kustomizations (with the kustomizations they build).
+    pub sources: Vec<Kustomization>,
+    /// Every file a source consumes (its own file, values files, resources), by [`identity`]:
+    /// not read again as a manifest of its own.
+    pub consumed: BTreeSet<PathBuf>,
+}
+
+/// The GitOps sources among `files`: kustomizations by name, Applications, HelmReleases and
+/// Flux Kustomizations in the `.yaml`/`.yml` files no kustomization consumes (a large JSON
+/// dump is not read twice for them), with the ConfigMaps and Secrets their `valuesFrom`
+/// names. `texts` are the texts in hand (`pin`'s, edited), else the disk is read.
+pub fn discover(files: &[PathBuf], texts: Texts<'_>, max: u64) -> Discovered {
+    let mut out = Discovered::default();
+    for file in files.iter().filter(|f| is_kustomization(f)) {
+        let k = read_nested(file, texts(file).as_deref(), texts, max, 0);
+        out.consumed.insert(identity(file));
+        out.consumed.extend(k.consumed.iter().map(|p| identity(p)));
+        out.sources.push(k);
+    }
+    let mentions = |t: &str, what: &str| {
+        t.lines()
+            .any(|l| l.trim_start().starts_with("kind:") && l.contains(what))
+    };
+    let mut apps = Vec::new();
+    let mut objects = Vec::new();
+    for file in files.iter().filter(|f| {
+        // stdin is read once, by the check itself.
+        f.as_os_str() != "-"
+            && matches!(f.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
+            && !out.consumed.contains(&identity(f))
+    }) {
+        let Some(text) = texts(file).or_else(|| input::read_limited(file, max).ok()) else {
+            continue;
+        };
+        let app = ["Application", "HelmRelease", "Kustomization"]
+            .iter()
+            .any(|k| mentions(&text, k));
+        let held = mentions(&text, "ConfigMap") || mentions(&text, "Secret");
+        if !app && !held {
+            continue;
+        }
+        let (docs, _) = input::parse(&input::source_name(file), &text);
+        for doc in docs {
+            if is_app(&doc) {
+                apps.push((doc, text.clone(), file.clone()));
+            } else if held {
+                objects.push(doc);
+            }
+        }
+    }
+    for (doc, text, file) in apps {
+        let root = repo_root(file.parent().unwrap_or(Path::new(".")));
+        let field = |k: &str| doc.value.get(k).and_then(Value::as_str).unwrap_or("");
+        let mut app = match field("kind") {
+            "Application" => application(&doc, &text, &file, root.as_deref(), texts, max),
+            "HelmRelease" => helm_release(&doc, &objects, &file, root.as_deref(), texts, max),
+            _ => flux_kustomization(&doc, root.as_deref(), max),
+        };
+        out.consumed
+            .extend(app.consumed.iter().map(|p| identity(p)));
+        for k in &app.kustomizations {
+            out.consumed.extend(k.consumed.iter().map(|p| identity(p)));
+        }
+        out.sources.append(&mut app.kustomizations);
+        out.sources.push(Kustomization {
+            path: file.clone(),
+            charts: app.charts,
+            not_applied: app.not_applied,
+            errors: app.errors,
+            layer_paths: app.layer_paths,
+            parameter_lines: app.parameter_lines,
+            composed: vec![format!("{} {}", field("apiVersion"), field("kind"))],
+            ..Default::default()
+        });
+    }
+    // Roots only: a kustomization another source reads is judged through it.
+    let nested: BTreeSet<PathBuf> = out
+        .sources
+        .iter()
+        .flat_map(|k| k.nested.iter().map(|p| identity(p)))
+        .collect();
+    out.sources.retain(|k| !nested.contains(&identity(&k.path)));
+    out
+}
+
+/// A file's identity whether or not it is on disk (`history` reads the blobs of past commits):
+/// the path as it is on disk when it is there, else its lexical form joined to the working
+/// directory (`a/./b/../c` is `a/c`).
+pub fn identity(path: &Path) -> PathBuf {
+    if let Ok(real) = std::fs::canonicalize(path) {
+        return real;
+    }
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir if out.file_name().is_some() => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    match std::env::current_dir() {
+        Ok(cwd) if out.is_relative() => std::fs::canonicalize(&cwd).unwrap_or(cwd).join(out),
+        _ => out,
+    }
 }
 
 /// Fields of a kustomization that can change an image and that this reader does not apply.
@@ -320,12 +439,6 @@ const NOT_APPLIED: [(&str, &str); 8] = [
 /// Reads the kustomization at `path`.
 pub fn read(path: &Path, max_file_size: u64) -> Kustomization {
     read_nested(path, None, &|_| None, max_file_size, 0)
-}
-
-/// Reads the kustomization at `path` from `text` (`pin` reads it again after its edits, before
-/// anything is written); what it names is read from disk.
-pub fn read_text(path: &Path, text: &str, texts: Texts<'_>, max_file_size: u64) -> Kustomization {
-    read_nested(path, Some(text), texts, max_file_size, 0)
 }
 
 /// How deep kustomizations may read one another (a cycle is an error long before).

@@ -445,7 +445,9 @@ impl<'a> Reader<'a> {
                 || source.text.lines().any(|l| {
                     let l = l.trim_start();
                     l.starts_with("kind:")
-                        && (l.contains("Application") || l.contains("HelmRelease"))
+                        && ["Application", "HelmRelease", "Kustomization"]
+                            .iter()
+                            .any(|k| l.contains(k))
                 });
             all.push((format!("{blob}:{path}"), source));
         }

@@ -895,112 +895,18 @@ fn read_units(
     if !expanded.skipped.is_empty() {
         units.push(Unit::Skipped(expanded.skipped));
     }
-    // Kustomizations first: the files they consume are not manifests of their own, and only
-    // the roots (those no other one reads) are judged.
+    // GitOps sources first: the files they consume are not manifests of their own.
     let mut kustomizations = Vec::new();
     let mut consumed = std::collections::BTreeSet::new();
     if !args.no_gitops {
-        for file in expanded
-            .files
-            .iter()
-            .filter(|f| gitops::is_kustomization(f))
-        {
-            let k = gitops::read(file, common.max_file_size);
-            consumed.insert(canonical(file));
-            consumed.extend(k.consumed.iter().map(|p| canonical(p)));
-            kustomizations.push(k);
-        }
-        // Argo CD Applications and Flux HelmReleases: their values files are consumed too.
-        let mentions = |t: &str, what: &str| {
-            t.lines()
-                .any(|l| l.trim_start().starts_with("kind:") && l.contains(what))
-        };
-        let mut apps_docs = Vec::new();
-        let mut objects = Vec::new();
-        for file in expanded
-            .files
-            .iter()
-            // stdin is read once, by the check itself; GitOps sources are YAML (a `kubectl get
-            // -o json` dump, however large, is not read twice for them).
-            .filter(|f| {
-                f.as_os_str() != "-"
-                    && matches!(f.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
-                    && !consumed.contains(&canonical(f))
-            })
-        {
-            let Ok(text) = input::read_limited(file, common.max_file_size) else {
-                continue;
-            };
-            let apps = mentions(&text, "Application")
-                || mentions(&text, "HelmRelease")
-                || mentions(&text, "Kustomization");
-            let held = mentions(&text, "ConfigMap") || mentions(&text, "Secret");
-            if !apps && !held {
-                continue;
-            }
-            let (docs, _) = input::parse(&input::source_name(file), &text);
-            for doc in docs {
-                if gitops::is_app(&doc) {
-                    apps_docs.push((doc, text.clone(), file.clone()));
-                } else if held {
-                    objects.push(doc);
-                }
-            }
-        }
-        for (doc, text, file) in apps_docs {
-            let root = gitops::repo_root(file.parent().unwrap_or(Path::new(".")));
-            let app = match doc.value.get("kind").and_then(|k| k.as_str()) {
-                Some("Application") => gitops::application(
-                    &doc,
-                    &text,
-                    &file,
-                    root.as_deref(),
-                    &|_| None,
-                    common.max_file_size,
-                ),
-                Some("HelmRelease") => gitops::helm_release(
-                    &doc,
-                    &objects,
-                    &file,
-                    root.as_deref(),
-                    &|_| None,
-                    common.max_file_size,
-                ),
-                _ => gitops::flux_kustomization(&doc, root.as_deref(), common.max_file_size),
-            };
-            consumed.extend(app.consumed.iter().map(|p| canonical(p)));
-            for k in &app.kustomizations {
-                consumed.extend(k.consumed.iter().map(|p| canonical(p)));
-            }
-            kustomizations.extend(app.kustomizations);
-            kustomizations.push(gitops::Kustomization {
-                path: file.clone(),
-                charts: app.charts,
-                not_applied: app.not_applied,
-                errors: app.errors,
-                composed: vec![format!(
-                    "{} {}",
-                    doc.value
-                        .get("apiVersion")
-                        .and_then(|v| v.as_str())
-                        .unwrap_or(""),
-                    doc.value.get("kind").and_then(|v| v.as_str()).unwrap_or("")
-                )],
-                ..Default::default()
-            });
-        }
-        // Roots only: a kustomization another one (or an Application, a Flux Kustomization)
-        // reads is judged through it.
-        let nested: std::collections::BTreeSet<PathBuf> = kustomizations
-            .iter()
-            .flat_map(|k| k.nested.iter().map(|p| canonical(p)))
-            .collect();
-        kustomizations.retain(|k| !nested.contains(&canonical(&k.path)));
+        let found = gitops::discover(&expanded.files, &|_| None, common.max_file_size);
+        kustomizations = found.sources;
+        consumed = found.consumed;
     }
     for file in expanded
         .files
         .iter()
-        .filter(|f| consumed.is_empty() || !consumed.contains(&canonical(f)))
+        .filter(|f| consumed.is_empty() || !consumed.contains(&gitops::identity(f)))
     {
         let text = match input::read_limited(file, common.max_file_size) {
             Ok(t) => t,
@@ -1041,11 +947,6 @@ fn read_units(
         }
     }
     (units, errors, kustomizations)
-}
-
-/// A path as it is on disk, for telling one file reached two ways (`a/../b`, `./b`).
-fn canonical(path: &Path) -> PathBuf {
-    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
 /// `--stats`: how long the run took, how much it read, and its peak memory.

@@ -167,12 +167,19 @@ pub fn kustomized_sites(
                 },
             };
             let field = ImageField::Str(Cow::Owned(t.image.clone()));
+            let action = match (decide(&field, settings, planned), t.tag) {
+                (Action::Pin(_), Some(rule)) if !rule.pinnable => Action::Refused(format!(
+                    "its tag is set by {}'s kustomize.images string {:?}: write the digest there (name:tag@digest)",
+                    rule.file, rule.name
+                )),
+                (action, _) => action,
+            };
             Site {
                 source: file.name.clone(),
                 pos: at.pos,
                 label,
                 image: t.image.clone(),
-                action: decide(&field, settings, planned),
+                action,
             }
         })
         .collect()

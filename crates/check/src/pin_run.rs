@@ -190,25 +190,45 @@ fn chart_sites(
     sites
 }
 
-/// A file's identity whether or not it is on disk (`history` reads the blobs of past commits):
-/// the path as it is on disk when it is there, else its lexical form (`a/./b/../c` is `a/c`).
-fn identity(path: &std::path::Path) -> PathBuf {
-    if let Ok(real) = std::fs::canonicalize(path) {
-        return real;
-    }
-    let mut out = PathBuf::new();
-    for part in path.components() {
-        match part {
-            std::path::Component::CurDir => {}
-            std::path::Component::ParentDir if out.file_name().is_some() => {
-                out.pop();
+use crate::gitops::identity;
+
+/// An Argo CD `helm.parameters` entry that sets a tag: the digest becomes a parameter of its
+/// own (`image.tag` → `image.digest`), added only where the chart's values have that key;
+/// else the site is refused, saying what to do.
+fn parameter_sites(
+    sites: &mut [Site],
+    chart: &crate::gitops::Chart,
+    parameters: &[(String, usize, String)],
+) {
+    for site in sites {
+        let Action::Pin(planned) = &mut site.action else {
+            continue;
+        };
+        let Some((_, _, parameter)) = parameters
+            .iter()
+            .find(|(name, line, _)| *name == site.source && *line == planned.line)
+        else {
+            continue;
+        };
+        let digest = parameter
+            .strip_suffix(".tag")
+            .map(|block| format!("{block}.digest"));
+        let chart_has = digest.as_ref().is_some_and(|d| {
+            let pointer: String = d.split('.').map(|p| format!("/{p}")).collect();
+            chart
+                .layers
+                .first()
+                .filter(|_| chart.vendored.is_some())
+                .is_some_and(|defaults| defaults.value().pointer(&pointer).is_some())
+        });
+        match digest.filter(|_| chart_has) {
+            Some(name) => planned.kind = pin_plan::EditKind::NewParameter(name),
+            None => {
+                site.action = Action::Refused(format!(
+                    "its tag is the helm parameter {parameter:?}, and the chart's values have no digest key beside it: set the image in the values with its digest, then pin it"
+                ));
             }
-            other => out.push(other),
         }
-    }
-    match std::env::current_dir() {
-        Ok(cwd) if out.is_relative() => std::fs::canonicalize(&cwd).unwrap_or(cwd).join(out),
-        _ => out,
     }
 }
 
@@ -221,15 +241,11 @@ pub(crate) fn plan(
 ) -> (Vec<Site>, Vec<InputError>) {
     let mut sites = Vec::new();
     let mut errors = Vec::new();
-    // Kustomizations: their resources are pinned as kustomize renders them (an `images` entry
-    // gets the digest of the image it sets), and never again as plain manifests.
-    let mut consumed = std::collections::BTreeSet::new();
-    let by_path = |p: &std::path::Path| {
-        let p = identity(p);
-        manifests.iter().find(|s| identity(&s.path) == p)
-    };
-    // What kustomize reads, from the texts in hand (edited, when this is the check after the
-    // edits), else from disk.
+    // GitOps sources, found as the check finds them: a kustomization's resources are pinned as
+    // kustomize renders them (an `images` entry gets the digest of the image it sets), charts
+    // and Applications' values where their tags are set, and nothing of theirs again as a
+    // plain manifest. What kustomize reads comes from the texts in hand (edited, when this is
+    // the check after the edits), else from disk.
     let texts = |p: &std::path::Path| {
         let p = identity(p);
         manifests
@@ -238,27 +254,21 @@ pub(crate) fn plan(
             .find(|s| identity(&s.path) == p)
             .map(|s| s.text.clone())
     };
-    let kustomizations: Vec<crate::gitops::Kustomization> = manifests
-        .iter()
-        .filter(|s| crate::gitops::is_kustomization(&s.path))
-        .map(|s| crate::gitops::read_text(&s.path, &s.text, &texts, input::MAX_FILE_SIZE))
-        .collect();
-    let nested: std::collections::BTreeSet<PathBuf> = kustomizations
-        .iter()
-        .flat_map(|k| k.nested.iter().map(|p| identity(p)))
-        .collect();
-    for k in &kustomizations {
-        consumed.extend(k.consumed.iter().map(|p| identity(p)));
-        consumed.insert(identity(&k.path));
-        if nested.contains(&identity(&k.path)) {
-            continue;
-        }
+    let paths: Vec<PathBuf> = manifests.iter().map(|s| s.path.clone()).collect();
+    let found = crate::gitops::discover(&paths, &texts, input::MAX_FILE_SIZE);
+    for k in &found.sources {
         errors.extend(k.errors.iter().cloned());
         for chart in &k.charts {
-            sites.extend(chart_sites(chart, &texts, settings, &mut errors));
+            let mut charted = chart_sites(chart, &texts, settings, &mut errors);
+            parameter_sites(&mut charted, chart, &k.parameter_lines);
+            sites.extend(charted);
         }
         for r in &k.resources {
-            let file = match by_path(&r.path) {
+            // The file as given (its edits are keyed by that path), else read from disk.
+            let given = manifests
+                .iter()
+                .find(|s| identity(&s.path) == identity(&r.path));
+            let file = match given {
                 Some(s) => s.clone(),
                 None => match input::read(&r.path) {
                     Ok(text) => Source {
@@ -279,84 +289,7 @@ pub(crate) fn plan(
             }
         }
     }
-    // Argo CD Applications and Flux HelmReleases: their values blocks and files.
-    let mut apps = Vec::new();
-    let mut objects = Vec::new();
-    for file in manifests
-        .iter()
-        .filter(|s| !consumed.contains(&identity(&s.path)))
-    {
-        let (docs, _) = input::parse(&file.name, &file.text);
-        for doc in docs {
-            let kind = doc.value.get("kind").and_then(|k| k.as_str()).unwrap_or("");
-            if crate::gitops::is_app(&doc) && kind != "Kustomization" {
-                apps.push((doc, file));
-            } else if matches!(kind, "ConfigMap" | "Secret") {
-                objects.push(doc);
-            }
-        }
-    }
-    for (doc, file) in &apps {
-        let root =
-            crate::gitops::repo_root(file.path.parent().unwrap_or(std::path::Path::new(".")));
-        let app = if doc.value.get("kind").and_then(|k| k.as_str()) == Some("Application") {
-            crate::gitops::application(
-                doc,
-                &file.text,
-                &file.path,
-                root.as_deref(),
-                &texts,
-                input::MAX_FILE_SIZE,
-            )
-        } else {
-            crate::gitops::helm_release(
-                doc,
-                &objects,
-                &file.path,
-                root.as_deref(),
-                &texts,
-                input::MAX_FILE_SIZE,
-            )
-        };
-        errors.extend(app.errors.iter().cloned());
-        consumed.extend(app.consumed.iter().map(|p| identity(p)));
-        for chart in &app.charts {
-            let mut found = chart_sites(chart, &texts, settings, &mut errors);
-            for site in &mut found {
-                let Action::Pin(planned) = &mut site.action else {
-                    continue;
-                };
-                let Some((_, _, parameter)) = app
-                    .parameter_lines
-                    .iter()
-                    .find(|(name, line, _)| *name == site.source && *line == planned.line)
-                else {
-                    continue;
-                };
-                // `image.tag` → `image.digest`, added only where the chart has that key.
-                let digest = parameter
-                    .strip_suffix(".tag")
-                    .map(|block| format!("{block}.digest"));
-                let chart_has = digest.as_ref().is_some_and(|d| {
-                    let pointer: String = d.split('.').map(|p| format!("/{p}")).collect();
-                    chart
-                        .layers
-                        .first()
-                        .filter(|_| chart.vendored.is_some())
-                        .is_some_and(|defaults| defaults.value().pointer(&pointer).is_some())
-                });
-                match digest.filter(|_| chart_has) {
-                    Some(name) => planned.kind = pin_plan::EditKind::NewParameter(name),
-                    None => {
-                        site.action = Action::Refused(format!(
-                            "its tag is the helm parameter {parameter:?}, and the chart's values have no digest key beside it: set the image in the values with its digest, then pin it"
-                        ));
-                    }
-                }
-            }
-            sites.extend(found);
-        }
-    }
+    let consumed = found.consumed;
     for file in manifests
         .iter()
         .filter(|s| consumed.is_empty() || !consumed.contains(&identity(&s.path)))

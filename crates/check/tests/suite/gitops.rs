@@ -407,3 +407,25 @@ fn a_named_path_outside_the_root_is_never_read() {
         "{out}"
     );
 }
+
+/// `pin` finds GitOps sources as the check does: an image an Argo CD `kustomize.images`
+/// override pins renders pinned, so nothing is looked up (the resource's own `latest` was
+/// looked up at its registry before, and pinned where the render ignores it).
+#[test]
+fn pin_reads_an_application_override_as_the_check_does() {
+    let mut c = TestCommand::bare();
+    c.args([
+        "pin",
+        "--dry-run",
+        "--timeout",
+        "1",
+        "e2e-tests/gitops/argocd-kustomize",
+    ]);
+    let out = c.assert_exit_both(0);
+    assert!(
+        out.stderr
+            .contains("would pin 0 images in 0 files; 1 already pinned"),
+        "{}",
+        out.stderr
+    );
+}
