@@ -266,8 +266,9 @@ fn namespace_in_scope<'w>(
 struct Judged {
     blocking: Vec<Finding>,
     warnings: Vec<Warning>,
-    /// (JSON pointer of an image field, the pinned image)
-    pins: Vec<(String, String)>,
+    /// (JSON pointer of an image field, the pinned image, and for a composed image's digest
+    /// field the key to add when it is not there)
+    pins: Vec<(String, String, Option<String>)>,
 }
 
 /// Judges every container; `pinning` says whether this object's tag-only images are pinned.
@@ -282,6 +283,17 @@ fn judge_all(
     let mut lookups = Lookups::new(resolver);
     for c in containers {
         let verdict = rules::judge(&c.image, settings);
+        if let (Some(reason), ImageVerdict::Violates(_) | ImageVerdict::Unpinned) =
+            (&c.exempt, &verdict)
+        {
+            // Said every time, never silent: the field cannot hold a digest.
+            let problem = Problem::ExemptPath {
+                reason: reason.clone(),
+            };
+            let detail = format!("image {} {problem}", report::quote(c.image.as_str()));
+            judged.warnings.push(warning(c, problem, detail));
+            continue;
+        }
         if pinning && is_pinnable(&verdict) {
             pin(c, &verdict, settings, &mut lookups, &mut judged);
             continue;
@@ -352,9 +364,11 @@ fn pin(
         .resolve(image)
         .and_then(|d| settings.allows_digest(&d).map(|()| d))
     {
-        Ok(digest) => judged
-            .pins
-            .push((c.image_pointer.clone(), format!("{image}@{digest}"))),
+        // A composed image gets its digest in its own field.
+        Ok(digest) => judged.pins.push(match &c.digest_at {
+            Some(at) => (at.1.clone(), digest, Some(at.2.clone())),
+            None => (c.image_pointer.clone(), format!("{image}@{digest}"), None),
+        }),
         Err(reason) if settings.require_digest => {
             let fix = format!(
                 "make the image resolvable, or {}",
@@ -490,15 +504,28 @@ fn verify_tag(image: &str, lookups: &mut Lookups<'_>) -> Option<Problem> {
     }
 }
 
-/// The object with each pinned image written in place; nothing else changes.
-fn pinned_object(object: &str, pins: &[(String, String)]) -> Result<serde_json::Value, String> {
+/// The object with each pinned image (or composed image's digest) written in place; nothing
+/// else changes.
+fn pinned_object(
+    object: &str,
+    pins: &[(String, String, Option<String>)],
+) -> Result<serde_json::Value, String> {
     let mut value: serde_json::Value =
         serde_json::from_str(object).map_err(|e| format!("request.object: {e}"))?;
-    for (pointer, image) in pins {
-        let slot = value
-            .pointer_mut(pointer)
-            .ok_or_else(|| format!("request.object{pointer} vanished while pinning"))?;
-        *slot = serde_json::Value::String(image.clone());
+    for (pointer, image, key) in pins {
+        let new = serde_json::Value::String(image.clone());
+        if let Some(slot) = value.pointer_mut(pointer) {
+            *slot = new;
+            continue;
+        }
+        // A composed image's digest field that is not there yet: added to its block.
+        let block = pointer
+            .rsplit_once('/')
+            .and_then(|(parent, _)| value.pointer_mut(parent)?.as_object_mut());
+        let (Some(block), Some(key)) = (block, key) else {
+            return Err(format!("request.object{pointer} vanished while pinning"));
+        };
+        block.insert(key.clone(), new);
     }
     Ok(value)
 }
@@ -572,6 +599,25 @@ fn finding(c: &FoundContainer<'_>, problems: Vec<Problem>, fix: String) -> Findi
             reference::parse(s).ok().map(|r| r.normalized()),
         ),
         _ => (None, None),
+    };
+    // A composed image is fixed in its parts: say where its digest goes.
+    let fix = match &c.digest_at {
+        Some(at)
+            if problems
+                .iter()
+                .all(|p| p.part() == crate::reference::Part::Digest) =>
+        {
+            match &image {
+                Some(image) if problems.iter().all(|p| *p == Problem::NoDigest) => {
+                    format!(
+                        "set {} to the digest of {image} (`image-digest-check pin` writes it)",
+                        at.0
+                    )
+                }
+                _ => format!("{fix}; the digest goes in {}", at.0),
+            }
+        }
+        _ => fix,
     };
     Finding {
         path: c.path.clone(),

@@ -92,13 +92,11 @@ pub struct CustomKind {
     pub api_group: Cow<'static, str>,
     /// The kind (`Rollout`).
     pub kind: Cow<'static, str>,
-    /// Paths to pod specs (their containers, init containers, ephemeral containers and image volumes are read).
-    pub pod_specs: Paths,
-    /// Paths to single image fields.
-    pub images: Paths,
-    /// Paths to Kubernetes `Volume` objects outside a pod spec (Argo's `spec.volumes[*]`,
-    /// Tekton's `spec.volumes[*]`): their image volumes are images too.
-    pub volumes: Paths,
+    /// Where its images are.
+    pub paths: KindPaths,
+    /// The settings' `exemptPaths` for this kind: a path, and the reason its images are
+    /// judged for validity only.
+    pub exempt: Vec<(FieldPath, String)>,
 }
 
 impl CustomKind {
@@ -108,250 +106,224 @@ impl CustomKind {
     }
 }
 
-/// A kind's paths: a preset's, still as written, or a user's, parsed and validated.
+/// A kind's paths: a preset's, still as written in [`PRESETS`], or a user's, parsed and
+/// validated when the settings were read.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Paths {
-    /// A preset's paths, parsed when a request of its kind comes.
-    Preset(&'static [&'static str]),
-    /// A user's paths, parsed when the settings were read.
-    Parsed(Vec<FieldPath>),
+pub enum KindPaths {
+    /// A preset line's paths (`image=spec.image patch=spec`), parsed when a request of its
+    /// kind comes.
+    Preset(&'static str),
+    /// A user's paths.
+    Parsed(Box<Parsed>),
 }
 
-impl Paths {
+/// Where one kind's images are.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Parsed {
+    /// Pod specs: their containers, init containers, ephemeral containers and image volumes.
+    pub pod_specs: Vec<FieldPath>,
+    /// Pod specs an operator completes (`podSpecPatches`): a container without `image` is a
+    /// patch merged by name into the operator's own container, not a missing image.
+    pub patches: Vec<FieldPath>,
+    /// Single image fields.
+    pub images: Vec<FieldPath>,
+    /// Kubernetes `Volume` objects outside a pod spec (Argo's, Tekton's `volumes[*]`).
+    pub volumes: Vec<FieldPath>,
+    /// Images an operator composes from parts (`hub` + `tag`).
+    pub composed: Vec<Composed>,
+}
+
+/// An image written in parts: at every block `path` reaches, the `registry`, `repository`,
+/// `tag` and `digest` fields under it, composed as the values reader composes a chart's
+/// block: `registry/repository:tag@digest`, each part left out when empty.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Composed {
+    /// The blocks (`spec`, `spec.components[*]`).
+    pub path: FieldPath,
+    /// Each part, a plain path under the block (keys and indexes only, so `pin` knows where
+    /// a missing digest goes).
+    pub registry: FieldPath,
+    /// See [`Composed::registry`].
+    pub repository: FieldPath,
+    /// See [`Composed::registry`].
+    pub tag: FieldPath,
+    /// See [`Composed::registry`].
+    pub digest: FieldPath,
+}
+
+impl KindPaths {
     /// The paths, parsed. A preset's paths are valid by construction (a test parses them all).
-    pub fn resolve(&self) -> Cow<'_, [FieldPath]> {
+    pub fn resolve(&self) -> Cow<'_, Parsed> {
         match self {
-            Paths::Preset(texts) => Cow::Owned(
-                texts
-                    .iter()
-                    .filter_map(|p| FieldPath::parse(p).ok())
-                    .collect(),
-            ),
-            Paths::Parsed(paths) => Cow::Borrowed(paths),
+            KindPaths::Preset(line) => {
+                let mut out = Parsed::default();
+                for token in line.split(' ') {
+                    let Some((what, text)) = token.split_once('=') else {
+                        continue;
+                    };
+                    let Ok(path) = FieldPath::parse(text) else {
+                        continue;
+                    };
+                    match what {
+                        "pod" => out.pod_specs.push(path),
+                        "patch" => out.patches.push(path),
+                        "image" => out.images.push(path),
+                        "volume" => out.volumes.push(path),
+                        _ => {}
+                    }
+                }
+                Cow::Owned(out)
+            }
+            KindPaths::Parsed(parsed) => Cow::Borrowed(parsed),
         }
     }
 }
 
-/// One preset kind: group, kind, pod spec paths, image paths, volume paths.
-type PresetKind = (
-    &'static str,
-    &'static str,
-    &'static [&'static str],
-    &'static [&'static str],
-    &'static [&'static str],
-);
+/// The presets, as data: `[name]`, then one line per kind or kinds of the same paths,
+/// `group Kind[,Kind…] what=path…`, where `what` is `pod` (a pod spec), `patch` (a pod spec an
+/// operator completes, whose containers without `image` are patches), `image` (one image
+/// field) or `volume` (a Kubernetes `Volume`). A table of text, not of Rust slices: the
+/// module carries the paths once, without a pointer and a length for each (the slices cost
+/// about 3 KB of the 400 KB budget), and a request parses only its own kind's line.
+///
+/// Why each path (docs/contract.md §3 lists them for users):
+/// - argo-rollouts: a Rollout with `workloadRef` has no template; an analysis with a `job`
+///   provider runs a Job, an Experiment a ReplicaSet per template.
+/// - argo-workflows: images in every template (`..templates`, a CronWorkflow's too) and in
+///   every template a step or DAG task carries `inline` (`..inline`); `..volumes` are
+///   Kubernetes `Volume`s passed to the pods.
+/// - tekton-pipelines: embedded task specs at any depth (`..taskSpec`: pipelines embed
+///   pipelines); a StepAction is the image a step runs by `ref`.
+/// - prometheus-operator: `spec.image` (and a Prometheus's Thanos sidecar `spec.thanos.image`);
+///   `spec.containers`/`spec.initContainers` are merged by name into the operator's containers
+///   (a patch), and `spec.volumes` are Kubernetes `Volume`s. The deprecated `baseImage`,
+///   `tag`, `sha` and `version` are not read (docs/contract.md says so).
+/// - cloudnative-pg: `spec.imageName`, extension image volumes
+///   (`spec.postgresql.extensions[*].image.reference`, 1.27+), the catalogs' images, and a
+///   Pooler's pod template, which the operator completes with its pgbouncer container.
+/// - opentelemetry-operator: the collector's, target allocator's and OpAMP bridge's
+///   `spec.image`, a collector's `initContainers` (a pod spec's list) and
+///   `additionalContainers`, and each instrumentation language's image.
+/// - eck: every kind's `spec.image`; pod templates the operator completes.
+/// - crossplane: a package (`spec.package`) is an OCI image; a DeploymentRuntimeConfig's pod
+///   template patches the package's runtime.
+/// - kubevirt: a container disk and a kernel boot container are images the node pulls.
+/// - strimzi: the `image` overrides of every component.
+pub const PRESETS: &str = "\
+[argo-rollouts]
+argoproj.io Rollout pod=spec.template.spec
+argoproj.io AnalysisTemplate,ClusterAnalysisTemplate,AnalysisRun pod=spec.metrics[*].provider.job.spec.template.spec
+argoproj.io Experiment pod=spec.templates[*].template.spec
+[argo-workflows]
+argoproj.io Workflow,WorkflowTemplate,ClusterWorkflowTemplate,CronWorkflow \
+image=spec..templates[*].container.image image=spec..templates[*].script.image \
+image=spec..templates[*].initContainers[*].image image=spec..templates[*].sidecars[*].image \
+image=spec..templates[*].containerSet.containers[*].image \
+image=spec..templates[*]..inline.container.image image=spec..templates[*]..inline.script.image \
+image=spec..templates[*]..inline.initContainers[*].image image=spec..templates[*]..inline.sidecars[*].image \
+image=spec..templates[*]..inline.containerSet.containers[*].image volume=spec..volumes[*]
+[knative-serving]
+serving.knative.dev Service,Configuration pod=spec.template.spec
+serving.knative.dev Revision pod=spec
+[tekton-pipelines]
+tekton.dev Task,ClusterTask image=spec.steps[*].image image=spec.sidecars[*].image image=spec.stepTemplate.image volume=spec.volumes[*]
+tekton.dev Pipeline image=spec..taskSpec.steps[*].image image=spec..taskSpec.sidecars[*].image \
+image=spec..taskSpec.stepTemplate.image volume=spec..taskSpec.volumes[*]
+tekton.dev PipelineRun image=spec..taskSpec.steps[*].image image=spec..taskSpec.sidecars[*].image \
+image=spec..taskSpec.stepTemplate.image volume=spec..taskSpec.volumes[*] volume=spec.taskRunTemplate.podTemplate.volumes[*]
+tekton.dev TaskRun image=spec.taskSpec.steps[*].image image=spec.taskSpec.sidecars[*].image \
+image=spec.taskSpec.stepTemplate.image volume=spec.taskSpec.volumes[*] volume=spec.podTemplate.volumes[*]
+tekton.dev StepAction image=spec.image
+[keda]
+keda.sh ScaledJob pod=spec.jobTargetRef.template.spec
+[prometheus-operator]
+monitoring.coreos.com Prometheus image=spec.image image=spec.thanos.image patch=spec
+monitoring.coreos.com PrometheusAgent,Alertmanager,ThanosRuler image=spec.image patch=spec
+[cloudnative-pg]
+postgresql.cnpg.io Cluster image=spec.imageName image=spec.postgresql.extensions[*].image.reference
+postgresql.cnpg.io ImageCatalog,ClusterImageCatalog image=spec.images[*].image
+postgresql.cnpg.io Pooler patch=spec.template.spec
+[opentelemetry-operator]
+opentelemetry.io OpenTelemetryCollector image=spec.image image=spec.targetAllocator.image \
+image=spec.additionalContainers[*].image pod=spec
+opentelemetry.io TargetAllocator,OpAMPBridge image=spec.image
+opentelemetry.io Instrumentation image=spec.java.image image=spec.java.extensions[*].image \
+image=spec.nodejs.image image=spec.python.image image=spec.dotnet.image image=spec.go.image \
+image=spec.apacheHttpd.image image=spec.nginx.image
+[eck]
+elasticsearch.k8s.elastic.co Elasticsearch image=spec.image patch=spec.nodeSets[*].podTemplate.spec
+kibana.k8s.elastic.co Kibana image=spec.image patch=spec.podTemplate.spec
+apm.k8s.elastic.co ApmServer image=spec.image patch=spec.podTemplate.spec
+enterprisesearch.k8s.elastic.co EnterpriseSearch image=spec.image patch=spec.podTemplate.spec
+maps.k8s.elastic.co ElasticMapsServer image=spec.image patch=spec.podTemplate.spec
+logstash.k8s.elastic.co Logstash image=spec.image patch=spec.podTemplate.spec
+agent.k8s.elastic.co Agent image=spec.image patch=spec.deployment.podTemplate.spec \
+patch=spec.daemonSet.podTemplate.spec patch=spec.statefulSet.podTemplate.spec
+beat.k8s.elastic.co Beat image=spec.image patch=spec.deployment.podTemplate.spec patch=spec.daemonSet.podTemplate.spec
+[crossplane]
+pkg.crossplane.io Provider,Function,Configuration image=spec.package
+pkg.crossplane.io DeploymentRuntimeConfig patch=spec.deploymentTemplate.spec.template.spec
+[kubevirt]
+kubevirt.io VirtualMachineInstance image=spec.volumes[*].containerDisk.image \
+image=spec.domain.firmware.kernelBoot.container.image
+kubevirt.io VirtualMachine,VirtualMachineInstanceReplicaSet image=spec.template.spec.volumes[*].containerDisk.image \
+image=spec.template.spec.domain.firmware.kernelBoot.container.image
+pool.kubevirt.io VirtualMachinePool image=spec.virtualMachineTemplate.spec.template.spec.volumes[*].containerDisk.image \
+image=spec.virtualMachineTemplate.spec.template.spec.domain.firmware.kernelBoot.container.image
+[strimzi]
+kafka.strimzi.io Kafka image=spec.kafka.image image=spec.zookeeper.image image=spec.entityOperator.topicOperator.image \
+image=spec.entityOperator.userOperator.image image=spec.entityOperator.tlsSidecar.image \
+image=spec.cruiseControl.image image=spec.kafkaExporter.image
+kafka.strimzi.io KafkaConnect,KafkaMirrorMaker2,KafkaMirrorMaker,KafkaBridge image=spec.image
+";
 
-/// Argo Workflows' `spec.volumes`, each template's `volumes` and an inline template's are
-/// Kubernetes `Volume`s, passed to the pods the workflow runs. `..volumes` finds them all, in a
-/// Workflow's spec and in a CronWorkflow's `workflowSpec` alike.
-const ARGO_VOLUMES: &[&str] = &["spec..volumes[*]"];
-/// Tekton's `TaskSpec.volumes` and its pod template's `volumes` are Kubernetes `Volume`s.
-/// Embedded task specs are found at any depth (`..taskSpec`): a Pipeline's task can embed a
-/// whole Pipeline (`pipelineSpec`, pipelines in pipelines), whose tasks embed tasks, and so on.
-const TEKTON_TASK_VOLUMES: &[&str] = &["spec.volumes[*]"];
-const TEKTON_PIPELINE_VOLUMES: &[&str] = &["spec..taskSpec.volumes[*]"];
-const TEKTON_PIPELINERUN_VOLUMES: &[&str] = &[
-    "spec..taskSpec.volumes[*]",
-    "spec.taskRunTemplate.podTemplate.volumes[*]",
-];
-const TEKTON_TASKRUN_VOLUMES: &[&str] =
-    &["spec.taskSpec.volumes[*]", "spec.podTemplate.volumes[*]"];
-
-/// Where Argo Workflows keeps images: in every template (`spec.templates`, a CronWorkflow's
-/// `spec.workflowSpec.templates`: `..templates`) and in every template a step or DAG task
-/// carries `inline` since Argo Workflows 3.2 (`steps[i][j].inline`, `dag.tasks[i].inline`:
-/// `..inline`; an inline template cannot inline again).
-const ARGO_IMAGES: &[&str] = &[
-    "spec..templates[*].container.image",
-    "spec..templates[*].script.image",
-    "spec..templates[*].initContainers[*].image",
-    "spec..templates[*].sidecars[*].image",
-    "spec..templates[*].containerSet.containers[*].image",
-    "spec..templates[*]..inline.container.image",
-    "spec..templates[*]..inline.script.image",
-    "spec..templates[*]..inline.initContainers[*].image",
-    "spec..templates[*]..inline.sidecars[*].image",
-    "spec..templates[*]..inline.containerSet.containers[*].image",
-];
-
-const TEKTON_TASK_IMAGES: &[&str] = &[
-    "spec.steps[*].image",
-    "spec.sidecars[*].image",
-    "spec.stepTemplate.image",
-];
-
-/// Every task spec embedded in a Pipeline or PipelineRun, at any depth (tasks, finally, and the
-/// tasks of pipelines embedded in them).
-const TEKTON_PIPELINE_IMAGES: &[&str] = &[
-    "spec..taskSpec.steps[*].image",
-    "spec..taskSpec.sidecars[*].image",
-    "spec..taskSpec.stepTemplate.image",
-];
-
-const TEKTON_TASKRUN_IMAGES: &[&str] = &[
-    "spec.taskSpec.steps[*].image",
-    "spec.taskSpec.sidecars[*].image",
-    "spec.taskSpec.stepTemplate.image",
-];
-
-/// The pod template of every metric's Job provider of an analysis.
-const ANALYSIS_JOBS: &[&str] = &["spec.metrics[*].provider.job.spec.template.spec"];
-
-/// The presets, by the name the `presets` setting takes.
-pub const PRESETS: &[(&str, &[PresetKind])] = &[
-    (
-        "argo-rollouts",
-        // A Rollout with `workloadRef` has no template: no images of its own. An analysis
-        // with a `job` provider runs a Job (its pod template), and an Experiment runs a
-        // ReplicaSet per template.
-        &[
-            ("argoproj.io", "Rollout", &["spec.template.spec"], &[], &[]),
-            ("argoproj.io", "AnalysisTemplate", ANALYSIS_JOBS, &[], &[]),
-            (
-                "argoproj.io",
-                "ClusterAnalysisTemplate",
-                ANALYSIS_JOBS,
-                &[],
-                &[],
-            ),
-            ("argoproj.io", "AnalysisRun", ANALYSIS_JOBS, &[], &[]),
-            (
-                "argoproj.io",
-                "Experiment",
-                &["spec.templates[*].template.spec"],
-                &[],
-                &[],
-            ),
-        ],
-    ),
-    (
-        "argo-workflows",
-        &[
-            ("argoproj.io", "Workflow", &[], ARGO_IMAGES, ARGO_VOLUMES),
-            (
-                "argoproj.io",
-                "WorkflowTemplate",
-                &[],
-                ARGO_IMAGES,
-                ARGO_VOLUMES,
-            ),
-            (
-                "argoproj.io",
-                "ClusterWorkflowTemplate",
-                &[],
-                ARGO_IMAGES,
-                ARGO_VOLUMES,
-            ),
-            (
-                "argoproj.io",
-                "CronWorkflow",
-                &[],
-                ARGO_IMAGES,
-                ARGO_VOLUMES,
-            ),
-        ],
-    ),
-    (
-        "knative-serving",
-        &[
-            (
-                "serving.knative.dev",
-                "Service",
-                &["spec.template.spec"],
-                &[],
-                &[],
-            ),
-            (
-                "serving.knative.dev",
-                "Configuration",
-                &["spec.template.spec"],
-                &[],
-                &[],
-            ),
-            ("serving.knative.dev", "Revision", &["spec"], &[], &[]),
-        ],
-    ),
-    (
-        "tekton-pipelines",
-        &[
-            (
-                "tekton.dev",
-                "Task",
-                &[],
-                TEKTON_TASK_IMAGES,
-                TEKTON_TASK_VOLUMES,
-            ),
-            (
-                "tekton.dev",
-                "ClusterTask",
-                &[],
-                TEKTON_TASK_IMAGES,
-                TEKTON_TASK_VOLUMES,
-            ),
-            (
-                "tekton.dev",
-                "Pipeline",
-                &[],
-                TEKTON_PIPELINE_IMAGES,
-                TEKTON_PIPELINE_VOLUMES,
-            ),
-            (
-                "tekton.dev",
-                "PipelineRun",
-                &[],
-                TEKTON_PIPELINE_IMAGES,
-                TEKTON_PIPELINERUN_VOLUMES,
-            ),
-            (
-                "tekton.dev",
-                "TaskRun",
-                &[],
-                TEKTON_TASKRUN_IMAGES,
-                TEKTON_TASKRUN_VOLUMES,
-            ),
-            // A StepAction is the image and script a step runs by `ref`: its own kind.
-            ("tekton.dev", "StepAction", &[], &["spec.image"], &[]),
-        ],
-    ),
-    (
-        "keda",
-        &[(
-            "keda.sh",
-            "ScaledJob",
-            &["spec.jobTargetRef.template.spec"],
-            &[],
-            &[],
-        )],
-    ),
-];
+/// The lines of preset `name`, or `None` for a name that is not a preset.
+fn preset_lines(name: &str) -> Option<impl Iterator<Item = &'static str>> {
+    let mut lines = PRESETS.lines();
+    lines.find(|l| l.strip_prefix('[').and_then(|l| l.strip_suffix(']')) == Some(name))?;
+    Some(lines.take_while(|l| !l.starts_with('[')))
+}
 
 /// The preset's kinds, or `None` for a name that is not a preset.
 pub fn preset(name: &str) -> Option<Vec<CustomKind>> {
-    let (_, kinds) = PRESETS.iter().find(|(n, _)| *n == name)?;
-    Some(
-        kinds
-            .iter()
-            .map(|(group, kind, pod_specs, images, volumes)| CustomKind {
-                api_group: Cow::Borrowed(group),
-                kind: Cow::Borrowed(kind),
-                pod_specs: Paths::Preset(pod_specs),
-                images: Paths::Preset(images),
-                volumes: Paths::Preset(volumes),
-            })
-            .collect(),
-    )
+    let mut out = Vec::new();
+    for line in preset_lines(name)? {
+        let mut parts = line.splitn(3, ' ');
+        let (Some(group), Some(kinds)) = (parts.next(), parts.next()) else {
+            continue;
+        };
+        let paths = parts.next().unwrap_or("");
+        out.extend(kinds.split(',').map(|kind| CustomKind {
+            api_group: Cow::Borrowed(group),
+            kind: Cow::Borrowed(kind),
+            paths: KindPaths::Preset(paths),
+            exempt: Vec::new(),
+        }));
+    }
+    Some(out)
+}
+
+/// The presets' names, in the table's order.
+pub fn preset_list() -> impl Iterator<Item = &'static str> {
+    PRESETS
+        .lines()
+        .filter_map(|l| l.strip_prefix('[').and_then(|l| l.strip_suffix(']')))
 }
 
 /// The presets' names, for messages.
 pub fn preset_names() -> String {
-    PRESETS
-        .iter()
-        .map(|(n, _)| *n)
-        .collect::<Vec<_>>()
-        .join(", ")
+    preset_list().collect::<Vec<_>>().join(", ")
 }
 
-const KIND_KEYS: [&str; 5] = ["apiGroup", "kind", "podSpecs", "images", "volumes"];
+const KIND_KEYS: [&str; 7] = [
+    "apiGroup",
+    "kind",
+    "podSpecs",
+    "podSpecPatches",
+    "images",
+    "volumes",
+    "composed",
+];
 
 /// Reads one `customKinds` entry; every problem is reported with the entry's index.
 pub fn custom_kind(i: usize, v: &Value, problems: &mut Vec<String>) -> Option<CustomKind> {
@@ -364,20 +336,24 @@ pub fn custom_kind(i: usize, v: &Value, problems: &mut Vec<String>) -> Option<Cu
         return None;
     };
     let before = problems.len();
-    for key in map.keys().filter(|k| !KIND_KEYS.contains(&k.as_str())) {
-        problems.push(format!(
-            "{at}: unknown key `{key}`; known keys: {}",
-            KIND_KEYS.join(", ")
-        ));
-    }
+    unknown_keys(map, &KIND_KEYS, &at, problems);
     let api_group = string(map, "apiGroup", &at, true, problems);
     let kind = string(map, "kind", &at, false, problems);
-    let pod_specs = paths(map, "podSpecs", &at, problems);
-    let images = paths(map, "images", &at, problems);
-    let volumes = paths(map, "volumes", &at, problems);
-    if pod_specs.is_empty() && images.is_empty() && volumes.is_empty() && problems.len() == before {
+    let parsed = Parsed {
+        pod_specs: paths(map, "podSpecs", &at, problems),
+        patches: paths(map, "podSpecPatches", &at, problems),
+        images: paths(map, "images", &at, problems),
+        volumes: paths(map, "volumes", &at, problems),
+        composed: composed_list(map, &at, problems),
+    };
+    let empty = parsed.pod_specs.is_empty()
+        && parsed.patches.is_empty()
+        && parsed.images.is_empty()
+        && parsed.volumes.is_empty()
+        && parsed.composed.is_empty();
+    if empty && problems.len() == before {
         problems.push(format!(
-            "{at}: give podSpecs, images or volumes (any of them): where the images are"
+            "{at}: give podSpecs, podSpecPatches, images, volumes or composed (any of them): where the images are"
         ));
     }
     if Shape::of(&api_group, &kind).is_some() {
@@ -388,10 +364,144 @@ pub fn custom_kind(i: usize, v: &Value, problems: &mut Vec<String>) -> Option<Cu
     (problems.len() == before).then_some(CustomKind {
         api_group: Cow::Owned(api_group),
         kind: Cow::Owned(kind),
-        pod_specs: Paths::Parsed(pod_specs),
-        images: Paths::Parsed(images),
-        volumes: Paths::Parsed(volumes),
+        paths: KindPaths::Parsed(Box::new(parsed)),
+        exempt: Vec::new(),
     })
+}
+
+const COMPOSED_KEYS: [&str; 5] = ["path", "registry", "repository", "tag", "digest"];
+
+/// `composed`: each entry a block path and its parts, each part defaulting to its own name.
+fn composed_list(map: &Map<String, Value>, at: &str, problems: &mut Vec<String>) -> Vec<Composed> {
+    let mut out = Vec::new();
+    let items = match map.get("composed") {
+        None | Some(Value::Null) => return out,
+        Some(Value::Array(items)) => items,
+        Some(other) => {
+            problems.push(format!(
+                "{at}.composed must be a list, found {}",
+                type_name(other)
+            ));
+            return out;
+        }
+    };
+    for (j, item) in items.iter().enumerate() {
+        let here = format!("{at}.composed[{j}]");
+        let Value::Object(entry) = item else {
+            problems.push(format!(
+                "{here} must be an object {{path, repository, tag, digest, registry}}, found {}",
+                type_name(item)
+            ));
+            continue;
+        };
+        let before = problems.len();
+        unknown_keys(entry, &COMPOSED_KEYS, &here, problems);
+        let path = one_path(entry, "path", &here, false, problems);
+        let mut parts = Vec::with_capacity(4);
+        for key in ["registry", "repository", "tag", "digest"] {
+            parts.push(one_path(entry, key, &here, true, problems));
+        }
+        if let (Ok([registry, repository, tag, digest]), true) =
+            (<[FieldPath; 4]>::try_from(parts), problems.len() == before)
+        {
+            out.push(Composed {
+                path,
+                registry,
+                repository,
+                tag,
+                digest,
+            });
+        }
+    }
+    out
+}
+
+/// The path under `key` of an entry; a `part` of a composed image defaults to its own name
+/// and names one field (keys and indexes).
+#[inline(never)]
+fn one_path(
+    entry: &Map<String, Value>,
+    key: &str,
+    at: &str,
+    part: bool,
+    problems: &mut Vec<String>,
+) -> FieldPath {
+    let text = match entry.get(key) {
+        None if part => key,
+        Some(Value::String(text)) => text.as_str(),
+        None => {
+            problems.push(format!("{at}.{key} is missing"));
+            return FieldPath::key(key);
+        }
+        Some(other) => {
+            problems.push(format!(
+                "{at}.{key} must be a path string, found {}",
+                type_name(other)
+            ));
+            return FieldPath::key(key);
+        }
+    };
+    match FieldPath::parse(text) {
+        Ok(p) if !part || p.is_plain() => p,
+        Ok(_) => {
+            problems.push(format!(
+                "{at}.{key} `{text}`: a part names one field under the block (no `[*]` or `..`)"
+            ));
+            FieldPath::key(key)
+        }
+        Err(e) => {
+            problems.push(format!("{at}.{key} `{text}`: {e}"));
+            FieldPath::key(key)
+        }
+    }
+}
+
+fn unknown_keys(map: &Map<String, Value>, known: &[&str], at: &str, problems: &mut Vec<String>) {
+    for key in map.keys().filter(|k| !known.contains(&k.as_str())) {
+        problems.push(format!(
+            "{at}: unknown key `{key}`; known keys: {}",
+            known.join(", ")
+        ));
+    }
+}
+
+const EXEMPT_PATH_KEYS: [&str; 4] = ["apiGroup", "kind", "path", "reason"];
+
+/// One `exemptPaths` entry, `{kind, path, reason}` (and `apiGroup` where two kinds share a
+/// name), attached to the custom kinds it names, so a request of another kind never reads it.
+/// A field whose schema cannot hold a digest is exempt only with a reason, and only for kinds
+/// the settings check: an entry no kind takes is a mistake, not a no-op.
+pub fn exempt_path(i: usize, v: &Value, kinds: &mut [CustomKind], problems: &mut Vec<String>) {
+    let at = format!("exemptPaths[{i}]");
+    let Value::Object(map) = v else {
+        problems.push(format!(
+            "{at} must be an object {{kind, path, reason}}, found {}",
+            type_name(v)
+        ));
+        return;
+    };
+    let before = problems.len();
+    unknown_keys(map, &EXEMPT_PATH_KEYS, &at, problems);
+    let group = map.get("apiGroup").and_then(Value::as_str);
+    let kind = string(map, "kind", &at, false, problems);
+    let path = one_path(map, "path", &at, false, problems);
+    let reason = string(map, "reason", &at, false, problems);
+    if problems.len() > before {
+        return;
+    }
+    let mut taken = false;
+    for k in kinds
+        .iter_mut()
+        .filter(|k| k.kind == kind && group.is_none_or(|g| k.api_group == g))
+    {
+        k.exempt.push((path.clone(), reason.clone()));
+        taken = true;
+    }
+    if !taken {
+        problems.push(format!(
+            "{at}: no preset or customKinds entry of these settings reads kind `{kind}` (exemptPaths apply to custom kinds; a built-in kind's image can always hold a digest)"
+        ));
+    }
 }
 
 fn string(
@@ -466,26 +576,27 @@ mod tests {
 
     #[test]
     fn every_preset_parses_completely() {
-        for (name, kinds) in PRESETS {
-            let parsed = preset(name).expect("a preset");
-            assert_eq!(parsed.len(), kinds.len());
-            for ((_, _, pod_specs, images, volumes), k) in kinds.iter().zip(&parsed) {
-                assert_eq!(
-                    k.pod_specs.resolve().len(),
-                    pod_specs.len(),
-                    "{name} {}",
-                    k.kind
-                );
-                assert_eq!(k.images.resolve().len(), images.len(), "{name} {}", k.kind);
-                assert_eq!(
-                    k.volumes.resolve().len(),
-                    volumes.len(),
-                    "{name} {}",
-                    k.kind
-                );
+        let names: Vec<&str> = preset_list().collect();
+        assert_eq!(names.len(), 12, "{names:?}");
+        for name in names {
+            let kinds = preset(name).expect("a preset");
+            assert!(!kinds.is_empty(), "{name}");
+            for k in &kinds {
+                let KindPaths::Preset(line) = k.paths else {
+                    panic!("{name}: a preset's paths are its line");
+                };
+                let tokens: Vec<&str> = line.split(' ').collect();
+                let resolved = k.paths.resolve();
+                let count = resolved.pod_specs.len()
+                    + resolved.patches.len()
+                    + resolved.images.len()
+                    + resolved.volumes.len();
+                assert_eq!(count, tokens.len(), "{name} {}: {line}", k.kind);
+                assert!(Shape::of(&k.api_group, &k.kind).is_none(), "{}", k.kind);
             }
         }
         assert!(preset("argo").is_none());
+        assert!(preset("[keda]").is_none());
     }
 
     #[test]
@@ -503,14 +614,15 @@ mod tests {
             &mut problems,
         );
         assert!(
-            volumes_only.is_some_and(|k| k.volumes.resolve().len() == 1) && problems.is_empty(),
+            volumes_only.is_some_and(|k| k.paths.resolve().volumes.len() == 1)
+                && problems.is_empty(),
             "{problems:?}"
         );
         let cases = [
             (json!("x"), "customKinds[0] must be an object"),
             (
                 json!({"apiGroup": "a", "kind": "K"}),
-                "give podSpecs, images or volumes",
+                "give podSpecs, podSpecPatches, images, volumes or composed",
             ),
             (
                 json!({"apiGroup": "a", "images": ["x"]}),

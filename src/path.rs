@@ -4,7 +4,8 @@
 //! `spec..taskSpec.steps[*].image` reaches every embedded task's steps). Keys are
 //! letters, digits, `_` and `-`. A path is matched against a parsed object and yields every
 //! node it reaches with its concrete field path (`spec.templates[2].script.image`) and JSON
-//! pointer, so findings and pins name the exact place.
+//! pointer, so findings and pins name the exact place. A key holding any other character
+//! (an annotation's `example.com/sidecar-image`) is quoted: `annotations["example.com/x"]`.
 
 use serde_json::Value;
 
@@ -71,52 +72,125 @@ pub struct Match<'v> {
 }
 
 impl FieldPath {
-    /// Reads a path such as `spec.templates[*].container`.
+    /// Reads a path such as `spec.templates[*].container`, or
+    /// `metadata.annotations["example.com/sidecar-image"]` for a key holding `.` or `/`.
     pub fn parse(text: &str) -> Result<FieldPath, PathError> {
         if text.is_empty() {
             return Err(PathError::Empty);
         }
         let mut segments = Vec::new();
-        let parts: Vec<&str> = text.split('.').collect();
+        let mut rest = text;
         let mut descendant = false;
-        for (n, part) in parts.iter().enumerate() {
-            let (key, mut rest) = part.split_at(part.find('[').unwrap_or(part.len()));
-            // `a..b`: one empty part between two keys marks `b` as a descendant.
-            if part.is_empty() && n > 0 && n + 1 < parts.len() && !descendant {
-                descendant = true;
-                continue;
-            }
+        loop {
+            let end = rest.find(['.', '[']).unwrap_or(rest.len());
+            let (key, mut after) = rest.split_at(end);
+            let quoted_next = after.starts_with("[\"");
             if key.is_empty() {
-                return Err(if segments.is_empty() && !rest.is_empty() {
-                    PathError::StartsWithIndex
-                } else {
-                    PathError::EmptyKey
-                });
-            }
-            if let Some(c) = key
-                .chars()
-                .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-')))
-            {
-                return Err(PathError::BadKeyChar(c));
-            }
-            segments.push(if std::mem::take(&mut descendant) {
-                Segment::Descendant(key.to_owned())
+                // A quoted key may start the path or follow `..`; an index may not start it.
+                if !(quoted_next && (segments.is_empty() || descendant)) {
+                    return Err(if segments.is_empty() && after.starts_with('[') {
+                        PathError::StartsWithIndex
+                    } else {
+                        PathError::EmptyKey
+                    });
+                }
             } else {
-                Segment::Key(key.to_owned())
-            });
-            while let Some(inner) = rest.strip_prefix('[') {
-                let (index, after) = inner.split_once(']').ok_or(PathError::Unclosed)?;
+                if let Some(c) = key
+                    .chars()
+                    .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-')))
+                {
+                    return Err(PathError::BadKeyChar(c));
+                }
+                segments.push(key_segment(key, std::mem::take(&mut descendant)));
+            }
+            while let Some(inner) = after.strip_prefix('[') {
+                if let Some(quoted) = inner.strip_prefix('"') {
+                    let (key, next) = quoted.split_once("\"]").ok_or(PathError::Unclosed)?;
+                    if key.is_empty() {
+                        return Err(PathError::EmptyKey);
+                    }
+                    if let Some(c) = key.chars().find(|c| matches!(c, '"' | '\\')) {
+                        return Err(PathError::BadKeyChar(c));
+                    }
+                    segments.push(key_segment(key, std::mem::take(&mut descendant)));
+                    after = next;
+                    continue;
+                }
+                let (index, next) = inner.split_once(']').ok_or(PathError::Unclosed)?;
                 segments.push(match index {
                     "*" => Segment::Every,
                     i => Segment::Index(i.parse().map_err(|_| PathError::BadIndex(i.to_owned()))?),
                 });
-                rest = after;
+                after = next;
             }
-            if !rest.is_empty() {
-                return Err(PathError::BadIndex(rest.to_owned()));
+            if after.is_empty() {
+                return Ok(FieldPath { segments });
+            }
+            rest = if let Some(r) = after.strip_prefix("..") {
+                descendant = true;
+                r
+            } else if let Some(r) = after.strip_prefix('.') {
+                r
+            } else {
+                return Err(PathError::BadIndex(after.to_owned()));
+            };
+            if rest.is_empty() {
+                return Err(PathError::EmptyKey);
             }
         }
-        Ok(FieldPath { segments })
+    }
+
+    /// The last key of the path, when it ends in one (where a missing field is added).
+    pub fn last_key(&self) -> Option<&str> {
+        match self.segments.last() {
+            Some(Segment::Key(k)) => Some(k),
+            _ => None,
+        }
+    }
+
+    /// A path of one key.
+    pub fn key(key: &str) -> FieldPath {
+        FieldPath {
+            segments: vec![Segment::Key(key.to_owned())],
+        }
+    }
+
+    /// Whether the path names one place: keys and list indexes, no `[*]` or `..`.
+    pub fn is_plain(&self) -> bool {
+        self.segments
+            .iter()
+            .all(|s| matches!(s, Segment::Key(_) | Segment::Index(_)))
+    }
+
+    /// The field path and JSON pointer of a plain path below `path` / `pointer`, whether or
+    /// not the object has it (where `pin` writes a digest that is not there yet); `None` for a
+    /// path that is not plain.
+    pub fn place(&self, path: &str, pointer: &str) -> Option<(String, String)> {
+        let (mut path, mut pointer) = (path.to_owned(), pointer.to_owned());
+        for segment in &self.segments {
+            match segment {
+                Segment::Key(k) => push_key(&mut path, &mut pointer, k),
+                Segment::Index(i) => {
+                    path.push_str(&format!("[{i}]"));
+                    pointer.push_str(&format!("/{i}"));
+                }
+                _ => return None,
+            }
+        }
+        Some((path, pointer))
+    }
+
+    /// The node a plain path reaches below `root`, if it is there.
+    pub fn first<'v>(&self, root: &'v Value) -> Option<&'v Value> {
+        let mut at = root;
+        for segment in &self.segments {
+            at = match (segment, at) {
+                (Segment::Key(k), Value::Object(map)) => map.get(k)?,
+                (Segment::Index(i), Value::Array(items)) => items.get(*i)?,
+                _ => return None,
+            };
+        }
+        Some(at)
     }
 
     /// Every node of `root` the path reaches, in document order.
@@ -137,14 +211,55 @@ impl FieldPath {
     }
 }
 
+fn key_segment(key: &str, descendant: bool) -> Segment {
+    if descendant {
+        Segment::Descendant(key.to_owned())
+    } else {
+        Segment::Key(key.to_owned())
+    }
+}
+
+/// Whether a key is written bare in a path (`spec`), or must be quoted
+/// (`["example.com/sidecar-image"]`).
+fn is_bare(key: &str) -> bool {
+    !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'))
+}
+
+/// Appends `key` to a field path (`.key`, or `["key"]` when it holds other characters) and to
+/// a JSON pointer (`/key`, with `~` and `/` escaped as RFC 6901 says).
+pub fn push_key(path: &mut String, pointer: &mut String, key: &str) {
+    if is_bare(key) {
+        if !path.is_empty() {
+            path.push('.');
+        }
+        path.push_str(key);
+    } else {
+        path.push_str("[\"");
+        path.push_str(key);
+        path.push_str("\"]");
+    }
+    pointer.push('/');
+    let mut last = 0;
+    for (i, m) in key.match_indices(['~', '/']) {
+        pointer.push_str(key.get(last..i).unwrap_or_default());
+        pointer.push_str(if m == "~" { "~0" } else { "~1" });
+        last = i + 1;
+    }
+    pointer.push_str(key.get(last..).unwrap_or_default());
+}
+
 fn step<'v>(m: Match<'v>, segment: &Segment, out: &mut Vec<Match<'v>>) {
     match (segment, m.value) {
         (Segment::Key(k), Value::Object(map)) => {
             if let Some(v) = map.get(k) {
-                let sep = if m.path.is_empty() { "" } else { "." };
+                let (mut path, mut pointer) = (m.path, m.pointer);
+                push_key(&mut path, &mut pointer, k);
                 out.push(Match {
-                    path: format!("{}{sep}{k}", m.path),
-                    pointer: format!("{}/{}", m.pointer, k),
+                    path,
+                    pointer,
                     value: v,
                 });
             }
@@ -211,14 +326,7 @@ fn descendants<'v>(m: Match<'v>, key: &str, out: &mut Vec<Match<'v>>) {
         let (mut path, mut pointer) = (m.path.clone(), m.pointer.clone());
         for step in steps.iter().rev() {
             match step {
-                Step::Key(k) => {
-                    if !path.is_empty() {
-                        path.push('.');
-                    }
-                    path.push_str(k);
-                    pointer.push('/');
-                    pointer.push_str(k);
-                }
+                Step::Key(k) => push_key(&mut path, &mut pointer, k),
                 Step::Index(i) => {
                     path.push_str(&format!("[{i}]"));
                     pointer.push_str(&format!("/{i}"));
@@ -263,6 +371,42 @@ mod tests {
             ("spec.steps[*.image", PathError::Unclosed),
             ("[0].image", PathError::StartsWithIndex),
             ("spec.steps[0]x", PathError::BadIndex("x".into())),
+        ];
+        for (text, err) in bad {
+            assert_eq!(FieldPath::parse(text), Err(err), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn quoted_keys_hold_dots_and_slashes() {
+        let v = json!({"metadata": {"annotations": {
+            "example.com/sidecar-image": "x:1", "a.b~c": "y:1"
+        }}});
+        let cases = [
+            (
+                r#"metadata.annotations["example.com/sidecar-image"]"#,
+                "/metadata/annotations/example.com~1sidecar-image",
+            ),
+            (
+                r#"metadata.annotations["a.b~c"]"#,
+                "/metadata/annotations/a.b~0c",
+            ),
+            (r#"metadata..["a.b~c"]"#, "/metadata/annotations/a.b~0c"),
+        ];
+        for (text, pointer) in cases {
+            let p = FieldPath::parse(text).expect(text);
+            let got = p.matches(&v);
+            assert_eq!(got.len(), 1, "{text}");
+            assert_eq!(got[0].pointer, pointer, "{text}");
+            // The concrete path reads back as the same path.
+            let back = FieldPath::parse(&got[0].path).expect("its own path parses");
+            assert_eq!(back.matches(&v)[0].pointer, pointer, "{text}");
+        }
+        let bad = [
+            (r#"metadata.annotations["x"#, PathError::Unclosed),
+            (r#"metadata.annotations[""]"#, PathError::EmptyKey),
+            (r#"metadata.["x"]"#, PathError::EmptyKey),
+            (r#"metadata.annotations["a"b"]"#, PathError::BadKeyChar('"')),
         ];
         for (text, err) in bad {
             assert_eq!(FieldPath::parse(text), Err(err), "{text:?}");

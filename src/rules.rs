@@ -32,6 +32,9 @@ pub enum Rule {
     TagUnverified,
     /// A tag without a digest, accepted with a warning.
     Unpinned,
+    /// An image under an `exemptPaths` entry (a field whose schema cannot hold a digest):
+    /// judged for validity only, accepted, and always said, with the entry's reason.
+    ExemptPath,
 }
 
 /// How a finding is shown: an error blocks, a warning is shown and lets through, a note
@@ -75,7 +78,7 @@ pub struct RuleInfo {
 
 impl Rule {
     /// Every rule, in priority order.
-    pub const ALL: [Rule; 9] = [
+    pub const ALL: [Rule; 10] = [
         Rule::InvalidRef,
         Rule::DisallowedAlgorithm,
         Rule::MutableTag,
@@ -85,6 +88,7 @@ impl Rule {
         Rule::TagMoved,
         Rule::TagUnverified,
         Rule::Unpinned,
+        Rule::ExemptPath,
     ];
 
     /// The rule's id (`tag-moved`): a match of its own, so the policy module (whose `report`
@@ -100,6 +104,7 @@ impl Rule {
             Rule::TagMoved => "tag-moved",
             Rule::TagUnverified => "tag-unverified",
             Rule::Unpinned => "unpinned",
+            Rule::ExemptPath => "exempt-path",
         }
     }
 
@@ -165,6 +170,12 @@ impl Rule {
                 Level::Warning,
                 "A tag without a digest: accepted here, rejected where digests are required.",
                 "Pin the image by its digest: repository:tag@sha256:<digest>.",
+            ),
+            Rule::ExemptPath => (
+                "ExemptPath",
+                Level::Warning,
+                "The image is in a field an exemptPaths entry exempts: only its validity was checked.",
+                "Pin the image where its schema allows a digest, then remove the exemptPaths entry.",
             ),
         };
         RuleInfo {
@@ -236,6 +247,11 @@ pub enum Problem {
     },
     /// A tag and no digest, accepted under the settings (a warning while `warnUnpinned`).
     Unpinned,
+    /// Accepted without a digest by an `exemptPaths` entry.
+    ExemptPath {
+        /// The entry's reason.
+        reason: String,
+    },
 }
 
 impl Problem {
@@ -254,6 +270,7 @@ impl Problem {
             Problem::TagMoved { .. } => Rule::TagMoved,
             Problem::TagUnverified { .. } => Rule::TagUnverified,
             Problem::Unpinned => Rule::Unpinned,
+            Problem::ExemptPath { .. } => Rule::ExemptPath,
         }
     }
 
@@ -316,6 +333,9 @@ impl std::fmt::Display for Problem {
                 "tag `{tag}` could not be verified against the pinned {pinned}: {reason}"
             ),
             Problem::Unpinned => f.write_str("is not pinned by a digest"),
+            Problem::ExemptPath { reason } => {
+                write!(f, "is not pinned, accepted by exemptPaths: {reason}")
+            }
         }
     }
 }

@@ -103,7 +103,7 @@ impl Default for Settings {
     }
 }
 
-const KEYS: [&str; 12] = [
+const KEYS: [&str; 13] = [
     "requireDigest",
     "requireTag",
     "mutableTags",
@@ -116,6 +116,7 @@ const KEYS: [&str; 12] = [
     "verifyTagDigest",
     "presets",
     "customKinds",
+    "exemptPaths",
 ];
 const NAMESPACE_KEYS: [&str; 2] = ["include", "exclude"];
 
@@ -213,6 +214,7 @@ impl Settings {
         read_algorithms(&r, &mut settings.allowed_digest_algorithms, &mut problems);
         read_exemptions(&r, &mut settings.exempt_images, &mut problems);
         read_kinds(map, &r, &mut settings.custom_kinds, &mut problems);
+        read_exempt_paths(map, &mut settings.custom_kinds, &mut problems);
         read_namespaces(map, &mut settings.namespaces, &mut problems);
         if problems.0.is_empty() {
             Ok(settings)
@@ -385,6 +387,29 @@ fn read_kinds(
             "customKinds",
             format!(
                 "customKinds must be a list of {{apiGroup, kind, podSpecs, images}}, found {}",
+                type_name(other)
+            ),
+        ),
+    }
+}
+
+/// `exemptPaths`, entry by entry, attached to the kinds read before.
+fn read_exempt_paths(map: &Map<String, Value>, kinds: &mut [CustomKind], problems: &mut Problems) {
+    match map.get("exemptPaths") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(entries)) => {
+            for (i, v) in entries.iter().enumerate() {
+                let mut found = Vec::new();
+                kinds::exempt_path(i, v, kinds, &mut found);
+                for message in found {
+                    problems.add(format!("exemptPaths[{i}]"), message);
+                }
+            }
+        }
+        Some(other) => problems.add(
+            "exemptPaths",
+            format!(
+                "exemptPaths must be a list of {{kind, path, reason}}, found {}",
                 type_name(other)
             ),
         ),

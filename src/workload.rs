@@ -79,8 +79,15 @@ pub struct FoundContainer<'a> {
     /// Where a user finds it: `spec.template.spec.initContainers[1]`, or for a custom kind's
     /// image field the field itself, `spec.templates[2].script.image`.
     pub path: String,
-    /// The `image` field as a JSON pointer, for rewriting it in place.
+    /// The `image` field as a JSON pointer, for rewriting it in place. For a composed image,
+    /// its tag's (else its repository's) field.
     pub image_pointer: String,
+    /// A composed image's digest field (path, JSON pointer, key), there or not: a pin writes
+    /// the digest there, not into the image.
+    pub digest_at: Option<Box<(String, String, String)>>,
+    /// The reason of the `exemptPaths` entry the image is under: judged for validity only,
+    /// and reported as exempt.
+    pub exempt: Option<String>,
 }
 
 /// Reads the images of `object` (raw JSON) as `target` says; `at` prefixes error paths.
@@ -144,7 +151,8 @@ pub fn read<'a>(shape: Shape, object: &'a str, at: &str) -> Result<ObjectImages<
 }
 
 /// Reads a custom kind: its metadata as any object's, then every pod spec and image field its
-/// paths reach. The object is parsed once into a JSON value; custom kinds are few and small.
+/// paths reach, then marks the images under its `exemptPaths`. The object is parsed once into
+/// a JSON value; custom kinds are few and small.
 pub fn read_custom<'a>(
     kind: &CustomKind,
     object: &'a str,
@@ -152,13 +160,16 @@ pub fn read_custom<'a>(
 ) -> Result<ObjectImages<'a>, String> {
     let Obj(named): Obj<NamedObject> = parse_at(object, at)?;
     let value: Value = serde_json::from_str(object).map_err(|e| format!("{at}: {e}"))?;
+    let paths = kind.paths.resolve();
     let mut containers = Vec::new();
-    for path in kind.pod_specs.resolve().iter() {
-        for m in path.matches(&value) {
-            pod_spec_containers(&m, at, &mut containers)?;
+    for (specs, patch) in [(&paths.pod_specs, false), (&paths.patches, true)] {
+        for path in specs {
+            for m in path.matches(&value) {
+                pod_spec_containers(&m, at, patch, &mut containers)?;
+            }
         }
     }
-    for path in kind.images.resolve().iter() {
+    for path in &paths.images {
         for m in path.matches(&value) {
             containers.push(FoundContainer {
                 list: ContainerList::Regular,
@@ -167,14 +178,33 @@ pub fn read_custom<'a>(
                 image: ImageField::of(Some(m.value)),
                 path: m.path,
                 image_pointer: m.pointer,
+                digest_at: None,
+                exempt: None,
             });
         }
     }
-    for path in kind.volumes.resolve().iter() {
+    for composed in &paths.composed {
+        for block in composed.path.matches(&value) {
+            let index = containers.len();
+            containers.extend(compose(composed, &block, &value, index));
+        }
+    }
+    for path in &paths.volumes {
         for m in path.matches(&value) {
             let index = containers.len();
             if let Some(found) = volume(m.value, &m.path, &m.pointer, index, at)? {
                 containers.push(found);
+            }
+        }
+    }
+    for (path, reason) in &kind.exempt {
+        for m in path.matches(&value) {
+            let below = format!("{}/", m.pointer);
+            for c in containers
+                .iter_mut()
+                .filter(|c| c.image_pointer == m.pointer || c.image_pointer.starts_with(&below))
+            {
+                c.exempt = Some(reason.clone());
             }
         }
     }
@@ -184,10 +214,79 @@ pub fn read_custom<'a>(
     })
 }
 
-/// The three container lists of a pod spec a path reached, read as a Pod's would be.
+/// The image a composed block renders: `registry/repository:tag@digest`, each part left out
+/// when empty; `None` when the block has none of the parts (no image there). A part that is
+/// not a string or number makes the image a wrong type, as a container's would be.
+fn compose(
+    c: &crate::kinds::Composed,
+    block: &crate::path::Match<'_>,
+    root: &Value,
+    index: usize,
+) -> Option<FoundContainer<'static>> {
+    // registry, repository, tag, digest: each as found, and as text.
+    let found = [&c.registry, &c.repository, &c.tag, &c.digest].map(|p| p.first(block.value));
+    if found.iter().all(Option::is_none) {
+        return None;
+    }
+    let mut parts: [String; 4] = Default::default();
+    let mut wrong = None;
+    for (text, value) in parts.iter_mut().zip(found) {
+        match value {
+            None | Some(Value::Null) => {}
+            Some(Value::String(s)) => text.push_str(s),
+            Some(Value::Number(n)) => *text = n.to_string(),
+            Some(other) => wrong = Some(type_name(other)),
+        }
+    }
+    let [registry, repository, tag, digest] = parts;
+    let image = match wrong {
+        Some(t) => ImageField::NotString(t),
+        None if repository.is_empty() => ImageField::Missing,
+        None => {
+            let mut image = match registry.trim_end_matches('/') {
+                "" => repository,
+                r => format!("{r}/{repository}"),
+            };
+            for (sep, part) in [(':', tag), ('@', digest)] {
+                if !part.is_empty() {
+                    image.push(sep);
+                    image.push_str(&part);
+                }
+            }
+            ImageField::Str(Cow::Owned(image))
+        }
+    };
+    // Findings point at the tag (what a user edits), else at the repository.
+    let shown = match found {
+        [_, _, Some(_), _] => &c.tag,
+        _ => &c.repository,
+    };
+    let (path, image_pointer) = shown.place(&block.path, &block.pointer)?;
+    let digest_at = match (
+        c.digest.place(&block.path, &block.pointer),
+        c.digest.last_key(),
+    ) {
+        (Some((path, pointer)), Some(key)) => Some(Box::new((path, pointer, key.to_owned()))),
+        _ => None,
+    };
+    Some(FoundContainer {
+        list: ContainerList::Regular,
+        index,
+        name: Cow::Owned(nearest_name(root, &format!("{}/_", block.pointer))),
+        image,
+        path,
+        image_pointer,
+        digest_at,
+        exempt: None,
+    })
+}
+
+/// The three container lists of a pod spec a path reached, read as a Pod's would be; in a
+/// `patch`, a container without `image` is skipped (the operator fills it in).
 fn pod_spec_containers(
     spec: &crate::path::Match<'_>,
     at: &str,
+    patch: bool,
     out: &mut Vec<FoundContainer<'static>>,
 ) -> Result<(), String> {
     let Value::Object(map) = spec.value else {
@@ -222,6 +321,10 @@ fn pod_spec_containers(
                     type_name(item)
                 ));
             };
+            if patch && !c.contains_key("image") {
+                // Merged by name into the operator's own container, whose image it keeps.
+                continue;
+            }
             let name = c.get("name").and_then(Value::as_str).unwrap_or("");
             out.push(FoundContainer {
                 list,
@@ -230,6 +333,8 @@ fn pod_spec_containers(
                 image: ImageField::of(c.get("image")),
                 image_pointer,
                 path,
+                digest_at: None,
+                exempt: None,
             });
         }
     }
@@ -301,6 +406,8 @@ fn volume(
         image: ImageField::of(source.get("reference")),
         path: format!("{path}.image.reference"),
         image_pointer: format!("{pointer}/image/reference"),
+        digest_at: None,
+        exempt: None,
     }))
 }
 
@@ -337,6 +444,8 @@ fn containers_of(spec: PodSpec<'_>) -> Vec<FoundContainer<'_>> {
                 image: c.image,
                 path: String::new(),
                 image_pointer: String::new(),
+                digest_at: None,
+                exempt: None,
             });
         }
     }

@@ -121,7 +121,8 @@ fn rollout() -> Value {
 pub fn requests() -> Vec<(&'static str, usize, Vec<u8>)> {
     let prod = json!({"requireDigest": true});
     let keep = json!({"allowExistingViolations": true});
-    let presets = json!({"requireDigest": true, "presets": ["argo-rollouts", "argo-workflows", "knative-serving", "tekton-pipelines", "keda"]});
+    let all: Vec<&str> = image_digest_policy::kinds::preset_list().collect();
+    let presets = json!({"requireDigest": true, "presets": all});
     let pinned = |i: usize| format!("registry.example.com/team/app{i}:1.{i}@sha256:{H}");
     let cases = [
         ("Deployment, chart render", 3, chart_deployment(), &prod),

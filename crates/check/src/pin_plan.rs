@@ -62,6 +62,9 @@ pub enum EditKind {
     InsertUnderNewTag,
     /// An Argo CD `helm.parameters` entry sets the tag: a parameter of this name added after it.
     NewParameter(String),
+    /// A custom kind's composed image without its digest field: `name: <digest>` added after
+    /// the line of its `key` (the tag's).
+    InsertAfter { key: String, name: String },
 }
 
 /// A file read for pinning.
@@ -94,6 +97,10 @@ fn document_sites(file: &Source, doc: &Document, settings: &Settings) -> Vec<Sit
                     image: image.to_owned(),
                 },
             };
+            let action = match &at.digest {
+                None => decide(&at.image, settings, planned),
+                Some(digest) => composed_action(file, &at, digest, settings),
+            };
             Site {
                 source: file.name.clone(),
                 pos: at.pos,
@@ -102,10 +109,56 @@ fn document_sites(file: &Source, doc: &Document, settings: &Settings) -> Vec<Sit
                     at.kind, at.name, at.path, at.holder, at.container
                 ),
                 image: at.image.as_str().to_owned(),
-                action: decide(&at.image, settings, planned),
+                action,
             }
         })
         .collect()
+}
+
+/// A custom kind's composed image is pinned in its own digest field: replaced when it is
+/// there (empty), else added after the tag's line in the same block; a digest field elsewhere
+/// that is not there is refused, since where to write it is the user's to say.
+fn composed_action(
+    file: &Source,
+    at: &images::Located,
+    digest: &images::ComposedDigest,
+    settings: &Settings,
+) -> Action {
+    let after = at.pointer.rsplit_once('/').map(|(_, k)| k.to_owned());
+    let planned = |_: &str| match digest.pos {
+        Some(pos) => Some(Planned {
+            file: file.path.clone(),
+            line: pos.line,
+            column: pos.column,
+            kind: EditKind::Replace,
+        }),
+        None => after
+            .clone()
+            .filter(|k| digest.beside_tag && !k.contains('~'))
+            .map(|key| Planned {
+                file: file.path.clone(),
+                line: at.pos.line,
+                column: at.pos.column,
+                kind: EditKind::InsertAfter {
+                    key,
+                    name: digest.key.clone(),
+                },
+            }),
+    };
+    match decide(&at.image, settings, |text| {
+        planned(text).unwrap_or(Planned {
+            file: PathBuf::new(),
+            line: 0,
+            column: 0,
+            kind: EditKind::Replace,
+        })
+    }) {
+        Action::Pin(p) if p.line == 0 => Action::Refused(format!(
+            "its digest field {} is not there and not beside the tag: add `{}: <digest>` there, then pin it",
+            digest.path, digest.key
+        )),
+        other => other,
+    }
 }
 
 /// Every image of a kustomization's resource document, as kustomize renders it: an image an

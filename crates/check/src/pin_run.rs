@@ -400,11 +400,19 @@ fn to_edit(planned: &Planned, digest: &str) -> Edit {
         EditKind::InsertUnderNewTag => Edit::InsertAfterKey {
             line,
             key: "newTag".into(),
+            name: "digest".into(),
             digest,
         },
         EditKind::InsertUnderTag => Edit::InsertAfterKey {
             line,
             key: "tag".into(),
+            name: "digest".into(),
+            digest,
+        },
+        EditKind::InsertAfter { key, name } => Edit::InsertAfterKey {
+            line,
+            key: key.clone(),
+            name: name.clone(),
             digest,
         },
     }

@@ -29,13 +29,15 @@ pub enum Edit {
         /// Its new value.
         value: String,
     },
-    /// The block has no `digest:` key: add `digest: <digest>` after the line of its `tag:` key,
+    /// The block has no digest key: add `<name>: <digest>` after the line of its `tag:` key,
     /// indented like it.
     InsertAfterKey {
         /// The 1-based line of the key (the block's `tag:`).
         line: usize,
         /// The key the new line follows.
         key: String,
+        /// The new key (`digest`; a custom kind's composed image names its own).
+        name: String,
         /// The digest the new `digest:` line holds.
         digest: String,
     },
@@ -147,7 +149,9 @@ fn apply_one(lines: &mut Vec<String>, edit: &Edit) -> Result<(), EditError> {
                 .ok_or_else(|| not_there(edit.line(), *column, "a scalar"))?;
             replace_line(lines, index, new);
         }
-        Edit::InsertAfterKey { key, digest, .. } => {
+        Edit::InsertAfterKey {
+            key, name, digest, ..
+        } => {
             let indent: String = line.chars().take_while(|c| *c == ' ').collect();
             if !line
                 .get(indent.len()..)
@@ -164,7 +168,7 @@ fn apply_one(lines: &mut Vec<String>, edit: &Edit) -> Result<(), EditError> {
                 current.push_str(ending);
                 replace_line(lines, index, current);
             }
-            lines.insert(index + 1, format!("{indent}digest: {digest}{ending}"));
+            lines.insert(index + 1, format!("{indent}{name}: {digest}{ending}"));
         }
         Edit::InsertParameter { name, digest, .. } => {
             // `  value: latest` inside `- name: image.tag`: the new entry's dash two columns
@@ -300,6 +304,7 @@ mod tests {
             Edit::InsertAfterKey {
                 line: 8,
                 key: "tag".into(),
+                name: "digest".into(),
                 digest: D.into(),
             },
         ];
@@ -315,6 +320,7 @@ mod tests {
             &[Edit::InsertAfterKey {
                 line: 1,
                 key: "tag".into(),
+                name: "digest".into(),
                 digest: D.into(),
             }],
         )
@@ -344,6 +350,7 @@ mod tests {
             Edit::InsertAfterKey {
                 line: 1,
                 key: "tag".into(),
+                name: "digest".into(),
                 digest: D.into(),
             },
         ];

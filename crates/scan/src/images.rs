@@ -28,8 +28,25 @@ pub struct Located {
     pub container: String,
     /// The image field as written.
     pub image: ImageField<'static>,
-    /// The JSON pointer of the image value (`/spec/template/spec/containers/0/image`).
+    /// The JSON pointer of the image value (`/spec/template/spec/containers/0/image`); for a
+    /// composed image, its tag's.
     pub pointer: String,
+    /// A composed image's digest field: its path, JSON pointer and key, and where it is written
+    /// when it is there (`pin` replaces it, or adds it under the tag).
+    pub digest: Option<ComposedDigest>,
+}
+
+/// Where a composed image's digest goes.
+#[derive(Debug, Clone)]
+pub struct ComposedDigest {
+    /// `spec.digest`
+    pub path: String,
+    /// Its key (`digest`).
+    pub key: String,
+    /// Where its value is written, when the field is there.
+    pub pos: Option<Pos>,
+    /// Whether it shares the tag's block (where `pin` can add it).
+    pub beside_tag: bool,
 }
 
 /// The images of `doc`, or none when it is not a kind the policy reads (or cannot be read: the
@@ -61,6 +78,16 @@ pub fn of_document(doc: &Document, settings: &Settings) -> Vec<Located> {
                 container: c.name.to_string(),
                 image: owned(&c.image),
                 pointer: c.image_pointer.clone(),
+                digest: c.digest_at.as_ref().map(|at| {
+                    let (path, pointer, key) = at.as_ref();
+                    let parent = |p: &str| p.rsplit_once('/').map(|(p, _)| p.to_owned());
+                    ComposedDigest {
+                        path: path.clone(),
+                        key: key.clone(),
+                        pos: doc.position(pointer),
+                        beside_tag: parent(pointer) == parent(&c.image_pointer),
+                    }
+                }),
             })
         })
         .collect()

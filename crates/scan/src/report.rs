@@ -195,22 +195,15 @@ pub fn warning(w: &Warned) -> Warning {
     }
 }
 
-/// `spec.template.spec.containers[0]` as a JSON pointer: `/spec/template/spec/containers/0`.
+/// `spec.template.spec.containers[0]` as a JSON pointer: `/spec/template/spec/containers/0`;
+/// a quoted key (`annotations["example.com/x"]`) as `/annotations/example.com~1x`. Read by the
+/// core's own path parser, so a path the core wrote reads back to its node.
 pub fn pointer(path: &str) -> String {
-    let mut out = String::new();
-    for part in path.split('.') {
-        let (name, indexes) = part.split_once('[').unwrap_or((part, ""));
-        out.push('/');
-        out.push_str(name);
-        for index in indexes.split('[') {
-            let index = index.trim_end_matches(']');
-            if !index.is_empty() {
-                out.push('/');
-                out.push_str(index);
-            }
-        }
-    }
-    out
+    image_digest_policy::path::FieldPath::parse(path)
+        .ok()
+        .and_then(|p| p.place("", ""))
+        .map(|(_, pointer)| pointer)
+        .unwrap_or_default()
 }
 
 /// Counts over a run. Every evaluated workload is in exactly one of `accepted`, `rejected`,

@@ -440,7 +440,8 @@ mod tests {
                     | Rule::HostLookup
                     | Rule::TagMoved
                     | Rule::TagUnverified
-                    | Rule::Unpinned,
+                    | Rule::Unpinned
+                    | Rule::ExemptPath,
                 ) => {}
                 RuleId::Tool(t) => assert_eq!(TOOLS.get(*t as usize), Some(t)),
             }

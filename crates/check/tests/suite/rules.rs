@@ -24,6 +24,7 @@ fn row_name(p: &Problem) -> &'static str {
         Problem::TagMoved { .. } => "tag moved",
         Problem::TagUnverified { .. } => "tag unverified",
         Problem::Unpinned => "unpinned",
+        Problem::ExemptPath { .. } => "exempt path",
     }
 }
 
@@ -148,6 +149,19 @@ fn rows() -> Vec<Row> {
             "unpinned",
             false,
         ),
+        // A custom kind's field that cannot hold a digest (`widget`, below).
+        row(
+            "exempt path",
+            Some("nginx:1.27"),
+            json!({
+                "requireDigest": true,
+                "customKinds": [{"apiGroup": "example.com", "kind": "Widget", "images": ["spec.image"]}],
+                "exemptPaths": [{"kind": "Widget", "path": "spec.image", "reason": "the Widget CRD has no digest field"}]
+            }),
+            None,
+            "exempt-path",
+            false,
+        ),
     ]
 }
 
@@ -161,7 +175,14 @@ fn pod(image: Option<&str>) -> String {
 /// The checker's output in `format` on the row's Pod, with its exit code.
 fn check(row: &Row, dir: &std::path::Path, format: &str) -> (Option<i32>, String) {
     let file = dir.join("pod.yaml");
-    write(&file, &pod(row.image.as_deref()));
+    let text = match row.name {
+        "exempt path" => format!(
+            "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: p\n  namespace: agents\nspec:\n  image: {}\n",
+            row.image.as_deref().unwrap_or_default()
+        ),
+        _ => pod(row.image.as_deref()),
+    };
+    write(&file, &text);
     let mut c = checker();
     if let Some(session) = row.replay {
         c.arg("--replay-host-capabilities-interactions")
@@ -210,6 +231,9 @@ fn every_problem_reaches_every_format_with_its_rule() {
             reason: String::new(),
         },
         Problem::Unpinned,
+        Problem::ExemptPath {
+            reason: String::new(),
+        },
     ];
     let rows = rows();
     for v in &variants {
