@@ -12,6 +12,7 @@ mod history;
 mod hostile;
 mod kwctl;
 mod live;
+mod operators;
 mod pin;
 mod positions;
 mod rules;

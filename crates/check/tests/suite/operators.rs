@@ -1,0 +1,245 @@
+//! Operators' custom resources (issue 36), from each project's published examples
+//! (`e2e-tests/operators/`): every image an operator runs is found by the checker at its line
+//! and column under its preset, a pinned document and a pod template the operator completes
+//! (containers without an image) are accepted, a `hub` + `tag` custom kind is composed, and
+//! `pin` pins them all against a real registry, the composed one in its own digest field. On
+//! main before the presets, every file exited 2, "nothing was checked".
+
+use crate::harness::{TestCommand, checker, settings_file, workspace};
+use image_digest_testkit::images::push;
+use image_digest_testkit::registry::start;
+use serde_json::{Value, json};
+
+const FILES: [&str; 7] = [
+    "cloudnative-pg.yaml",
+    "crossplane.yaml",
+    "eck.yaml",
+    "kubevirt.yaml",
+    "opentelemetry-operator.yaml",
+    "prometheus-operator.yaml",
+    "strimzi.yaml",
+];
+
+fn settings() -> Value {
+    json!({"requireDigest": true, "presets": [
+        "prometheus-operator", "cloudnative-pg", "opentelemetry-operator", "eck",
+        "crossplane", "kubevirt", "strimzi"
+    ]})
+}
+
+/// `file:line:column rule path` of every finding, and the names of the accepted documents.
+fn findings(report: &Value) -> (Vec<String>, Vec<String>) {
+    let mut found = Vec::new();
+    let mut accepted = Vec::new();
+    for r in report["results"].as_array().expect("results") {
+        let file = r["file"].as_str().unwrap_or("");
+        let file = file.rsplit('/').next().unwrap_or("");
+        if r["allowed"] == true {
+            accepted.push(format!(
+                "{} {}",
+                r["kind"].as_str().unwrap_or(""),
+                r["name"].as_str().unwrap_or("")
+            ));
+        }
+        for f in r["findings"].as_array().expect("findings") {
+            found.push(format!(
+                "{file}:{}:{} {} {}",
+                f["line"],
+                f["column"],
+                f["rule"].as_str().unwrap_or(""),
+                f["path"].as_str().unwrap_or("")
+            ));
+        }
+    }
+    (found, accepted)
+}
+
+#[test]
+fn every_operator_image_is_found_at_its_line_and_column() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let mut c = checker();
+    c.arg("--settings")
+        .arg(settings_file(tmp.path(), &settings()))
+        .args(["--namespace", "ops", "--output", "json"]);
+    for f in FILES {
+        c.arg(format!("e2e-tests/operators/{f}"));
+    }
+    let report: Value = serde_json::from_str(&c.assert_exit(1)).expect("JSON");
+    let (found, accepted) = findings(&report);
+    let want = [
+        "cloudnative-pg.yaml:9:14 no-digest spec.imageName",
+        "cloudnative-pg.yaml:17:22 mutable-tag spec.postgresql.extensions[0].image.reference",
+        "crossplane.yaml:8:12 no-digest spec.package",
+        "eck.yaml:11:10 no-digest spec.image",
+        "kubevirt.yaml:32:20 mutable-tag spec.template.spec.volumes[0].containerDisk.image",
+        "opentelemetry-operator.yaml:11:10 no-digest spec.image",
+        "opentelemetry-operator.yaml:14:12 mutable-tag spec.targetAllocator.image",
+        "opentelemetry-operator.yaml:44:12 mutable-tag spec.java.image",
+        // A sidecar added in `containers` is judged; the `prometheus` entry only patches.
+        "prometheus-operator.yaml:30:14 no-digest spec.containers[1]",
+        "prometheus-operator.yaml:11:10 no-digest spec.image",
+        "prometheus-operator.yaml:20:12 mutable-tag spec.thanos.image",
+        "strimzi.yaml:11:12 no-digest spec.kafka.image",
+        "strimzi.yaml:23:14 mutable-tag spec.entityOperator.userOperator.image",
+    ];
+    assert_eq!(found, want);
+    // Pinned documents, and pod templates the operator completes (their containers have no
+    // image: the Pooler, the DeploymentRuntimeConfig, the Kibana's and Alertmanager's).
+    let want = [
+        "ImageCatalog postgresql",
+        "Pooler pooler-example-rw",
+        "Function function-patch-and-transform",
+        "DeploymentRuntimeConfig debug-config",
+        "Kibana kibana-sample",
+        "VirtualMachineInstance vmi-ephemeral",
+        "OpenTelemetryCollector pinned",
+        "Alertmanager example",
+        "KafkaBridge my-bridge",
+    ];
+    let mut accepted = accepted;
+    accepted.retain(|a| want.contains(&a.as_str()));
+    assert_eq!(accepted.len(), want.len(), "{accepted:?}");
+    assert_eq!(report["summary"]["skipped"], 0, "no kind is skipped");
+}
+
+/// The same pod template read as a pod spec, not a patch, reports the container the operator
+/// completes as missing its image: the patch semantics are what accepts it.
+#[test]
+fn a_patch_container_is_a_finding_only_without_patch_semantics() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let as_pod_spec = json!({"requireDigest": true, "customKinds": [{
+        "apiGroup": "postgresql.cnpg.io", "kind": "Pooler", "podSpecs": ["spec.template.spec"]
+    }]});
+    let mut c = checker();
+    c.arg("--settings")
+        .arg(settings_file(tmp.path(), &as_pod_spec))
+        .arg("e2e-tests/operators/cloudnative-pg.yaml");
+    let out = c.assert_exit(1);
+    assert!(
+        out.contains("cloudnative-pg.yaml:54:11: Pooler db/pooler-example-rw: spec.template.spec.containers[0] (container \"pgbouncer\"): the container has no image"),
+        "{out}"
+    );
+    let as_patch = json!({"requireDigest": true, "customKinds": [{
+        "apiGroup": "postgresql.cnpg.io", "kind": "Pooler", "podSpecPatches": ["spec.template.spec"]
+    }]});
+    let mut c = checker();
+    c.arg("--settings")
+        .arg(settings_file(tmp.path(), &as_patch))
+        .arg("e2e-tests/operators/cloudnative-pg.yaml");
+    c.assert_exit(0);
+}
+
+#[test]
+fn a_composed_image_and_a_quoted_key_are_judged_at_their_lines() {
+    let mut c = checker();
+    c.args([
+        "--settings",
+        "e2e-tests/operators/composed/settings.json",
+        "e2e-tests/operators/composed/gateway.yaml",
+    ]);
+    let out = c.assert_exit(1);
+    for want in [
+        "gateway.yaml:10:32: Gateway mesh/ingress: metadata.annotations[\"example.com/sidecar-image\"]",
+        "gateway.yaml:14:8: Gateway mesh/ingress: spec.tag (unnamed container): image \"docker.io/istio/proxyv2:1.27.0\": no digest, and requireDigest is on. Fix: set spec.digest to the digest of docker.io/istio/proxyv2:1.27.0 (`image-digest-check pin` writes it). [no-digest]",
+        "2 workloads checked, 1 accepted",
+    ] {
+        assert!(out.contains(want), "{want}\n{out}");
+    }
+}
+
+#[test]
+fn pin_pins_one_image_of_each_preset_and_a_composed_one() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let registry = start(&tmp.path().join("registry"), None);
+    let one = [("linux", "amd64")];
+    for (repository, tag) in [
+        ("prometheus/prometheus", "v3.5.0"),
+        ("thanos/thanos", "latest"),
+        ("oauth2-proxy/oauth2-proxy", "v7.9.0"),
+        ("cloudnative-pg/postgresql", "18.0-minimal-trixie"),
+        ("cloudnative-pg/postgis-extension", "latest"),
+        (
+            "open-telemetry/opentelemetry-collector-releases/opentelemetry-collector-contrib",
+            "0.129.1",
+        ),
+        (
+            "open-telemetry/opentelemetry-operator/target-allocator",
+            "latest",
+        ),
+        (
+            "open-telemetry/opentelemetry-operator/autoinstrumentation-java",
+            "latest",
+        ),
+        ("elasticsearch/elasticsearch", "9.1.0"),
+        ("crossplane-contrib/provider-nop", "v0.4.0"),
+        ("kubevirt/cirros-container-disk-demo", "latest"),
+        ("strimzi/kafka", "0.48.0-kafka-4.1.0"),
+        ("strimzi/operator", "latest"),
+        ("istio/proxyv2", "1.27.0"),
+    ] {
+        push(&registry, tmp.path(), repository, tag, &one);
+    }
+    let work = tmp.path().join("work");
+    std::fs::create_dir_all(&work).expect("work dir");
+    for f in FILES {
+        std::fs::copy(
+            workspace().join("e2e-tests/operators").join(f),
+            work.join(f),
+        )
+        .expect("copied");
+    }
+    std::fs::copy(
+        workspace().join("e2e-tests/operators/composed/gateway.yaml"),
+        work.join("gateway.yaml"),
+    )
+    .expect("copied");
+    let mut all = settings();
+    all["customKinds"] = serde_json::from_str::<Value>(
+        &std::fs::read_to_string(workspace().join("e2e-tests/operators/composed/settings.json"))
+            .expect("read"),
+    )
+    .expect("JSON")["customKinds"]
+        .clone();
+    let settings = settings_file(tmp.path(), &all);
+    let local = format!("127.0.0.1:{}", registry.port);
+    let mut c = TestCommand::bare();
+    c.current_dir(&work)
+        .env("DOCKER_CONFIG", work.join(".docker-none"))
+        .arg("pin")
+        .arg("--settings")
+        .arg(&settings)
+        .args(["--insecure-registry", &local]);
+    for host in [
+        "quay.io",
+        "ghcr.io",
+        "docker.elastic.co",
+        "xpkg.crossplane.io",
+        "docker.io",
+    ] {
+        c.args(["--mirror", &format!("{host}={local}")]);
+    }
+    c.args(FILES).arg("gateway.yaml");
+    let out = c.assert_exit_both(0);
+    assert!(
+        out.stderr.contains("pin: pinned 15 images in 8 files"),
+        "{}",
+        out.stderr
+    );
+    // The checker now accepts every file under requireDigest.
+    let mut c = checker();
+    c.arg("--settings")
+        .arg(&settings)
+        .args(["--namespace", "ops"])
+        .arg(&work);
+    c.assert_exit(0);
+    // The composed image got its digest in its own field, under its tag.
+    let gateway = std::fs::read_to_string(work.join("gateway.yaml")).expect("read");
+    assert!(
+        gateway.contains("  tag: 1.27.0\n  digest: sha256:"),
+        "{gateway}"
+    );
+    assert!(
+        gateway.contains("example.com/sidecar-image: docker.io/istio/proxyv2:1.27.0@sha256:"),
+        "{gateway}"
+    );
+}
