@@ -243,3 +243,33 @@ fn pin_pins_one_image_of_each_preset_and_a_composed_one() {
         "{gateway}"
     );
 }
+
+/// Every preset is documented where users choose it: the contract (every kind), the policy's
+/// settings, and the Kubewarden UI's questions.
+#[test]
+fn every_preset_and_kind_is_documented() {
+    let read = |p: &str| std::fs::read_to_string(workspace().join(p)).expect("read");
+    let (contract, policy, questions) = (
+        read("docs/contract.md"),
+        read("docs/policy.md"),
+        read("questions-ui.yml"),
+    );
+    for name in image_digest_policy::kinds::preset_list() {
+        let quoted = format!("`{name}`");
+        assert!(contract.contains(&quoted), "docs/contract.md lacks {name}");
+        assert!(policy.contains(&quoted), "docs/policy.md lacks {name}");
+        assert!(questions.contains(name), "questions-ui.yml lacks {name}");
+        for kind in image_digest_policy::kinds::preset(name).expect("a preset") {
+            assert!(
+                contract.contains(&format!("`{}`", kind.kind)),
+                "docs/contract.md lacks {name}'s {}",
+                kind.kind
+            );
+            assert!(
+                questions.contains(kind.kind.as_ref()),
+                "questions-ui.yml lacks {name}'s {}",
+                kind.kind
+            );
+        }
+    }
+}
