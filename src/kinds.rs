@@ -640,6 +640,22 @@ mod tests {
                 json!({"apiGroup": "apps", "kind": "Deployment", "podSpecs": ["spec"]}),
                 "apps/Deployment is a built-in kind",
             ),
+            (
+                json!({"apiGroup": "a", "kind": "K", "composed": [{"tag": "version"}]}),
+                "customKinds[0].composed[0].path is missing",
+            ),
+            (
+                json!({"apiGroup": "a", "kind": "K", "composed": [{"path": "spec", "tag": "tags[*]"}]}),
+                "customKinds[0].composed[0].tag `tags[*]`: a part names one field",
+            ),
+            (
+                json!({"apiGroup": "a", "kind": "K", "composed": [{"path": "spec", "hub": "x"}]}),
+                "customKinds[0].composed[0]: unknown key `hub`",
+            ),
+            (
+                json!({"apiGroup": "a", "kind": "K", "images": ["metadata.annotations[\"a/b"]}),
+                "a `[` is not closed",
+            ),
         ];
         for (v, want) in cases {
             let mut problems = Vec::new();

@@ -928,3 +928,92 @@ fn the_report_json_is_the_verdict_as_data() {
         assert_eq!(read, v.data());
     }
 }
+
+/// A composed image is pinned in its own digest field (added under the block when it is not
+/// there), a quoted key's image in place, and a patch container without image is not looked
+/// up; an exempt path is accepted with its reason.
+#[test]
+fn composed_images_and_patches_under_pin_digests() {
+    let digest = format!("sha256:{H64}");
+    let mut host = FakeHost::new(&[
+        ("docker.io/istio/proxyv2:1.27.0", Ok(&digest)),
+        ("envoy:1", Ok(&digest)),
+    ]);
+    let object = json!({
+        "apiVersion": "mesh.example.com/v1", "kind": "Gateway",
+        "metadata": {"name": "g", "annotations": {"example.com/sidecar-image": "envoy:1"}},
+        "spec": {"hub": "docker.io/istio", "repository": "proxyv2", "tag": "1.27.0",
+                 "template": {"spec": {"containers": [{"name": "proxy", "resources": {}}]}}}
+    });
+    let settings = json!({"pinDigests": true, "requireDigest": true, "customKinds": [{
+        "apiGroup": "mesh.example.com", "kind": "Gateway",
+        "composed": [{"path": "spec", "registry": "hub"}],
+        "images": ["metadata.annotations[\"example.com/sidecar-image\"]"],
+        "podSpecPatches": ["spec.template.spec"]
+    }]});
+    let v = run_with(
+        request(
+            "CREATE",
+            "mesh.example.com",
+            "Gateway",
+            "gateways",
+            "mesh",
+            object.clone(),
+        ),
+        settings.clone(),
+        &mut host,
+    );
+    assert_verdict(&v, true, &[], &[], "pinned");
+    let mut expected = object.clone();
+    expected["spec"]["digest"] = json!(digest);
+    expected["metadata"]["annotations"]["example.com/sidecar-image"] =
+        json!(format!("envoy:1@{digest}"));
+    assert_eq!(v.mutated_object, Some(expected));
+
+    // Without pinning: both found at their paths; with exemptPaths, accepted and said.
+    let mut settings = settings;
+    settings["pinDigests"] = json!(false);
+    let v = run(
+        request(
+            "CREATE",
+            "mesh.example.com",
+            "Gateway",
+            "gateways",
+            "mesh",
+            object.clone(),
+        ),
+        settings.clone(),
+    );
+    assert_verdict(
+        &v,
+        false,
+        &[
+            "- metadata.annotations[\"example.com/sidecar-image\"] ",
+            "- spec.tag (unnamed container): image \"docker.io/istio/proxyv2:1.27.0\"",
+            "set spec.digest to the digest of docker.io/istio/proxyv2:1.27.0",
+        ],
+        &[],
+        "composed",
+    );
+    settings["exemptPaths"] =
+        json!([{"kind": "Gateway", "path": "spec", "reason": "no digest field"}]);
+    let v = run(
+        request(
+            "CREATE",
+            "mesh.example.com",
+            "Gateway",
+            "gateways",
+            "mesh",
+            object,
+        ),
+        settings,
+    );
+    assert_eq!(v.findings.len(), 1, "{:?}", v.message);
+    assert!(
+        v.warnings
+            .iter()
+            .any(|w| w.text.contains("accepted by exemptPaths: no digest field")),
+        "{:?}",
+        v.warnings
+    );
+}
