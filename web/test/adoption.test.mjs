@@ -49,6 +49,11 @@ test("npx and the native checker agree on every manifests fixture, in every form
       }
     }
   }
+  // Operators' resources (presets, patches, a composed image, a quoted key): the same reading.
+  for (const output of ["json", "text", "sarif", "junit", "github"]) {
+    codes.add(same(["--settings", "examples/settings/operators.yaml", "--namespace", "ops", "--output", output, "e2e-tests/operators"]).status);
+    compared++;
+  }
   // Input errors and empty runs as well.
   for (const args of [["missing.yaml"], ["--output", "json", "examples/values"], ["--allow-empty", "examples/ci"], ["--output", "json", "examples/ci"]]) {
     codes.add(same(args).status);

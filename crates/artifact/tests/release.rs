@@ -260,6 +260,7 @@ fn questions_ui_covers_every_setting_with_valid_defaults() {
             "allowedDigestAlgorithms",
             "customKinds",
             "exemptImages",
+            "exemptPaths",
             "mutableTags",
             "namespaces.exclude",
             "namespaces.include",

@@ -2,7 +2,7 @@
 //! a real `docker-registry` with deletion on: a manifest deleted through the registry API and
 //! collected by the registry's own garbage collector is named with the commit that pinned it.
 
-use crate::harness::TestCommand;
+use crate::harness::{TestCommand, settings_file};
 use image_digest_testkit::images::push_release;
 use image_digest_testkit::registry::{Registry, start_deletable};
 use std::path::{Path, PathBuf};
@@ -1216,4 +1216,51 @@ fn history_follows_kustomizations() {
         )) && text.contains(&format!("x/web@{} (Deployment agents", fake('e'))),
         "{text}"
     );
+}
+
+/// An operator's resource under its preset (issue 36): the digests it pinned in each commit
+/// are on the keep-list, as a Deployment's would be; without the preset nothing was found.
+#[test]
+fn history_keeps_the_digests_an_operators_resource_pinned() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let repo = repo_in(tmp.path(), "ops");
+    let alertmanager = |digest: &str| {
+        format!(
+            "apiVersion: monitoring.coreos.com/v1\nkind: Alertmanager\nmetadata: {{name: main, namespace: monitoring}}\nspec:\n  image: quay.io/prometheus/alertmanager:v0.28.1@{digest}\n  containers:\n    - name: alertmanager\n      resources: {{}}\n"
+        )
+    };
+    let (a, b) = (fake('a'), fake('b'));
+    commit(
+        &repo,
+        &[("am.yaml", &alertmanager(&a))],
+        "2026-10-02T10:00:00Z",
+        "a",
+    );
+    commit(
+        &repo,
+        &[("am.yaml", &alertmanager(&b))],
+        "2026-10-03T10:00:00Z",
+        "b",
+    );
+    let settings = settings_file(
+        tmp.path(),
+        &serde_json::json!({"presets": ["prometheus-operator"]}),
+    );
+    let settings = settings.display().to_string();
+    let out = history_in(
+        &repo,
+        &["am.yaml", "--output", "list", "--settings", &settings],
+    )
+    .assert_exit_both(0);
+    for digest in [&a, &b] {
+        assert!(
+            out.stdout
+                .contains(&format!("quay.io/prometheus/alertmanager@{digest}")),
+            "{}\n{}",
+            out.stdout,
+            out.stderr
+        );
+    }
+    let out = history_in(&repo, &["am.yaml"]).assert_exit_both(2);
+    assert!(out.stdout.contains("no image found"), "{}", out.stdout);
 }
