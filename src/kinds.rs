@@ -63,26 +63,90 @@ impl Shape {
 }
 
 /// What to read an object as: a built-in shape, or a custom kind's paths.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub enum Target<'s> {
     /// A built-in workload kind.
     Builtin(Shape),
-    /// A preset's or the settings' custom kind.
-    Custom(&'s CustomKind),
+    /// A preset's kind (made from its line when a request of it comes) or the settings'
+    /// custom kind.
+    Custom(Cow<'s, CustomKind>),
 }
 
 impl<'s> Target<'s> {
-    /// What to read a `group`/`kind` as: a built-in shape first, then a custom kind of
-    /// `custom` (the settings' presets and `customKinds`); `None` for kinds not checked.
-    pub fn for_kind(group: &str, kind: &str, custom: &'s [CustomKind]) -> Option<Target<'s>> {
+    /// What to read a `group`/`kind` as: a built-in shape first, then the settings'
+    /// `customKinds`, then the presets turned on; `None` for kinds not checked.
+    pub fn for_kind(group: &str, kind: &str, kinds: &'s Kinds) -> Option<Target<'s>> {
         if let Some(shape) = Shape::of(group, kind) {
             return Some(Target::Builtin(shape));
         }
-        custom
-            .iter()
-            .find(|k| k.is(group, kind))
-            .map(Target::Custom)
+        kinds.find(group, kind).map(Target::Custom)
     }
+}
+
+/// The kinds the settings check beyond the built-in ones. Settings are read on every request
+/// (a fresh instance each), so a preset turned on is kept as its table text until a request
+/// of a kind that is not built in comes: a Deployment with all twelve presets on pays for
+/// twelve name comparisons, not for forty kinds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Kinds {
+    /// `customKinds`, parsed (with their `exemptPaths`).
+    pub custom: Vec<CustomKind>,
+    /// The table text of each preset turned on.
+    pub presets: Vec<&'static str>,
+    /// `exemptPaths` entries for presets' kinds: (API group if given, kind, path, reason).
+    pub exempt: Vec<(Option<String>, String, FieldPath, String)>,
+}
+
+impl Kinds {
+    /// The custom kind `group`/`kind`: a `customKinds` entry, else a preset's.
+    pub fn find(&self, group: &str, kind: &str) -> Option<Cow<'_, CustomKind>> {
+        if let Some(k) = self.custom.iter().find(|k| k.is(group, kind)) {
+            return Some(Cow::Borrowed(k));
+        }
+        let (group, kind, paths) = self
+            .presets
+            .iter()
+            .flat_map(|body| body.lines())
+            .find_map(|line| preset_line(line, group, kind))?;
+        let exempt = self
+            .exempt
+            .iter()
+            .filter(|(g, k, ..)| k == kind && g.as_deref().is_none_or(|g| g == group))
+            .map(|(_, _, path, reason)| (path.clone(), reason.clone()))
+            .collect();
+        Some(Cow::Owned(CustomKind {
+            api_group: Cow::Borrowed(group),
+            kind: Cow::Borrowed(kind),
+            paths: KindPaths::Preset(paths),
+            exempt,
+        }))
+    }
+
+    /// Whether a preset turned on reads `kind` (of `group`, when given).
+    fn preset_reads(&self, group: Option<&str>, kind: &str) -> bool {
+        self.presets.iter().flat_map(|b| b.lines()).any(|line| {
+            let mut parts = line.splitn(3, ' ');
+            let (Some(g), Some(kinds)) = (parts.next(), parts.next()) else {
+                return false;
+            };
+            group.is_none_or(|want| want == g) && kinds.split(',').any(|k| k == kind)
+        })
+    }
+}
+
+/// A preset line's group, kind and paths when it is the line of `group`/`kind`.
+fn preset_line(
+    line: &'static str,
+    group: &str,
+    kind: &str,
+) -> Option<(&'static str, &'static str, &'static str)> {
+    let mut parts = line.splitn(3, ' ');
+    let (g, kinds) = (parts.next()?, parts.next()?);
+    if g != group {
+        return None;
+    }
+    let k = kinds.split(',').find(|k| *k == kind)?;
+    Some((g, k, parts.next().unwrap_or("")))
 }
 
 /// A kind the policy checks beyond the built-in workloads.
@@ -179,7 +243,7 @@ impl KindPaths {
     }
 }
 
-/// The presets, as data: `[name]`, then one line per kind or kinds of the same paths,
+/// The presets, as data: the name, then one line per kind or kinds of the same paths,
 /// `group Kind[,Kind…] what=path…`, where `what` is `pod` (a pod spec), `patch` (a pod spec an
 /// operator completes, whose containers without `image` are patches), `image` (one image
 /// field) or `volume` (a Kubernetes `Volume`). A table of text, not of Rust slices: the
@@ -209,12 +273,18 @@ impl KindPaths {
 ///   template patches the package's runtime.
 /// - kubevirt: a container disk and a kernel boot container are images the node pulls.
 /// - strimzi: the `image` overrides of every component.
-pub const PRESETS: &str = "\
-[argo-rollouts]
+pub const PRESETS: [(&str, &str); 12] = [
+    (
+        "argo-rollouts",
+        "\
 argoproj.io Rollout pod=spec.template.spec
 argoproj.io AnalysisTemplate,ClusterAnalysisTemplate,AnalysisRun pod=spec.metrics[*].provider.job.spec.template.spec
 argoproj.io Experiment pod=spec.templates[*].template.spec
-[argo-workflows]
+",
+    ),
+    (
+        "argo-workflows",
+        "\
 argoproj.io Workflow,WorkflowTemplate,ClusterWorkflowTemplate,CronWorkflow \
 image=spec..templates[*].container.image image=spec..templates[*].script.image \
 image=spec..templates[*].initContainers[*].image image=spec..templates[*].sidecars[*].image \
@@ -222,10 +292,18 @@ image=spec..templates[*].containerSet.containers[*].image \
 image=spec..templates[*]..inline.container.image image=spec..templates[*]..inline.script.image \
 image=spec..templates[*]..inline.initContainers[*].image image=spec..templates[*]..inline.sidecars[*].image \
 image=spec..templates[*]..inline.containerSet.containers[*].image volume=spec..volumes[*]
-[knative-serving]
+",
+    ),
+    (
+        "knative-serving",
+        "\
 serving.knative.dev Service,Configuration pod=spec.template.spec
 serving.knative.dev Revision pod=spec
-[tekton-pipelines]
+",
+    ),
+    (
+        "tekton-pipelines",
+        "\
 tekton.dev Task,ClusterTask image=spec.steps[*].image image=spec.sidecars[*].image image=spec.stepTemplate.image volume=spec.volumes[*]
 tekton.dev Pipeline image=spec..taskSpec.steps[*].image image=spec..taskSpec.sidecars[*].image \
 image=spec..taskSpec.stepTemplate.image volume=spec..taskSpec.volumes[*]
@@ -234,23 +312,43 @@ image=spec..taskSpec.stepTemplate.image volume=spec..taskSpec.volumes[*] volume=
 tekton.dev TaskRun image=spec.taskSpec.steps[*].image image=spec.taskSpec.sidecars[*].image \
 image=spec.taskSpec.stepTemplate.image volume=spec.taskSpec.volumes[*] volume=spec.podTemplate.volumes[*]
 tekton.dev StepAction image=spec.image
-[keda]
+",
+    ),
+    (
+        "keda",
+        "\
 keda.sh ScaledJob pod=spec.jobTargetRef.template.spec
-[prometheus-operator]
+",
+    ),
+    (
+        "prometheus-operator",
+        "\
 monitoring.coreos.com Prometheus image=spec.image image=spec.thanos.image patch=spec
 monitoring.coreos.com PrometheusAgent,Alertmanager,ThanosRuler image=spec.image patch=spec
-[cloudnative-pg]
+",
+    ),
+    (
+        "cloudnative-pg",
+        "\
 postgresql.cnpg.io Cluster image=spec.imageName image=spec.postgresql.extensions[*].image.reference
 postgresql.cnpg.io ImageCatalog,ClusterImageCatalog image=spec.images[*].image
 postgresql.cnpg.io Pooler patch=spec.template.spec
-[opentelemetry-operator]
+",
+    ),
+    (
+        "opentelemetry-operator",
+        "\
 opentelemetry.io OpenTelemetryCollector image=spec.image image=spec.targetAllocator.image \
 image=spec.additionalContainers[*].image pod=spec
 opentelemetry.io TargetAllocator,OpAMPBridge image=spec.image
 opentelemetry.io Instrumentation image=spec.java.image image=spec.java.extensions[*].image \
 image=spec.nodejs.image image=spec.python.image image=spec.dotnet.image image=spec.go.image \
 image=spec.apacheHttpd.image image=spec.nginx.image
-[eck]
+",
+    ),
+    (
+        "eck",
+        "\
 elasticsearch.k8s.elastic.co Elasticsearch image=spec.image patch=spec.nodeSets[*].podTemplate.spec
 kibana.k8s.elastic.co Kibana image=spec.image patch=spec.podTemplate.spec
 apm.k8s.elastic.co ApmServer image=spec.image patch=spec.podTemplate.spec
@@ -260,34 +358,49 @@ logstash.k8s.elastic.co Logstash image=spec.image patch=spec.podTemplate.spec
 agent.k8s.elastic.co Agent image=spec.image patch=spec.deployment.podTemplate.spec \
 patch=spec.daemonSet.podTemplate.spec patch=spec.statefulSet.podTemplate.spec
 beat.k8s.elastic.co Beat image=spec.image patch=spec.deployment.podTemplate.spec patch=spec.daemonSet.podTemplate.spec
-[crossplane]
+",
+    ),
+    (
+        "crossplane",
+        "\
 pkg.crossplane.io Provider,Function,Configuration image=spec.package
 pkg.crossplane.io DeploymentRuntimeConfig patch=spec.deploymentTemplate.spec.template.spec
-[kubevirt]
+",
+    ),
+    (
+        "kubevirt",
+        "\
 kubevirt.io VirtualMachineInstance image=spec.volumes[*].containerDisk.image \
 image=spec.domain.firmware.kernelBoot.container.image
 kubevirt.io VirtualMachine,VirtualMachineInstanceReplicaSet image=spec.template.spec.volumes[*].containerDisk.image \
 image=spec.template.spec.domain.firmware.kernelBoot.container.image
 pool.kubevirt.io VirtualMachinePool image=spec.virtualMachineTemplate.spec.template.spec.volumes[*].containerDisk.image \
 image=spec.virtualMachineTemplate.spec.template.spec.domain.firmware.kernelBoot.container.image
-[strimzi]
+",
+    ),
+    (
+        "strimzi",
+        "\
 kafka.strimzi.io Kafka image=spec.kafka.image image=spec.zookeeper.image image=spec.entityOperator.topicOperator.image \
 image=spec.entityOperator.userOperator.image image=spec.entityOperator.tlsSidecar.image \
 image=spec.cruiseControl.image image=spec.kafkaExporter.image
 kafka.strimzi.io KafkaConnect,KafkaMirrorMaker2,KafkaMirrorMaker,KafkaBridge image=spec.image
-";
+",
+    ),
+];
 
-/// The lines of preset `name`, or `None` for a name that is not a preset.
-fn preset_lines(name: &str) -> Option<impl Iterator<Item = &'static str>> {
-    let mut lines = PRESETS.lines();
-    lines.find(|l| l.strip_prefix('[').and_then(|l| l.strip_suffix(']')) == Some(name))?;
-    Some(lines.take_while(|l| !l.starts_with('[')))
+/// The table text of preset `name`, or `None` for a name that is not a preset.
+pub fn preset_body(name: &str) -> Option<&'static str> {
+    PRESETS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, body)| *body)
 }
 
 /// The preset's kinds, or `None` for a name that is not a preset.
 pub fn preset(name: &str) -> Option<Vec<CustomKind>> {
     let mut out = Vec::new();
-    for line in preset_lines(name)? {
+    for line in preset_body(name)?.lines() {
         let mut parts = line.splitn(3, ' ');
         let (Some(group), Some(kinds)) = (parts.next(), parts.next()) else {
             continue;
@@ -305,9 +418,7 @@ pub fn preset(name: &str) -> Option<Vec<CustomKind>> {
 
 /// The presets' names, in the table's order.
 pub fn preset_list() -> impl Iterator<Item = &'static str> {
-    PRESETS
-        .lines()
-        .filter_map(|l| l.strip_prefix('[').and_then(|l| l.strip_suffix(']')))
+    PRESETS.iter().map(|(name, _)| *name)
 }
 
 /// The presets' names, for messages.
@@ -471,7 +582,7 @@ const EXEMPT_PATH_KEYS: [&str; 4] = ["apiGroup", "kind", "path", "reason"];
 /// name), attached to the custom kinds it names, so a request of another kind never reads it.
 /// A field whose schema cannot hold a digest is exempt only with a reason, and only for kinds
 /// the settings check: an entry no kind takes is a mistake, not a no-op.
-pub fn exempt_path(i: usize, v: &Value, kinds: &mut [CustomKind], problems: &mut Vec<String>) {
+pub fn exempt_path(i: usize, v: &Value, kinds: &mut Kinds, problems: &mut Vec<String>) {
     let at = format!("exemptPaths[{i}]");
     let Value::Object(map) = v else {
         problems.push(format!(
@@ -491,10 +602,17 @@ pub fn exempt_path(i: usize, v: &Value, kinds: &mut [CustomKind], problems: &mut
     }
     let mut taken = false;
     for k in kinds
+        .custom
         .iter_mut()
         .filter(|k| k.kind == kind && group.is_none_or(|g| k.api_group == g))
     {
         k.exempt.push((path.clone(), reason.clone()));
+        taken = true;
+    }
+    if kinds.preset_reads(group, &kind) {
+        kinds
+            .exempt
+            .push((group.map(str::to_owned), kind.clone(), path, reason));
         taken = true;
     }
     if !taken {

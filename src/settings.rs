@@ -7,7 +7,7 @@
 
 use crate::exemption::Exemption;
 use crate::json::type_name;
-use crate::kinds::{self, CustomKind};
+use crate::kinds::{self, Kinds};
 use crate::reference::DIGEST_ALGORITHMS;
 use serde_json::{Map, Value};
 
@@ -35,7 +35,7 @@ pub struct Settings {
     /// `verifyTagDigest`: check a pinned image's tag against its digest.
     pub verify_tag_digest: VerifyTagDigest,
     /// Custom resources to check: the `presets` turned on, then the `customKinds`.
-    pub custom_kinds: Vec<CustomKind>,
+    pub custom_kinds: Kinds,
 }
 
 /// `pinDigests`: which objects get their tag-only images rewritten to `tag@digest`.
@@ -98,7 +98,7 @@ impl Default for Settings {
             allow_existing_violations: false,
             pin_digests: PinDigests::Off,
             verify_tag_digest: VerifyTagDigest::Off,
-            custom_kinds: Vec::new(),
+            custom_kinds: Kinds::default(),
         }
     }
 }
@@ -349,20 +349,15 @@ fn read_namespaces(map: &Map<String, Value>, out: &mut NamespaceScope, problems:
 }
 
 /// `presets` (by name) and `customKinds` (entry by entry), in that order.
-fn read_kinds(
-    map: &Map<String, Value>,
-    r: &Reader<'_>,
-    out: &mut Vec<CustomKind>,
-    problems: &mut Problems,
-) {
+fn read_kinds(map: &Map<String, Value>, r: &Reader<'_>, out: &mut Kinds, problems: &mut Problems) {
     for (i, name) in r
         .strings("presets", problems)
         .into_iter()
         .flatten()
         .enumerate()
     {
-        match kinds::preset(&name) {
-            Some(k) => out.extend(k),
+        match kinds::preset_body(&name) {
+            Some(body) => out.presets.push(body),
             None => problems.add(
                 format!("presets[{i}]"),
                 format!(
@@ -377,7 +372,7 @@ fn read_kinds(
         Some(Value::Array(entries)) => {
             for (i, v) in entries.iter().enumerate() {
                 let mut found = Vec::new();
-                out.extend(kinds::custom_kind(i, v, &mut found));
+                out.custom.extend(kinds::custom_kind(i, v, &mut found));
                 for message in found {
                     problems.add(format!("customKinds[{i}]"), message);
                 }
@@ -394,7 +389,7 @@ fn read_kinds(
 }
 
 /// `exemptPaths`, entry by entry, attached to the kinds read before.
-fn read_exempt_paths(map: &Map<String, Value>, kinds: &mut [CustomKind], problems: &mut Problems) {
+fn read_exempt_paths(map: &Map<String, Value>, kinds: &mut Kinds, problems: &mut Problems) {
     match map.get("exemptPaths") {
         None | Some(Value::Null) => {}
         Some(Value::Array(entries)) => {

@@ -92,12 +92,12 @@ pub struct FoundContainer<'a> {
 
 /// Reads the images of `object` (raw JSON) as `target` says; `at` prefixes error paths.
 pub fn read_target<'a>(
-    target: Target<'_>,
+    target: &Target<'_>,
     object: &'a str,
     at: &str,
 ) -> Result<ObjectImages<'a>, String> {
     match target {
-        Target::Builtin(shape) => read(shape, object, at),
+        Target::Builtin(shape) => read(*shape, object, at),
         Target::Custom(kind) => read_custom(kind, object, at),
     }
 }

@@ -1,6 +1,6 @@
 //! Turning a manifest into the AdmissionRequest the API server would send for it.
 
-use image_digest_policy::kinds::CustomKind;
+use image_digest_policy::kinds::Kinds;
 use image_digest_policy::kinds::Target;
 use serde_json::{Value, json};
 
@@ -41,7 +41,7 @@ pub fn request_for(
     object: &Value,
     default_namespace: Option<&str>,
     uid: &str,
-    custom: &[CustomKind],
+    custom: &Kinds,
 ) -> Result<Prepared, Skipped> {
     let api_version = object
         .get("apiVersion")
@@ -114,7 +114,7 @@ mod tests {
     #[test]
     fn workloads_become_create_requests() {
         let d = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "api"}});
-        let w = request_for(&d, Some("prod"), "1", &[]).unwrap();
+        let w = request_for(&d, Some("prod"), "1", &Kinds::default()).unwrap();
         assert_eq!(
             (w.kind.as_str(), w.namespace.as_str(), w.name.as_str()),
             ("Deployment", "prod", "api")
@@ -127,11 +127,13 @@ mod tests {
         assert_eq!(w.request["operation"], "CREATE");
         let own = json!({"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "c", "namespace": "ops"}});
         assert_eq!(
-            request_for(&own, Some("prod"), "2", &[]).unwrap().namespace,
+            request_for(&own, Some("prod"), "2", &Kinds::default())
+                .unwrap()
+                .namespace,
             "ops"
         );
         let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"generateName": "web-"}});
-        let w = request_for(&pod, None, "3", &[]).unwrap();
+        let w = request_for(&pod, None, "3", &Kinds::default()).unwrap();
         assert_eq!(
             (w.namespace.as_str(), w.name.as_str()),
             ("default", "web-<generated>")
@@ -150,7 +152,7 @@ mod tests {
             (json!({"kind": "Deployment"}), "Deployment"),
             (json!({"metadata": {}}), "<no apiVersion or kind>"),
         ] {
-            let skipped = request_for(&d, None, "0", &[]).err();
+            let skipped = request_for(&d, None, "0", &Kinds::default()).err();
             assert_eq!(skipped, Some(Skipped(label.to_owned())), "{d}");
         }
     }

@@ -61,7 +61,7 @@ pub fn of_document(doc: &Document, settings: &Settings) -> Vec<Located> {
         return Vec::new();
     };
     let object = doc.value.to_string();
-    let Ok(workload) = image_digest_policy::workload::read_target(target, &object, "") else {
+    let Ok(workload) = image_digest_policy::workload::read_target(&target, &object, "") else {
         return Vec::new();
     };
     let name = workload.metadata.name.as_deref().unwrap_or("<unnamed>");
