@@ -13,6 +13,9 @@ import sys
 
 import yaml
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import admission  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 OPERATORS = os.path.join(HERE, "..", "..", "operators")
 
@@ -69,23 +72,6 @@ PLURAL = {"Prometheus": "prometheuses", "Alertmanager": "alertmanagers", "Cluste
           "Kafka": "kafkas", "KafkaBridge": "kafkabridges", "Gateway": "gateways"}
 
 
-def request(obj):
-    group, version = obj["apiVersion"].split("/")
-    kind = obj["kind"]
-    gvk = {"group": group, "version": version, "kind": kind}
-    gvr = {"group": group, "version": version, "resource": PLURAL[kind]}
-    meta = obj["metadata"]
-    return {
-        "uid": f"00000000-0000-4000-8000-{sum(map(ord, kind + meta.get('name', ''))):012d}",
-        "kind": gvk, "resource": gvr, "requestKind": gvk, "requestResource": gvr,
-        "name": meta.get("name", ""), "namespace": meta.get("namespace", ""),
-        "operation": "CREATE",
-        "userInfo": {"username": "kubernetes-admin", "groups": ["system:authenticated"]},
-        "object": obj, "oldObject": None, "dryRun": False,
-        "options": {"kind": "CreateOptions", "apiVersion": "meta.k8s.io/v1"},
-    }
-
-
 def main():
     for file, (settings, per_doc) in EXPECTED.items():
         with open(os.path.join(OPERATORS, file)) as f:
@@ -94,7 +80,7 @@ def main():
         for i, (doc, images) in enumerate(zip(docs, per_doc)):
             name = file.removesuffix(".yaml").replace("/", "-") + f"-{i}"
             with open(os.path.join(HERE, name + ".json"), "w") as out:
-                json.dump(request(doc), out, indent=2)
+                json.dump(admission.request(doc, PLURAL[doc["kind"]]), out, indent=2)
                 out.write("\n")
             label = f"{doc['kind']} {doc['metadata']['name']} of operators/{file}"
             case = {"request": f"operators/{name}.json", "settings": settings}

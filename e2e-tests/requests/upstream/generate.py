@@ -12,6 +12,9 @@ import sys
 
 import yaml
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import admission  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 UPSTREAM = os.path.join(HERE, "..", "..", "upstream")
 
@@ -47,23 +50,6 @@ PLURAL = {"Workflow": "workflows", "Pipeline": "pipelines", "PipelineRun": "pipe
           "ClusterAnalysisTemplate": "clusteranalysistemplates", "Experiment": "experiments"}
 
 
-def request(obj):
-    group, version = obj["apiVersion"].split("/")
-    kind = obj["kind"]
-    gvk = {"group": group, "version": version, "kind": kind}
-    gvr = {"group": group, "version": version, "resource": PLURAL[kind]}
-    meta = obj["metadata"]
-    return {
-        "uid": f"00000000-0000-4000-8000-{sum(map(ord, kind + meta.get('name', meta.get('generateName', '')))):012d}",
-        "kind": gvk, "resource": gvr, "requestKind": gvk, "requestResource": gvr,
-        "name": meta.get("name", ""), "namespace": meta.get("namespace", ""),
-        "operation": "CREATE",
-        "userInfo": {"username": "kubernetes-admin", "groups": ["system:authenticated"]},
-        "object": obj, "oldObject": None, "dryRun": False,
-        "options": {"kind": "CreateOptions", "apiVersion": "meta.k8s.io/v1"},
-    }
-
-
 def main():
     for file, (preset, per_doc) in EXPECTED.items():
         with open(os.path.join(UPSTREAM, file)) as f:
@@ -72,7 +58,7 @@ def main():
         for i, (doc, images) in enumerate(zip(docs, per_doc)):
             name = file.removesuffix(".yaml") + (f"-{i}" if len(docs) > 1 else "")
             with open(os.path.join(HERE, name + ".json"), "w") as out:
-                json.dump(request(doc), out, indent=2)
+                json.dump(admission.request(doc, PLURAL[doc["kind"]]), out, indent=2)
                 out.write("\n")
             n = len(images)
             noun = "image breaks" if n == 1 else "images break"
