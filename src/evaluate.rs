@@ -282,6 +282,10 @@ fn judge_all(
     let mut judged = Judged::default();
     let mut lookups = Lookups::new(resolver);
     for c in containers {
+        if c.operator_default {
+            operator_default(c, settings, existing, &mut judged);
+            continue;
+        }
         let verdict = rules::judge(&c.image, settings);
         if let (Some(reason), ImageVerdict::Violates(_) | ImageVerdict::Unpinned) =
             (&c.exempt, &verdict)
@@ -335,6 +339,49 @@ fn judge_all(
         }
     }
     judged
+}
+
+/// An operator's image field that is not set: its default image is a tag without a digest.
+/// Under `requireDigest` the workload the operator creates would be rejected by this policy, so
+/// the resource is; otherwise it is an unpinned image (a warning while `warnUnpinned`). An
+/// `exemptPaths` entry or an existing violation (`allowExistingViolations`) makes it a warning.
+fn operator_default(
+    c: &FoundContainer<'_>,
+    settings: &Settings,
+    existing: &[Key],
+    judged: &mut Judged,
+) {
+    let fix = format!(
+        "set {} to the image the operator should run, as repository:tag@sha256:<digest>",
+        c.path
+    );
+    if let Some(reason) = &c.exempt {
+        let problem = Problem::ExemptPath {
+            reason: reason.clone(),
+        };
+        let detail = format!("the operator's default image {problem}");
+        judged.warnings.push(warning(c, problem, detail));
+    } else if !settings.require_digest {
+        if settings.warn_unpinned {
+            let detail = format!(
+                "not set: the operator runs its own default image, which {} ({fix})",
+                Problem::Unpinned
+            );
+            judged.warnings.push(warning(c, Problem::Unpinned, detail));
+        }
+    } else if existing.contains(&key(c)) {
+        let detail = format!(
+            "existing violation kept by allowExistingViolations: {}",
+            Problem::OperatorDefault
+        );
+        judged
+            .warnings
+            .push(warning(c, Problem::OperatorDefault, detail));
+    } else {
+        judged
+            .blocking
+            .push(finding(c, vec![Problem::OperatorDefault], fix));
+    }
 }
 
 /// `path (container "name")` or `path (volume "name")`, how a warning names what holds the

@@ -195,6 +195,11 @@ pub struct Parsed {
     pub volumes: Vec<FieldPath>,
     /// Images an operator composes from parts (`hub` + `tag`).
     pub composed: Vec<Composed>,
+    /// Image fields an operator fills with its own default image when they are absent (and
+    /// their block is there), unless one of the alternatives is set (CloudNativePG's
+    /// `imageCatalogRef`): the default is a tag without a digest, which this policy rejects
+    /// under `requireDigest` when the operator creates its workload, so it is said here first.
+    pub defaults: Vec<(FieldPath, Vec<FieldPath>)>,
 }
 
 /// An image written in parts: at every block `path` reaches, the `registry`, `repository`,
@@ -225,10 +230,16 @@ impl KindPaths {
                     let Some((what, text)) = token.split_once('=') else {
                         continue;
                     };
-                    let Ok(path) = FieldPath::parse(text) else {
+                    let Ok(path) = FieldPath::parse(text.split('|').next().unwrap_or(text)) else {
                         continue;
                     };
                     match what {
+                        "default" => {
+                            let alternatives = text.split('|').skip(1);
+                            let alternatives =
+                                alternatives.filter_map(|t| FieldPath::parse(t).ok());
+                            out.defaults.push((path, alternatives.collect()));
+                        }
                         "pod" => out.pod_specs.push(path),
                         "patch" => out.patches.push(path),
                         "image" => out.images.push(path),
@@ -246,7 +257,9 @@ impl KindPaths {
 /// The presets, as data: the name, then one line per kind or kinds of the same paths,
 /// `group Kind[,Kind…] what=path…`, where `what` is `pod` (a pod spec), `patch` (a pod spec an
 /// operator completes, whose containers without `image` are patches), `image` (one image
-/// field) or `volume` (a Kubernetes `Volume`). A table of text, not of Rust slices: the
+/// field), `volume` (a Kubernetes `Volume`) or `default` (an image field the operator fills
+/// with its own default, a bare tag, when it is absent and its block is there; `a|b` when
+/// setting `b` instead also names the image). A table of text, not of Rust slices: the
 /// module carries the paths once, without a pointer and a length for each (the slices cost
 /// about 3 KB of the 400 KB budget), and a request parses only its own kind's line.
 ///
@@ -323,14 +336,16 @@ keda.sh ScaledJob pod=spec.jobTargetRef.template.spec
     (
         "prometheus-operator",
         "\
-monitoring.coreos.com Prometheus image=spec.image image=spec.thanos.image patch=spec
-monitoring.coreos.com PrometheusAgent,Alertmanager,ThanosRuler image=spec.image patch=spec
+monitoring.coreos.com Prometheus image=spec.image image=spec.thanos.image patch=spec \
+default=spec.image default=spec.thanos.image
+monitoring.coreos.com PrometheusAgent,Alertmanager,ThanosRuler image=spec.image patch=spec default=spec.image
 ",
     ),
     (
         "cloudnative-pg",
         "\
-postgresql.cnpg.io Cluster image=spec.imageName image=spec.postgresql.extensions[*].image.reference
+postgresql.cnpg.io Cluster image=spec.imageName image=spec.postgresql.extensions[*].image.reference \
+default=spec.imageName|spec.imageCatalogRef
 postgresql.cnpg.io ImageCatalog,ClusterImageCatalog image=spec.images[*].image
 postgresql.cnpg.io Pooler patch=spec.template.spec
 ",
@@ -339,8 +354,8 @@ postgresql.cnpg.io Pooler patch=spec.template.spec
         "opentelemetry-operator",
         "\
 opentelemetry.io OpenTelemetryCollector image=spec.image image=spec.targetAllocator.image \
-image=spec.additionalContainers[*].image pod=spec
-opentelemetry.io TargetAllocator,OpAMPBridge image=spec.image
+image=spec.additionalContainers[*].image pod=spec default=spec.image
+opentelemetry.io TargetAllocator,OpAMPBridge image=spec.image default=spec.image
 opentelemetry.io Instrumentation image=spec.java.image image=spec.java.extensions[*].image \
 image=spec.nodejs.image image=spec.python.image image=spec.dotnet.image image=spec.go.image \
 image=spec.apacheHttpd.image image=spec.nginx.image
@@ -349,15 +364,15 @@ image=spec.apacheHttpd.image image=spec.nginx.image
     (
         "eck",
         "\
-elasticsearch.k8s.elastic.co Elasticsearch image=spec.image patch=spec.nodeSets[*].podTemplate.spec
-kibana.k8s.elastic.co Kibana image=spec.image patch=spec.podTemplate.spec
-apm.k8s.elastic.co ApmServer image=spec.image patch=spec.podTemplate.spec
-enterprisesearch.k8s.elastic.co EnterpriseSearch image=spec.image patch=spec.podTemplate.spec
-maps.k8s.elastic.co ElasticMapsServer image=spec.image patch=spec.podTemplate.spec
-logstash.k8s.elastic.co Logstash image=spec.image patch=spec.podTemplate.spec
-agent.k8s.elastic.co Agent image=spec.image patch=spec.deployment.podTemplate.spec \
+elasticsearch.k8s.elastic.co Elasticsearch image=spec.image default=spec.image patch=spec.nodeSets[*].podTemplate.spec
+kibana.k8s.elastic.co Kibana image=spec.image default=spec.image patch=spec.podTemplate.spec
+apm.k8s.elastic.co ApmServer image=spec.image default=spec.image patch=spec.podTemplate.spec
+enterprisesearch.k8s.elastic.co EnterpriseSearch image=spec.image default=spec.image patch=spec.podTemplate.spec
+maps.k8s.elastic.co ElasticMapsServer image=spec.image default=spec.image patch=spec.podTemplate.spec
+logstash.k8s.elastic.co Logstash image=spec.image default=spec.image patch=spec.podTemplate.spec
+agent.k8s.elastic.co Agent image=spec.image default=spec.image patch=spec.deployment.podTemplate.spec \
 patch=spec.daemonSet.podTemplate.spec patch=spec.statefulSet.podTemplate.spec
-beat.k8s.elastic.co Beat image=spec.image patch=spec.deployment.podTemplate.spec patch=spec.daemonSet.podTemplate.spec
+beat.k8s.elastic.co Beat image=spec.image default=spec.image patch=spec.deployment.podTemplate.spec patch=spec.daemonSet.podTemplate.spec
 ",
     ),
     (
@@ -383,8 +398,10 @@ image=spec.virtualMachineTemplate.spec.template.spec.domain.firmware.kernelBoot.
         "\
 kafka.strimzi.io Kafka image=spec.kafka.image image=spec.zookeeper.image image=spec.entityOperator.topicOperator.image \
 image=spec.entityOperator.userOperator.image image=spec.entityOperator.tlsSidecar.image \
-image=spec.cruiseControl.image image=spec.kafkaExporter.image
-kafka.strimzi.io KafkaConnect,KafkaMirrorMaker2,KafkaMirrorMaker,KafkaBridge image=spec.image
+image=spec.cruiseControl.image image=spec.kafkaExporter.image default=spec.kafka.image default=spec.zookeeper.image \
+default=spec.entityOperator.topicOperator.image default=spec.entityOperator.userOperator.image \
+default=spec.cruiseControl.image default=spec.kafkaExporter.image
+kafka.strimzi.io KafkaConnect,KafkaMirrorMaker2,KafkaMirrorMaker,KafkaBridge image=spec.image default=spec.image
 ",
     ),
 ];
@@ -456,6 +473,7 @@ pub fn custom_kind(i: usize, v: &Value, problems: &mut Vec<String>) -> Option<Cu
         images: paths(map, "images", &at, problems),
         volumes: paths(map, "volumes", &at, problems),
         composed: composed_list(map, &at, problems),
+        defaults: Vec::new(),
     };
     let empty = parsed.pod_specs.is_empty()
         && parsed.patches.is_empty()
@@ -708,7 +726,12 @@ mod tests {
                 let count = resolved.pod_specs.len()
                     + resolved.patches.len()
                     + resolved.images.len()
-                    + resolved.volumes.len();
+                    + resolved.volumes.len()
+                    + resolved.defaults.len();
+                for (path, alternatives) in &resolved.defaults {
+                    assert!(path.is_plain(), "{name} {}: a default is one field", k.kind);
+                    assert!(alternatives.iter().all(FieldPath::is_plain));
+                }
                 assert_eq!(count, tokens.len(), "{name} {}: {line}", k.kind);
                 assert!(Shape::of(&k.api_group, &k.kind).is_none(), "{}", k.kind);
             }

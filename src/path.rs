@@ -148,6 +148,15 @@ impl FieldPath {
         }
     }
 
+    /// The path without its last segment (`spec.kafka` of `spec.kafka.image`); `None` for a
+    /// path of one segment.
+    pub fn parent(&self) -> Option<FieldPath> {
+        let (_, rest) = self.segments.split_last()?;
+        (!rest.is_empty()).then(|| FieldPath {
+            segments: rest.to_vec(),
+        })
+    }
+
     /// A path of one key.
     pub fn key(key: &str) -> FieldPath {
         FieldPath {

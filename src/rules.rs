@@ -247,6 +247,9 @@ pub enum Problem {
     },
     /// A tag and no digest, accepted under the settings (a warning while `warnUnpinned`).
     Unpinned,
+    /// An operator's image field is not set: the operator runs its default image, a tag
+    /// without a digest, and `requireDigest` is on.
+    OperatorDefault,
     /// Accepted without a digest by an `exemptPaths` entry.
     ExemptPath {
         /// The entry's reason.
@@ -262,7 +265,7 @@ impl Problem {
             | Problem::NullImage
             | Problem::NotAString(_)
             | Problem::Invalid(_) => Rule::InvalidRef,
-            Problem::NoDigest => Rule::NoDigest,
+            Problem::NoDigest | Problem::OperatorDefault => Rule::NoDigest,
             Problem::Drift { .. } => Rule::MutableTag,
             Problem::NoTag => Rule::MissingTag,
             Problem::AlgorithmNotAllowed { .. } => Rule::DisallowedAlgorithm,
@@ -294,6 +297,9 @@ impl std::fmt::Display for Problem {
             Problem::NotAString(t) => write!(f, "the image must be a string, found {t}"),
             Problem::Invalid(e) => write!(f, "not a valid image reference: {e}"),
             Problem::NoDigest => f.write_str("no digest, and requireDigest is on"),
+            Problem::OperatorDefault => f.write_str(
+                "not set: the operator runs its own default image here, a tag without a digest, and requireDigest is on",
+            ),
             Problem::Drift { tag: None } => {
                 f.write_str("no tag and no digest: it runs `latest` implicitly, which drifts")
             }

@@ -88,6 +88,9 @@ pub struct FoundContainer<'a> {
     /// The reason of the `exemptPaths` entry the image is under: judged for validity only,
     /// and reported as exempt.
     pub exempt: Option<String>,
+    /// An operator's image field that is not set: the operator runs its own default image
+    /// there, a tag without a digest (the image is [`ImageField::Missing`]).
+    pub operator_default: bool,
 }
 
 /// Reads the images of `object` (raw JSON) as `target` says; `at` prefixes error paths.
@@ -180,6 +183,7 @@ pub fn read_custom<'a>(
                 image_pointer: m.pointer,
                 digest_at: None,
                 exempt: None,
+                operator_default: false,
             });
         }
     }
@@ -195,6 +199,26 @@ pub fn read_custom<'a>(
             if let Some(found) = volume(m.value, &m.path, &m.pointer, index, at)? {
                 containers.push(found);
             }
+        }
+    }
+    for (path, alternatives) in &paths.defaults {
+        let block = path
+            .parent()
+            .is_some_and(|p| matches!(p.first(&value), Some(Value::Object(_))));
+        let absent =
+            path.first(&value).is_none() && alternatives.iter().all(|a| a.first(&value).is_none());
+        if let (true, true, Some((shown, pointer))) = (block, absent, path.place("", "")) {
+            containers.push(FoundContainer {
+                list: ContainerList::Regular,
+                index: containers.len(),
+                name: Cow::Owned(String::new()),
+                image: ImageField::Missing,
+                path: shown,
+                image_pointer: pointer,
+                digest_at: None,
+                exempt: None,
+                operator_default: true,
+            });
         }
     }
     for (path, reason) in &kind.exempt {
@@ -278,6 +302,7 @@ fn compose(
         image_pointer,
         digest_at,
         exempt: None,
+        operator_default: false,
     })
 }
 
@@ -335,6 +360,7 @@ fn pod_spec_containers(
                 path,
                 digest_at: None,
                 exempt: None,
+                operator_default: false,
             });
         }
     }
@@ -408,6 +434,7 @@ fn volume(
         image_pointer: format!("{pointer}/image/reference"),
         digest_at: None,
         exempt: None,
+        operator_default: false,
     }))
 }
 
@@ -446,6 +473,7 @@ fn containers_of(spec: PodSpec<'_>) -> Vec<FoundContainer<'_>> {
                 image_pointer: String::new(),
                 digest_at: None,
                 exempt: None,
+                operator_default: false,
             });
         }
     }

@@ -125,7 +125,7 @@ fn composed_action(
     settings: &Settings,
 ) -> Action {
     let after = at.pointer.rsplit_once('/').map(|(_, k)| k.to_owned());
-    let planned = |_: &str| match digest.pos {
+    let planned = match digest.pos {
         Some(pos) => Some(Planned {
             file: file.path.clone(),
             line: pos.line,
@@ -133,7 +133,6 @@ fn composed_action(
             kind: EditKind::Replace,
         }),
         None => after
-            .clone()
             .filter(|k| digest.beside_tag && !k.contains('~'))
             .map(|key| Planned {
                 file: file.path.clone(),
@@ -145,19 +144,20 @@ fn composed_action(
                 },
             }),
     };
-    match decide(&at.image, settings, |text| {
-        planned(text).unwrap_or(Planned {
-            file: PathBuf::new(),
-            line: 0,
-            column: 0,
-            kind: EditKind::Replace,
-        })
-    }) {
-        Action::Pin(p) if p.line == 0 => Action::Refused(format!(
+    // The core's rules decide whether it is pinned, exempt or refused; where to write is ours.
+    let judged = decide(&at.image, settings, |_| Planned {
+        file: file.path.clone(),
+        line: at.pos.line,
+        column: at.pos.column,
+        kind: EditKind::Replace,
+    });
+    match (judged, planned) {
+        (Action::Pin(_), Some(edit)) => Action::Pin(edit),
+        (Action::Pin(_), None) => Action::Refused(format!(
             "its digest field {} is not there and not beside the tag: add `{}: <digest>` there, then pin it",
             digest.path, digest.key
         )),
-        other => other,
+        (other, _) => other,
     }
 }
 

@@ -88,11 +88,23 @@ pub fn fill(result: &mut report::Checked, answer: Result<Answer, JudgeError>) {
 fn place(result: &mut report::Checked, doc: &input::Document) {
     let start = doc.start();
     (result.line, result.column) = (start.line, start.column);
+    // A field that is not there (an operator's image left to its default) is placed at the
+    // closest block that is.
     let at = |path: &str| {
         let container = report::pointer(path);
+        let mut pointer = container.as_str();
         doc.position(&format!("{container}/image"))
-            .or_else(|| doc.position(&container))
-            .unwrap_or(start)
+            .unwrap_or_else(|| {
+                loop {
+                    if let Some(pos) = doc.position(pointer) {
+                        break pos;
+                    }
+                    match pointer.rsplit_once('/') {
+                        Some((parent, _)) if !parent.is_empty() => pointer = parent,
+                        _ => break start,
+                    }
+                }
+            })
     };
     for f in &mut result.findings {
         let pos = at(&f.path);

@@ -56,6 +56,15 @@ EXPECTED = {
         ("spec.kafka.image", "quay.io/strimzi/kafka:0.48.0-kafka-4.1.0"),
         ("spec.entityOperator.userOperator.image", "quay.io/strimzi/operator:latest"),
     ], []]),
+    "defaults.yaml": ({"presets": ["cloudnative-pg", "eck", "strimzi"], "requireDigest": True}, [[
+        ("spec.imageName", None),
+    ], [
+        ("spec.image", None),
+    ], [
+        ("spec.kafka.image", None),
+        ("spec.entityOperator.topicOperator.image", None),
+        ("spec.entityOperator.userOperator.image", None),
+    ], []]),
     "composed/gateway.yaml": (COMPOSED, [[
         ('metadata.annotations["example.com/sidecar-image"]', "docker.io/istio/proxyv2:1.27.0"),
         ("spec.tag", "docker.io/istio/proxyv2:1.27.0"),
@@ -89,7 +98,9 @@ def main():
                 noun = "image breaks" if n == 1 else "images break"
                 message = [f"{n} container {noun} the image tag/digest contract"]
                 message += [f"- {path} " for path, _ in images]
-                message += [f'image "{image}"' for _, image in images]
+                message += [f'image "{image}"' for _, image in images if image]
+                if not all(image for _, image in images):
+                    message.append("not set: the operator runs its own default image here")
                 case = {"name": f"every image of {label} is found", **case,
                         "allowed": False, "message": message}
             else:

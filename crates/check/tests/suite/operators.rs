@@ -80,7 +80,7 @@ fn every_operator_image_is_found_at_its_line_and_column() {
         "prometheus-operator.yaml:11:10 no-digest spec.image",
         "prometheus-operator.yaml:20:12 mutable-tag spec.thanos.image",
         "strimzi.yaml:11:12 no-digest spec.kafka.image",
-        "strimzi.yaml:23:14 mutable-tag spec.entityOperator.userOperator.image",
+        "strimzi.yaml:22:14 mutable-tag spec.entityOperator.userOperator.image",
     ];
     assert_eq!(found, want);
     // Pinned documents, and pod templates the operator completes (their containers have no
@@ -272,4 +272,41 @@ fn every_preset_and_kind_is_documented() {
             );
         }
     }
+}
+
+/// The operators' quick starts set no image: each operator runs its default, a tag without a
+/// digest, which this policy rejects under `requireDigest` when the operator creates its
+/// StatefulSet. The checker says so at the resource, placed at the block the field belongs
+/// in; a Cluster whose image comes from a catalog is accepted (the catalog is checked).
+#[test]
+fn an_operators_default_image_is_said_at_the_resource() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let mut c = checker();
+    c.arg("--settings")
+        .arg(settings_file(tmp.path(), &settings()))
+        .args(["--output", "json", "e2e-tests/operators/defaults.yaml"]);
+    let report: Value = serde_json::from_str(&c.assert_exit(1)).expect("JSON");
+    let (found, accepted) = findings(&report);
+    assert_eq!(
+        found,
+        [
+            "defaults.yaml:12:3 no-digest spec.imageName",
+            "defaults.yaml:22:3 no-digest spec.image",
+            "defaults.yaml:36:5 no-digest spec.kafka.image",
+            "defaults.yaml:46:20 no-digest spec.entityOperator.topicOperator.image",
+            "defaults.yaml:47:19 no-digest spec.entityOperator.userOperator.image",
+        ]
+    );
+    assert_eq!(accepted, ["Cluster cluster-catalog"]);
+    let text = {
+        let mut c = checker();
+        c.arg("--settings")
+            .arg(settings_file(tmp.path(), &settings()))
+            .arg("e2e-tests/operators/defaults.yaml");
+        c.assert_exit(1)
+    };
+    assert!(
+        text.contains("defaults.yaml:22:3: Elasticsearch elastic/quickstart: spec.image (unnamed container): not set: the operator runs its own default image here, a tag without a digest, and requireDigest is on. Fix: set spec.image to the image the operator should run, as repository:tag@sha256:<digest>. [no-digest]"),
+        "{text}"
+    );
 }

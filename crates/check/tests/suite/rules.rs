@@ -25,6 +25,7 @@ fn row_name(p: &Problem) -> &'static str {
         Problem::TagUnverified { .. } => "tag unverified",
         Problem::Unpinned => "unpinned",
         Problem::ExemptPath { .. } => "exempt path",
+        Problem::OperatorDefault => "operator default",
     }
 }
 
@@ -149,6 +150,15 @@ fn rows() -> Vec<Row> {
             "unpinned",
             false,
         ),
+        // An ECK Kibana without `spec.image`: the operator runs its default, a bare tag.
+        row(
+            "operator default",
+            None,
+            json!({"requireDigest": true, "presets": ["eck"]}),
+            None,
+            "no-digest",
+            true,
+        ),
         // A custom kind's field that cannot hold a digest (`widget`, below).
         row(
             "exempt path",
@@ -180,6 +190,7 @@ fn check(row: &Row, dir: &std::path::Path, format: &str) -> (Option<i32>, String
             "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: p\n  namespace: agents\nspec:\n  image: {}\n",
             row.image.as_deref().unwrap_or_default()
         ),
+        "operator default" => "apiVersion: kibana.k8s.elastic.co/v1\nkind: Kibana\nmetadata:\n  name: p\n  namespace: agents\nspec:\n  version: 9.1.0\n  count: 1\n".to_owned(),
         _ => pod(row.image.as_deref()),
     };
     write(&file, &text);
@@ -234,6 +245,7 @@ fn every_problem_reaches_every_format_with_its_rule() {
         Problem::ExemptPath {
             reason: String::new(),
         },
+        Problem::OperatorDefault,
     ];
     let rows = rows();
     for v in &variants {
@@ -294,7 +306,7 @@ fn every_problem_reaches_every_format_with_its_rule() {
         let (_, out) = check(row, &dir, "text");
         let suffix = format!(" [{}]", row.rule);
         let marker = if row.blocks {
-            ": Pod agents/p: spec."
+            " agents/p: spec."
         } else {
             ": warning: "
         };
