@@ -98,6 +98,10 @@ fn document_sites(file: &Source, doc: &Document, settings: &Settings) -> Vec<Sit
                 },
             };
             let action = match &at.digest {
+                _ if at.operator_default => Action::Refused(format!(
+                    "{} is not set: the operator runs its own default image, a tag; set it to the image to run (repository:tag), then pin it",
+                    at.path
+                )),
                 None => decide(&at.image, settings, planned),
                 Some(digest) => composed_action(file, &at, digest, settings),
             };

@@ -34,6 +34,9 @@ pub struct Located {
     /// A composed image's digest field: its path, JSON pointer and key, and where it is written
     /// when it is there (`pin` replaces it, or adds it under the tag).
     pub digest: Option<ComposedDigest>,
+    /// An operator's image field that is not set (the operator runs its default): placed at
+    /// the closest block that is there.
+    pub operator_default: bool,
 }
 
 /// Where a composed image's digest goes.
@@ -69,14 +72,19 @@ pub fn of_document(doc: &Document, settings: &Settings) -> Vec<Located> {
         .containers
         .iter()
         .filter_map(|c| {
+            let pos = match c.operator_default {
+                true => closest(doc, &c.image_pointer)?,
+                false => doc.position(&c.image_pointer)?,
+            };
             Some(Located {
-                pos: doc.position(&c.image_pointer)?,
+                pos,
                 kind: kind.to_owned(),
                 name: name.to_owned(),
                 path: c.path.clone(),
                 holder: c.list.noun(),
                 container: c.name.to_string(),
                 image: owned(&c.image),
+                operator_default: c.operator_default,
                 pointer: c.image_pointer.clone(),
                 digest: c.digest_at.as_ref().map(|at| {
                     let (path, pointer, key) = at.as_ref();
@@ -91,6 +99,17 @@ pub fn of_document(doc: &Document, settings: &Settings) -> Vec<Located> {
             })
         })
         .collect()
+}
+
+/// Where the node at `pointer` is, else its closest ancestor that is in the document.
+fn closest(doc: &Document, pointer: &str) -> Option<Pos> {
+    let mut at = pointer;
+    loop {
+        if let Some(pos) = doc.position(at) {
+            return Some(pos);
+        }
+        at = at.rsplit_once('/')?.0;
+    }
 }
 
 fn owned(image: &ImageField<'_>) -> ImageField<'static> {

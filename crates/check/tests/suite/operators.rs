@@ -310,3 +310,27 @@ fn an_operators_default_image_is_said_at_the_resource() {
         "{text}"
     );
 }
+
+/// `pin` cannot look up an image the resource does not name: it says which field to set, and
+/// exits 2, never "nothing to pin".
+#[test]
+fn pin_refuses_an_operators_default_image_and_says_what_to_set() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let mut c = TestCommand::bare();
+    c.arg("pin")
+        .arg("--settings")
+        .arg(settings_file(tmp.path(), &settings()))
+        .args(["--dry-run", "e2e-tests/operators/defaults.yaml"])
+        .current_dir(workspace());
+    let out = c.assert_exit_both(2);
+    assert!(
+        out.stderr.contains("defaults.yaml:22:3: Elasticsearch quickstart, spec.image (container \"\"): not pinned: image \"\": spec.image is not set: the operator runs its own default image, a tag; set it to the image to run (repository:tag), then pin it [not-pinnable]"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stderr.contains("5 not pinnable as written"),
+        "{}",
+        out.stderr
+    );
+}
