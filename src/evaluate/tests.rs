@@ -951,18 +951,15 @@ fn composed_images_and_patches_under_pin_digests() {
         "images": ["metadata.annotations[\"example.com/sidecar-image\"]"],
         "podSpecPatches": ["spec.template.spec"]
     }]});
-    let v = run_with(
-        request(
-            "CREATE",
-            "mesh.example.com",
-            "Gateway",
-            "gateways",
-            "mesh",
-            object.clone(),
-        ),
-        settings.clone(),
-        &mut host,
+    let gateway = request(
+        "CREATE",
+        "mesh.example.com",
+        "Gateway",
+        "gateways",
+        "mesh",
+        object.clone(),
     );
+    let v = run_with(gateway.clone(), settings.clone(), &mut host);
     assert_verdict(&v, true, &[], &[], "pinned");
     let mut expected = object.clone();
     expected["spec"]["digest"] = json!(digest);
@@ -973,17 +970,7 @@ fn composed_images_and_patches_under_pin_digests() {
     // Without pinning: both found at their paths; with exemptPaths, accepted and said.
     let mut settings = settings;
     settings["pinDigests"] = json!(false);
-    let v = run(
-        request(
-            "CREATE",
-            "mesh.example.com",
-            "Gateway",
-            "gateways",
-            "mesh",
-            object.clone(),
-        ),
-        settings.clone(),
-    );
+    let v = run(gateway.clone(), settings.clone());
     assert_verdict(
         &v,
         false,
@@ -997,17 +984,7 @@ fn composed_images_and_patches_under_pin_digests() {
     );
     settings["exemptPaths"] =
         json!([{"kind": "Gateway", "path": "spec", "reason": "no digest field"}]);
-    let v = run(
-        request(
-            "CREATE",
-            "mesh.example.com",
-            "Gateway",
-            "gateways",
-            "mesh",
-            object,
-        ),
-        settings,
-    );
+    let v = run(gateway, settings);
     assert_eq!(v.findings.len(), 1, "{:?}", v.message);
     assert!(
         v.warnings

@@ -175,3 +175,107 @@ pub fn assert_schema_valid(schema: &str, json: &str) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// A real registry holding one single-platform image per `(repository, tag)`, and a work
+/// directory holding copies of workspace `files` (each under its own name): where the `pin`
+/// tests pin fixtures in place.
+pub struct PinStage {
+    /// Keeps the registry's storage and the work directory alive.
+    pub tmp: tempfile::TempDir,
+    pub registry: image_digest_testkit::registry::Registry,
+    pub work: PathBuf,
+}
+
+pub fn pin_stage(images: &[(&str, &str)], files: &[&str]) -> PinStage {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let registry = image_digest_testkit::registry::start(&tmp.path().join("registry"), None);
+    for (repository, tag) in images {
+        image_digest_testkit::images::push(
+            &registry,
+            tmp.path(),
+            repository,
+            tag,
+            &[("linux", "amd64")],
+        );
+    }
+    let work = tmp.path().join("work");
+    std::fs::create_dir_all(&work).expect("work dir");
+    for f in files {
+        let source = workspace().join(f);
+        let name = source.file_name().expect("a file name");
+        std::fs::copy(&source, work.join(name)).expect("copied");
+    }
+    PinStage {
+        tmp,
+        registry,
+        work,
+    }
+}
+
+impl PinStage {
+    /// Pins with `pin` (its arguments given to `args`), asserts the summary line `pinned`, then
+    /// asserts the checker accepts the work directory under `settings`: pinned where it reads.
+    pub fn pin_and_check(
+        &self,
+        settings: &Path,
+        hosts: &[&str],
+        args: &[&str],
+        pinned: &str,
+        namespace: &str,
+    ) {
+        let mut c = self.pin(settings, hosts);
+        c.args(args);
+        let out = c.assert_exit_both(0);
+        assert!(out.stderr.contains(pinned), "{}", out.stderr);
+        let mut c = checker();
+        c.arg("--settings")
+            .arg(settings)
+            .args(["--namespace", namespace])
+            .arg(&self.work);
+        c.assert_exit(0);
+    }
+
+    /// `pin --settings SETTINGS` in the work directory, every registry of `hosts` mirrored to
+    /// the local one, no credentials.
+    pub fn pin(&self, settings: &Path, hosts: &[&str]) -> TestCommand {
+        let local = format!("127.0.0.1:{}", self.registry.port);
+        let mut c = TestCommand::bare();
+        c.current_dir(&self.work)
+            .env("DOCKER_CONFIG", self.work.join(".docker-none"))
+            .arg("pin")
+            .arg("--settings")
+            .arg(settings)
+            .args(["--insecure-registry", &local]);
+        for host in hosts {
+            c.args(["--mirror", &format!("{host}={local}")]);
+        }
+        c
+    }
+}
+
+/// `file:line:column rule path` of every finding, and the names of the accepted documents.
+pub fn findings(report: &Value) -> (Vec<String>, Vec<String>) {
+    let mut found = Vec::new();
+    let mut accepted = Vec::new();
+    for r in report["results"].as_array().expect("results") {
+        let file = r["file"].as_str().unwrap_or("");
+        let file = file.rsplit('/').next().unwrap_or("");
+        if r["allowed"] == true {
+            accepted.push(format!(
+                "{} {}",
+                r["kind"].as_str().unwrap_or(""),
+                r["name"].as_str().unwrap_or("")
+            ));
+        }
+        for f in r["findings"].as_array().expect("findings") {
+            found.push(format!(
+                "{file}:{}:{} {} {}",
+                f["line"],
+                f["column"],
+                f["rule"].as_str().unwrap_or(""),
+                f["path"].as_str().unwrap_or("")
+            ));
+        }
+    }
+    (found, accepted)
+}

@@ -5,9 +5,7 @@
 //! `pin` pins them all against a real registry, the composed one in its own digest field. On
 //! main before the presets, every file exited 2, "nothing was checked".
 
-use crate::harness::{TestCommand, checker, settings_file, workspace};
-use image_digest_testkit::images::push;
-use image_digest_testkit::registry::start;
+use crate::harness::{TestCommand, checker, findings, pin_stage, settings_file, workspace};
 use serde_json::{Value, json};
 
 const FILES: [&str; 7] = [
@@ -25,33 +23,6 @@ fn settings() -> Value {
         "prometheus-operator", "cloudnative-pg", "opentelemetry-operator", "eck",
         "crossplane", "kubevirt", "strimzi"
     ]})
-}
-
-/// `file:line:column rule path` of every finding, and the names of the accepted documents.
-fn findings(report: &Value) -> (Vec<String>, Vec<String>) {
-    let mut found = Vec::new();
-    let mut accepted = Vec::new();
-    for r in report["results"].as_array().expect("results") {
-        let file = r["file"].as_str().unwrap_or("");
-        let file = file.rsplit('/').next().unwrap_or("");
-        if r["allowed"] == true {
-            accepted.push(format!(
-                "{} {}",
-                r["kind"].as_str().unwrap_or(""),
-                r["name"].as_str().unwrap_or("")
-            ));
-        }
-        for f in r["findings"].as_array().expect("findings") {
-            found.push(format!(
-                "{file}:{}:{} {} {}",
-                f["line"],
-                f["column"],
-                f["rule"].as_str().unwrap_or(""),
-                f["path"].as_str().unwrap_or("")
-            ));
-        }
-    }
-    (found, accepted)
 }
 
 #[test]
@@ -149,50 +120,41 @@ fn a_composed_image_and_a_quoted_key_are_judged_at_their_lines() {
 
 #[test]
 fn pin_pins_one_image_of_each_preset_and_a_composed_one() {
-    let tmp = tempfile::tempdir().expect("tmp");
-    let registry = start(&tmp.path().join("registry"), None);
-    let one = [("linux", "amd64")];
-    for (repository, tag) in [
-        ("prometheus/prometheus", "v3.5.0"),
-        ("thanos/thanos", "latest"),
-        ("oauth2-proxy/oauth2-proxy", "v7.9.0"),
-        ("cloudnative-pg/postgresql", "18.0-minimal-trixie"),
-        ("cloudnative-pg/postgis-extension", "latest"),
-        (
-            "open-telemetry/opentelemetry-collector-releases/opentelemetry-collector-contrib",
-            "0.129.1",
-        ),
-        (
-            "open-telemetry/opentelemetry-operator/target-allocator",
-            "latest",
-        ),
-        (
-            "open-telemetry/opentelemetry-operator/autoinstrumentation-java",
-            "latest",
-        ),
-        ("elasticsearch/elasticsearch", "9.1.0"),
-        ("crossplane-contrib/provider-nop", "v0.4.0"),
-        ("kubevirt/cirros-container-disk-demo", "latest"),
-        ("strimzi/kafka", "0.48.0-kafka-4.1.0"),
-        ("strimzi/operator", "latest"),
-        ("istio/proxyv2", "1.27.0"),
-    ] {
-        push(&registry, tmp.path(), repository, tag, &one);
-    }
-    let work = tmp.path().join("work");
-    std::fs::create_dir_all(&work).expect("work dir");
-    for f in FILES {
-        std::fs::copy(
-            workspace().join("e2e-tests/operators").join(f),
-            work.join(f),
-        )
-        .expect("copied");
-    }
-    std::fs::copy(
-        workspace().join("e2e-tests/operators/composed/gateway.yaml"),
-        work.join("gateway.yaml"),
-    )
-    .expect("copied");
+    let mut sources: Vec<String> = FILES
+        .iter()
+        .map(|f| format!("e2e-tests/operators/{f}"))
+        .collect();
+    sources.push("e2e-tests/operators/composed/gateway.yaml".into());
+    let sources: Vec<&str> = sources.iter().map(String::as_str).collect();
+    let stage = pin_stage(
+        &[
+            ("prometheus/prometheus", "v3.5.0"),
+            ("thanos/thanos", "latest"),
+            ("oauth2-proxy/oauth2-proxy", "v7.9.0"),
+            ("cloudnative-pg/postgresql", "18.0-minimal-trixie"),
+            ("cloudnative-pg/postgis-extension", "latest"),
+            (
+                "open-telemetry/opentelemetry-collector-releases/opentelemetry-collector-contrib",
+                "0.129.1",
+            ),
+            (
+                "open-telemetry/opentelemetry-operator/target-allocator",
+                "latest",
+            ),
+            (
+                "open-telemetry/opentelemetry-operator/autoinstrumentation-java",
+                "latest",
+            ),
+            ("elasticsearch/elasticsearch", "9.1.0"),
+            ("crossplane-contrib/provider-nop", "v0.4.0"),
+            ("kubevirt/cirros-container-disk-demo", "latest"),
+            ("strimzi/kafka", "0.48.0-kafka-4.1.0"),
+            ("strimzi/operator", "latest"),
+            ("istio/proxyv2", "1.27.0"),
+        ],
+        &sources,
+    );
+    let work = &stage.work;
     let mut all = settings();
     all["customKinds"] = serde_json::from_str::<Value>(
         &std::fs::read_to_string(workspace().join("e2e-tests/operators/composed/settings.json"))
@@ -200,38 +162,24 @@ fn pin_pins_one_image_of_each_preset_and_a_composed_one() {
     )
     .expect("JSON")["customKinds"]
         .clone();
-    let settings = settings_file(tmp.path(), &all);
-    let local = format!("127.0.0.1:{}", registry.port);
-    let mut c = TestCommand::bare();
-    c.current_dir(&work)
-        .env("DOCKER_CONFIG", work.join(".docker-none"))
-        .arg("pin")
-        .arg("--settings")
-        .arg(&settings)
-        .args(["--insecure-registry", &local]);
-    for host in [
+    let settings = settings_file(stage.tmp.path(), &all);
+    let hosts = [
         "quay.io",
         "ghcr.io",
         "docker.elastic.co",
         "xpkg.crossplane.io",
         "docker.io",
-    ] {
-        c.args(["--mirror", &format!("{host}={local}")]);
-    }
-    c.args(FILES).arg("gateway.yaml");
-    let out = c.assert_exit_both(0);
-    assert!(
-        out.stderr.contains("pin: pinned 15 images in 8 files"),
-        "{}",
-        out.stderr
+    ];
+    // The checker then accepts every file under requireDigest.
+    let mut args = FILES.to_vec();
+    args.push("gateway.yaml");
+    stage.pin_and_check(
+        &settings,
+        &hosts,
+        &args,
+        "pin: pinned 15 images in 8 files",
+        "ops",
     );
-    // The checker now accepts every file under requireDigest.
-    let mut c = checker();
-    c.arg("--settings")
-        .arg(&settings)
-        .args(["--namespace", "ops"])
-        .arg(&work);
-    c.assert_exit(0);
     // The composed image got its digest in its own field, under its tag.
     let gateway = std::fs::read_to_string(work.join("gateway.yaml")).expect("read");
     assert!(

@@ -4,9 +4,7 @@
 //! and Tekton's nested pipelines were "accepted" with exit 0 under `requireDigest`, and the
 //! analyses, experiments and StepActions were skipped.
 
-use crate::harness::{TestCommand, checker, settings_file, workspace};
-use image_digest_testkit::images::push;
-use image_digest_testkit::registry::start;
+use crate::harness::{checker, findings, pin_stage, settings_file, workspace};
 use serde_json::{Value, json};
 
 fn settings() -> Value {
@@ -27,24 +25,7 @@ fn every_upstream_image_is_found_at_its_line_and_column() {
             "e2e-tests/upstream",
         ]);
     let report: Value = serde_json::from_str(&c.assert_exit(1)).expect("JSON");
-    let mut found: Vec<String> = Vec::new();
-    for r in report["results"].as_array().expect("results") {
-        let file = r["file"]
-            .as_str()
-            .unwrap_or("")
-            .rsplit('/')
-            .next()
-            .unwrap_or("");
-        for f in r["findings"].as_array().expect("findings") {
-            found.push(format!(
-                "{file}:{}:{} {} {}",
-                f["line"],
-                f["column"],
-                f["rule"].as_str().unwrap_or(""),
-                f["path"].as_str().unwrap_or("")
-            ));
-        }
-    }
+    let (found, _) = findings(&report);
     let want = [
         "argo-dag-inline.yaml:23:24 no-digest spec.templates[0].dag.tasks[0].inline.container.image",
         "argo-steps-inline.yaml:20:24 no-digest spec.templates[0].steps[0][0].inline.container.image",
@@ -79,21 +60,6 @@ fn a_ko_placeholder_is_reported_with_the_fix_that_builds_it() {
 
 #[test]
 fn pin_pins_the_images_of_the_upstream_kinds() {
-    let tmp = tempfile::tempdir().expect("tmp");
-    let registry = start(&tmp.path().join("registry"), None);
-    let one = [("linux", "amd64")];
-    for (repository, tag) in [
-        ("argoproj/argosay", "v2"),
-        ("library/python", "alpine3.6"),
-        ("library/alpine", "3.8"),
-        ("argoproj/rollouts-demo", "blue"),
-        ("argoproj/rollouts-demo", "yellow"),
-        ("library/bash", "3.2"),
-    ] {
-        push(&registry, tmp.path(), repository, tag, &one);
-    }
-    let work = tmp.path().join("work");
-    std::fs::create_dir_all(&work).expect("work dir");
     let files = [
         "argo-dag-inline.yaml",
         "argo-steps-inline.yaml",
@@ -101,35 +67,33 @@ fn pin_pins_the_images_of_the_upstream_kinds() {
         "rollouts-experiment.yaml",
         "tekton-stepaction.yaml",
     ];
-    for f in files {
-        std::fs::copy(workspace().join("e2e-tests/upstream").join(f), work.join(f))
-            .expect("copied");
-    }
-    let settings = settings_file(tmp.path(), &settings());
-    let mirror = format!("docker.io=127.0.0.1:{}", registry.port);
-    let insecure = format!("127.0.0.1:{}", registry.port);
-    let mut c = TestCommand::bare();
-    c.current_dir(&work)
-        .env("DOCKER_CONFIG", work.join(".docker-none"))
-        .arg("pin")
-        .arg("--settings")
-        .arg(&settings)
-        .args(["--mirror", &mirror, "--insecure-registry", &insecure])
-        .args(files);
-    let out = c.assert_exit_both(0);
-    assert!(
-        out.stderr.contains("pin: pinned 8 images in 5 files"),
-        "{}",
-        out.stderr
+    let sources: Vec<String> = files
+        .iter()
+        .map(|f| format!("e2e-tests/upstream/{f}"))
+        .collect();
+    let sources: Vec<&str> = sources.iter().map(String::as_str).collect();
+    let stage = pin_stage(
+        &[
+            ("argoproj/argosay", "v2"),
+            ("library/python", "alpine3.6"),
+            ("library/alpine", "3.8"),
+            ("argoproj/rollouts-demo", "blue"),
+            ("argoproj/rollouts-demo", "yellow"),
+            ("library/bash", "3.2"),
+        ],
+        &sources,
     );
+    let work = &stage.work;
+    let settings = settings_file(stage.tmp.path(), &settings());
     // Pinned where the kubelet reads them: the checker now accepts every file under
     // requireDigest, and the only changes are the digests appended.
-    let mut c = checker();
-    c.arg("--settings")
-        .arg(&settings)
-        .args(["--namespace", "ci"])
-        .arg(&work);
-    c.assert_exit(0);
+    stage.pin_and_check(
+        &settings,
+        &["docker.io"],
+        &files,
+        "pin: pinned 8 images in 5 files",
+        "ci",
+    );
     let before =
         std::fs::read_to_string(workspace().join("e2e-tests/upstream/argo-steps-inline.yaml"))
             .expect("read");
