@@ -13,10 +13,11 @@ use crate::pin_run;
 use anyhow::{Result, bail};
 use image_digest_pin::registry::{self, Options, Presence, ResolveError};
 use image_digest_policy::reference;
+use image_digest_policy::rules::Rule;
 use image_digest_policy::settings::Settings;
 use image_digest_scan::input::InputError;
 use image_digest_scan::report::{DigestState, Item, Report, Total};
-use image_digest_scan::rules::Tool;
+use image_digest_scan::rules::{RuleId, Tool};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
@@ -70,6 +71,8 @@ struct Referenced {
     /// The image as last written.
     image: String,
     pinned: bool,
+    /// Why the image as written is not a reference at all, when it is not.
+    invalid: Option<String>,
     first: At,
     last: At,
     /// Where it was last written: file, line, column, and the workload or values key.
@@ -526,7 +529,9 @@ impl<'a> Reader<'a> {
 
 /// Records one place an image was written at `commit`.
 fn record(found: &mut BTreeMap<String, Referenced>, commit: &Commit, site: Site) {
-    let parsed = reference::parse(&site.image).ok();
+    let parsed = reference::parse(&site.image);
+    let invalid = parsed.as_ref().err().map(ToString::to_string);
+    let parsed = parsed.ok();
     let (key, pinned) = match parsed.as_ref().and_then(|r| r.digest.map(|d| (r, d))) {
         Some((r, d)) => (format!("{}@{d}", r.name()), true),
         None => (site.image.clone(), false),
@@ -536,6 +541,7 @@ fn record(found: &mut BTreeMap<String, Referenced>, commit: &Commit, site: Site)
         key,
         image: site.image.clone(),
         pinned,
+        invalid,
         first: at.clone(),
         last: at.clone(),
         file: String::new(),
@@ -717,27 +723,36 @@ fn fill(
             commit_words(&r.first),
             commit_words(&r.last)
         );
-        let (rule, message) = match checks.get(&r.key) {
+        let (rule, message): (RuleId, String) = match checks.get(&r.key) {
+            // Not a digest the history pinned, nor an image without one: nothing to roll back
+            // to, and a finding in its own right (a mistyped digest reads as "no digest").
+            _ if r.invalid.is_some() => (
+                Rule::InvalidRef.into(),
+                format!(
+                    "not a valid image reference: {} ({span})",
+                    r.invalid.as_deref().unwrap_or_default()
+                ),
+            ),
             _ if !r.pinned => (
-                Tool::NoRollbackDigest,
+                Tool::NoRollbackDigest.into(),
                 format!("not rollback-safe: no digest ({span})"),
             ),
             Some(Check::Gone { rule, text }) => {
                 gone += 1;
-                (*rule, text.clone())
+                ((*rule).into(), text.clone())
             }
             Some(Check::Unchecked(why)) => {
                 unchecked += 1;
                 (
-                    Tool::DigestUnchecked,
+                    Tool::DigestUnchecked.into(),
                     format!("could not be checked: {why}"),
                 )
             }
             Some(Check::Present) => (
-                Tool::PinnedDigest,
+                Tool::PinnedDigest.into(),
                 format!("{span}: present in the registry"),
             ),
-            None => (Tool::PinnedDigest, span),
+            None => (Tool::PinnedDigest.into(), span),
         };
         pinned += usize::from(r.pinned);
         let mut item = Item::new(rule, r.key.clone(), message);

@@ -497,6 +497,22 @@ fn main() -> ExitCode {
                 for n in &report.notes {
                     eprintln!("error: {n}");
                 }
+                // Nor for what makes the run fail: said, not only counted in the exit code.
+                for i in report
+                    .items
+                    .iter()
+                    .filter(|i| i.rule.level() == image_digest_policy::rules::Level::Error)
+                {
+                    eprintln!(
+                        "error: {}:{}:{}: {} {} [{}]",
+                        i.file.as_deref().unwrap_or("<input>"),
+                        i.line,
+                        i.column,
+                        i.subject,
+                        i.message,
+                        i.rule.id()
+                    );
+                }
             }
             if STATS.load(std::sync::atomic::Ordering::Relaxed) {
                 print_stats(&report, started.elapsed());

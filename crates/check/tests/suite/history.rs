@@ -1264,3 +1264,33 @@ fn history_keeps_the_digests_an_operators_resource_pinned() {
     let out = history_in(&repo, &["am.yaml"]).assert_exit_both(2);
     assert!(out.stdout.contains("no image found"), "{}", out.stdout);
 }
+
+/// A mistyped digest is not a digest the history pinned, nor an image merely without one: it
+/// was read as "no digest", a warning, exit 0, and `--output list` printed nothing. It is an
+/// invalid reference (exit 1), said on stderr where the format has no place for it.
+#[test]
+fn history_names_an_invalid_reference_and_fails() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let repo = repo_in(tmp.path(), "bad");
+    let deployment = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: w, namespace: p}\nspec:\n  template:\n    spec:\n      containers:\n        - {name: w, image: \"nginx:1.27@sha256:sha256:aaaa\"}\n";
+    commit(
+        &repo,
+        &[("d.yaml", deployment)],
+        "2026-10-02T10:00:00Z",
+        "a",
+    );
+    let out = history_in(&repo, &["d.yaml"]).assert_exit(1);
+    assert!(
+        out.contains("d.yaml:8:28: nginx:1.27@sha256:sha256:aaaa (Deployment w, spec.template.spec.containers[0] (container \"w\")): not a valid image reference"),
+        "{out}"
+    );
+    let out = history_in(&repo, &["d.yaml", "--output", "list"]).assert_exit_both(1);
+    assert_eq!(out.stdout, "");
+    assert!(
+        out.stderr.contains(
+            "error: d.yaml:8:28: nginx:1.27@sha256:sha256:aaaa not a valid image reference"
+        ) && out.stderr.contains("[invalid-ref]"),
+        "{}",
+        out.stderr
+    );
+}
