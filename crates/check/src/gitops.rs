@@ -371,22 +371,13 @@ pub fn discover(files: &[PathBuf], texts: Texts<'_>, max: u64) -> Discovered {
             "HelmRelease" => helm_release(&doc, &objects, &file, root.as_deref(), texts, max),
             _ => flux_kustomization(&doc, root.as_deref(), max),
         };
-        out.consumed
-            .extend(app.consumed.iter().map(|p| identity(p)));
-        for k in &app.kustomizations {
+        for k in app.kustomizations.iter().chain([&app.source]) {
             out.consumed.extend(k.consumed.iter().map(|p| identity(p)));
         }
         out.sources.append(&mut app.kustomizations);
-        out.sources.push(Kustomization {
-            path: file.clone(),
-            charts: app.charts,
-            not_applied: app.not_applied,
-            errors: app.errors,
-            layer_paths: app.layer_paths,
-            parameter_lines: app.parameter_lines,
-            composed: vec![format!("{} {}", field("apiVersion"), field("kind"))],
-            ..Default::default()
-        });
+        app.source.path = file.clone();
+        app.source.composed = vec![format!("{} {}", field("apiVersion"), field("kind"))];
+        out.sources.push(app.source);
     }
     // Roots only: a kustomization another source reads is judged through it.
     let nested: BTreeSet<PathBuf> = out
@@ -724,40 +715,22 @@ pub fn prepare(
     prepared
 }
 
+/// A values layer read from the texts in hand, else from disk; noted as consumed by `out`, with
+/// its name and file (for `pin`).
 fn layer_file(path: &Path, texts: Texts<'_>, max: u64, out: &mut Kustomization) -> Option<File> {
-    layer_into(
-        path,
-        texts,
-        max,
-        &mut out.consumed,
-        &mut out.errors,
-        &mut out.layer_paths,
-    )
-}
-
-/// A values layer read from the texts in hand, else from disk; noted as consumed, with its
-/// name and file (for `pin`).
-fn layer_into(
-    path: &Path,
-    texts: Texts<'_>,
-    max: u64,
-    consumed: &mut BTreeSet<PathBuf>,
-    errors: &mut Vec<InputError>,
-    layer_paths: &mut Vec<(String, PathBuf)>,
-) -> Option<File> {
-    consumed.insert(path.to_path_buf());
+    out.consumed.insert(path.to_path_buf());
     let layer = match texts(path) {
         Some(text) => match values::read(&shown(path), &text) {
             Ok(f) => Some(f),
             Err(e) => {
-                errors.push(e);
+                out.errors.push(e);
                 None
             }
         },
-        None => read_layer(path, max, errors),
+        None => read_layer(path, max, &mut out.errors),
     };
     if let Some(f) = &layer {
-        layer_paths.push((f.name.clone(), path.to_path_buf()));
+        out.layer_paths.push((f.name.clone(), path.to_path_buf()));
     }
     layer
 }
@@ -983,7 +956,7 @@ pub fn flux_kustomization(doc: &input::Document, root: Option<&Path>, max: u64) 
             let at = doc
                 .position(&format!("/spec/{key}"))
                 .map_or(doc.location(), |p| format!("{}:{}", doc.source, p.line));
-            out.not_applied.push(format!(
+            out.source.not_applied.push(format!(
                 "{at}: Flux Kustomization {name}: `spec.{key}` ({what}) not applied: it can change images; check the rendered output (`flux build kustomization`), or pass --allow-partial"
             ));
         }
@@ -995,7 +968,7 @@ pub fn flux_kustomization(doc: &input::Document, root: Option<&Path>, max: u64) 
         .unwrap_or("./");
     let dir = root.and_then(|r| under(r, path));
     let Some(dir) = dir.filter(|d| d.is_dir()) else {
-        out.not_applied.push(format!(
+        out.source.not_applied.push(format!(
             "{}: Flux Kustomization {name}: path {path:?} is not in this work tree (another repository?): not read; check the rendered output, or pass --allow-partial",
             doc.position("/spec/path")
                 .map_or(doc.location(), |p| format!("{}:{}", doc.source, p.line))
@@ -1024,38 +997,14 @@ pub fn flux_kustomization(doc: &input::Document, root: Option<&Path>, max: u64) 
     out
 }
 
-/// What an `Application` or `HelmRelease` renders, as far as this reader composes it.
+/// What an `Application`, `HelmRelease` or Flux `Kustomization` renders, as far as this reader
+/// composes it: a source of its own (its charts, what it consumes and does not apply), and the
+/// kustomizations it builds with image overrides of its own (a Flux Kustomization's
+/// `spec.path`, an Application's kustomize source), roots read through it.
 #[derive(Default)]
 pub struct App {
-    /// Its Helm charts, their values layered as the tool layers them.
-    pub charts: Vec<Chart>,
-    /// What it does that is not applied.
-    pub not_applied: Vec<String>,
-    /// What it names that cannot be read.
-    pub errors: Vec<InputError>,
-    /// The files it consumes (values files).
-    pub consumed: BTreeSet<PathBuf>,
-    /// The name and file of every values layer read (for `pin`).
-    pub layer_paths: Vec<(String, PathBuf)>,
-    /// The kustomizations it builds with image overrides of its own (a Flux Kustomization's
-    /// `spec.path`, an Application's kustomize source): roots, read through it.
+    pub source: Kustomization,
     pub kustomizations: Vec<Kustomization>,
-    /// The `helm.parameters` values: file, line, the parameter's name (`pin` adds the
-    /// digest as a parameter of its own).
-    pub parameter_lines: Vec<(String, usize, String)>,
-}
-
-impl App {
-    fn layer(&mut self, path: &Path, texts: Texts<'_>, max: u64) -> Option<File> {
-        layer_into(
-            path,
-            texts,
-            max,
-            &mut self.consumed,
-            &mut self.errors,
-            &mut self.layer_paths,
-        )
-    }
 }
 
 /// The repository's root above `dir` (where `.git` is), for sources that name paths in it.
@@ -1082,7 +1031,8 @@ pub fn application(
     max: u64,
 ) -> App {
     let mut out = App::default();
-    out.layer_paths
+    out.source
+        .layer_paths
         .push((doc.source.clone(), file.to_path_buf()));
     let name = doc
         .value
@@ -1143,7 +1093,7 @@ pub fn application(
                     ));
                     continue;
                 }
-                _ => out.not_applied.push(format!(
+                _ => out.source.not_applied.push(format!(
                     "{}: Application {name}: `kustomize.images` on a path not in this work tree: not applied; check the rendered output, or pass --allow-partial",
                     here(&format!("{at}/kustomize/images"))
                 )),
@@ -1151,7 +1101,7 @@ pub fn application(
         }
         let chart_dir = match (field("chart"), field("path"), root) {
             (Some(chart), _, _) => {
-                out.not_applied.push(format!(
+                out.source.not_applied.push(format!(
                     "{}: Application {name}: chart {chart:?} of {:?}: its own values (what an unset key renders) are not known here; check the rendered output, or pass --allow-partial",
                     here(&format!("{at}/chart")),
                     field("repoURL").unwrap_or("")
@@ -1168,7 +1118,7 @@ pub fn application(
             // A directory of manifests or a kustomization: checked as what it is when given;
             // a path this work tree does not have is said.
             if field("ref").is_none() && !chart_dir.as_ref().is_some_and(|d| d.exists()) {
-                out.not_applied.push(format!(
+                out.source.not_applied.push(format!(
                     "{}: Application {name}: path {:?} is not in this work tree (another repository?): not read; check the rendered output, or pass --allow-partial",
                     here(&format!("{at}/path")),
                     field("path").unwrap_or("")
@@ -1184,14 +1134,14 @@ pub fn application(
         let mut layers = Vec::new();
         let mut app_version = None;
         if let Some(dir) = chart_dir.as_ref().filter(|_| is_chart) {
-            out.consumed.extend(files_under(dir));
+            out.source.consumed.extend(files_under(dir));
             let defaults = dir.join("values.yaml");
             if defaults.is_file() {
-                layers.extend(out.layer(&defaults, texts, max));
+                layers.extend(layer_file(&defaults, texts, max, &mut out.source));
             }
             app_version = chart_app_version(dir);
         } else if root.is_none() && field("path").is_some() {
-            out.not_applied.push(format!(
+            out.source.not_applied.push(format!(
                 "{label}: not in a Git work tree: its path is not resolved; check the rendered output, or pass --allow-partial"
             ));
         }
@@ -1215,10 +1165,10 @@ pub fn application(
             };
             match path {
                 Some(p) if p.is_file() => {
-                    layers.extend(out.layer(&p, texts, max));
+                    layers.extend(layer_file(&p, texts, max, &mut out.source));
                 }
                 Some(_) if ignore_missing => {}
-                _ => out.errors.push(InputError {
+                _ => out.source.errors.push(InputError {
                     source: here(&format!("{at}/helm/valueFiles/{i}")),
                     message: format!(
                         "Application {name}: value file {f:?} is not in this repository's work tree: its values are not known (a source of another repository?)"
@@ -1241,10 +1191,10 @@ pub fn application(
                     }
                     match File::from_parts(&doc.source, value, positions) {
                         Ok(f) => layers.push(f),
-                        Err(e) => out.errors.push(e),
+                        Err(e) => out.source.errors.push(e),
                     }
                 }
-                Err(e) => out.errors.push(InputError {
+                Err(e) => out.source.errors.push(InputError {
                     source: here(&format!("{at}/helm/values")),
                     message: format!("Application {name}: helm.values is not YAML: {e}"),
                     line: None,
@@ -1258,7 +1208,7 @@ pub fn application(
                 doc.positions.subtree(&format!("{at}/helm/valuesObject")),
             ) {
                 Ok(f) => layers.push(f),
-                Err(e) => out.errors.push(e),
+                Err(e) => out.source.errors.push(e),
             }
         }
         if let Some(params) = helm
@@ -1276,21 +1226,22 @@ pub fn application(
                 set_at(&mut value, &pointer, v.clone());
                 if let Some(pos) = doc.position(&format!("{at}/helm/parameters/{i}/value")) {
                     positions.insert(pointer, pos);
-                    out.parameter_lines
+                    out.source
+                        .parameter_lines
                         .push((doc.source.clone(), pos.line, key.to_owned()));
                 }
             }
             match File::from_parts(&doc.source, value, positions) {
                 Ok(f) => layers.push(f),
-                Err(e) => out.errors.push(e),
+                Err(e) => out.source.errors.push(e),
             }
         }
-        out.charts.push(Chart {
+        out.source.charts.push(Chart {
             label,
             layers,
             namespace: namespace.clone(),
             app_version,
-            origins: out.layer_paths.clone(),
+            origins: out.source.layer_paths.clone(),
             vendored: chart_dir.clone().filter(|_| is_chart),
         });
     }
@@ -1311,10 +1262,12 @@ pub fn helm_release(
     max: u64,
 ) -> App {
     let mut out = App::default();
-    out.layer_paths
+    out.source
+        .layer_paths
         .push((doc.source.clone(), file.to_path_buf()));
     for o in objects {
-        out.layer_paths
+        out.source
+            .layer_paths
             .push((o.source.clone(), PathBuf::from(&o.source)));
     }
     let name = doc
@@ -1358,14 +1311,14 @@ pub fn helm_release(
         .filter(|d| d.join("Chart.yaml").is_file());
     match &vendored {
         Some(dir) => {
-            out.consumed.extend(files_under(dir));
+            out.source.consumed.extend(files_under(dir));
             let defaults = dir.join("values.yaml");
             if defaults.is_file() {
-                layers.extend(out.layer(&defaults, texts, max));
+                layers.extend(layer_file(&defaults, texts, max, &mut out.source));
             }
             app_version = chart_app_version(dir);
         }
-        None => out.not_applied.push(format!(
+        None => out.source.not_applied.push(format!(
             "{}: HelmRelease {name}: chart {chart:?} ({source_kind}): its own values (what an unset key renders) are not known here; check the rendered output, or pass --allow-partial",
             here("/spec/chart")
         )),
@@ -1397,7 +1350,7 @@ pub fn helm_release(
         });
         let Some(object) = found else {
             if !optional {
-                out.errors.push(InputError {
+                out.source.errors.push(InputError {
                     source: here(&format!("/spec/valuesFrom/{i}")),
                     message: format!(
                         "HelmRelease {name}: valuesFrom {kind} {from_name:?} is not among the files checked: its values are not known; give the file that holds it, or mark it optional if it may be absent"
@@ -1424,7 +1377,7 @@ pub fn helm_release(
         };
         let Some(text) = text else {
             if !optional {
-                out.errors.push(InputError {
+                out.source.errors.push(InputError {
                     source: object.location(),
                     message: format!(
                         "HelmRelease {name}: {kind} {from_name:?} has no key {key:?} (valuesFrom[{i}].valuesKey): its values are not known"
@@ -1468,7 +1421,7 @@ pub fn helm_release(
         };
         match layer {
             Ok(f) => layers.push(f),
-            Err(e) => out.errors.push(InputError {
+            Err(e) => out.source.errors.push(InputError {
                 source: object.location(),
                 message: format!("HelmRelease {name}: valuesFrom[{i}]: {e}"),
                 line: None,
@@ -1482,15 +1435,15 @@ pub fn helm_release(
             doc.positions.subtree("/spec/values"),
         ) {
             Ok(f) => layers.push(f),
-            Err(e) => out.errors.push(e),
+            Err(e) => out.source.errors.push(e),
         }
     }
-    out.charts.push(Chart {
+    out.source.charts.push(Chart {
         label,
         layers,
         namespace,
         app_version,
-        origins: out.layer_paths.clone(),
+        origins: out.source.layer_paths.clone(),
         vendored,
     });
     out
