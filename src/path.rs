@@ -148,15 +148,6 @@ impl FieldPath {
         }
     }
 
-    /// The path without its last segment (`spec.kafka` of `spec.kafka.image`); `None` for a
-    /// path of one segment.
-    pub fn parent(&self) -> Option<FieldPath> {
-        let (_, rest) = self.segments.split_last()?;
-        (!rest.is_empty()).then(|| FieldPath {
-            segments: rest.to_vec(),
-        })
-    }
-
     /// A path of one key.
     pub fn key(key: &str) -> FieldPath {
         FieldPath {
@@ -191,15 +182,16 @@ impl FieldPath {
 
     /// The node a plain path reaches below `root`, if it is there.
     pub fn first<'v>(&self, root: &'v Value) -> Option<&'v Value> {
-        let mut at = root;
-        for segment in &self.segments {
-            at = match (segment, at) {
-                (Segment::Key(k), Value::Object(map)) => map.get(k)?,
-                (Segment::Index(i), Value::Array(items)) => items.get(*i)?,
-                _ => return None,
-            };
+        walk(&self.segments, root)
+    }
+
+    /// The node that holds the path's last field (`spec.kafka` of `spec.kafka.image`), if it
+    /// is there; `None` for a path of one segment.
+    pub fn parent_node<'v>(&self, root: &'v Value) -> Option<&'v Value> {
+        match self.segments.split_last() {
+            Some((_, rest)) if !rest.is_empty() => walk(rest, root),
+            _ => None,
         }
-        Some(at)
     }
 
     /// Every node of `root` the path reaches, in document order.
@@ -218,6 +210,20 @@ impl FieldPath {
         }
         current
     }
+}
+
+/// The node plain `segments` reach below `root` (keys and indexes; anything else reaches
+/// nothing).
+fn walk<'v>(segments: &[Segment], root: &'v Value) -> Option<&'v Value> {
+    let mut at = root;
+    for segment in segments {
+        at = match (segment, at) {
+            (Segment::Key(k), Value::Object(map)) => map.get(k)?,
+            (Segment::Index(i), Value::Array(items)) => items.get(*i)?,
+            _ => return None,
+        };
+    }
+    Some(at)
 }
 
 fn key_segment(key: &str, descendant: bool) -> Segment {

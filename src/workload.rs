@@ -202,9 +202,7 @@ pub fn read_custom<'a>(
         }
     }
     for (path, alternatives) in &paths.defaults {
-        let block = path
-            .parent()
-            .is_some_and(|p| matches!(p.first(&value), Some(Value::Object(_))));
+        let block = matches!(path.parent_node(&value), Some(Value::Object(_)));
         let absent =
             path.first(&value).is_none() && alternatives.iter().all(|a| a.first(&value).is_none());
         if let (true, true, Some((shown, pointer))) = (block, absent, path.place("", "")) {

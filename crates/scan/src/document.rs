@@ -5,6 +5,7 @@ use crate::admission::{self, NamespaceFrom};
 use crate::input::{self, InputError};
 use crate::judge::{Answer, Judge, JudgeError};
 use crate::report;
+use crate::rules::Tool;
 use image_digest_policy::settings::{NamespaceScope, Settings};
 use serde_json::Value;
 
@@ -55,7 +56,31 @@ pub fn check(cx: &Context<'_>, doc: &input::Document, judge: &mut dyn Judge, out
         Err(e) => result.error = Some(e.to_string()),
     }
     place(&mut result, doc);
+    if result.allowed && result.findings.is_empty() && imageless(cx, doc) {
+        let start = doc.start();
+        result.warnings.push(report::Warning {
+            message: format!(
+                "none of the paths the settings give for {} reached an image: nothing in it was judged",
+                result.kind
+            ),
+            rule: Tool::NoImage.into(),
+            path: None,
+            line: start.line,
+            column: start.column,
+            file: None,
+        });
+    }
     out.results.push(result);
+}
+
+/// Whether `doc` is a custom kind's (a preset's or `customKinds`') in which no path reached an
+/// image: accepted, but nothing was judged. Built-in kinds are not read again (their pod spec is
+/// where the images are).
+fn imageless(cx: &Context<'_>, doc: &input::Document) -> bool {
+    let field = |k: &str| doc.value.get(k).and_then(Value::as_str).unwrap_or("");
+    let group = field("apiVersion").split_once('/').map_or("", |(g, _)| g);
+    image_digest_policy::kinds::Shape::of(group, field("kind")).is_none()
+        && crate::images::of_document(doc, cx.settings).is_empty()
 }
 
 /// A recorded request, judged as kwctl would: the policy's answer, scope and all.
@@ -88,23 +113,10 @@ pub fn fill(result: &mut report::Checked, answer: Result<Answer, JudgeError>) {
 fn place(result: &mut report::Checked, doc: &input::Document) {
     let start = doc.start();
     (result.line, result.column) = (start.line, start.column);
-    // A field that is not there (an operator's image left to its default) is placed at the
-    // closest block that is.
     let at = |path: &str| {
         let container = report::pointer(path);
-        let mut pointer = container.as_str();
         doc.position(&format!("{container}/image"))
-            .unwrap_or_else(|| {
-                loop {
-                    if let Some(pos) = doc.position(pointer) {
-                        break pos;
-                    }
-                    match pointer.rsplit_once('/') {
-                        Some((parent, _)) if !parent.is_empty() => pointer = parent,
-                        _ => break start,
-                    }
-                }
-            })
+            .unwrap_or_else(|| doc.closest(&container))
     };
     for f in &mut result.findings {
         let pos = at(&f.path);

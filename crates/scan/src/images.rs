@@ -73,7 +73,7 @@ pub fn of_document(doc: &Document, settings: &Settings) -> Vec<Located> {
         .iter()
         .filter_map(|c| {
             let pos = match c.operator_default {
-                true => closest(doc, &c.image_pointer)?,
+                true => doc.closest(&c.image_pointer),
                 false => doc.position(&c.image_pointer)?,
             };
             Some(Located {
@@ -99,17 +99,6 @@ pub fn of_document(doc: &Document, settings: &Settings) -> Vec<Located> {
             })
         })
         .collect()
-}
-
-/// Where the node at `pointer` is, else its closest ancestor that is in the document.
-fn closest(doc: &Document, pointer: &str) -> Option<Pos> {
-    let mut at = pointer;
-    loop {
-        if let Some(pos) = doc.position(at) {
-            return Some(pos);
-        }
-        at = at.rsplit_once('/')?.0;
-    }
 }
 
 fn owned(image: &ImageField<'_>) -> ImageField<'static> {

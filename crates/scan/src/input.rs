@@ -37,6 +37,21 @@ impl Document {
         self.positions.get(&format!("{prefix}{pointer}"))
     }
 
+    /// Where the node at `pointer` is, else its closest ancestor in the document (a field that
+    /// is not there, such as an operator's image left to its default, is placed at its block).
+    pub fn closest(&self, pointer: &str) -> Pos {
+        let mut at = pointer;
+        loop {
+            if let Some(pos) = self.position(at) {
+                return pos;
+            }
+            match at.rsplit_once('/') {
+                Some((parent, _)) => at = parent,
+                None => return self.start(),
+            }
+        }
+    }
+
     /// Where the document (or item) starts.
     pub fn start(&self) -> Pos {
         self.position("").unwrap_or(Pos { line: 1, column: 1 })

@@ -17,15 +17,23 @@ pub fn exit_code(summary: &Summary, notes: &[String]) -> u8 {
 
 /// Why a run without rejections is still not a pass.
 pub fn notes(summary: &Summary, scope: &NamespaceScope, allow_empty: bool) -> Vec<String> {
-    if summary.workloads > 0 || summary.errored > 0 || summary.input_errors > 0 || allow_empty {
+    let judged_images = summary.workloads > summary.imageless;
+    if judged_images || summary.errored > 0 || summary.input_errors > 0 || allow_empty {
         return Vec::new();
     }
     // In the run's own words: documents and workloads, or values files and images.
     let judged = summary.words.judged.trim_end_matches('s');
-    let mut why = format!(
-        "nothing was checked: {} {} read, no {judged} in scope",
-        summary.documents, summary.words.read
-    );
+    let mut why = if summary.imageless > 0 {
+        format!(
+            "nothing was checked: {} {} read; {} {} of a custom kind, in which none of the kind's paths reached an image",
+            summary.documents, summary.words.read, summary.imageless, summary.words.judged
+        )
+    } else {
+        format!(
+            "nothing was checked: {} {} read, no {judged} in scope",
+            summary.documents, summary.words.read
+        )
+    };
     if summary.skipped > 0 {
         why.push_str(&format!(
             "; {} skipped ({}: {})",

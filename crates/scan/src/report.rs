@@ -7,7 +7,7 @@ pub mod sarif;
 
 use crate::input::InputError;
 use crate::judge::{Found, Warned};
-use crate::rules::{Level, RuleId};
+use crate::rules::{Level, RuleId, Tool};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -235,6 +235,10 @@ pub struct Summary {
     pub skipped_kinds: BTreeMap<String, usize>,
     /// Inputs that could not be read.
     pub input_errors: usize,
+    /// Accepted custom-kind workloads in which no path reached an image (`no-image-found`):
+    /// counted among the workloads, but nothing in them was judged.
+    #[serde(skip)]
+    pub imageless: usize,
 }
 
 /// The nouns of a summary line.
@@ -275,6 +279,9 @@ impl Summary {
         if r.error.is_none() && !r.warnings.is_empty() {
             self.with_warnings += 1;
         }
+        if r.warnings.iter().any(|w| w.rule == Tool::NoImage.into()) {
+            self.imageless += 1;
+        }
     }
 
     /// Adds another run's counts to these (its words are this run's).
@@ -291,6 +298,7 @@ impl Summary {
             *self.skipped_kinds.entry(k.clone()).or_default() += n;
         }
         self.input_errors += other.input_errors;
+        self.imageless += other.imageless;
     }
 
     /// Takes back a document counted as skipped: a GitOps source composed after all.

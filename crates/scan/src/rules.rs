@@ -47,6 +47,9 @@ pub enum Tool {
     WouldPin,
     /// `pin`: an image that cannot be pinned as written.
     NotPinnable,
+    /// A custom kind's document in which none of its kind's paths reached an image: accepted,
+    /// but nothing in it was judged (a mistyped path, or images the operator supplies).
+    NoImage,
 }
 
 impl Tool {
@@ -71,6 +74,7 @@ impl Tool {
             Tool::Pinned => "pinned",
             Tool::WouldPin => "would-pin",
             Tool::NotPinnable => "not-pinnable",
+            Tool::NoImage => "no-image-found",
         }
     }
 }
@@ -175,7 +179,7 @@ pub struct Info {
 }
 
 /// The tools' rules, in declaration order (the tail of [`RuleId::ALL`]).
-const TOOLS: [Tool; 18] = [
+const TOOLS: [Tool; 19] = [
     Tool::BorrowedDigest,
     Tool::NotChecked,
     Tool::NamespaceScope,
@@ -194,6 +198,7 @@ const TOOLS: [Tool; 18] = [
     Tool::Pinned,
     Tool::WouldPin,
     Tool::NotPinnable,
+    Tool::NoImage,
 ];
 
 impl RuleId {
@@ -406,6 +411,14 @@ impl RuleId {
                 "An image pin cannot pin as written.",
                 "Fix the image as the message says (or exempt it in the settings), then run pin again.",
             ),
+            Tool::NoImage => (
+                "NoImageFound",
+                L::Warning,
+                O::Pass,
+                R::Warn,
+                "None of the paths the settings give for this kind reached an image: nothing in it was judged.",
+                "Check the kind's paths in customKinds (or the preset) against the document; if its images are the operator's own, nothing is to be done.",
+            ),
         };
         Info {
             id: tool.id(),
@@ -469,10 +482,11 @@ mod tests {
                 | Tool::NotStarted
                 | Tool::Pinned
                 | Tool::WouldPin
-                | Tool::NotPinnable => {}
+                | Tool::NotPinnable
+                | Tool::NoImage => {}
             }
         }
-        assert_eq!(TOOLS.len(), Tool::NotPinnable as usize + 1);
+        assert_eq!(TOOLS.len(), Tool::NoImage as usize + 1);
     }
 
     /// The JSON schema lists exactly the table's ids, in its order.

@@ -97,7 +97,45 @@ fn a_patch_container_is_a_finding_only_without_patch_semantics() {
     c.arg("--settings")
         .arg(settings_file(tmp.path(), &as_patch))
         .arg("e2e-tests/operators/cloudnative-pg.yaml");
+    // Accepted, and said to hold no image of its own: the Pooler was the only document
+    // checked, so the run checked nothing (exit 2) unless an empty run is expected.
+    let out = c.assert_exit(2);
+    assert!(
+        out.contains("Pooler db/pooler-example-rw: warning: none of the paths the settings give for Pooler reached an image: nothing in it was judged [no-image-found]")
+            && !out.contains("has no image"),
+        "{out}"
+    );
+    c.arg("--allow-empty");
     c.assert_exit(0);
+}
+
+/// A custom kind whose paths reach no image in a document (a mistyped path) is not a silent
+/// pass: the document is accepted with a warning, and a run of nothing else checked nothing.
+#[test]
+fn a_custom_kind_whose_paths_reach_nothing_is_said() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let file = tmp.path().join("gateway.yaml");
+    crate::harness::write(
+        &file,
+        "apiVersion: mesh.example.com/v1\nkind: Gateway\nmetadata: {name: g, namespace: m}\nspec:\n  hubb: docker.io/istio\n  tagg: 1.27.0\n",
+    );
+    let mut c = checker();
+    c.args(["--settings", "e2e-tests/operators/composed/settings.json"])
+        .arg(&file);
+    let out = c.assert_exit(2);
+    assert!(out.contains("[no-image-found]"), "{out}");
+    assert!(
+        out.contains("error: nothing was checked: 1 documents read; 1 workloads of a custom kind, in which none of the kind's paths reached an image"),
+        "{out}"
+    );
+    // Beside a document whose images were judged, it is a warning; the run is decided by the
+    // other (exit 1: its ingress is not pinned).
+    c.arg("e2e-tests/operators/composed/gateway.yaml");
+    let out = c.assert_exit(1);
+    assert!(
+        out.contains("[no-image-found]") && !out.contains("nothing was checked"),
+        "{out}"
+    );
 }
 
 #[test]
