@@ -503,15 +503,9 @@ fn main() -> ExitCode {
                     .iter()
                     .filter(|i| i.rule.level() == image_digest_policy::rules::Level::Error)
                 {
-                    eprintln!(
-                        "error: {}:{}:{}: {} {} [{}]",
-                        i.file.as_deref().unwrap_or("<input>"),
-                        i.line,
-                        i.column,
-                        i.subject,
-                        i.message,
-                        i.rule.id()
-                    );
+                    // As the text report prints it, on one line whatever a file name holds.
+                    let line = image_digest_scan::report::one_line(&i.text_line());
+                    eprintln!("error: {line}");
                 }
             }
             if STATS.load(std::sync::atomic::Ordering::Relaxed) {

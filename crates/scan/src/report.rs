@@ -418,6 +418,25 @@ impl Serialize for Item {
 }
 
 impl Item {
+    /// The item as the text report prints it: `file:line:column: subject (path): message
+    /// [rule]` (no place for what has none), before [`one_line`] makes it one line.
+    pub fn text_line(&self) -> String {
+        let word = match self.level() {
+            Level::Error | Level::Note => "",
+            Level::Warning => "warning: ",
+        };
+        let line = format!(
+            "{}: {word}{} [{}]",
+            self.who(),
+            self.message,
+            self.rule.id()
+        );
+        match self.at() {
+            Some(at) => format!("{at}: {line}"),
+            None => line,
+        }
+    }
+
     /// How it is shown: its rule's level.
     pub fn level(&self) -> Level {
         self.rule.level()
@@ -661,16 +680,7 @@ pub fn text(report: &Report) -> String {
         }
     }
     for i in &report.items {
-        let word = match i.level() {
-            Level::Error => "",
-            Level::Warning => "warning: ",
-            Level::Note => "",
-        };
-        let line = format!("{}: {word}{} [{}]", i.who(), i.message, i.rule.id());
-        match i.at() {
-            Some(at) => push_line(&mut out, &format!("{at}: {line}")),
-            None => push_line(&mut out, &line),
-        }
+        push_line(&mut out, &i.text_line());
     }
     for e in &report.errors {
         push_line(&mut out, &format!("error: {e}"));

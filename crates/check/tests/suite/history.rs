@@ -1288,7 +1288,7 @@ fn history_names_an_invalid_reference_and_fails() {
     assert_eq!(out.stdout, "");
     assert!(
         out.stderr.contains(
-            "error: d.yaml:8:28: nginx:1.27@sha256:sha256:aaaa not a valid image reference"
+            "error: d.yaml:8:28: nginx:1.27@sha256:sha256:aaaa (Deployment w, spec.template.spec.containers[0] (container \"w\")): not a valid image reference"
         ) && out.stderr.contains("[invalid-ref]"),
         "{}",
         out.stderr
