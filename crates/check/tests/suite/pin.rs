@@ -575,18 +575,17 @@ fn an_overlay_images_entry_gains_its_digest() {
     check.assert_exit(0);
 }
 
-/// The chart note's layout: `pin` writes each digest into the layer that sets the tag — the
-/// kustomization's `valuesInline` block or the values file — and never into the vendored
-/// chart; the directory then checks clean under `requireDigest`.
-#[test]
-fn a_kustomization_chart_is_pinned_where_its_tags_are_set() {
+/// A registry holding `lab/api:1.4.2` and `lab/worker:v7`, and a work directory with
+/// `settings.yaml` (`requireDigest`) and the agents chart vendored at `chart` (relative to it),
+/// whose own values leave both images at `latest` with an empty digest.
+fn agents_chart(chart: &str) -> (tempfile::TempDir, Registry, Pushed, Pushed, PathBuf) {
     let tmp = tempfile::tempdir().expect("tmp");
     let registry = start(&tmp.path().join("registry"), None);
     let one = [("linux", "amd64")];
     let api = push(&registry, tmp.path(), "lab/api", "1.4.2", &one);
     let worker = push(&registry, tmp.path(), "lab/worker", "v7", &one);
     let dir = tmp.path().join("work");
-    let chart = dir.join("app/charts/agents");
+    let chart = dir.join(chart);
     std::fs::create_dir_all(&chart).expect("dir");
     std::fs::write(dir.join("settings.yaml"), "requireDigest: true\n").expect("written");
     std::fs::write(
@@ -594,10 +593,22 @@ fn a_kustomization_chart_is_pinned_where_its_tags_are_set() {
         "apiVersion: v2\nname: agents\nversion: 0.9.1\nappVersion: \"1.4.2\"\n",
     )
     .expect("written");
-    let defaults = format!(
-        "image:\n  repository: {HOST}/lab/api\n  tag: latest\n  digest: \"\"\ncontrolPlane:\n  image:\n    repository: {HOST}/lab/worker\n    tag: latest\n    digest: \"\"\ncontrollers:\n  enabled: true\n"
-    );
-    std::fs::write(chart.join("values.yaml"), &defaults).expect("written");
+    std::fs::write(
+        chart.join("values.yaml"),
+        format!("image:\n  repository: {HOST}/lab/api\n  tag: latest\n  digest: \"\"\ncontrolPlane:\n  image:\n    repository: {HOST}/lab/worker\n    tag: latest\n    digest: \"\"\ncontrollers:\n  enabled: true\n"),
+    )
+    .expect("written");
+    (tmp, registry, api, worker, dir)
+}
+
+/// The chart note's layout: `pin` writes each digest into the layer that sets the tag — the
+/// kustomization's `valuesInline` block or the values file — and never into the vendored
+/// chart; the directory then checks clean under `requireDigest`.
+#[test]
+fn a_kustomization_chart_is_pinned_where_its_tags_are_set() {
+    let (_tmp, registry, api, worker, dir) = agents_chart("app/charts/agents");
+    let chart = dir.join("app/charts/agents");
+    let defaults = read(&chart.join("values.yaml"));
     let values = "controlPlane:\n  image:\n    tag: v7\n".to_owned();
     std::fs::write(dir.join("app/values.yaml"), &values).expect("written");
     let kustomization = "helmCharts:\n  - name: agents\n    version: 0.9.1\n    namespace: agents\n    valuesFile: values.yaml\n    valuesInline:\n      image:\n        tag: \"1.4.2\"\n".to_owned();
@@ -638,14 +649,7 @@ fn a_kustomization_chart_is_pinned_where_its_tags_are_set() {
 /// parameter for the digest is the user's to add, where the chart has the key).
 #[test]
 fn application_and_helm_release_values_are_pinned_in_place() {
-    let tmp = tempfile::tempdir().expect("tmp");
-    let registry = start(&tmp.path().join("registry"), None);
-    let one = [("linux", "amd64")];
-    let api = push(&registry, tmp.path(), "lab/api", "1.4.2", &one);
-    let worker = push(&registry, tmp.path(), "lab/worker", "v7", &one);
-    let dir = tmp.path().join("work");
-    let chart = dir.join("charts/agents");
-    std::fs::create_dir_all(&chart).expect("dir");
+    let (_tmp, registry, api, worker, dir) = agents_chart("charts/agents");
     std::fs::create_dir_all(dir.join("apps")).expect("dir");
     let git = std::process::Command::new("git")
         .args(["init", "-q"])
@@ -653,17 +657,6 @@ fn application_and_helm_release_values_are_pinned_in_place() {
         .status()
         .expect("git");
     assert!(git.success());
-    std::fs::write(dir.join("settings.yaml"), "requireDigest: true\n").expect("written");
-    std::fs::write(
-        chart.join("Chart.yaml"),
-        "apiVersion: v2\nname: agents\nversion: 0.9.1\nappVersion: \"1.4.2\"\n",
-    )
-    .expect("written");
-    std::fs::write(
-        chart.join("values.yaml"),
-        format!("image:\n  repository: {HOST}/lab/api\n  tag: latest\n  digest: \"\"\ncontrolPlane:\n  image:\n    repository: {HOST}/lab/worker\n    tag: latest\n    digest: \"\"\ncontrollers:\n  enabled: true\n"),
-    )
-    .expect("written");
     let application = "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: agents\nspec:\n  destination:\n    namespace: agents\n  source:\n    repoURL: https://example.test/lab.git\n    path: charts/agents\n    helm:\n      valuesObject:\n        image:\n          tag: \"1.4.2\"\n        controlPlane:\n          image:\n            tag: v7\n".to_owned();
     std::fs::write(dir.join("apps/application.yaml"), &application).expect("written");
     pin(&dir, registry.port, &["apps"]).assert_exit(0);
@@ -732,7 +725,7 @@ fn application_and_helm_release_values_are_pinned_in_place() {
     // A chart whose values have no `image.digest`: the parameter's tag is refused, never a
     // parameter the chart would ignore.
     std::fs::write(
-        chart.join("values.yaml"),
+        dir.join("charts/agents/values.yaml"),
         format!("image:\n  repository: {HOST}/lab/api\n  tag: latest\ncontrolPlane:\n  image:\n    repository: {HOST}/lab/worker\n    tag: latest\n    digest: \"\"\ncontrollers:\n  enabled: true\n"),
     )
     .expect("written");
